@@ -1,0 +1,45 @@
+# tofu: make run | make test (each installs missing system packages first).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+BUILD_FLAGS ?=
+BIN_DIR = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)
+
+APT_PACKAGES = libjansson-dev libssl-dev libsqlite3-dev jq pkg-config
+
+.PHONY: help deps build run test clean
+
+help:
+	@echo "make run    install what is missing, build, serve JSON-RPC on stdio (default store)"
+	@echo "make test   install what is missing, build, run every test"
+
+# Installs only what is missing: pkg-config for the C libraries, command -v for tools.
+deps:
+	@missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config libjansson-dev libssl-dev libsqlite3-dev"; \
+	if command -v pkg-config >/dev/null 2>&1; then \
+	  pkg-config --exists jansson || missing="$$missing libjansson-dev"; \
+	  pkg-config --exists openssl || missing="$$missing libssl-dev"; \
+	  pkg-config --exists sqlite3 || missing="$$missing libsqlite3-dev"; \
+	fi; \
+	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing" >&2; \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install:$$missing" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build $(BUILD_FLAGS)
+
+run: build
+	@exec "$(BIN_DIR)/tofu-rpc"
+
+test: build
+	$(SWIFT) test $(BUILD_FLAGS)
+
+clean:
+	rm -rf .build

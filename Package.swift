@@ -1,0 +1,65 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "tofu",
+    products: [
+        .executable(name: "tofu-rpc", targets: ["tofu-rpc"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries, imported once and wrapped by the modules above them.
+        .systemLibrary(
+            name: "CJansson",
+            pkgConfig: "jansson",
+            providers: [.apt(["libjansson-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+
+        // JSON-RPC 2.0: values, framing, messages, dispatch. Knows nothing of certificates.
+        .target(
+            name: "JSONRPC",
+            dependencies: [
+                "CJansson",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The method table of tofu-rpc and its embedded protocol document.
+        .target(
+            name: "TofuServer",
+            dependencies: [
+                "JSONRPC",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("Resources/openrpc.json")]
+        ),
+
+        .executableTarget(
+            name: "tofu-rpc",
+            dependencies: [
+                "TofuServer",
+                "JSONRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(
+            name: "JSONRPCTests",
+            dependencies: ["JSONRPC"]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["tofu-rpc"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,382 @@
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A JSON-RPC 2.0 server on a pair of file descriptors (stdin and stdout for `tofu-rpc`).
+///
+/// Reading and framing happen on a thread of their own; each call runs as a task, so calls
+/// are answered concurrently and possibly out of order, and a slow one never delays the
+/// rest. The connection itself answers the lifecycle methods (`shutdown`, `exit`,
+/// `$/cancelRequest`, as in LSP); everything else goes to the `MethodTable`.
+public final class Connection: Sendable {
+    /// How the connection ended, and the process exit status it stands for.
+    public enum Ending: Sendable, Equatable {
+        /// The input ended; every call read was answered. Status 0.
+        case endOfInput
+        /// `exit` after `shutdown`. Status 0.
+        case exit
+        /// `exit` without `shutdown` (LSP says: status 1).
+        case exitWithoutShutdown
+        /// The framing could not be recovered; `reason` was logged. Status 2.
+        case framingError(String)
+
+        public var exitStatus: Int32 {
+            switch self {
+            case .endOfInput, .exit: 0
+            case .exitWithoutShutdown: 1
+            case .framingError: 2
+            }
+        }
+    }
+
+    /// Methods every connection answers itself.
+    public static let builtInMethods: Set<String> = ["shutdown", "exit", "$/cancelRequest"]
+
+    private struct Running: Sendable {
+        let id: JSONValue?
+        let cancel: @Sendable () -> Void
+        let wait: (@Sendable () async -> Void)?
+    }
+
+    private struct State: Sendable {
+        var nextToken: UInt64 = 0
+        var running: [UInt64: Running] = [:]
+        var messagesInFlight = 0
+        var shutdownRequested = false
+        /// Tokens whose task finished before it was tracked.
+        var finished: Set<UInt64> = []
+    }
+
+    private let input: Int32
+    private let methods: MethodTable
+    private let limits: Limits
+    private let logger: Logger
+    private let writer: OutputWriter
+    private let state = Mutex(State())
+
+    public init(input: Int32, output: Int32, methods: MethodTable, limits: Limits = Limits(), logger: Logger) {
+        JSONCodec.prepare()
+        self.input = input
+        self.methods = methods
+        self.limits = limits
+        self.logger = logger
+        self.writer = OutputWriter(fd: output) { error in
+            logger.warning("the peer stopped reading our output (\(String(cString: strerror(error)))); answers are dropped")
+        }
+    }
+
+    /// Serves until the input ends or `exit` arrives; then finishes (or, on `exit`,
+    /// cancels) the calls in flight, flushes every answer and returns how it ended.
+    public func run() async -> Ending {
+        let ending = await withCheckedContinuation { (continuation: CheckedContinuation<Ending, Never>) in
+            let thread = Thread { [self] in continuation.resume(returning: self.readLoop()) }
+            thread.name = "tofu-rpc input"
+            thread.start()
+        }
+        switch ending {
+        case .framingError(let reason):
+            logger.error("closing: unrecoverable framing on input: \(reason)")
+        case .exit, .exitWithoutShutdown:
+            for running in state.withLock({ Array($0.running.values) }) { running.cancel() }
+        case .endOfInput:
+            break
+        }
+        while let wait = state.withLock({ $0.running.values.lazy.compactMap(\.wait).first }) {
+            await wait()
+        }
+        await writer.flush()
+        return ending
+    }
+
+    // MARK: - Reading (on the input thread)
+
+    private func readLoop() -> Ending {
+        var decoder = FrameDecoder(maxMessageBytes: limits.maxMessageBytes, maxHeaderBytes: limits.maxHeaderBytes)
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 {
+                if count < 0 { logger.warning("reading input failed: \(String(cString: strerror(errno)))") }
+                for event in decoder.finish() {
+                    if let ending = handle(event) { return ending }
+                }
+                return .endOfInput
+            }
+            let events = chunk.withUnsafeBytes { decoder.feed(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            for event in events {
+                if let ending = handle(event) { return ending }
+            }
+        }
+    }
+
+    private func handle(_ event: FrameDecoder.Event) -> Ending? {
+        switch event {
+        case .fatal(let reason):
+            return .framingError(reason)
+        case .oversized(let framing, let size):
+            let described = size.map { "\($0) bytes" } ?? "a line"
+            send(
+                OutgoingMessage.response(
+                    id: .null,
+                    error: .limitExceeded(
+                        "messageBytes", max: limits.maxMessageBytes,
+                        reason: "message of \(described) is over the limit of \(limits.maxMessageBytes) bytes; it was skipped")),
+                framing)
+            return nil
+        case .message(let bytes, let framing):
+            return handleMessage(bytes, framing)
+        }
+    }
+
+    private func handleMessage(_ bytes: [UInt8], _ framing: Framing) -> Ending? {
+        let value: JSONValue
+        do {
+            value = try JSONCodec.parse(bytes, maxDepth: limits.maxDepth)
+        } catch {
+            switch error {
+            case .syntax(let reason, let line, let column, let position):
+                send(OutgoingMessage.response(id: .null, error: .parseError(reason, line: line, column: column, position: position)), framing)
+            case .tooDeep(let limit, let id):
+                send(
+                    OutgoingMessage.response(
+                        id: id ?? .null,
+                        error: .limitExceeded("depth", max: limit, reason: "message nests deeper than \(limit) levels")),
+                    framing)
+            }
+            return nil
+        }
+        guard case .array(let entries) = value else {
+            return handleSingle(IncomingMessage(value), framing)
+        }
+        if entries.isEmpty {
+            send(OutgoingMessage.response(id: .null, error: .invalidRequest("empty batch")), framing)
+            return nil
+        }
+        if entries.count > limits.maxBatchEntries {
+            let reason = "batch of \(entries.count) entries is over the limit of \(limits.maxBatchEntries)"
+            send(OutgoingMessage.response(id: .null, error: .limitExceeded("batchEntries", max: limits.maxBatchEntries, reason: reason)), framing)
+            return nil
+        }
+        return handleBatch(entries.map(IncomingMessage.init), framing)
+    }
+
+    /// What became of one entry: an answer now, an answer later, or none.
+    private enum Outcome {
+        case none
+        case answer(JSONValue)
+        case pending(Task<JSONValue?, Never>)
+        case stop(Ending)
+    }
+
+    private func handleSingle(_ message: IncomingMessage, _ framing: Framing) -> Ending? {
+        switch message {
+        case .response:
+            logger.debug("ignored a response object: this server sends no requests")
+            return nil
+        case .invalid(let error, let id):
+            send(OutgoingMessage.response(id: id, error: error), framing)
+            return nil
+        case .call(let call):
+            if let outcome = builtIn(call) { return finish(outcome, framing) }
+            if let refusal = refusal(for: call) { return finish(refusal, framing) }
+            guard admitMessage() else { return finish(busy(call), framing) }
+            let token = nextToken()
+            let task = Task { [self] in
+                if let response = await perform(call, framing) { send(response, framing) }
+                finishMessage(token)
+            }
+            track(token, id: call.id, cancel: { task.cancel() }, wait: { await task.value })
+            return nil
+        }
+    }
+
+    private func finish(_ outcome: Outcome, _ framing: Framing) -> Ending? {
+        switch outcome {
+        case .answer(let response): send(response, framing)
+        case .stop(let ending): return ending
+        case .none, .pending: break
+        }
+        return nil
+    }
+
+    private func handleBatch(_ messages: [IncomingMessage], _ framing: Framing) -> Ending? {
+        guard admitMessage() else {
+            // One busy answer per request in the batch, so each caller learns to retry.
+            let answers = messages.compactMap { message -> JSONValue? in
+                guard case .call(let call) = message, let id = call.id else { return nil }
+                return OutgoingMessage.response(id: id, error: .serverBusy(maxInFlight: limits.maxInFlight))
+            }
+            if !answers.isEmpty { send(.array(answers), framing) }
+            return nil
+        }
+        var outcomes: [Outcome] = []
+        var ending: Ending?
+        for message in messages where ending == nil {
+            switch message {
+            case .response:
+                logger.debug("ignored a response object in a batch")
+            case .invalid(let error, let id):
+                outcomes.append(.answer(OutgoingMessage.response(id: id, error: error)))
+            case .call(let call):
+                if let outcome = builtIn(call) ?? refusal(for: call) {
+                    if case .stop(let stop) = outcome { ending = stop } else { outcomes.append(outcome) }
+                    continue
+                }
+                let token = nextToken()
+                let task = Task { [self] in
+                    let response = await perform(call, framing)
+                    untrack(token)
+                    return response
+                }
+                track(token, id: call.id, cancel: { task.cancel() }, wait: nil)
+                outcomes.append(.pending(task))
+            }
+        }
+        let token = nextToken()
+        let collected = outcomes
+        let batch = Task { [self] in
+            var answers: [JSONValue] = []
+            for outcome in collected {
+                switch outcome {
+                case .answer(let response): answers.append(response)
+                case .pending(let task): if let response = await task.value { answers.append(response) }
+                case .none, .stop: break
+                }
+            }
+            if !answers.isEmpty { send(.array(answers), framing) }
+            finishMessage(token)
+        }
+        track(token, id: nil, cancel: {}, wait: { await batch.value })
+        return ending
+    }
+
+    // MARK: - Lifecycle methods
+
+    /// The answer to a lifecycle method, or nil for any other method.
+    private func builtIn(_ call: Call) -> Outcome? {
+        switch call.method {
+        case "exit":
+            let shutDown = state.withLock { $0.shutdownRequested }
+            return .stop(shutDown ? .exit : .exitWithoutShutdown)
+        case "shutdown":
+            let alreadyShutDown = state.withLock { state in
+                defer { state.shutdownRequested = true }
+                return state.shutdownRequested
+            }
+            guard let id = call.id else { return Outcome.none }
+            if alreadyShutDown {
+                return .answer(OutgoingMessage.response(id: id, error: .invalidRequest("shutdown was already requested; send 'exit'")))
+            }
+            return .answer(OutgoingMessage.response(id: id, result: .null))
+        case "$/cancelRequest":
+            let target: JSONValue
+            do {
+                target = try call.params.named(allowing: ["id"]).required("id")
+            } catch {
+                return call.id.map { .answer(OutgoingMessage.response(id: $0, error: error)) } ?? Outcome.none
+            }
+            let cancels = state.withLock { state in state.running.values.filter { $0.id == target }.map(\.cancel) }
+            for cancel in cancels { cancel() }
+            return call.id.map { .answer(OutgoingMessage.response(id: $0, result: .null)) } ?? Outcome.none
+        default:
+            return nil
+        }
+    }
+
+    /// After `shutdown`, LSP accepts nothing but `exit`.
+    private func refusal(for call: Call) -> Outcome? {
+        guard state.withLock({ $0.shutdownRequested }) else { return nil }
+        guard let id = call.id else { return Outcome.none }
+        return .answer(OutgoingMessage.response(id: id, error: .invalidRequest("the server is shutting down; only 'exit' is accepted")))
+    }
+
+    private func busy(_ call: Call) -> Outcome {
+        guard let id = call.id else {
+            logger.warning("dropped notification '\(call.method)': \(limits.maxInFlight) messages already in flight")
+            return Outcome.none
+        }
+        return .answer(OutgoingMessage.response(id: id, error: .serverBusy(maxInFlight: limits.maxInFlight)))
+    }
+
+    // MARK: - Running calls
+
+    /// Runs one call; returns its response, or nil for a notification.
+    private func perform(_ call: Call, _ framing: Framing) async -> JSONValue? {
+        let outcome: Result<JSONValue, ResponseError>
+        if let handler = methods.handler(for: call.method) {
+            let context = RequestContext(id: call.id, method: call.method, framing: framing) { [self] message, framing in
+                send(message, framing)
+            }
+            do {
+                outcome = .success(try await handler(call.params, context))
+            } catch let error as ResponseError {
+                outcome = .failure(error)
+            } catch is CancellationError {
+                outcome = .failure(.cancelled)
+            } catch {
+                logger.error("method '\(call.method)' failed: \(error)")
+                outcome = .failure(.internalError("the method failed unexpectedly; see the server's log"))
+            }
+        } else {
+            outcome = .failure(.methodNotFound(call.method))
+        }
+        guard let id = call.id else {
+            if case .failure(let error) = outcome {
+                logger.notice("notification '\(call.method)' failed: \(error.message)")
+            }
+            return nil
+        }
+        if Task.isCancelled { return OutgoingMessage.response(id: id, error: .cancelled) }
+        switch outcome {
+        case .success(let result): return OutgoingMessage.response(id: id, result: result)
+        case .failure(let error): return OutgoingMessage.response(id: id, error: error)
+        }
+    }
+
+    private func admitMessage() -> Bool {
+        state.withLock { state in
+            guard state.messagesInFlight < limits.maxInFlight else { return false }
+            state.messagesInFlight += 1
+            return true
+        }
+    }
+
+    private func nextToken() -> UInt64 {
+        state.withLock { state in
+            state.nextToken += 1
+            return state.nextToken
+        }
+    }
+
+    /// Registers a running task, unless it already finished before it could be tracked.
+    private func track(
+        _ token: UInt64, id: JSONValue?, cancel: @escaping @Sendable () -> Void,
+        wait: (@Sendable () async -> Void)?
+    ) {
+        state.withLock { state in
+            if state.finished.remove(token) == nil {
+                state.running[token] = Running(id: id, cancel: cancel, wait: wait)
+            }
+        }
+    }
+
+    private func untrack(_ token: UInt64) {
+        state.withLock { state in
+            if state.running.removeValue(forKey: token) == nil { state.finished.insert(token) }
+        }
+    }
+
+    private func finishMessage(_ token: UInt64) {
+        untrack(token)
+        state.withLock { $0.messagesInFlight -= 1 }
+    }
+
+    private func send(_ message: JSONValue, _ framing: Framing) {
+        writer.send(framing.frame(JSONCodec.serialize(message)))
+    }
+}

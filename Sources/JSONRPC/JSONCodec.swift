@@ -1,0 +1,193 @@
+import CJansson
+
+/// Why a JSON text could not be turned into a `JSONValue`.
+public enum JSONDecodingError: Error, Sendable, Equatable {
+    /// Not a JSON text: bad syntax, invalid UTF-8, a duplicate key, an integer outside 64 bits.
+    /// Line and column are 1-based, `position` is the byte offset where jansson stopped.
+    case syntax(reason: String, line: Int, column: Int, position: Int)
+    /// Valid JSON nested deeper than the limit. `id` is the request id when the text is an
+    /// object whose `id` could still be read, so the error can be matched to its request.
+    case tooDeep(limit: Int, id: JSONValue?)
+}
+
+/// JSON text in and out, through jansson.
+///
+/// This is the only place in tofu that touches jansson's pointers: every `json_t` is
+/// created, read and released inside one call, on the calling thread, so none ever
+/// crosses a thread.
+public enum JSONCodec {
+    private static let seeded: Bool = {
+        // Seeds jansson's object hash from the system's entropy, once, before any parse.
+        json_object_seed(0)
+        return true
+    }()
+
+    /// Seeds jansson's hash function. Call once at start-up; parse and serialise also
+    /// make sure it happened.
+    public static func prepare() { _ = seeded }
+
+    /// Parses one JSON text of any type (`JSON_DECODE_ANY`), rejecting duplicate keys and
+    /// nesting deeper than `maxDepth` containers.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) throws(JSONDecodingError) -> JSONValue {
+        _ = seeded
+        var error = json_error_t()
+        let flags = Int(JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+        let loaded: UnsafeMutablePointer<json_t>?
+        if let base = bytes.baseAddress {
+            loaded = json_loadb(base.assumingMemoryBound(to: CChar.self), bytes.count, flags, &error)
+        } else {
+            loaded = json_loadb("", 0, flags, &error)
+        }
+        guard let root = loaded else {
+            if json_error_code(&error) == json_error_stack_overflow {
+                throw .tooDeep(limit: maxDepth, id: nil)
+            }
+            throw .syntax(
+                reason: errorText(error),
+                line: Int(error.line), column: Int(error.column), position: Int(error.position))
+        }
+        defer { tofu_json_decref(root) }
+        guard let value = convert(root, depthLeft: maxDepth) else {
+            throw .tooDeep(limit: maxDepth, id: recoverableID(root))
+        }
+        return value
+    }
+
+    /// Parses a JSON text held in an array of bytes.
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = 128) throws(JSONDecodingError) -> JSONValue {
+        let result: Result<JSONValue, JSONDecodingError> = bytes.withUnsafeBytes { buffer in
+            do throws(JSONDecodingError) {
+                return .success(try parse(buffer, maxDepth: maxDepth))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Parses a JSON text held in a string.
+    public static func parse(_ text: String, maxDepth: Int = 128) throws(JSONDecodingError) -> JSONValue {
+        try parse(Array(text.utf8), maxDepth: maxDepth)
+    }
+
+    /// The compact, one-line JSON text of `value`, keys sorted so output is stable.
+    /// Non-finite reals, which JSON cannot spell, are written as `null`.
+    public static func serialize(_ value: JSONValue) -> [UInt8] {
+        _ = seeded
+        let root = build(value)
+        defer { tofu_json_decref(root) }
+        var output: [UInt8] = []
+        let flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY
+        let status = withUnsafeMutablePointer(to: &output) { sink in
+            json_dump_callback(root, { chunk, size, context in
+                guard let chunk, let context else { return -1 }
+                let sink = context.assumingMemoryBound(to: [UInt8].self)
+                sink.pointee.append(contentsOf: UnsafeRawBufferPointer(start: chunk, count: size))
+                return 0
+            }, sink, Int(flags))
+        }
+        precondition(status == 0, "jansson could not serialise a value it built (out of memory)")
+        return output
+    }
+
+    // MARK: - jansson to Swift
+
+    /// nil when the value nests deeper than allowed.
+    private static func convert(_ json: UnsafeMutablePointer<json_t>, depthLeft: Int) -> JSONValue? {
+        switch json_type(UInt32(tofu_json_typeof(json))) {
+        case JSON_NULL: return .null
+        case JSON_TRUE: return .bool(true)
+        case JSON_FALSE: return .bool(false)
+        case JSON_INTEGER: return .int(Int64(json_integer_value(json)))
+        case JSON_REAL: return .double(json_real_value(json))
+        case JSON_STRING:
+            return .string(string(json_string_value(json), count: json_string_length(json)))
+        case JSON_ARRAY:
+            guard depthLeft > 0 else { return nil }
+            let count = json_array_size(json)
+            var elements: [JSONValue] = []
+            elements.reserveCapacity(count)
+            for index in 0..<count {
+                guard let element = json_array_get(json, index),
+                    let value = convert(element, depthLeft: depthLeft - 1)
+                else { return nil }
+                elements.append(value)
+            }
+            return .array(elements)
+        case JSON_OBJECT:
+            guard depthLeft > 0 else { return nil }
+            var members: [String: JSONValue] = [:]
+            members.reserveCapacity(json_object_size(json))
+            var iterator = json_object_iter(json)
+            while let current = iterator {
+                guard let member = json_object_iter_value(current),
+                    let value = convert(member, depthLeft: depthLeft - 1)
+                else { return nil }
+                members[string(json_object_iter_key(current), count: json_object_iter_key_len(current))] = value
+                iterator = json_object_iter_next(json, current)
+            }
+            return .object(members)
+        default:
+            return nil
+        }
+    }
+
+    private static func string(_ pointer: UnsafePointer<CChar>?, count: Int) -> String {
+        guard let pointer else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    /// The `id` member of a top-level object when it is a valid request id (string, number, null).
+    private static func recoverableID(_ root: UnsafeMutablePointer<json_t>) -> JSONValue? {
+        guard tofu_json_typeof(root) == Int32(JSON_OBJECT.rawValue), let id = json_object_get(root, "id") else {
+            return nil
+        }
+        switch json_type(UInt32(tofu_json_typeof(id))) {
+        case JSON_NULL, JSON_INTEGER, JSON_REAL, JSON_STRING: return convert(id, depthLeft: 0)
+        default: return nil
+        }
+    }
+
+    private static func errorText(_ error: json_error_t) -> String {
+        withUnsafeBytes(of: error.text) { raw in
+            let bytes = raw.prefix(while: { $0 != 0 })
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    // MARK: - Swift to jansson
+
+    private static func build(_ value: JSONValue) -> UnsafeMutablePointer<json_t> {
+        let made: UnsafeMutablePointer<json_t>?
+        switch value {
+        case .null: made = json_null()
+        case .bool(let flag): made = flag ? json_true() : json_false()
+        case .int(let number): made = json_integer(json_int_t(number))
+        case .double(let number): made = number.isFinite ? json_real(number) : json_null()
+        case .string(let text): made = makeString(text)
+        case .array(let elements):
+            made = json_array()
+            if let array = made {
+                for element in elements {
+                    precondition(json_array_append_new(array, build(element)) == 0, "jansson: out of memory")
+                }
+            }
+        case .object(let members):
+            made = json_object()
+            if let object = made {
+                for (key, member) in members {
+                    let status = key.withCString { chars in
+                        json_object_setn_new_nocheck(object, chars, key.utf8.count, build(member))
+                    }
+                    precondition(status == 0, "jansson: out of memory")
+                }
+            }
+        }
+        guard let made else { preconditionFailure("jansson: out of memory") }
+        return made
+    }
+
+    private static func makeString(_ text: String) -> UnsafeMutablePointer<json_t>? {
+        text.withCString { chars in json_stringn_nocheck(chars, text.utf8.count) }
+    }
+}

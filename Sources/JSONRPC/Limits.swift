@@ -1,0 +1,25 @@
+/// What a peer may send before it gets an error instead of an answer. Each is a
+/// `tofu-rpc` flag; the defaults are the design's.
+public struct Limits: Sendable, Equatable {
+    /// Largest message body, in bytes (a line, or a Content-Length body).
+    public var maxMessageBytes: Int
+    /// Deepest nesting of arrays and objects in one message.
+    public var maxDepth: Int
+    /// Most entries in one batch.
+    public var maxBatchEntries: Int
+    /// Most messages being worked on at once (a batch counts as one).
+    public var maxInFlight: Int
+    /// Largest LSP header block, in bytes.
+    public var maxHeaderBytes: Int
+
+    public init(
+        maxMessageBytes: Int = 16 << 20, maxDepth: Int = 128, maxBatchEntries: Int = 1000,
+        maxInFlight: Int = 64, maxHeaderBytes: Int = 8 << 10
+    ) {
+        self.maxMessageBytes = maxMessageBytes
+        self.maxDepth = maxDepth
+        self.maxBatchEntries = maxBatchEntries
+        self.maxInFlight = maxInFlight
+        self.maxHeaderBytes = maxHeaderBytes
+    }
+}

@@ -1,0 +1,14 @@
+import JSONRPC
+import Logging
+
+/// The method table of `tofu-rpc`: glue between the JSON-RPC layer and tofu's modules.
+public enum TofuMethods {
+    public static func table(logger: Logger) -> MethodTable {
+        var table = MethodTable()
+        table.register("rpc.discover") { params, _ in
+            _ = try params.named(allowing: [])
+            return ProtocolDocument.value
+        }
+        return table
+    }
+}

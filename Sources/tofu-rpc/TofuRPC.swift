@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import JSONRPC
+import Logging
+import TofuServer
+
+/// `tofu-rpc`: the tofu pin store served as JSON-RPC 2.0 on stdin/stdout.
+@main
+struct TofuRPC: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tofu-rpc",
+        abstract: "Serve the tofu certificate pin store as JSON-RPC 2.0 on stdin/stdout.",
+        discussion: """
+            Send one JSON-RPC request per line (NDJSON), or LSP Content-Length framed messages;
+            each answer goes out in the framing of its request. stdout carries only protocol
+            messages; logs go to stderr. The protocol is described by 'rpc.discover' and by
+            protocol/openrpc.json in the source tree.
+
+            Example:
+              echo '{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}' | tofu-rpc
+
+            Exit status: 0 after end of input or 'shutdown' then 'exit'; 1 after 'exit' without
+            'shutdown'; 2 when the input's framing could not be recovered (the reason is on stderr).
+            """)
+
+    @Option(help: "Largest message, in bytes.")
+    var maxMessageBytes = Limits().maxMessageBytes
+
+    @Option(help: "Deepest nesting of arrays and objects in a message.")
+    var maxDepth = Limits().maxDepth
+
+    @Option(help: "Most entries in one batch.")
+    var maxBatch = Limits().maxBatchEntries
+
+    @Option(help: "Most messages worked on at once; past it, requests are answered -32007 (server busy).")
+    var maxInFlight = Limits().maxInFlight
+
+    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = ProcessInfo.processInfo.environment["TOFU_LOG_LEVEL"] ?? "notice"
+
+    func validate() throws {
+        for (name, value) in [("--max-message-bytes", maxMessageBytes), ("--max-depth", maxDepth), ("--max-batch", maxBatch), ("--max-in-flight", maxInFlight)]
+        where value < 1 {
+            throw ValidationError("\(name) must be at least 1, got \(value)")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'")
+        }
+    }
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let level = Logger.Level(rawValue: logLevel) ?? .notice
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tofu-rpc")
+        if isatty(STDIN_FILENO) == 1 {
+            FileHandle.standardError.write(Data(#"tofu-rpc: reading JSON-RPC on stdin; try: {"jsonrpc":"2.0","id":1,"method":"rpc.discover"}"#.utf8 + [0x0A]))
+        }
+        let limits = Limits(maxMessageBytes: maxMessageBytes, maxDepth: maxDepth, maxBatchEntries: maxBatch, maxInFlight: maxInFlight)
+        let connection = Connection(
+            input: STDIN_FILENO, output: STDOUT_FILENO, methods: TofuMethods.table(logger: logger), limits: limits,
+            logger: logger)
+        let ending = await connection.run()
+        if ending.exitStatus != 0 { throw ExitCode(ending.exitStatus) }
+    }
+}
