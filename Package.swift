@@ -52,13 +52,18 @@ let package = Package(
             ]
         ),
 
+        // Shared by the test targets: pipes, processes, and a reader of our own.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "JSONRPCTests",
-            dependencies: ["JSONRPC"]
+            dependencies: ["JSONRPC", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["tofu-rpc"]
+            dependencies: ["tofu-rpc", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -65,7 +65,9 @@ public struct FrameDecoder: Sendable {
             case .line(let startsJSON):
                 let newline = rest.firstIndex(of: UInt8(ascii: "\n"))
                 let piece = rest[..<(newline ?? rest.endIndex)]
-                if buffer.count + piece.count > maxMessageBytes {
+                // A line that may turn out to be a header is held to the larger of the two limits.
+                let limit = startsJSON ? maxMessageBytes : max(maxMessageBytes, maxHeaderBytes)
+                if buffer.count + piece.count > limit {
                     buffer.removeAll()
                     events.append(.oversized(.newlineDelimited, size: nil))
                     state = .discardingLine
@@ -77,6 +79,9 @@ public struct FrameDecoder: Sendable {
                 if !startsJSON, let header = Self.header(in: buffer) {
                     headerBytes = buffer.count + 1
                     buffer.removeAll(keepingCapacity: true)
+                    if headerBytes > maxHeaderBytes {
+                        return events + [close("header block longer than \(maxHeaderBytes) bytes")]
+                    }
                     state = .headers(contentLength: nil)
                     if let failure = accept(header, into: nil) { return events + [close(failure)] }
                 } else {

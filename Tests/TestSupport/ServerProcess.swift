@@ -1,0 +1,104 @@
+import Foundation
+import Synchronization
+
+/// A built executable of this package (next to the test bundle), e.g. `tofu-rpc`.
+public func productPath(_ name: String) -> String {
+    if let override = ProcessInfo.processInfo.environment["TOFU_BIN_DIR"] {
+        return override + "/" + name
+    }
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var directory = URL(fileURLWithPath: me).deletingLastPathComponent()
+    // The test runner may live inside a .xctest bundle directory.
+    while directory.path != "/" && !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
+        directory = directory.deletingLastPathComponent()
+    }
+    return directory.appendingPathComponent(name).path
+}
+
+/// A real `tofu-rpc` (or other) process with its stdin, stdout and stderr on pipes.
+public final class ServerProcess: Sendable {
+    public let process: Process
+    public let reader: PeerReader
+    private let stdinHandle: FileHandle
+    private let errors: TextCollector
+
+    public init(_ executable: String = "tofu-rpc", arguments: [String] = [], environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: productPath(executable))
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        self.process = process
+        self.stdinHandle = input.fileHandleForWriting
+        self.reader = PeerReader(fd: output.fileHandleForReading.fileDescriptor)
+        self.errors = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
+    }
+
+    public func send(_ bytes: [UInt8]) {
+        writeAll(stdinHandle.fileDescriptor, bytes)
+    }
+
+    /// Sends one NDJSON line.
+    public func send(line text: String) { send(Wire.ndjson(text)) }
+
+    /// Sends a request in the given framing and returns the next message.
+    public func call(_ method: String, id: Any = 1, params: Any? = nil, framing: String = "ndjson") async throws -> Received {
+        send(Wire.frame(Wire.request(method, id: id, params: params), framing))
+        return try await reader.next()
+    }
+
+    public func closeInput() { try? stdinHandle.close() }
+
+    /// Everything the process wrote to stderr so far.
+    public var stderr: String { errors.text }
+
+    /// Waits for the process to end; returns its exit status (or throws on timeout, after killing it).
+    public func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now >= deadline {
+                process.terminate()
+                throw PeerError.timeout
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        while !errors.ended && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}
+
+/// Collects everything written to a file descriptor, on a thread of its own.
+public final class TextCollector: Sendable {
+    private let state = Mutex<(text: String, ended: Bool)>(("", false))
+
+    public init(fd: Int32) {
+        let thread = Thread { [self] in
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                state.withLock { $0.text += String(decoding: chunk[..<count], as: UTF8.self) }
+            }
+            state.withLock { $0.ended = true }
+        }
+        thread.start()
+    }
+
+    public var text: String { state.withLock { $0.text } }
+    public var ended: Bool { state.withLock { $0.ended } }
+}
