@@ -62,6 +62,10 @@ let package = Package(
             dependencies: ["JSONRPC", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
+            name: "TofuServerTests",
+            dependencies: ["TofuServer", "JSONRPC", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: ["tofu-rpc", "TestSupport"]
         ),

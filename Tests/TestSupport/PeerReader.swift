@@ -129,3 +129,12 @@ public enum PeerError: Error, CustomStringConvertible {
         }
     }
 }
+
+extension Received {
+    /// The error object's code, or nil for a result.
+    public var errorCode: Int? { (object["error"] as? [String: Any])?["code"] as? Int }
+    /// The error object's `data`.
+    public var errorData: [String: Any]? { (object["error"] as? [String: Any])?["data"] as? [String: Any] }
+    /// The error's stable `data.kind`.
+    public var errorKind: String? { errorData?["kind"] as? String }
+}
