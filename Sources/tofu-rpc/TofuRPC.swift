@@ -11,16 +11,12 @@ struct TofuRPC: AsyncParsableCommand {
         commandName: "tofu-rpc",
         abstract: "Serve the tofu certificate pin store as JSON-RPC 2.0 on stdin/stdout.",
         discussion: """
-            Send one JSON-RPC request per line (NDJSON), or LSP Content-Length framed messages;
-            each answer goes out in the framing of its request. stdout carries only protocol
-            messages; logs go to stderr. The protocol is described by 'rpc.discover' and by
-            protocol/openrpc.json in the source tree.
+            Send one JSON-RPC 2.0 request per line (NDJSON), or LSP Content-Length framed messages; each answer goes out in the framing of its request. stdout carries only protocol messages; logs go to stderr. 'rpc.discover' returns the protocol description (protocol/openrpc.json in the source tree).
 
             Example:
               echo '{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}' | tofu-rpc
 
-            Exit status: 0 after end of input or 'shutdown' then 'exit'; 1 after 'exit' without
-            'shutdown'; 2 when the input's framing could not be recovered (the reason is on stderr).
+            Exit status: 0 after end of input, or after 'shutdown' then 'exit'; 1 after 'exit' without 'shutdown'; 2 when the input's framing could not be recovered (the reason is on stderr).
             """)
 
     @Option(help: "Largest message, in bytes.")
