@@ -1,0 +1,61 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// What the process does around the protocol: terminals, broken pipes.
+@Suite struct ProcessTests {
+    @Test func aTerminalOnStdinGetsAOneLineHintOnStderr() async throws {
+        // script(1) runs tofu-rpc on a pseudo-terminal; its stderr goes to a file, apart from
+        // the terminal, so the hint is seen exactly as written.
+        let script = "/usr/bin/script"
+        try #require(FileManager.default.isExecutableFile(atPath: script))
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("tofu-hint-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: script)
+        process.arguments = ["-qec", "timeout 10 '\(productPath("tofu-rpc"))' 2>'\(log)'", "/dev/null"]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        // script(1) closes the terminal when its own stdin ends, which the server may log after the hint.
+        let lines = text.split(separator: "\n")
+        #expect(lines.filter { $0.contains("try:") }.count == 1, "stderr: \(text)")
+        #expect(lines.first?.hasPrefix("tofu-rpc: reading JSON-RPC on stdin; try: ") == true)
+        #expect(lines.first?.hasSuffix(#"{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}"#) == true)
+    }
+
+    @Test func noHintWhenStdinIsAPipe() async throws {
+        let server = try ServerProcess()
+        server.closeInput()
+        #expect(try await server.waitForExit() == 0)
+        #expect(server.stderr.isEmpty, "stderr: \(server.stderr)")
+    }
+
+    @Test func aReaderThatGoesAwayDoesNotKillTheServer() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: productPath("tofu-rpc"))
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        let collector = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
+        try process.run()
+        try output.fileHandleForReading.close()
+        var bytes: [UInt8] = []
+        for id in 1...50 { bytes += Wire.ndjson(Wire.request("rpc.discover", id: id)) }
+        writeAll(input.fileHandleForWriting.fileDescriptor, bytes)
+        try input.fileHandleForWriting.close()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(process.terminationReason == .exit, "killed by a signal: \(process.terminationStatus)")
+        #expect(process.terminationStatus == 0)
+        while !collector.ended && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(collector.text.contains("stopped reading"))
+    }
+}
