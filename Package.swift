@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C libraries, imported once and wrapped by the modules above them.
@@ -32,11 +33,32 @@ let package = Package(
             ]
         ),
 
+        // Host keys, certificate summaries, pins, typed errors. No dependencies of ours.
+        .target(name: "TofuCore"),
+
+        // OpenSSL: X.509 parsing, and the TLS probe of a live host.
+        .target(
+            name: "TofuTLS",
+            dependencies: ["COpenSSL", "TofuCore"]
+        ),
+
+        // The durable pin store: one actor per process over SQLite (GRDB), shared by processes.
+        .target(
+            name: "TofuStore",
+            dependencies: [
+                "TofuCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+
         // The method table of tofu-rpc and its embedded protocol document.
         .target(
             name: "TofuServer",
             dependencies: [
                 "JSONRPC",
+                "TofuCore",
+                "TofuTLS",
+                "TofuStore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.embedInCode("Resources/openrpc.json")]

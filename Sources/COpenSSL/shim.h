@@ -7,6 +7,9 @@
 #include <openssl/pem.h>
 #include <openssl/evp.h>
 #include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
+#include <openssl/crypto.h>
 
 /* OpenSSL spells these as macros, which Swift cannot call. */
 static inline long tofu_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
@@ -28,5 +31,9 @@ static inline GENERAL_NAME *tofu_sk_GENERAL_NAME_value(const GENERAL_NAMES *name
     return sk_GENERAL_NAME_value(names, index);
 }
 static inline void tofu_GENERAL_NAMES_free(GENERAL_NAMES *names) { GENERAL_NAMES_free(names); }
+
+/* The one-line name form PI prints (`CN = kong`, `C = US, O = Cisco, CN = dnac`), with
+   UTF-8 left readable instead of escaped as \XX. Control characters stay escaped. */
+static inline unsigned long tofu_name_print_flags(void) { return XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB; }
 
 #endif

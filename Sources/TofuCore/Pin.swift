@@ -1,0 +1,47 @@
+/// A pinned certificate: the host key and what was presented there on first use.
+public struct Pin: Sendable, Hashable {
+    public var host: HostKey
+    public var certificate: CertificateSummary
+    /// RFC 3339 UTC.
+    public var pinnedAt: String
+    /// RFC 3339 UTC of the last live verification that matched; nil if never verified.
+    public var lastVerifiedAt: String?
+
+    public init(host: HostKey, certificate: CertificateSummary, pinnedAt: String, lastVerifiedAt: String? = nil) {
+        self.host = host
+        self.certificate = certificate
+        self.pinnedAt = pinnedAt
+        self.lastVerifiedAt = lastVerifiedAt
+    }
+}
+
+/// What pinning did.
+public enum PinStatus: String, Sendable {
+    /// No pin existed: this certificate is now pinned (first use).
+    case pinned
+    /// The same certificate was already pinned: nothing changed.
+    case matched
+    /// A different pin was replaced (addDnacServer with acceptFingerprint).
+    case replaced
+}
+
+/// One line of the store's audit trail.
+public struct HistoryEvent: Sendable, Hashable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case pinned, matched, replaced, deleted, mismatch
+    }
+
+    public var at: String
+    public var host: HostKey
+    public var kind: Kind
+    public var sha256Fingerprint: Fingerprint
+    public var detail: String
+
+    public init(at: String, host: HostKey, kind: Kind, sha256Fingerprint: Fingerprint, detail: String) {
+        self.at = at
+        self.host = host
+        self.kind = kind
+        self.sha256Fingerprint = sha256Fingerprint
+        self.detail = detail
+    }
+}

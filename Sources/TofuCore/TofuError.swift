@@ -1,0 +1,13 @@
+/// The failures tofu reports to its callers, each with what an operator needs to act.
+/// The server maps each case to its JSON-RPC code (-32001 … -32006, -32602).
+public enum TofuError: Error, Sendable, Equatable {
+    /// A parameter's value is not acceptable; `field` names it.
+    case invalidParameter(field: String, reason: String)
+    /// No pin for this host key (-32001).
+    case certNotFound(host: HostKey)
+    /// The certificate is not the pinned one (-32002): `presented` is what the caller gave
+    /// or the host presented, `expectedFingerprint` what the caller said it expected.
+    case certificateMismatch(host: HostKey, pinned: Pin, presented: CertificateSummary?, expectedFingerprint: Fingerprint?)
+    /// The pin store cannot be used (-32005); `reason` says why and what to do.
+    case storeUnavailable(reason: String)
+}

@@ -1,0 +1,163 @@
+import Dispatch
+import Foundation
+import GRDB
+import TofuCore
+
+/// The pin store of one process: pins, their history, over one SQLite file that several
+/// processes may share.
+///
+/// Every write is one IMMEDIATE transaction committed with `synchronous=FULL` before the
+/// method returns, so an answer never reports a change that is not on disk, and
+/// check-and-set (pin if absent, compare if present) holds across processes too.
+/// The file is opened on first use; if that fails, the next call tries again.
+public actor PinStore {
+    public let path: String
+    private let busyTimeout: TimeInterval
+    private var handle: StoreFile.Handle?
+    private static let openQueue = DispatchQueue(label: "tofu.store.open")
+
+    public init(path: String, busyTimeout: TimeInterval = 5) {
+        self.path = path
+        self.busyTimeout = busyTimeout
+    }
+
+    // MARK: - Pins
+
+    /// Pins `certificate` for `host` if nothing is pinned; `.matched` if the same certificate
+    /// is; a different pin throws `.certificateMismatch` and changes nothing.
+    public func pin(_ certificate: CertificateSummary, for host: HostKey) async throws(TofuError) -> (Pin, PinStatus) {
+        try await write { db in
+            if let existing = try Self.fetchPin(host, db) {
+                guard existing.certificate.sha256Fingerprint == certificate.sha256Fingerprint else {
+                    throw TofuError.certificateMismatch(host: host, pinned: existing, presented: certificate, expectedFingerprint: nil)
+                }
+                return (existing, .matched)
+            }
+            let pin = Pin(host: host, certificate: certificate, pinnedAt: Timestamp.now())
+            try Rows.insert(pin, into: db)
+            try Rows.record(
+                HistoryEvent(at: pin.pinnedAt, host: host, kind: .pinned, sha256Fingerprint: certificate.sha256Fingerprint,
+                             detail: Self.describe(certificate)), into: db)
+            return (pin, .pinned)
+        }
+    }
+
+    /// Deletes the pin of `host`; with `expected`, only if the pin is that certificate.
+    public func delete(_ host: HostKey, expected: Fingerprint?) async throws(TofuError) -> Pin {
+        try await write { db in
+            guard let existing = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
+            if let expected, expected != existing.certificate.sha256Fingerprint {
+                throw TofuError.certificateMismatch(host: host, pinned: existing, presented: nil, expectedFingerprint: expected)
+            }
+            try db.execute(sql: "DELETE FROM pin WHERE host = ?", arguments: [host.description])
+            try Rows.record(
+                HistoryEvent(at: Timestamp.now(), host: host, kind: .deleted, sha256Fingerprint: existing.certificate.sha256Fingerprint,
+                             detail: Self.describe(existing.certificate)), into: db)
+            return existing
+        }
+    }
+
+    /// The pin of `host`, if any.
+    public func pin(for host: HostKey) async throws(TofuError) -> Pin? {
+        try await read { db in try Self.fetchPin(host, db) }
+    }
+
+    /// A page of pins in host-key order, starting after the key `after`; `expiringBefore`
+    /// keeps pins whose certificate ends before that RFC 3339 time. `more` says whether
+    /// another page follows.
+    public func list(after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil) async throws(TofuError) -> (pins: [Pin], more: Bool) {
+        try await read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let after {
+                conditions.append("host > ?")
+                arguments += [after]
+            }
+            if let host {
+                conditions.append("host = ?")
+                arguments += [host.description]
+            }
+            if let expiringBefore {
+                conditions.append("notAfter < ?")
+                arguments += [expiringBefore]
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments += [limit + 1]
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?", arguments: arguments)
+            let pins = try rows.prefix(limit).map(Rows.pin)
+            return (pins, rows.count > limit)
+        }
+    }
+
+    /// The most recent `limit` events (of `host`, if given), oldest first.
+    public func history(host: HostKey?, limit: Int) async throws(TofuError) -> [HistoryEvent] {
+        try await read { db in
+            let filter = host == nil ? "" : "WHERE host = ?"
+            var arguments: StatementArguments = host.map { [$0.description] } ?? []
+            arguments += [limit]
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT ?) ORDER BY id ASC",
+                arguments: arguments
+            ).map(Rows.event)
+        }
+    }
+
+    // MARK: - Plumbing
+
+    private static func fetchPin(_ host: HostKey, _ db: Database) throws -> Pin? {
+        try Row.fetchOne(db, sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?", arguments: [host.description]).map(Rows.pin)
+    }
+
+    static func describe(_ certificate: CertificateSummary) -> String {
+        "subject=\(certificate.subject); serial=\(certificate.serialNumber); notAfter=\(certificate.notAfter)"
+    }
+
+    private func open() async throws(TofuError) -> StoreFile.Handle {
+        if let handle { return handle }
+        let path = self.path
+        let busyTimeout = self.busyTimeout
+        let result: Result<StoreFile.Handle, TofuError> = await withCheckedContinuation { continuation in
+            Self.openQueue.async {
+                do {
+                    continuation.resume(returning: .success(try StoreFile.open(path: path, busyTimeout: busyTimeout)))
+                } catch {
+                    continuation.resume(returning: .failure(StoreFile.unavailable(error, path: path)))
+                }
+            }
+        }
+        let opened = try result.get()
+        if let handle { return handle }
+        handle = opened
+        return opened
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(TofuError) -> T {
+        let handle = try await open()
+        do {
+            return try await handle.reader.read(body)
+        } catch {
+            throw StoreFile.unavailable(error, path: path)
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(TofuError) -> T {
+        let handle = try await open()
+        guard let writer = handle.writer else {
+            throw .storeUnavailable(reason: handle.readOnlyReason ?? "the store \(path) is read-only")
+        }
+        do {
+            return try await writer.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw TofuError.storeUnavailable(reason: "a store transaction returned nothing") }
+                return result
+            }
+        } catch {
+            throw StoreFile.unavailable(error, path: path)
+        }
+    }
+}

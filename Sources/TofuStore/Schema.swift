@@ -1,0 +1,42 @@
+import GRDB
+
+/// The store's schema, as versioned migrations. A migration, once released, never changes:
+/// later releases add new ones. A store with a migration this build does not know was
+/// written by a newer tofu and is refused, never downgraded.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: pins and history") { db in
+            try db.execute(sql: """
+                CREATE TABLE pin (
+                    host TEXT PRIMARY KEY NOT NULL,
+                    address TEXT NOT NULL,
+                    port INTEGER NOT NULL,
+                    der BLOB NOT NULL,
+                    sha256Fingerprint TEXT NOT NULL,
+                    spkiSha256 TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    issuer TEXT NOT NULL,
+                    serialNumber TEXT NOT NULL,
+                    notBefore TEXT NOT NULL,
+                    notAfter TEXT NOT NULL,
+                    subjectAltNames TEXT NOT NULL,
+                    publicKey TEXT NOT NULL,
+                    pinnedAt TEXT NOT NULL,
+                    lastVerifiedAt TEXT
+                ) WITHOUT ROWID;
+                CREATE INDEX pin_by_notAfter ON pin(notAfter);
+                CREATE TABLE event (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    event TEXT NOT NULL,
+                    sha256Fingerprint TEXT NOT NULL,
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX event_by_host ON event(host, id);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import TofuCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Opening the store file: creating it safely, refusing what is not ours, migrating.
+/// Runs on the store's own queue, never on Swift's cooperative pool.
+enum StoreFile {
+    /// An open store: `writer` is nil when the file can only be read (`readOnlyReason` says why).
+    struct Handle: Sendable {
+        let reader: any DatabaseReader
+        let writer: DatabasePool?
+        let readOnlyReason: String?
+    }
+
+    static func open(path: String, busyTimeout: TimeInterval) throws -> Handle {
+        try prepare(path)
+        try inspect(path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.prepareDatabase { db in
+            // An answer is sent only after its write is on disk.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        if access(path, W_OK) != 0 {
+            let reason = "the store \(path) is read-only (\(String(cString: strerror(errno)))); reads work, changes need write access to it"
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            try requireSchema(queue, path: path)
+            return Handle(reader: queue, writer: nil, readOnlyReason: reason)
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try Schema.migrator.migrate(pool)
+        return Handle(reader: pool, writer: pool, readOnlyReason: nil)
+    }
+
+    /// Creates a missing store (0600 in a 0700 directory); checks an existing one is a
+    /// regular file, or a symlink of our own.
+    private static func prepare(_ path: String) throws {
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            let type = info.st_mode & S_IFMT
+            if type == S_IFLNK && info.st_uid != geteuid() {
+                throw TofuError.storeUnavailable(reason: "the store \(path) is a symbolic link owned by another user (uid \(info.st_uid)); tofu will not follow it. Point --store at the real file")
+            }
+            if type != S_IFLNK && type != S_IFREG {
+                throw TofuError.storeUnavailable(reason: "the store \(path) is not a regular file")
+            }
+            return
+        }
+        guard errno == ENOENT else {
+            throw TofuError.storeUnavailable(reason: "cannot inspect the store \(path): \(String(cString: strerror(errno)))")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw TofuError.storeUnavailable(reason: "cannot create the store's directory \(directory): \(error.localizedDescription)")
+            }
+        }
+        let fd = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd < 0 && errno != EEXIST {
+            throw TofuError.storeUnavailable(reason: "cannot create the store \(path): \(String(cString: strerror(errno)))")
+        }
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Refuses, without changing a byte, a file that is not a tofu store or was written by a
+    /// newer tofu.
+    private static func inspect(_ path: String) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        try requireSchema(queue, path: path, allowEmpty: true)
+        try queue.close()
+    }
+
+    private static func requireSchema(_ reader: any DatabaseReader, path: String, allowEmpty: Bool = false) throws {
+        try reader.read { db in
+            let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            if tables.isEmpty && allowEmpty { return }
+            guard tables.contains("grdb_migrations") else {
+                throw TofuError.storeUnavailable(reason: "\(path) is an SQLite database but not a tofu store; tofu will not touch it. Give another --store path")
+            }
+            let applied = try Schema.migrator.appliedIdentifiers(db)
+            let known = Set(Schema.migrator.migrations)
+            if let unknown = applied.subtracting(known).sorted().first {
+                throw TofuError.storeUnavailable(reason: "the store \(path) was written by a newer tofu (schema '\(unknown)'); upgrade tofu, this build will not change it")
+            }
+            if !allowEmpty && applied != known {
+                throw TofuError.storeUnavailable(reason: "the store \(path) needs a schema upgrade, which a read-only store cannot get")
+            }
+        }
+    }
+
+    /// The operator's words for a database failure.
+    static func unavailable(_ error: any Error, path: String) -> TofuError {
+        if let error = error as? TofuError { return error }
+        guard let error = error as? DatabaseError else {
+            return .storeUnavailable(reason: "the store \(path) failed: \(error)")
+        }
+        let detail = error.message ?? "\(error.resultCode)"
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return .storeUnavailable(reason: "the store \(path) is locked by another process; retry, or find the holder with 'fuser \(path)'")
+        case .SQLITE_READONLY:
+            return .storeUnavailable(reason: "the store \(path) is read-only (\(detail)); changes need write access to the file and its directory")
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return .storeUnavailable(reason: "the store \(path) is damaged or not an SQLite database (\(detail)); tofu will not overwrite it: move it aside and restore a backup")
+        case .SQLITE_FULL:
+            return .storeUnavailable(reason: "the disk holding the store \(path) is full; nothing was written")
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
+            return .storeUnavailable(reason: "cannot open the store \(path) (\(detail)); check the file and its directory")
+        default:
+            return .storeUnavailable(reason: "the store \(path) failed (\(detail))")
+        }
+    }
+}

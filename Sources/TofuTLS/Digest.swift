@@ -1,0 +1,20 @@
+import COpenSSL
+
+/// SHA-256 and base64 through OpenSSL.
+enum Digest {
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        var length: UInt32 = 0
+        let ok = bytes.withUnsafeBytes { input in
+            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
+        }
+        precondition(ok == 1 && length == digest.count, "OpenSSL SHA-256 failed")
+        return digest
+    }
+
+    static func base64(_ bytes: [UInt8]) -> String {
+        var output = [UInt8](repeating: 0, count: 4 * ((bytes.count + 2) / 3) + 1)
+        let length = EVP_EncodeBlock(&output, bytes, Int32(bytes.count))
+        return String(decoding: output.prefix(Int(max(0, length))), as: UTF8.self)
+    }
+}
