@@ -68,6 +68,7 @@ let package = Package(
             name: "tofu-rpc",
             dependencies: [
                 "TofuServer",
+                "TofuStore",
                 "JSONRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -84,8 +85,16 @@ let package = Package(
             dependencies: ["JSONRPC", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
+            name: "TofuCoreTests",
+            dependencies: ["TofuCore"]
+        ),
+        .testTarget(
+            name: "TofuTLSTests",
+            dependencies: ["TofuTLS", "TofuCore", "TestSupport"]
+        ),
+        .testTarget(
             name: "TofuServerTests",
-            dependencies: ["TofuServer", "JSONRPC", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TofuServer", "TofuStore", "JSONRPC", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -16,9 +16,19 @@ public actor PinStore {
     private var handle: StoreFile.Handle?
     private static let openQueue = DispatchQueue(label: "tofu.store.open")
 
+    private let unusable: TofuError?
+
     public init(path: String, busyTimeout: TimeInterval = 5) {
         self.path = path
         self.busyTimeout = busyTimeout
+        self.unusable = nil
+    }
+
+    /// A store that answers every call with `error` (e.g. no location could be found).
+    public init(unusable error: TofuError) {
+        self.path = ""
+        self.busyTimeout = 0
+        self.unusable = error
     }
 
     // MARK: - Pins
@@ -115,6 +125,7 @@ public actor PinStore {
 
     private func open() async throws(TofuError) -> StoreFile.Handle {
         if let handle { return handle }
+        if let unusable { throw unusable }
         let path = self.path
         let busyTimeout = self.busyTimeout
         let result: Result<StoreFile.Handle, TofuError> = await withCheckedContinuation { continuation in

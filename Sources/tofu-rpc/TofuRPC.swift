@@ -3,6 +3,7 @@ import Foundation
 import JSONRPC
 import Logging
 import TofuServer
+import TofuStore
 
 /// `tofu-rpc`: the tofu pin store served as JSON-RPC 2.0 on stdin/stdout.
 @main
@@ -18,6 +19,9 @@ struct TofuRPC: AsyncParsableCommand {
 
             Exit status: 0 after end of input, or after 'shutdown' then 'exit'; 1 after 'exit' without 'shutdown'; 2 when the input's framing could not be recovered (the reason is on stderr).
             """)
+
+    @Option(help: "The pin store file (default: $TOFU_STORE, else $XDG_DATA_HOME/tofu/store.sqlite, else ~/.local/share/tofu/store.sqlite).")
+    var store: String?
 
     @Option(help: "Largest message, in bytes.")
     var maxMessageBytes = Limits().maxMessageBytes
@@ -57,9 +61,16 @@ struct TofuRPC: AsyncParsableCommand {
             FileHandle.standardError.write(Data(#"tofu-rpc: reading JSON-RPC on stdin; try: {"jsonrpc":"2.0","id":1,"method":"rpc.discover"}"#.utf8 + [0x0A]))
         }
         let limits = Limits(maxMessageBytes: maxMessageBytes, maxDepth: maxDepth, maxBatchEntries: maxBatch, maxInFlight: maxInFlight)
+        let pinStore: PinStore
+        do {
+            pinStore = PinStore(path: try StoreLocation.resolve(flag: store))
+        } catch {
+            logger.error("\(error)")
+            pinStore = PinStore(unusable: error)
+        }
         let connection = Connection(
-            input: STDIN_FILENO, output: STDOUT_FILENO, methods: TofuMethods.table(logger: logger), limits: limits,
-            logger: logger)
+            input: STDIN_FILENO, output: STDOUT_FILENO, methods: TofuMethods.table(store: pinStore, logger: logger),
+            limits: limits, logger: logger)
         let ending = await connection.run()
         if ending.exitStatus != 0 { throw ExitCode(ending.exitStatus) }
     }

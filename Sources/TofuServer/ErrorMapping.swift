@@ -1,0 +1,49 @@
+import JSONRPC
+import TofuCore
+
+/// tofu's errors as JSON-RPC errors: the code, an operator's sentence, and `data` with a
+/// stable `kind` and the details a script needs.
+extension ResponseError {
+    static func from(_ error: TofuError) -> ResponseError {
+        switch error {
+        case .invalidParameter(let field, let reason):
+            return .invalidParams(field: field, reason)
+        case .certNotFound(let host):
+            return ResponseError(
+                code: TofuErrorCode.certNotFound, kind: "certNotFound",
+                message: "No certificate is pinned for \(host); nothing was changed. List the pins with listCerts.",
+                details: ["host": .string(host.description)])
+        case .certificateMismatch(let host, let pinned, let presented, let expected):
+            var details: [String: JSONValue] = ["host": .string(host.description), "pinned": PinJSON.pin(pinned)]
+            let message: String
+            if let expected {
+                details["expectedFingerprint"] = .string(expected.description)
+                message = "The pin for \(host) is certificate \(pinned.certificate.sha256Fingerprint), not the expected \(expected); nothing was deleted. List it again (listCerts) and retry with the fingerprint you see."
+                details["remedy"] = .string("listCerts {host} to see the current pin, then deleteCert with its sha256Fingerprint")
+            } else if let presented {
+                details["presented"] = .object(PinJSON.certificate(presented))
+                let change = pinned.certificate.change(to: presented) ?? .newKey
+                details["change"] = .string(change.rawValue)
+                message = "\(host) is pinned to a different certificate (pinned \(pinned.certificate.sha256Fingerprint), given \(presented.sha256Fingerprint)); nothing was changed. If the host's certificate really changed, delete the pin (deleteCert) and pin again."
+                details["remedy"] = .string("deleteCert {host, expectedFingerprint: pinned.sha256Fingerprint}, then pin the new certificate")
+            } else {
+                message = "\(host) is pinned to a different certificate; nothing was changed."
+            }
+            return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
+        case .storeUnavailable(let reason):
+            return ResponseError(
+                code: TofuErrorCode.storeUnavailable, kind: "storeUnavailable", message: "Pin store unavailable: \(reason)",
+                details: ["reason": .string(reason)])
+        }
+    }
+}
+
+/// The codes of tofu's own errors.
+enum TofuErrorCode {
+    static let certNotFound = ErrorCode(rawValue: -32001)
+    static let certificateMismatch = ErrorCode(rawValue: -32002)
+    static let hostUnreachable = ErrorCode(rawValue: -32003)
+    static let authenticationFailed = ErrorCode(rawValue: -32004)
+    static let storeUnavailable = ErrorCode(rawValue: -32005)
+    static let notDnac = ErrorCode(rawValue: -32006)
+}

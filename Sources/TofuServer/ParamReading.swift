@@ -1,0 +1,60 @@
+import Foundation
+import JSONRPC
+import TofuCore
+
+/// tofu's parameter types, read with the offending field named on failure.
+extension NamedParams {
+    func hostKey(_ name: String) throws(ResponseError) -> HostKey {
+        let text: String = try required(name)
+        do {
+            return try HostKey(parsing: text)
+        } catch {
+            throw .invalidParams(field: name, error.description)
+        }
+    }
+
+    func optionalHostKey(_ name: String) throws(ResponseError) -> HostKey? {
+        guard let text: String = try optional(name) else { return nil }
+        do {
+            return try HostKey(parsing: text)
+        } catch {
+            throw .invalidParams(field: name, error.description)
+        }
+    }
+
+    func fingerprint(_ name: String) throws(ResponseError) -> Fingerprint? {
+        guard let text: String = try optional(name) else { return nil }
+        guard let fingerprint = Fingerprint(parsing: text) else {
+            throw .invalidParams(field: name, "must be a SHA-256 fingerprint: 64 hex digits, with or without colons (got '\(text.prefix(100))')")
+        }
+        return fingerprint
+    }
+
+    /// An optional integer within `range`, or `fallback`.
+    func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int? = nil) throws(ResponseError) -> Int? {
+        guard let value: Int = try optional(name) else { return fallback }
+        guard range.contains(value) else {
+            throw .invalidParams(field: name, "must be from \(range.lowerBound) to \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+}
+
+/// The opaque `cursor` of listCerts: where the next page starts (the last key returned).
+/// It stays correct while other processes insert and delete, since pages are keyed by host.
+enum PageCursor {
+    private static let prefix = "tofu1:"
+
+    static func encode(after host: HostKey) -> String {
+        Data((prefix + host.description).utf8).base64EncodedString()
+    }
+
+    static func decode(_ cursor: String) throws(ResponseError) -> String {
+        guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8), text.hasPrefix(prefix),
+            let key = try? HostKey(parsing: String(text.dropFirst(prefix.count))), key.description == text.dropFirst(prefix.count)
+        else {
+            throw .invalidParams(field: "cursor", "is not a cursor this server returned; start again without one")
+        }
+        return key.description
+    }
+}
