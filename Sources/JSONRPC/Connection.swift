@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -49,6 +50,20 @@ public final class Connection: Sendable {
         var shutdownRequested = false
         /// Tokens whose task finished before it was tracked.
         var finished: Set<UInt64> = []
+        /// Messages waiting for a slot, in arrival order.
+        var queue: [Pending] = []
+        var queuedBytes = 0
+    }
+
+    /// A message waiting for its turn; `start` runs it under the token it is given.
+    private struct Pending: Sendable {
+        /// The id a `$/cancelRequest` names to drop it from the queue (single requests only).
+        let id: JSONValue?
+        let size: Int
+        let framing: Framing
+        /// What to answer if it is dropped before it runs (nil: nothing, e.g. a notification).
+        let cancelledAnswer: JSONValue?
+        let start: @Sendable (UInt64) -> Void
     }
 
     private let input: Int32
@@ -57,6 +72,7 @@ public final class Connection: Sendable {
     private let logger: Logger
     private let writer: OutputWriter
     private let state = Mutex(State())
+    private let roomInQueue = DispatchSemaphore(value: 0)
 
     public init(input: Int32, output: Int32, methods: MethodTable, limits: Limits = Limits(), logger: Logger) {
         JSONCodec.prepare()
@@ -81,13 +97,19 @@ public final class Connection: Sendable {
         case .framingError(let reason):
             logger.error("closing: unrecoverable framing on input: \(reason)")
         case .exit, .exitWithoutShutdown:
-            for running in state.withLock({ Array($0.running.values) }) { running.cancel() }
+            let (running, queued) = state.withLock { state in
+                defer { state.queue.removeAll() }
+                return (Array(state.running.values), state.queue)
+            }
+            for pending in queued { answerCancelled(pending) }
+            for running in running { running.cancel() }
         case .endOfInput:
             break
         }
         while let wait = state.withLock({ $0.running.values.lazy.compactMap(\.wait).first }) {
             await wait()
         }
+        if !state.withLock({ $0.queue.isEmpty }) { logger.error("queued messages were left unanswered at the end") }
         await writer.flush()
         return ending
     }
@@ -151,7 +173,7 @@ public final class Connection: Sendable {
             return nil
         }
         guard case .array(let entries) = value else {
-            return handleSingle(IncomingMessage(value), framing)
+            return handleSingle(IncomingMessage(value), framing, size: bytes.count)
         }
         if entries.isEmpty {
             send(OutgoingMessage.response(id: .null, error: .invalidRequest("empty batch")), framing)
@@ -162,58 +184,47 @@ public final class Connection: Sendable {
             send(OutgoingMessage.response(id: .null, error: .limitExceeded("batchEntries", max: limits.maxBatchEntries, reason: reason)), framing)
             return nil
         }
-        return handleBatch(entries.map(IncomingMessage.init), framing)
+        return handleBatch(entries.map(IncomingMessage.init), framing, size: bytes.count)
     }
 
-    /// What became of one entry: an answer now, an answer later, or none.
+    /// What became of one entry: an answer now, a call to run, or none.
     private enum Outcome {
         case none
         case answer(JSONValue)
-        case pending(Task<JSONValue?, Never>)
+        case run(Call)
         case stop(Ending)
     }
 
-    private func handleSingle(_ message: IncomingMessage, _ framing: Framing) -> Ending? {
+    private func handleSingle(_ message: IncomingMessage, _ framing: Framing, size: Int) -> Ending? {
         switch message {
         case .response:
             logger.debug("ignored a response object: this server sends no requests")
-            return nil
         case .invalid(let error, let id):
             send(OutgoingMessage.response(id: id, error: error), framing)
-            return nil
         case .call(let call):
-            if let outcome = builtIn(call) { return finish(outcome, framing) }
-            if let refusal = refusal(for: call) { return finish(refusal, framing) }
-            guard admitMessage() else { return finish(busy(call), framing) }
-            let token = nextToken()
-            let task = Task { [self] in
-                if let response = await perform(call, framing) { send(response, framing) }
-                finishMessage(token)
+            if let outcome = builtIn(call) ?? refusal(for: call) {
+                switch outcome {
+                case .answer(let response): send(response, framing)
+                case .stop(let ending): return ending
+                case .none, .run: break
+                }
+                return nil
             }
-            track(token, id: call.id, cancel: { task.cancel() }, wait: { await task.value })
-            return nil
-        }
-    }
-
-    private func finish(_ outcome: Outcome, _ framing: Framing) -> Ending? {
-        switch outcome {
-        case .answer(let response): send(response, framing)
-        case .stop(let ending): return ending
-        case .none, .pending: break
+            let cancelled = call.id.map { OutgoingMessage.response(id: $0, error: .cancelled) }
+            admit(Pending(id: call.id, size: size, framing: framing, cancelledAnswer: cancelled) { [self] token in
+                let task = Task { [self] in
+                    if let response = await perform(call, framing) { send(response, framing) }
+                    finishMessage(token)
+                }
+                track(token, id: call.id, cancel: { task.cancel() }, wait: { await task.value })
+            })
         }
         return nil
     }
 
-    private func handleBatch(_ messages: [IncomingMessage], _ framing: Framing) -> Ending? {
-        guard admitMessage() else {
-            // One busy answer per request in the batch, so each caller learns to retry.
-            let answers = messages.compactMap { message -> JSONValue? in
-                guard case .call(let call) = message, let id = call.id else { return nil }
-                return OutgoingMessage.response(id: id, error: .serverBusy(maxInFlight: limits.maxInFlight))
-            }
-            if !answers.isEmpty { send(.array(answers), framing) }
-            return nil
-        }
+    /// Lifecycle methods in a batch act at once, in order; the other calls run together
+    /// when the batch's turn comes, and their answers go out as one array.
+    private func handleBatch(_ messages: [IncomingMessage], _ framing: Framing, size: Int) -> Ending? {
         var outcomes: [Outcome] = []
         var ending: Ending?
         for message in messages where ending == nil {
@@ -223,35 +234,50 @@ public final class Connection: Sendable {
             case .invalid(let error, let id):
                 outcomes.append(.answer(OutgoingMessage.response(id: id, error: error)))
             case .call(let call):
-                if let outcome = builtIn(call) ?? refusal(for: call) {
-                    if case .stop(let stop) = outcome { ending = stop } else { outcomes.append(outcome) }
+                let outcome = builtIn(call) ?? refusal(for: call) ?? .run(call)
+                if case .stop(let stop) = outcome { ending = stop } else { outcomes.append(outcome) }
+            }
+        }
+        let cancelledAnswers = outcomes.compactMap { outcome -> JSONValue? in
+            switch outcome {
+            case .answer(let response): return response
+            case .run(let call): return call.id.map { OutgoingMessage.response(id: $0, error: .cancelled) }
+            case .none, .stop: return nil
+            }
+        }
+        let collected = outcomes
+        let cancelled: JSONValue? = cancelledAnswers.isEmpty ? nil : .array(cancelledAnswers)
+        admit(Pending(id: nil, size: size, framing: framing, cancelledAnswer: cancelled) { [self] token in
+            var running: [Task<JSONValue?, Never>?] = []
+            for outcome in collected {
+                guard case .run(let call) = outcome else {
+                    running.append(nil)
                     continue
                 }
-                let token = nextToken()
+                let entryToken = nextToken()
                 let task = Task { [self] in
                     let response = await perform(call, framing)
-                    untrack(token)
+                    untrack(entryToken)
                     return response
                 }
-                track(token, id: call.id, cancel: { task.cancel() }, wait: nil)
-                outcomes.append(.pending(task))
+                track(entryToken, id: call.id, cancel: { task.cancel() }, wait: nil)
+                running.append(task)
             }
-        }
-        let token = nextToken()
-        let collected = outcomes
-        let batch = Task { [self] in
-            var answers: [JSONValue] = []
-            for outcome in collected {
-                switch outcome {
-                case .answer(let response): answers.append(response)
-                case .pending(let task): if let response = await task.value { answers.append(response) }
-                case .none, .stop: break
+            let entries = running
+            let batch = Task { [self] in
+                var answers: [JSONValue] = []
+                for (outcome, task) in zip(collected, entries) {
+                    if let task {
+                        if let response = await task.value { answers.append(response) }
+                    } else if case .answer(let response) = outcome {
+                        answers.append(response)
+                    }
                 }
+                if !answers.isEmpty { send(.array(answers), framing) }
+                finishMessage(token)
             }
-            if !answers.isEmpty { send(.array(answers), framing) }
-            finishMessage(token)
-        }
-        track(token, id: nil, cancel: {}, wait: { await batch.value })
+            track(token, id: nil, cancel: {}, wait: { await batch.value })
+        })
         return ending
     }
 
@@ -280,8 +306,16 @@ public final class Connection: Sendable {
             } catch {
                 return call.id.map { .answer(OutgoingMessage.response(id: $0, error: error)) } ?? Outcome.none
             }
-            let cancels = state.withLock { state in state.running.values.filter { $0.id == target }.map(\.cancel) }
+            let (cancels, dequeued) = state.withLock { state in
+                let cancels = state.running.values.filter { $0.id == target }.map(\.cancel)
+                let dequeued = state.queue.filter { $0.id == target }
+                state.queue.removeAll { $0.id == target }
+                state.queuedBytes -= dequeued.reduce(0) { $0 + $1.size }
+                return (cancels, dequeued)
+            }
             for cancel in cancels { cancel() }
+            for pending in dequeued { answerCancelled(pending) }
+            if !dequeued.isEmpty { roomInQueue.signal() }
             return call.id.map { .answer(OutgoingMessage.response(id: $0, result: .null)) } ?? Outcome.none
         default:
             return nil
@@ -295,15 +329,12 @@ public final class Connection: Sendable {
         return .answer(OutgoingMessage.response(id: id, error: .invalidRequest("the server is shutting down; only 'exit' is accepted")))
     }
 
-    private func busy(_ call: Call) -> Outcome {
-        guard let id = call.id else {
-            logger.warning("dropped notification '\(call.method)': \(limits.maxInFlight) messages already in flight")
-            return Outcome.none
-        }
-        return .answer(OutgoingMessage.response(id: id, error: .serverBusy(maxInFlight: limits.maxInFlight)))
-    }
-
     // MARK: - Running calls
+
+    /// Answers -32800 for a queued message that will never run.
+    private func answerCancelled(_ pending: Pending) {
+        if let answer = pending.cancelledAnswer { send(answer, pending.framing) }
+    }
 
     /// Runs one call; returns its response, or nil for a notification.
     private func perform(_ call: Call, _ framing: Framing) async -> JSONValue? {
@@ -338,11 +369,23 @@ public final class Connection: Sendable {
         }
     }
 
-    private func admitMessage() -> Bool {
-        state.withLock { state in
-            guard state.messagesInFlight < limits.maxInFlight else { return false }
-            state.messagesInFlight += 1
-            return true
+    /// Starts a message now if fewer than `maxInFlight` are running, else queues it in
+    /// arrival order. While queued requests take more than `maxMessageBytes`, the input
+    /// thread stops reading until some finish: memory stays bounded, and a script piping
+    /// thousands of requests gets every answer instead of errors.
+    private func admit(_ pending: Pending) {
+        let startNow = state.withLock { state -> Bool in
+            if state.messagesInFlight < limits.maxInFlight {
+                state.messagesInFlight += 1
+                return true
+            }
+            state.queue.append(pending)
+            state.queuedBytes += pending.size
+            return false
+        }
+        if startNow { pending.start(nextToken()) }
+        while state.withLock({ $0.queuedBytes > limits.maxMessageBytes && !$0.queue.isEmpty }) {
+            roomInQueue.wait()
         }
     }
 
@@ -371,9 +414,23 @@ public final class Connection: Sendable {
         }
     }
 
+    /// A message is answered: the next queued one (if any) takes its place before it is
+    /// untracked, so draining never sees an empty table while work is queued.
     private func finishMessage(_ token: UInt64) {
+        let next = state.withLock { state -> Pending? in
+            guard !state.queue.isEmpty else {
+                state.messagesInFlight -= 1
+                return nil
+            }
+            let next = state.queue.removeFirst()
+            state.queuedBytes -= next.size
+            return next
+        }
+        if let next {
+            next.start(nextToken())
+            roomInQueue.signal()
+        }
         untrack(token)
-        state.withLock { $0.messagesInFlight -= 1 }
     }
 
     private func send(_ message: JSONValue, _ framing: Framing) {

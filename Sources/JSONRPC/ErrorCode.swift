@@ -16,6 +16,4 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable {
     public static let internalError = ErrorCode(rawValue: -32603)
     /// The request was cancelled (`$/cancelRequest`), as in LSP.
     public static let requestCancelled = ErrorCode(rawValue: -32800)
-    /// Too many requests in flight: retry when earlier ones have been answered.
-    public static let serverBusy = ErrorCode(rawValue: -32007)
 }

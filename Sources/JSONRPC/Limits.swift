@@ -7,7 +7,8 @@ public struct Limits: Sendable, Equatable {
     public var maxDepth: Int
     /// Most entries in one batch.
     public var maxBatchEntries: Int
-    /// Most messages being worked on at once (a batch counts as one).
+    /// Most messages being worked on at once (a batch counts as one); later ones queue in
+    /// arrival order, and reading pauses while more than `maxMessageBytes` are queued.
     public var maxInFlight: Int
     /// Largest LSP header block, in bytes.
     public var maxHeaderBytes: Int

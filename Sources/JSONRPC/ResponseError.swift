@@ -74,11 +74,4 @@ extension ResponseError {
 
     public static let cancelled = ResponseError(
         code: .requestCancelled, kind: "cancelled", message: "Request cancelled")
-
-    public static func serverBusy(maxInFlight: Int) -> ResponseError {
-        ResponseError(
-            code: .serverBusy, kind: "serverBusy",
-            message: "Server busy: \(maxInFlight) requests are already in flight; retry when one is answered",
-            details: ["max": .int(Int64(maxInFlight))])
-    }
 }

@@ -18,23 +18,37 @@ enum StoreFile {
 
     static func open(path: String, busyTimeout: TimeInterval) throws -> Handle {
         try prepare(path)
-        try inspect(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
+        if access(path, W_OK) != 0 {
+            return try openReadOnly(path, reason: String(cString: strerror(errno)), configuration: configuration)
+        }
+        try inspect(path)
         configuration.prepareDatabase { db in
             // An answer is sent only after its write is on disk.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        if access(path, W_OK) != 0 {
-            let reason = "the store \(path) is read-only (\(String(cString: strerror(errno)))); reads work, changes need write access to it"
-            configuration.readonly = true
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            try requireSchema(queue, path: path)
-            return Handle(reader: queue, writer: nil, readOnlyReason: reason)
-        }
         let pool = try DatabasePool(path: path, configuration: configuration)
         try Schema.migrator.migrate(pool)
         return Handle(reader: pool, writer: pool, readOnlyReason: nil)
+    }
+
+    /// Reads work on a store we may not write. A WAL store also needs its `-shm` file; when
+    /// that cannot be created either, the file is read as an immutable snapshot.
+    private static func openReadOnly(_ path: String, reason: String, configuration: Configuration) throws -> Handle {
+        var configuration = configuration
+        configuration.readonly = true
+        let because = "the store \(path) is read-only (\(reason)); reads work, changes need write access to it"
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            try requireSchema(queue, path: path)
+            return Handle(reader: queue, writer: nil, readOnlyReason: because)
+        } catch let error as DatabaseError where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) {
+            let escaped = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
+            let queue = try DatabaseQueue(path: "file:\(escaped)?immutable=1", configuration: configuration)
+            try requireSchema(queue, path: path)
+            return Handle(reader: queue, writer: nil, readOnlyReason: because + " (read as a snapshot taken when it was opened)")
+        }
     }
 
     /// Creates a missing store (0600 in a 0700 directory); checks an existing one is a

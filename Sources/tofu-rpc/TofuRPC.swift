@@ -23,6 +23,9 @@ struct TofuRPC: AsyncParsableCommand {
     @Option(help: "The pin store file (default: $TOFU_STORE, else $XDG_DATA_HOME/tofu/store.sqlite, else ~/.local/share/tofu/store.sqlite).")
     var store: String?
 
+    @Option(help: "How long a change waits for another process's write to the store, in milliseconds, before answering -32005.")
+    var storeTimeoutMs = 5000
+
     @Option(help: "Largest message, in bytes.")
     var maxMessageBytes = Limits().maxMessageBytes
 
@@ -32,14 +35,14 @@ struct TofuRPC: AsyncParsableCommand {
     @Option(help: "Most entries in one batch.")
     var maxBatch = Limits().maxBatchEntries
 
-    @Option(help: "Most messages worked on at once; past it, requests are answered -32007 (server busy).")
+    @Option(help: "Most messages worked on at once (a batch counts as one); later ones wait their turn in arrival order.")
     var maxInFlight = Limits().maxInFlight
 
     @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = ProcessInfo.processInfo.environment["TOFU_LOG_LEVEL"] ?? "notice"
 
     func validate() throws {
-        for (name, value) in [("--max-message-bytes", maxMessageBytes), ("--max-depth", maxDepth), ("--max-batch", maxBatch), ("--max-in-flight", maxInFlight)]
+        for (name, value) in [("--max-message-bytes", maxMessageBytes), ("--max-depth", maxDepth), ("--max-batch", maxBatch), ("--max-in-flight", maxInFlight), ("--store-timeout-ms", storeTimeoutMs)]
         where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
@@ -63,7 +66,7 @@ struct TofuRPC: AsyncParsableCommand {
         let limits = Limits(maxMessageBytes: maxMessageBytes, maxDepth: maxDepth, maxBatchEntries: maxBatch, maxInFlight: maxInFlight)
         let pinStore: PinStore
         do {
-            pinStore = PinStore(path: try StoreLocation.resolve(flag: store))
+            pinStore = PinStore(path: try StoreLocation.resolve(flag: store), busyTimeout: Double(storeTimeoutMs) / 1000)
         } catch {
             logger.error("\(error)")
             pinStore = PinStore(unusable: error)

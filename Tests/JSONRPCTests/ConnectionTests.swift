@@ -133,22 +133,55 @@ final class Gate: Sendable {
         #expect(ending.exitStatus == 1)
     }
 
-    @Test func pastTheInFlightLimitRequestsAreToldTheServerIsBusy() async throws {
+    @Test func pastTheInFlightLimitRequestsWaitTheirTurnInOrder() async throws {
         let gate = Gate()
         let server = InProcessServer(methods: Self.methods(gate: gate), limits: Limits(maxInFlight: 2))
         server.send(line: Wire.request("slow", id: 1))
         server.send(line: Wire.request("slow", id: 2))
         server.send(line: Wire.request("fast", id: 3))
-        let busy = try await server.reader.next()
-        #expect(busy.object["id"] as? Int == 3)
-        #expect((busy.object["error"] as? [String: Any])?["code"] as? Int == -32007)
-        gate.release()
-        _ = try await server.reader.next(2)
-        // Slots free up once answered.
         server.send(line: Wire.request("fast", id: 4))
-        #expect(try await server.reader.next().object["result"] as? String == "fast done")
+        // 3 and 4 wait behind the two slow calls: nothing is answered yet…
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(server.reader.leftover.isEmpty)
+        // …except a waiting request that is cancelled, which answers at once.
+        server.send(line: Wire.request("$/cancelRequest", params: ["id": 4]))
+        let cancelled = try await server.reader.next()
+        #expect(cancelled.object["id"] as? Int == 4)
+        #expect(cancelled.errorCode == -32800)
+        gate.release()
+        let rest = try await server.reader.next(3)
+        #expect(Set(rest.compactMap { $0.object["id"] as? Int }) == [1, 2, 3])
+        #expect(rest.allSatisfy { $0.errorCode == nil })
         server.closeInput()
-        _ = await server.ending()
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    @Test func thousandsOfPipelinedRequestsAreAllAnswered() async throws {
+        let server = InProcessServer(methods: Self.methods(gate: Gate()), limits: Limits(maxMessageBytes: 4096, maxInFlight: 4))
+        var bytes: [UInt8] = []
+        for id in 0..<5000 { bytes += Wire.ndjson(Wire.request("fast", id: id)) }
+        server.send(bytes)
+        server.closeInput()
+        #expect(await server.ending() == .endOfInput)
+        let answers = try await server.reader.drain()
+        #expect(answers.count == 5000)
+        #expect(Set(answers.compactMap { $0.object["id"] as? Int }) == Set(0..<5000))
+        #expect(answers.allSatisfy { $0.errorCode == nil })
+    }
+
+    @Test func exitAnswersWaitingRequestsCancelled() async throws {
+        let server = InProcessServer(methods: Self.methods(gate: Gate()), limits: Limits(maxInFlight: 1))
+        server.send(line: Wire.request("slow", id: 1))
+        server.send(line: Wire.json([["jsonrpc": "2.0", "id": 2, "method": "fast"], ["jsonrpc": "2.0", "id": 3, "method": "fast"]]))
+        server.send(line: Wire.request("exit"))
+        #expect(await server.ending() == .exitWithoutShutdown)
+        let answers = try await server.reader.drain()
+        #expect(answers.count == 2)
+        let single = answers.first { $0.object["id"] as? Int == 1 }
+        #expect(single?.errorCode == -32800)
+        let batch = answers.first { !$0.array.isEmpty }?.array ?? []
+        #expect(batch.count == 2)
+        #expect(batch.allSatisfy { ($0["error"] as? [String: Any])?["code"] as? Int == -32800 })
     }
 
     @Test func notificationsSentByAHandlerGoOutInItsRequestsFraming() async throws {

@@ -26,7 +26,7 @@ public struct OpenRPCDocument: @unchecked Sendable {
         if let error = answer.object["error"] as? [String: Any] {
             guard let code = error["code"] as? Int else { return ["error without a code"] }
             var problems: [String] = []
-            let standard: Set<Int> = [-32700, -32600, -32601, -32602, -32603, -32800, -32007]
+            let standard: Set<Int> = [-32700, -32600, -32601, -32602, -32603, -32800]
             let listed = (description["errors"] as? [[String: Any]] ?? []).compactMap { reference -> Int? in
                 guard let path = reference["$ref"] as? String else { return reference["code"] as? Int }
                 return (resolve(path) as? [String: Any])?["code"] as? Int

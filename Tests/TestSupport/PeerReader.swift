@@ -138,3 +138,8 @@ extension Received {
     /// The error's stable `data.kind`.
     public var errorKind: String? { errorData?["kind"] as? String }
 }
+
+extension Received {
+    /// The error's `data.reason`, or "".
+    public var errorReason: String { errorData?["reason"] as? String ?? "" }
+}

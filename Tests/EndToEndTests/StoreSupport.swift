@@ -1,0 +1,52 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// A tofu-rpc process on a store file of the test's own.
+struct StoreServer {
+    let process: ServerProcess
+    let storePath: String
+    private static let counter = Counter()
+
+    init(storePath: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+        self.storePath = storePath
+        process = try ServerProcess(arguments: ["--store", storePath] + arguments, environment: environment)
+    }
+
+    /// Calls `method`, checks the answer against protocol/openrpc.json, and returns it.
+    func call(_ method: String, _ params: [String: Any]? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Received {
+        let id = Self.counter.next()
+        process.send(line: Wire.request(method, id: id, params: params))
+        let answer = try await process.reader.next()
+        #expect(answer.object["id"] as? Int == id, "answer out of order: \(answer)", sourceLocation: sourceLocation)
+        let problems = OpenRPCDocument.repository.problems(answering: method, answer)
+        #expect(problems.isEmpty, "\(method): \(problems)", sourceLocation: sourceLocation)
+        return answer
+    }
+
+    /// The `result` object of a call that must succeed.
+    func result(_ method: String, _ params: [String: Any]? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        let answer = try await call(method, params, sourceLocation: sourceLocation)
+        #expect(answer.object["error"] == nil, "\(method) failed: \(answer)", sourceLocation: sourceLocation)
+        return answer.object["result"] as? [String: Any] ?? [:]
+    }
+
+    func stop() async throws -> Int32 {
+        process.closeInput()
+        return try await process.waitForExit()
+    }
+}
+
+final class Counter: Sendable {
+    private let value = Mutex(0)
+    func next() -> Int { value.withLock { $0 += 1; return $0 } }
+}
+
+import Synchronization
+
+/// The bytes of a file, to prove a refused store was not touched.
+func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
+
+func permissions(_ path: String) -> Int {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int) ?? -1
+}
