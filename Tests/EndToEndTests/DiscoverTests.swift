@@ -59,3 +59,26 @@ import Testing
         #expect(try await server.waitForExit() == 0)
     }
 }
+
+/// The README's method reference and protocol/openrpc.json agree.
+@Suite struct ReadmeTests {
+    @Test func everyDocumentedMethodIsInTheReadmeTableAndNoOther() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = readme.components(separatedBy: "## Methods").dropFirst().first?.components(separatedBy: "\n## ").first ?? ""
+        let rows = section.split(separator: "\n").filter { $0.hasPrefix("| `") }
+        let named = Set(rows.compactMap { $0.split(separator: "`").dropFirst().first.map(String.init) })
+        let documented = Set(OpenRPCDocument.repository.methods.compactMap { $0["name"] as? String })
+        #expect(named == documented)
+    }
+
+    @Test func theSchemaCheckerCatchesAWrongAnswer() {
+        let document = OpenRPCDocument.repository
+        let bad = Received(framing: "ndjson", text: #"{"jsonrpc":"2.0","id":1,"result":{"certs":[{"host":5}],"nextCursor":null}}"#)
+        #expect(!document.problems(answering: "listCerts", bad).isEmpty)
+        let unlisted = Received(framing: "ndjson", text: #"{"jsonrpc":"2.0","id":1,"error":{"code":-32004,"message":"x","data":{"kind":"k"}}}"#)
+        #expect(!document.problems(answering: "listCerts", unlisted).isEmpty)
+        let good = Received(framing: "ndjson", text: #"{"jsonrpc":"2.0","id":1,"result":{"certs":[],"nextCursor":null}}"#)
+        #expect(document.problems(answering: "listCerts", good).isEmpty)
+    }
+}

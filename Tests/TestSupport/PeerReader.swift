@@ -3,6 +3,11 @@ import Synchronization
 
 /// One message the server wrote, as the peer saw it on the pipe.
 public struct Received: Sendable, CustomStringConvertible {
+    public init(framing: String, text: String) {
+        self.framing = framing
+        self.text = text
+    }
+
     /// "ndjson" or "lsp".
     public let framing: String
     public let text: String
