@@ -32,6 +32,12 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.port = port
     }
 
+    /// A key read back from tofu's own store, where only normalised keys are ever written.
+    public init(stored host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
     /// Parses any accepted spelling of a host key.
     public init(parsing input: String) throws(HostKeyError) {
         let text = input.trimmingWhitespace()

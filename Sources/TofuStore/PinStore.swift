@@ -107,7 +107,7 @@ public actor PinStore {
             var arguments: StatementArguments = host.map { [$0.description] } ?? []
             arguments += [limit]
             return try Row.fetchAll(
-                db, sql: "SELECT * FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT ?) ORDER BY id ASC",
+                db, sql: "SELECT \(Rows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT ?) ORDER BY id ASC",
                 arguments: arguments
             ).map(Rows.event)
         }

@@ -23,20 +23,18 @@ enum Rows {
             ])
     }
 
+    /// A row of `SELECT \(pinColumns)`, read by position (GRDB's by-name lookup lowercases
+    /// the name on every call, which dominated listing large stores).
     static func pin(_ row: Row) throws -> Pin {
-        let address: String = row["address"]
-        let port: Int = row["port"]
-        let fingerprintText: String = row["sha256Fingerprint"]
-        guard let host = try? HostKey(host: address, port: port), let fingerprint = Fingerprint(parsing: fingerprintText) else {
-            throw TofuError.storeUnavailable(reason: "the store holds a damaged pin row for '\(address)_\(port)'; run 'sqlite3 STORE \"PRAGMA integrity_check\"'")
-        }
-        let sans: String = row["subjectAltNames"]
+        // Only normalised keys and canonical fingerprints are ever written (see `insert`).
+        let host = HostKey(stored: row[1], port: row[2])
+        let sans: String = row[11]
         let certificate = CertificateSummary(
-            subject: row["subject"], issuer: row["issuer"], serialNumber: row["serialNumber"],
-            sha256Fingerprint: fingerprint, spkiSha256: row["spkiSha256"], notBefore: row["notBefore"],
-            notAfter: row["notAfter"], subjectAltNames: sans.isEmpty ? [] : sans.components(separatedBy: "\n"),
-            publicKey: row["publicKey"], der: [UInt8](row["der"] as Data))
-        return Pin(host: host, certificate: certificate, pinnedAt: row["pinnedAt"], lastVerifiedAt: row["lastVerifiedAt"])
+            subject: row[6], issuer: row[7], serialNumber: row[8], sha256Fingerprint: Fingerprint(stored: row[4]),
+            spkiSha256: row[5], notBefore: row[9], notAfter: row[10],
+            subjectAltNames: sans.isEmpty ? [] : sans.components(separatedBy: "\n"), publicKey: row[12],
+            der: [UInt8](row[3] as Data))
+        return Pin(host: host, certificate: certificate, pinnedAt: row[13], lastVerifiedAt: row[14])
     }
 
     static func record(_ event: HistoryEvent, into db: Database) throws {
@@ -45,16 +43,16 @@ enum Rows {
             arguments: [event.at, event.host.description, event.kind.rawValue, event.sha256Fingerprint.description, event.detail])
     }
 
+    static let eventColumns = "at, host, event, sha256Fingerprint, detail"
+
+    /// A row of `SELECT \(eventColumns)`, read by position.
     static func event(_ row: Row) throws -> HistoryEvent {
-        let hostText: String = row["host"]
-        let kindText: String = row["event"]
-        let fingerprintText: String = row["sha256Fingerprint"]
-        guard let host = try? HostKey(parsing: hostText), let kind = HistoryEvent.Kind(rawValue: kindText),
-            let fingerprint = Fingerprint(parsing: fingerprintText)
-        else {
+        let hostText: String = row[1]
+        let kindText: String = row[2]
+        guard let host = try? HostKey(parsing: hostText), let kind = HistoryEvent.Kind(rawValue: kindText) else {
             throw TofuError.storeUnavailable(reason: "the store holds a damaged history row for '\(hostText)'")
         }
-        return HistoryEvent(at: row["at"], host: host, kind: kind, sha256Fingerprint: fingerprint, detail: row["detail"])
+        return HistoryEvent(at: row[0], host: host, kind: kind, sha256Fingerprint: Fingerprint(stored: row[3]), detail: row[4])
     }
 }
 

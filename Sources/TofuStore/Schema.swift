@@ -9,7 +9,8 @@ enum Schema {
         migrator.registerMigration("v1: pins and history") { db in
             try db.execute(sql: """
                 CREATE TABLE pin (
-                    host TEXT PRIMARY KEY NOT NULL,
+                    id INTEGER PRIMARY KEY,
+                    host TEXT NOT NULL UNIQUE,
                     address TEXT NOT NULL,
                     port INTEGER NOT NULL,
                     der BLOB NOT NULL,
@@ -24,7 +25,7 @@ enum Schema {
                     publicKey TEXT NOT NULL,
                     pinnedAt TEXT NOT NULL,
                     lastVerifiedAt TEXT
-                ) WITHOUT ROWID;
+                );
                 CREATE INDEX pin_by_notAfter ON pin(notAfter);
                 CREATE TABLE event (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
