@@ -111,6 +111,7 @@ public final class Connection: Sendable {
         }
         if !state.withLock({ $0.queue.isEmpty }) { logger.error("queued messages were left unanswered at the end") }
         await writer.flush()
+        writer.stop()
         return ending
     }
 

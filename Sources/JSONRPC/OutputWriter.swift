@@ -12,6 +12,7 @@ final class OutputWriter: Sendable {
     private enum Item: Sendable {
         case bytes([UInt8])
         case flush(CheckedContinuation<Void, Never>)
+        case stop
     }
 
     private let fd: Int32
@@ -32,6 +33,12 @@ final class OutputWriter: Sendable {
 
     func send(_ bytes: [UInt8]) {
         pending.withLock { $0.append(.bytes(bytes)) }
+        signal.signal()
+    }
+
+    /// Ends the writing thread once everything sent before has been written.
+    func stop() {
+        pending.withLock { $0.append(.stop) }
         signal.signal()
     }
 
@@ -59,6 +66,9 @@ final class OutputWriter: Sendable {
                     write(batch)
                     batch.removeAll(keepingCapacity: true)
                     continuation.resume()
+                case .stop:
+                    write(batch)
+                    return
                 }
             }
             write(batch)

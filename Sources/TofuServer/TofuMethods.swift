@@ -11,6 +11,7 @@ public enum TofuMethods {
             return ProtocolDocument.value
         }
         PinMethods(store: store).register(in: &table)
+        VerifyMethods(store: store).register(in: &table)
         return table
     }
 }

@@ -67,6 +67,28 @@ public actor PinStore {
         }
     }
 
+    /// Compares what `host` presented with its pin, in one transaction, and records it: a
+    /// match sets `lastVerifiedAt` and logs `matched`; a mismatch logs `mismatch`; no pin
+    /// changes nothing. Never pins, never deletes.
+    public func recordVerification(of presented: CertificateSummary, for host: HostKey) async throws(TofuError) -> Verification {
+        try await write { db in
+            guard var pin = try Self.fetchPin(host, db) else { return .unpinned }
+            let now = Timestamp.now()
+            if pin.certificate.sha256Fingerprint == presented.sha256Fingerprint {
+                try db.execute(sql: "UPDATE pin SET lastVerifiedAt = ? WHERE host = ?", arguments: [now, host.description])
+                pin.lastVerifiedAt = now
+                try Rows.record(
+                    HistoryEvent(at: now, host: host, kind: .matched, sha256Fingerprint: presented.sha256Fingerprint,
+                                 detail: Self.describe(presented)), into: db)
+                return .match(pin)
+            }
+            try Rows.record(
+                HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
+                             detail: "presented " + Self.describe(presented) + "; pinned \(pin.certificate.sha256Fingerprint)"), into: db)
+            return .mismatch(pin)
+        }
+    }
+
     /// The pin of `host`, if any.
     public func pin(for host: HostKey) async throws(TofuError) -> Pin? {
         try await read { db in try Self.fetchPin(host, db) }
@@ -171,4 +193,11 @@ public actor PinStore {
             throw StoreFile.unavailable(error, path: path)
         }
     }
+}
+
+/// What a verification found, against the pin as it stood at that moment.
+public enum Verification: Sendable {
+    case unpinned
+    case match(Pin)
+    case mismatch(Pin)
 }

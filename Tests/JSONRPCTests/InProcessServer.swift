@@ -6,7 +6,7 @@ import TestSupport
 /// A `Connection` in this process, spoken to over two real pipes.
 final class InProcessServer: Sendable {
     let reader: PeerReader
-    private let clientWrite: Int32
+    private let writer: PipeWriter
     private let run: Task<Connection.Ending, Never>
 
     init(methods: MethodTable, limits: Limits = Limits()) {
@@ -24,15 +24,15 @@ final class InProcessServer: Sendable {
             close(serverWrite)
             return ending
         }
-        clientWrite = toServer[1]
+        writer = PipeWriter(fd: toServer[1])
         reader = PeerReader(fd: toClient[0])
     }
 
-    func send(_ bytes: [UInt8]) { writeAll(clientWrite, bytes) }
+    func send(_ bytes: [UInt8]) { writer.send(bytes) }
     func send(line: String) { send(Wire.ndjson(line)) }
 
     /// Closes the client's end: the server sees end of input.
-    func closeInput() { close(clientWrite) }
+    func closeInput() { writer.close() }
 
     func ending() async -> Connection.Ending { await run.value }
 }

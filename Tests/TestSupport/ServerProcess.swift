@@ -19,7 +19,7 @@ public func productPath(_ name: String) -> String {
 public final class ServerProcess: Sendable {
     public let process: Process
     public let reader: PeerReader
-    private let stdinHandle: FileHandle
+    private let input: PipeWriter
     private let errors: TextCollector
 
     public init(_ executable: String = "tofu-rpc", arguments: [String] = [], environment: [String: String] = [:]) throws {
@@ -37,13 +37,14 @@ public final class ServerProcess: Sendable {
         process.standardError = errors
         try process.run()
         self.process = process
-        self.stdinHandle = input.fileHandleForWriting
+        self.input = PipeWriter(fd: dup(input.fileHandleForWriting.fileDescriptor))
+        try? input.fileHandleForWriting.close()
         self.reader = PeerReader(fd: output.fileHandleForReading.fileDescriptor)
         self.errors = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
     }
 
     public func send(_ bytes: [UInt8]) {
-        writeAll(stdinHandle.fileDescriptor, bytes)
+        input.send(bytes)
     }
 
     /// Sends one NDJSON line.
@@ -55,7 +56,7 @@ public final class ServerProcess: Sendable {
         return try await reader.next()
     }
 
-    public func closeInput() { try? stdinHandle.close() }
+    public func closeInput() { input.close() }
 
     /// Everything the process wrote to stderr so far.
     public var stderr: String { errors.text }

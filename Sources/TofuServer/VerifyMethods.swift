@@ -1,0 +1,181 @@
+import Foundation
+import JSONRPC
+import TofuCore
+import TofuStore
+import TofuTLS
+
+/// verifyCert: what a host presents now, against its pin. Read-only: it never pins and never
+/// deletes; a match sets lastVerifiedAt, and matches and mismatches go into certHistory.
+struct VerifyMethods: Sendable {
+    let store: PinStore
+
+    static let defaultTimeoutMs = 5000
+    static let defaultConcurrency = 32
+
+    func register(in table: inout MethodTable) {
+        table.register("verifyCert") { params, context in try await verifyCert(params, context) }
+    }
+
+    func verifyCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
+        let named = try params.named(allowing: ["host", "pem", "timeoutMs", "all", "concurrency", "progressToken"])
+        let timeout = try named.integer("timeoutMs", in: 100...120_000, default: Self.defaultTimeoutMs) ?? Self.defaultTimeoutMs
+        if try named.optional("all", as: Bool.self) == true {
+            for field in ["host", "pem"] where named.members[field] != nil {
+                throw ResponseError.invalidParams(field: field, "cannot be combined with 'all'")
+            }
+            let concurrency = try named.integer("concurrency", in: 1...256, default: Self.defaultConcurrency) ?? Self.defaultConcurrency
+            let token: JSONValue? = try named.optional("progressToken").flatMap { (value: JSONValue) -> JSONValue? in value }
+            if let token, token.stringValue == nil, token.intValue == nil {
+                throw ResponseError.invalidParams(field: "progressToken", "must be a string or an integer")
+            }
+            return try await verifyAll(timeout: timeout, concurrency: concurrency, progressToken: token, context: context)
+        }
+        for field in ["concurrency", "progressToken"] where named.members[field] != nil {
+            throw ResponseError.invalidParams(field: field, "only goes with 'all': true")
+        }
+        if named.members["all"] != nil && named.members["host"] == nil {
+            throw ResponseError.invalidParams(field: "all", "must be true to verify every pin; otherwise give 'host'")
+        }
+        let host = try named.hostKey("host")
+        if let pem: String = try named.optional("pem") {
+            if named.members["timeoutMs"] != nil {
+                throw ResponseError.invalidParams(field: "timeoutMs", "does not apply to an offline check with 'pem'")
+            }
+            return try await verifyOffline(host, pem: pem)
+        }
+        return try await run { try await verifyLive(host, timeout: timeout) }.json
+    }
+
+    // MARK: - Modes
+
+    /// One host, live.
+    func verifyLive(_ host: HostKey, timeout: Int) async throws -> VerifyResult {
+        switch await TLSProbe.fetch(host, timeoutMilliseconds: timeout) {
+        case .failure(let failure):
+            if failure.reason == .cancelled || Task.isCancelled { throw CancellationError() }
+            let pin = try await store.pin(for: host)
+            return VerifyResult(host: host, status: .unreachable, pinned: pin, presented: nil, failure: failure)
+        case .success(let presented):
+            switch try await store.recordVerification(of: presented.leaf, for: host) {
+            case .unpinned:
+                return VerifyResult(host: host, status: .unpinned, pinned: nil, presented: presented.leaf, probe: presented)
+            case .match(let pin):
+                return VerifyResult(host: host, status: .match, pinned: pin, presented: presented.leaf, probe: presented)
+            case .mismatch(let pin):
+                return VerifyResult(host: host, status: .mismatch, pinned: pin, presented: presented.leaf, probe: presented)
+            }
+        }
+    }
+
+    /// One host, against a certificate given as PEM; changes nothing.
+    func verifyOffline(_ host: HostKey, pem: String) async throws -> JSONValue {
+        guard pem.utf8.count <= PinMethods.maxPemBytes else {
+            throw ResponseError.invalidParams(field: "pem", "is larger than \(PinMethods.maxPemBytes) bytes")
+        }
+        let presented: CertificateSummary
+        do {
+            presented = try X509Certificate.single(fromPEM: pem).summary()
+        } catch {
+            throw ResponseError.invalidParams(field: "pem", error.reason)
+        }
+        let pin = try await run { try await store.pin(for: host) }
+        let status: VerifyResult.Status
+        if let pin {
+            status = pin.certificate.sha256Fingerprint == presented.sha256Fingerprint ? .match : .mismatch
+        } else {
+            status = .unpinned
+        }
+        return VerifyResult(host: host, status: status, pinned: pin, presented: presented).json
+    }
+
+    /// Every pin, `concurrency` at a time, in host order; `$/progress` after each host when a token is given.
+    func verifyAll(timeout: Int, concurrency: Int, progressToken: JSONValue?, context: RequestContext) async throws -> JSONValue {
+        var hosts: [HostKey] = []
+        var after: String?
+        repeat {
+            let page = try await run { try await store.list(after: after, limit: 10_000) }
+            hosts += page.pins.map(\.host)
+            after = page.more ? page.pins.last?.host.description : nil
+        } while after != nil
+        let total = hosts.count
+        var results = [JSONValue?](repeating: nil, count: total)
+        try await withThrowingTaskGroup(of: (Int, VerifyResult).self) { group in
+            var next = 0
+            var done = 0
+            func startNext() {
+                guard next < total else { return }
+                let index = next
+                let host = hosts[index]
+                next += 1
+                group.addTask { (index, try await run { try await verifyLive(host, timeout: timeout) }) }
+            }
+            for _ in 0..<min(concurrency, total) { startNext() }
+            while let (index, result) = try await group.next() {
+                try Task.checkCancellation()
+                results[index] = result.json
+                done += 1
+                if let progressToken {
+                    context.notify(
+                        "$/progress",
+                        params: [
+                            "token": progressToken,
+                            "value": [
+                                "done": .int(Int64(done)), "total": .int(Int64(total)),
+                                "host": .string(result.host.description), "status": .string(result.status.rawValue),
+                            ],
+                        ])
+                }
+                startNext()
+            }
+        }
+        return ["results": .array(results.compactMap { $0 })]
+    }
+
+    private func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as TofuError {
+            throw ResponseError.from(error)
+        }
+    }
+}
+
+/// One host's verification, as answered.
+struct VerifyResult: Sendable {
+    enum Status: String, Sendable {
+        case match, mismatch, unpinned, unreachable
+    }
+
+    var host: HostKey
+    var status: Status
+    var pinned: Pin?
+    var presented: CertificateSummary?
+    var failure: ProbeFailure?
+    var probe: ProbeResult?
+
+    var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "host": .string(host.description),
+            "status": .string(status.rawValue),
+            "pinned": pinned.map { PinJSON.pin($0) } ?? .null,
+            "presented": presented.map { .object(PinJSON.certificate($0)) } ?? .null,
+        ]
+        if let failure {
+            object["reason"] = .string(failure.reason.rawValue)
+            object["detail"] = .string(failure.detail)
+            if let alert = failure.alert { object["alert"] = .string(alert) }
+        }
+        if let presented {
+            object["presentedValidity"] = .string(presented.validity(at: Timestamp.now()).rawValue)
+            if status == .mismatch, let pinned, let change = pinned.certificate.change(to: presented) {
+                object["change"] = .string(change.rawValue)
+            }
+        }
+        if let probe {
+            object["verification"] = .string(probe.verification)
+            object["tlsVersion"] = .string(probe.tlsVersion)
+            object["address"] = .string(probe.address)
+        }
+        return .object(object)
+    }
+}

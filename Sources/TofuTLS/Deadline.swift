@@ -1,0 +1,36 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A point on the monotonic clock by which a blocking step must be done.
+public struct Deadline: Sendable {
+    private let nanoseconds: UInt64
+
+    init(milliseconds: Int) {
+        nanoseconds = Deadline.now() + UInt64(max(0, milliseconds)) * 1_000_000
+    }
+
+    /// Milliseconds left, 0 once passed.
+    var remainingMilliseconds: Int {
+        let now = Deadline.now()
+        return now >= nanoseconds ? 0 : Int((nanoseconds - now) / 1_000_000)
+    }
+
+    var hasPassed: Bool { Deadline.now() >= nanoseconds }
+
+    private static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}
+
+/// Set from any thread to make a blocking probe give up at its next wake-up (≤ 50 ms).
+public final class CancelFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func cancel() { flag.store(true, ordering: .relaxed) }
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+}

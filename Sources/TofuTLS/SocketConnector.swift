@@ -1,0 +1,142 @@
+import Dispatch
+import Foundation
+import Synchronization
+import TofuCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Resolving and connecting with a deadline. Blocking: runs on a probe's own thread.
+enum SocketConnector {
+    /// A connected, non-blocking TCP socket to `host`, and the address it reached.
+    static func connect(_ host: HostKey, deadline: Deadline, cancel: CancelFlag) throws(ProbeFailure) -> (fd: Int32, address: String) {
+        let addresses = try resolve(host, deadline: deadline)
+        var lastFailure = ProbeFailure(.refused, "no address of \(host.host) accepted a connection on port \(host.port)")
+        for address in addresses {
+            do {
+                return (try connect(to: address, deadline: deadline, cancel: cancel), address.text)
+            } catch {
+                if error.reason == .timeout || error.reason == .cancelled { throw error }
+                lastFailure = error
+            }
+        }
+        throw lastFailure
+    }
+
+    struct Address: Sendable {
+        let family: Int32
+        let storage: [UInt8]
+        let text: String
+    }
+
+    /// IP literals need no lookup; names go through getaddrinfo on a thread of their own,
+    /// abandoned (not waited for) if the deadline passes first.
+    static func resolve(_ host: HostKey, deadline: Deadline) throws(ProbeFailure) -> [Address] {
+        let result = Mutex<Result<[Address], ProbeFailure>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let name = host.host
+        let port = host.port
+        let numeric = host.isIPAddress
+        let thread = Thread {
+            let outcome = lookup(name, port: port, numeric: numeric)
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        thread.start()
+        if done.wait(timeout: .now() + .milliseconds(deadline.remainingMilliseconds)) == .timedOut {
+            throw ProbeFailure(.timeout, "resolving \(name) took longer than the deadline")
+        }
+        guard let outcome = result.withLock({ $0 }) else { throw ProbeFailure(.dns, "resolving \(name) gave no answer") }
+        return try outcome.get()
+    }
+
+    private static func lookup(_ name: String, port: Int, numeric: Bool) -> Result<[Address], ProbeFailure> {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV | (numeric ? AI_NUMERICHOST : 0)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(name, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            let why = status == EAI_SYSTEM ? String(cString: strerror(errno)) : String(cString: gai_strerror(status))
+            return .failure(ProbeFailure(.dns, "\(name) did not resolve (\(why))"))
+        }
+        defer { freeaddrinfo(first) }
+        var addresses: [Address] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor {
+            if let socketAddress = entry.pointee.ai_addr {
+                let storage = Array(UnsafeRawBufferPointer(start: socketAddress, count: Int(entry.pointee.ai_addrlen)))
+                addresses.append(Address(family: entry.pointee.ai_family, storage: storage, text: text(of: socketAddress)))
+            }
+            cursor = entry.pointee.ai_next
+        }
+        return addresses.isEmpty ? .failure(ProbeFailure(.dns, "\(name) has no address")) : .success(addresses)
+    }
+
+    private static func text(of address: UnsafeMutablePointer<sockaddr>) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let length = socklen_t(address.pointee.sa_family == sa_family_t(AF_INET6) ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+        guard getnameinfo(address, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else { return "?" }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private static func connect(to address: Address, deadline: Deadline, cancel: CancelFlag) throws(ProbeFailure) -> Int32 {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ProbeFailure(.refused, "cannot open a socket: \(String(cString: strerror(errno)))") }
+        var noDelay: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+        let status = address.storage.withUnsafeBytes { raw in
+            Glibc.connect(fd, raw.baseAddress?.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+        }
+        if status != 0 && errno != EINPROGRESS {
+            let error = errno
+            close(fd)
+            throw failure(connecting: address, errno: error)
+        }
+        if status != 0 {
+            do {
+                try Wait.until(fd, events: Int16(POLLOUT), deadline: deadline, cancel: cancel, doing: "connecting to \(address.text)")
+            } catch {
+                close(fd)
+                throw error
+            }
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+            if error != 0 {
+                close(fd)
+                throw failure(connecting: address, errno: error)
+            }
+        }
+        return fd
+    }
+
+    private static func failure(connecting address: Address, errno error: Int32) -> ProbeFailure {
+        let why = String(cString: strerror(error))
+        switch error {
+        case ECONNREFUSED: return ProbeFailure(.refused, "\(address.text) refused the connection (nothing listens on that port)")
+        case ETIMEDOUT: return ProbeFailure(.timeout, "connecting to \(address.text) timed out")
+        case ECONNRESET: return ProbeFailure(.reset, "\(address.text) reset the connection")
+        default: return ProbeFailure(.refused, "cannot connect to \(address.text): \(why)")
+        }
+    }
+}
+
+/// poll(2) in slices, so a cancelled probe stops within 50 ms.
+enum Wait {
+    static func until(_ fd: Int32, events: Int16, deadline: Deadline, cancel: CancelFlag, doing what: String) throws(ProbeFailure) {
+        while true {
+            if cancel.isCancelled { throw ProbeFailure(.cancelled, "cancelled while \(what)") }
+            let remaining = deadline.remainingMilliseconds
+            if remaining == 0 { throw ProbeFailure(.timeout, "no answer before the deadline while \(what)") }
+            var entry = pollfd(fd: fd, events: events, revents: 0)
+            let ready = poll(&entry, 1, Int32(min(remaining, 50)))
+            if ready > 0 { return }
+            if ready < 0 && errno != EINTR {
+                throw ProbeFailure(.reset, "waiting on the connection failed while \(what): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}

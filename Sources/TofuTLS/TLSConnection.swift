@@ -1,0 +1,166 @@
+import COpenSSL
+import TofuCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One TLS client connection, owned: the socket, OpenSSL's `SSL` and `SSL_CTX` are freed
+/// when it goes away. Blocking with deadlines, so it lives on one thread of its own (see
+/// `TLSProbe`); it is deliberately not `Sendable`.
+///
+/// Any certificate is accepted: under TOFU the pin, not a CA, is the trust decision.
+/// OpenSSL's own verdict is kept as information.
+public final class TLSConnection {
+    private let fd: Int32
+    private let context: OpaquePointer
+    private let ssl: OpaquePointer
+    private let cancel: CancelFlag
+    public let host: HostKey
+    /// What the host presented.
+    public private(set) var presented: ProbeResult?
+
+    /// Connects and completes the handshake before `deadline`.
+    init(host: HostKey, deadline: Deadline, cancel: CancelFlag) throws(ProbeFailure) {
+        self.host = host
+        self.cancel = cancel
+        let (fd, address) = try SocketConnector.connect(host, deadline: deadline, cancel: cancel)
+        guard let method = TLS_client_method(), let context = SSL_CTX_new(method) else {
+            close(fd)
+            throw ProbeFailure(.protocol, "OpenSSL could not create a TLS context: \(OpenSSLError.drain("SSL_CTX_new"))")
+        }
+        guard tofu_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) == 1, let ssl = SSL_new(context) else {
+            SSL_CTX_free(context)
+            close(fd)
+            throw ProbeFailure(.protocol, "OpenSSL could not create a TLS session: \(OpenSSLError.drain("SSL_new"))")
+        }
+        self.fd = fd
+        self.context = context
+        self.ssl = ssl
+        // The system's CA directory, looked up lazily, so the verdict below means something.
+        _ = SSL_CTX_load_verify_dir(context, X509_get_default_cert_dir())
+        SSL_set_verify(ssl, SSL_VERIFY_NONE, nil)
+        guard SSL_set_fd(ssl, fd) == 1 else { throw ProbeFailure(.protocol, OpenSSLError.drain("SSL_set_fd").reason) }
+        if !host.isIPAddress {
+            guard tofu_SSL_set_tlsext_host_name(ssl, host.host) == 1 else {
+                throw ProbeFailure(.protocol, OpenSSLError.drain("setting SNI").reason)
+            }
+        }
+        try handshake(deadline: deadline, address: address)
+    }
+
+    deinit {
+        SSL_free(ssl)
+        SSL_CTX_free(context)
+        close(fd)
+    }
+
+    private func handshake(deadline: Deadline, address: String) throws(ProbeFailure) {
+        ERR_clear_error()
+        while true {
+            let status = SSL_connect(ssl)
+            if status == 1 { break }
+            try waitFor(status, deadline: deadline, doing: "the TLS handshake with \(address)")
+        }
+        guard let leafPointer = SSL_get0_peer_certificate(ssl) else {
+            throw ProbeFailure(.protocol, "\(address) completed the handshake without presenting a certificate")
+        }
+        var chain: [CertificateSummary] = []
+        if let stack = SSL_get_peer_cert_chain(ssl) {
+            for index in 0..<tofu_sk_X509_num(stack) {
+                guard let entry = tofu_sk_X509_value(stack, index), X509_up_ref(entry) == 1 else { continue }
+                if let summary = try? X509Certificate(owning: entry).summary() { chain.append(summary) }
+            }
+        }
+        guard X509_up_ref(leafPointer) == 1 else { throw ProbeFailure(.protocol, "OpenSSL could not keep the certificate") }
+        let leaf: CertificateSummary
+        do {
+            leaf = try X509Certificate(owning: leafPointer).summary()
+        } catch {
+            throw ProbeFailure(.protocol, "\(address) presented a certificate tofu cannot read: \(error.reason)")
+        }
+        if chain.first?.sha256Fingerprint != leaf.sha256Fingerprint { chain.insert(leaf, at: 0) }
+        let verdict = SSL_get_verify_result(ssl)
+        let verification = verdict == X509_V_OK ? "ok" : String(cString: X509_verify_cert_error_string(verdict))
+        presented = ProbeResult(
+            leaf: leaf, chain: chain, verification: verification, tlsVersion: String(cString: SSL_get_version(ssl)),
+            address: address)
+    }
+
+    /// Sends all of `bytes` before `deadline`.
+    public func write(_ bytes: [UInt8], deadline: Deadline) throws(ProbeFailure) {
+        var offset = 0
+        while offset < bytes.count {
+            ERR_clear_error()
+            var written = 0
+            let status = bytes.withUnsafeBytes { raw in
+                SSL_write_ex(ssl, raw.baseAddress.map { $0 + offset }, raw.count - offset, &written)
+            }
+            if status == 1 {
+                offset += written
+                continue
+            }
+            try waitFor(status, deadline: deadline, doing: "sending to \(host)")
+        }
+    }
+
+    /// Up to `maximum` bytes; empty at the end of the stream.
+    public func read(maximum: Int, deadline: Deadline) throws(ProbeFailure) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: maximum)
+        while true {
+            ERR_clear_error()
+            var count = 0
+            let status = buffer.withUnsafeMutableBytes { SSL_read_ex(ssl, $0.baseAddress, $0.count, &count) }
+            if status == 1 { return Array(buffer.prefix(count)) }
+            let error = SSL_get_error(ssl, status)
+            if error == SSL_ERROR_ZERO_RETURN { return [] }
+            if error == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING {
+                ERR_clear_error()
+                return []
+            }
+            try waitFor(status, deadline: deadline, doing: "reading from \(host)")
+        }
+    }
+
+    /// Waits for what OpenSSL asked for, or throws the classified failure.
+    private func waitFor(_ status: Int32, deadline: Deadline, doing what: String) throws(ProbeFailure) {
+        let error = SSL_get_error(ssl, status)
+        switch error {
+        case SSL_ERROR_WANT_READ:
+            try Wait.until(fd, events: Int16(POLLIN), deadline: deadline, cancel: cancel, doing: what)
+        case SSL_ERROR_WANT_WRITE:
+            try Wait.until(fd, events: Int16(POLLOUT), deadline: deadline, cancel: cancel, doing: what)
+        case SSL_ERROR_ZERO_RETURN:
+            throw ProbeFailure(.reset, "the peer closed the TLS session during \(what)")
+        case SSL_ERROR_SYSCALL:
+            let code = errno
+            ERR_clear_error()
+            if code == ECONNRESET || code == EPIPE || code == 0 {
+                throw ProbeFailure(.reset, "the peer closed the connection during \(what)")
+            }
+            throw ProbeFailure(.reset, "the connection failed during \(what): \(String(cString: strerror(code)))")
+        default:
+            throw Self.classify(during: what)
+        }
+    }
+
+    /// An OpenSSL failure in the handshake, as an operator would want it named.
+    private static func classify(during what: String) -> ProbeFailure {
+        let code = ERR_peek_error()
+        let reason = ERR_GET_REASON(code)
+        let text = OpenSSLError.drain("OpenSSL").reason
+        if reason >= SSL_AD_REASON_OFFSET {
+            let alert = String(cString: SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET))
+            return ProbeFailure(.tlsAlert, "the peer refused \(what) with the TLS alert '\(alert)'", alert: alert)
+        }
+        switch reason {
+        case SSL_R_WRONG_VERSION_NUMBER, SSL_R_HTTP_REQUEST, SSL_R_HTTPS_PROXY_REQUEST, SSL_R_PACKET_LENGTH_TOO_LONG,
+            SSL_R_RECORD_LENGTH_MISMATCH:
+            return ProbeFailure(.notTLS, "the peer does not speak TLS on that port (\(text)); is it plain HTTP, or another service?")
+        case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+            return ProbeFailure(.reset, "the peer closed the connection during \(what)")
+        default:
+            return ProbeFailure(.protocol, "\(what) failed: \(text)")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Writes to a pipe from a thread of its own, so a test never blocks Swift's cooperative
+/// pool on a full pipe (which, with a server that pauses reading, would deadlock the pool).
+public final class PipeWriter: Sendable {
+    private enum Item: Sendable {
+        case bytes([UInt8])
+        case close
+    }
+
+    private let queue = Mutex<[Item]>([])
+    private let ready = DispatchSemaphore(value: 0)
+
+    public init(fd: Int32) {
+        let thread = Thread { [self] in
+            while true {
+                ready.wait()
+                let item = queue.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+                switch item {
+                case .bytes(let bytes)?: writeAll(fd, bytes)
+                case .close?:
+                    Foundation.close(fd)
+                    return
+                case nil: continue
+                }
+            }
+        }
+        thread.start()
+    }
+
+    public func send(_ bytes: [UInt8]) {
+        queue.withLock { $0.append(.bytes(bytes)) }
+        ready.signal()
+    }
+
+    /// Closes the pipe once everything sent before has been written.
+    public func close() {
+        queue.withLock { $0.append(.close) }
+        ready.signal()
+    }
+}
