@@ -6,7 +6,6 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 BIN_DIR = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)
 
-APT_PACKAGES = libjansson-dev libssl-dev libsqlite3-dev jq pkg-config
 
 .PHONY: help deps build run test clean
 
@@ -25,6 +24,7 @@ deps:
 	fi; \
 	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
 	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing" >&2; \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install:$$missing" >&2; exit 1; fi; \

@@ -54,6 +54,75 @@ public enum CertificateFactory {
     }
 }
 
+extension CertificateFactory {
+    /// A self-signed certificate valid only between two times (openssl's `YYYYMMDDHHMMSSZ`),
+    /// made with `openssl ca` since `openssl req` cannot set dates: expired and not-yet-valid certificates.
+    public static func make(subject: String = "/CN=kong", notBefore: String, notAfter: String) throws -> TestCertificate {
+        let directory = temporaryDirectory("tofu-ca")
+        let keyPath = directory + "/leaf.key"
+        let certificatePath = directory + "/leaf.crt"
+        try "".write(toFile: directory + "/index.txt", atomically: true, encoding: .utf8)
+        try "1000\n".write(toFile: directory + "/serial", atomically: true, encoding: .utf8)
+        let config = """
+            [ ca ]
+            default_ca = tofu_test
+            [ tofu_test ]
+            database = \(directory)/index.txt
+            serial = \(directory)/serial
+            new_certs_dir = \(directory)
+            default_md = sha256
+            policy = anything
+            email_in_dn = no
+            unique_subject = no
+            [ anything ]
+            commonName = supplied
+            """
+        try config.write(toFile: directory + "/ca.cnf", atomically: true, encoding: .utf8)
+        let request = try runCommand("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                                  "-keyout", keyPath, "-subj", subject, "-out", directory + "/leaf.csr"])
+        guard request.status == 0 else { throw FactoryError(message: "openssl req failed: \(request.stderr)") }
+        let signed = try runCommand("openssl", ["ca", "-batch", "-notext", "-config", directory + "/ca.cnf", "-selfsign", "-keyfile", keyPath,
+                                                 "-in", directory + "/leaf.csr", "-out", certificatePath, "-startdate", notBefore, "-enddate", notAfter])
+        guard signed.status == 0 else { throw FactoryError(message: "openssl ca failed: \(signed.stderr)") }
+        return TestCertificate(certificatePath: certificatePath, keyPath: keyPath, pem: try String(contentsOfFile: certificatePath, encoding: .utf8))
+    }
+
+    /// A leaf signed by an intermediate signed by a root; `chainPath` holds leaf then intermediate.
+    public static func chain() throws -> (leaf: TestCertificate, intermediate: TestCertificate, chainPath: String) {
+        let directory = temporaryDirectory("tofu-chain")
+        func run(_ arguments: [String]) throws {
+            let result = try runCommand("openssl", arguments)
+            guard result.status == 0 else { throw FactoryError(message: "openssl \(arguments[0]) failed: \(result.stderr)") }
+        }
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        try "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n".write(toFile: directory + "/ca.ext", atomically: true, encoding: .utf8)
+        try "subjectAltName=DNS:kong\n".write(toFile: directory + "/leaf.ext", atomically: true, encoding: .utf8)
+        try run(["req", "-x509"] + ec + ["-keyout", directory + "/root.key", "-out", directory + "/root.crt", "-subj", "/O=Test/CN=Test Root", "-days", "30"])
+        try run(["req", "-new"] + ec + ["-keyout", directory + "/int.key", "-out", directory + "/int.csr", "-subj", "/O=Test/CN=Test Intermediate"])
+        try run(["x509", "-req", "-in", directory + "/int.csr", "-CA", directory + "/root.crt", "-CAkey", directory + "/root.key",
+                 "-CAcreateserial", "-days", "30", "-extfile", directory + "/ca.ext", "-out", directory + "/int.crt"])
+        try run(["req", "-new"] + ec + ["-keyout", directory + "/leaf.key", "-out", directory + "/leaf.csr", "-subj", "/CN=kong"])
+        try run(["x509", "-req", "-in", directory + "/leaf.csr", "-CA", directory + "/int.crt", "-CAkey", directory + "/int.key",
+                 "-CAcreateserial", "-days", "30", "-extfile", directory + "/leaf.ext", "-out", directory + "/leaf.crt"])
+        let leafPem = try String(contentsOfFile: directory + "/leaf.crt", encoding: .utf8)
+        let intermediatePem = try String(contentsOfFile: directory + "/int.crt", encoding: .utf8)
+        try (leafPem + intermediatePem).write(toFile: directory + "/chain.pem", atomically: true, encoding: .utf8)
+        return (
+            TestCertificate(certificatePath: directory + "/leaf.crt", keyPath: directory + "/leaf.key", pem: leafPem),
+            TestCertificate(certificatePath: directory + "/int.crt", keyPath: directory + "/int.key", pem: intermediatePem),
+            directory + "/chain.pem"
+        )
+    }
+
+    /// `certificate` followed by `copies` copies of another certificate: a chain of megabytes.
+    public static func hugeChain(for certificate: TestCertificate, copies: Int) throws -> String {
+        let filler = try make(key: .rsa(4096), subjectAltNames: [])
+        let path = temporaryDirectory("tofu-huge") + "/chain.pem"
+        try (certificate.pem + String(repeating: filler.pem, count: copies)).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
 public struct FactoryError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }

@@ -3,6 +3,7 @@ import Synchronization
 
 /// A built executable of this package (next to the test bundle), e.g. `tofu-rpc`.
 public func productPath(_ name: String) -> String {
+    if name.hasPrefix("/") { return name }
     if let override = ProcessInfo.processInfo.environment["TOFU_BIN_DIR"] {
         return override + "/" + name
     }
