@@ -19,7 +19,10 @@ old (404 on the 1.2.6+ path, token on /api/system/v1/auth/token) | error (500) |
 chunked | endless (headers, then a body that never ends); username, password (checked with
 HTTP Basic auth; default admin / secret).
 """
-import asyncio, base64, json, socket, ssl, struct, sys
+import asyncio, base64, json, logging, socket, ssl, struct, sys
+
+# asyncio warns on every TLS connection a peer closes first; the hostile peers do that on purpose.
+logging.getLogger("asyncio").setLevel(logging.ERROR)
 
 listeners = {}
 next_id = 1
