@@ -45,3 +45,39 @@ public struct HistoryEvent: Sendable, Hashable {
         self.detail = detail
     }
 }
+
+/// A Cisco DNA Center that was added: which host, as whom, and the certificate it was added with.
+/// The password is never part of it.
+public struct DnacServer: Sendable, Hashable {
+    public var host: HostKey
+    public var username: String
+    public var pinnedFingerprint: Fingerprint
+    /// RFC 3339 UTC of the first add.
+    public var addedAt: String
+    /// RFC 3339 UTC of the last add (reachability and, unless skipped, credentials checked).
+    public var lastCheckedAt: String
+    /// Whether the last add checked the credentials successfully; nil when it skipped the check.
+    public var authenticated: Bool?
+
+    public init(host: HostKey, username: String, pinnedFingerprint: Fingerprint, addedAt: String, lastCheckedAt: String, authenticated: Bool?) {
+        self.host = host
+        self.username = username
+        self.pinnedFingerprint = pinnedFingerprint
+        self.addedAt = addedAt
+        self.lastCheckedAt = lastCheckedAt
+        self.authenticated = authenticated
+    }
+}
+
+/// The trust-on-first-use decision for a presented certificate.
+public enum TofuDecision: Sendable {
+    /// Nothing was pinned: the certificate is now (first use).
+    case pinned(Pin)
+    /// The pinned certificate was presented.
+    case matched(Pin)
+    /// A different certificate was presented and the caller accepted exactly it: replace the
+    /// pin once every later step has succeeded (see `PinStore.replace`). Nothing changed yet.
+    case replacementAccepted(current: Pin)
+    /// A different certificate was presented; nothing changed.
+    case mismatch(current: Pin)
+}

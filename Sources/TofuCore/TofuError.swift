@@ -10,4 +10,6 @@ public enum TofuError: Error, Sendable, Equatable {
     case certificateMismatch(host: HostKey, pinned: Pin, presented: CertificateSummary?, expectedFingerprint: Fingerprint?)
     /// The pin store cannot be used (-32005); `reason` says why and what to do.
     case storeUnavailable(reason: String)
+    /// No DNA Center server recorded under this host key (-32001, kind dnacServerNotFound).
+    case serverNotFound(host: HostKey)
 }

@@ -30,6 +30,11 @@ extension ResponseError {
                 message = "\(host) is pinned to a different certificate; nothing was changed."
             }
             return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
+        case .serverNotFound(let host):
+            return ResponseError(
+                code: TofuErrorCode.certNotFound, kind: "dnacServerNotFound",
+                message: "No DNA Center server is recorded for \(host); nothing was changed. List them with listDnacServers.",
+                details: ["host": .string(host.description)])
         case .storeUnavailable(let reason):
             return ResponseError(
                 code: TofuErrorCode.storeUnavailable, kind: "storeUnavailable", message: "Pin store unavailable: \(reason)",

@@ -12,6 +12,7 @@ public enum TofuMethods {
         }
         PinMethods(store: store).register(in: &table)
         VerifyMethods(store: store).register(in: &table)
+        DnacMethods(store: store).register(in: &table)
         return table
     }
 }

@@ -89,6 +89,84 @@ public actor PinStore {
         }
     }
 
+    /// Trust on first use, in one IMMEDIATE transaction (so across processes too): pins
+    /// `presented` if nothing is pinned, else compares. With `accepting` equal to the
+    /// presented certificate's fingerprint, a different pin is accepted for replacement but
+    /// not replaced yet. Mismatches are recorded in the history.
+    public func trustOnFirstUse(_ presented: CertificateSummary, for host: HostKey, accepting: Fingerprint?) async throws(TofuError) -> TofuDecision {
+        try await write { db in
+            let now = Timestamp.now()
+            guard let current = try Self.fetchPin(host, db) else {
+                let pin = Pin(host: host, certificate: presented, pinnedAt: now)
+                try Rows.insert(pin, into: db)
+                try Rows.record(
+                    HistoryEvent(at: now, host: host, kind: .pinned, sha256Fingerprint: presented.sha256Fingerprint,
+                                 detail: Self.describe(presented)), into: db)
+                return .pinned(pin)
+            }
+            if current.certificate.sha256Fingerprint == presented.sha256Fingerprint { return .matched(current) }
+            if accepting == presented.sha256Fingerprint { return .replacementAccepted(current: current) }
+            try Rows.record(
+                HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
+                             detail: "presented " + Self.describe(presented) + "; pinned \(current.certificate.sha256Fingerprint)"), into: db)
+            return .mismatch(current: current)
+        }
+    }
+
+    /// Replaces the pin of `host`, which must still be `expected`, with `certificate`: one
+    /// UPDATE, so the host is never without a pin. A pin that changed meanwhile throws
+    /// `.certificateMismatch` and nothing changes.
+    public func replace(_ host: HostKey, expected: Fingerprint, with certificate: CertificateSummary) async throws(TofuError) -> Pin {
+        try await write { db in
+            guard let current = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
+            guard current.certificate.sha256Fingerprint == expected else {
+                throw TofuError.certificateMismatch(host: host, pinned: current, presented: certificate, expectedFingerprint: expected)
+            }
+            let now = Timestamp.now()
+            let pin = Pin(host: host, certificate: certificate, pinnedAt: now)
+            try db.execute(sql: "DELETE FROM pin WHERE host = ?", arguments: [host.description])
+            try Rows.insert(pin, into: db)
+            try Rows.record(
+                HistoryEvent(at: now, host: host, kind: .replaced, sha256Fingerprint: certificate.sha256Fingerprint,
+                             detail: Self.describe(certificate) + "; replaced \(expected)"), into: db)
+            return pin
+        }
+    }
+
+    // MARK: - DNA Center servers
+
+    /// Records (or updates) an added server; `addedAt` is kept from the first add.
+    public func recordServer(_ host: HostKey, username: String, fingerprint: Fingerprint, authenticated: Bool?) async throws(TofuError) -> DnacServer {
+        try await write { db in
+            let now = Timestamp.now()
+            let addedAt = try String.fetchOne(db, sql: "SELECT addedAt FROM dnac_server WHERE host = ?", arguments: [host.description]) ?? now
+            try db.execute(
+                sql: """
+                    INSERT INTO dnac_server (host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(host) DO UPDATE SET username = excluded.username, pinnedFingerprint = excluded.pinnedFingerprint,
+                        lastCheckedAt = excluded.lastCheckedAt, authenticated = excluded.authenticated
+                    """,
+                arguments: [host.description, host.host, host.port, username, fingerprint.description, addedAt, now, authenticated])
+            return DnacServer(host: host, username: username, pinnedFingerprint: fingerprint, addedAt: addedAt, lastCheckedAt: now, authenticated: authenticated)
+        }
+    }
+
+    public func servers() async throws(TofuError) -> [DnacServer] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT \(Rows.serverColumns) FROM dnac_server ORDER BY host").map(Rows.server) }
+    }
+
+    /// Forgets a server; its pin stays (delete it with `delete` if wanted).
+    public func removeServer(_ host: HostKey) async throws(TofuError) -> DnacServer {
+        try await write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Rows.serverColumns) FROM dnac_server WHERE host = ?", arguments: [host.description]) else {
+                throw TofuError.serverNotFound(host: host)
+            }
+            try db.execute(sql: "DELETE FROM dnac_server WHERE host = ?", arguments: [host.description])
+            return Rows.server(row)
+        }
+    }
+
     /// The pin of `host`, if any.
     public func pin(for host: HostKey) async throws(TofuError) -> Pin? {
         try await read { db in try Self.fetchPin(host, db) }

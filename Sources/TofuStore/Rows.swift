@@ -54,5 +54,13 @@ enum Rows {
         }
         return HistoryEvent(at: row[0], host: host, kind: kind, sha256Fingerprint: Fingerprint(stored: row[3]), detail: row[4])
     }
-}
 
+    static let serverColumns = "address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated"
+
+    /// A row of `SELECT \(serverColumns)`, read by position.
+    static func server(_ row: Row) -> DnacServer {
+        DnacServer(
+            host: HostKey(stored: row[0], port: row[1]), username: row[2], pinnedFingerprint: Fingerprint(stored: row[3]),
+            addedAt: row[4], lastCheckedAt: row[5], authenticated: row[6])
+    }
+}

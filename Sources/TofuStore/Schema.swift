@@ -38,6 +38,21 @@ enum Schema {
                 CREATE INDEX event_by_host ON event(host, id);
                 """)
         }
+        migrator.registerMigration("v2: DNA Center servers") { db in
+            try db.execute(sql: """
+                CREATE TABLE dnac_server (
+                    id INTEGER PRIMARY KEY,
+                    host TEXT NOT NULL UNIQUE,
+                    address TEXT NOT NULL,
+                    port INTEGER NOT NULL,
+                    username TEXT NOT NULL,
+                    pinnedFingerprint TEXT NOT NULL,
+                    addedAt TEXT NOT NULL,
+                    lastCheckedAt TEXT NOT NULL,
+                    authenticated INTEGER
+                );
+                """)
+        }
         return migrator
     }
 }

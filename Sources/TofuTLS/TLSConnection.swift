@@ -16,6 +16,7 @@ public final class TLSConnection {
     private let context: OpaquePointer
     private let ssl: OpaquePointer
     private let cancel: CancelFlag
+    var cancelFlag: CancelFlag { cancel }
     public let host: HostKey
     /// What the host presented.
     public private(set) var presented: ProbeResult?

@@ -1,0 +1,245 @@
+import Foundation
+import JSONRPC
+import TofuCore
+import TofuStore
+import TofuTLS
+
+/// addDnacServer, listDnacServers, removeDnacServer: PI's "Add Cisco DNA Center Server",
+/// with trust on first use and a safe one-step re-pin.
+///
+/// The password lives only in this call: it is never stored, logged, echoed or put in an error.
+struct DnacMethods: Sendable {
+    let store: PinStore
+
+    func register(in table: inout MethodTable) {
+        table.register("addDnacServer") { params, _ in try await addDnacServer(params) }
+        table.register("listDnacServers") { params, _ in
+            _ = try params.named(allowing: [])
+            let servers = try await run { try await store.servers() }
+            return ["servers": .array(servers.map(Self.json))]
+        }
+        table.register("removeDnacServer") { params, _ in
+            let host = try params.named(allowing: ["server"]).hostKey("server")
+            let removed = try await run { try await store.removeServer(host) }
+            return ["removed": Self.json(removed)]
+        }
+    }
+
+    /// What happened on the TLS session, decided on its own thread.
+    private enum SessionOutcome: Sendable {
+        case storeFailed(TofuError)
+        case mismatch(current: Pin, presented: ProbeResult)
+        case decided(TofuDecision, presented: ProbeResult, answer: Result<HTTPResponse, HTTPExchangeError>?)
+    }
+
+    private struct Request: Sendable {
+        let host: HostKey
+        let username: String
+        let password: String
+        let timeout: Int
+        let checkCredentials: Bool
+        let accept: Fingerprint?
+    }
+
+    func addDnacServer(_ params: Params) async throws -> JSONValue {
+        let request = try validate(params)
+        let store = self.store
+        let outcome = await TLSProbe.session(request.host, timeoutMilliseconds: request.timeout) { connection -> Result<SessionOutcome, ProbeFailure> in
+            guard let presented = connection.presented else { return .failure(ProbeFailure(.protocol, "no certificate was presented")) }
+            let decision = BlockingBridge.wait { () async -> Result<TofuDecision, TofuError> in
+                do throws(TofuError) {
+                    return .success(try await store.trustOnFirstUse(presented.leaf, for: request.host, accepting: request.accept))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch decision {
+            case nil: return .success(.storeFailed(.storeUnavailable(reason: "the store did not answer")))
+            case .failure(let error)?: return .success(.storeFailed(error))
+            case .success(.mismatch(let current))?:
+                // Dropped here: not one byte of HTTP goes to a host whose certificate changed.
+                return .success(.mismatch(current: current, presented: presented))
+            case .success(let decision)?:
+                guard request.checkCredentials else { return .success(.decided(decision, presented: presented, answer: nil)) }
+                let answer: Result<HTTPResponse, HTTPExchangeError>
+                do throws(HTTPExchangeError) {
+                    answer = .success(try DnacAuthentication.requestToken(
+                        over: connection, username: request.username, password: request.password, timeoutMilliseconds: request.timeout))
+                } catch {
+                    answer = .failure(error)
+                }
+                return .success(.decided(decision, presented: presented, answer: answer))
+            }
+        }
+        switch outcome {
+        case .failure(let failure):
+            if failure.reason == .cancelled || Task.isCancelled { throw CancellationError() }
+            throw Self.unreachable(request.host, failure)
+        case .success(.storeFailed(let error)):
+            throw ResponseError.from(error)
+        case .success(.mismatch(let current, let presented)):
+            throw Self.mismatch(request, pinned: current, presented: presented.leaf)
+        case .success(.decided(let decision, let presented, let answer)):
+            return try await finish(request, decision: decision, presented: presented, answer: answer)
+        }
+    }
+
+    /// After the session: judge the controller's answer, re-pin if accepted, record the server.
+    private func finish(
+        _ request: Request, decision: TofuDecision, presented: ProbeResult, answer: Result<HTTPResponse, HTTPExchangeError>?
+    ) async throws -> JSONValue {
+        var pin: Pin
+        var status: PinStatus
+        switch decision {
+        case .pinned(let new): (pin, status) = (new, .pinned)
+        case .matched(let current): (pin, status) = (current, .matched)
+        case .replacementAccepted(let current): (pin, status) = (current, .replaced)
+        case .mismatch(let current): throw Self.mismatch(request, pinned: current, presented: presented.leaf)
+        }
+        if let answer {
+            // Any failure here leaves the old pin in place: the replacement has not happened yet.
+            try Self.judge(answer, request: request, pin: pin, status: status)
+        }
+        if case .replacementAccepted(let current) = decision {
+            pin = try await run {
+                try await store.replace(request.host, expected: current.certificate.sha256Fingerprint, with: presented.leaf)
+            }
+        }
+        let server = try await run {
+            try await store.recordServer(
+                request.host, username: request.username, fingerprint: pin.certificate.sha256Fingerprint,
+                authenticated: answer == nil ? nil : true)
+        }
+        return [
+            "server": Self.json(server), "pin": PinJSON.pin(pin), "pinStatus": .string(status.rawValue),
+            "authenticated": answer == nil ? .null : .bool(true),
+        ]
+    }
+
+    /// 200 with a Token: authenticated. 401/403: the credentials were refused. Anything else:
+    /// not a DNA Center (or not one that answers as documented).
+    private static func judge(_ answer: Result<HTTPResponse, HTTPExchangeError>, request: Request, pin: Pin, status: PinStatus) throws {
+        let kept: [String: JSONValue] = [
+            "host": .string(request.host.description),
+            "pinStatus": .string(status == .replaced ? "kept" : status.rawValue),
+            "pin": PinJSON.pin(pin),
+        ]
+        let keptWords = status == .replaced
+            ? "The old pin was kept." : status == .pinned ? "The certificate was pinned on first use." : "The pin is unchanged."
+        switch answer {
+        case .failure(let error):
+            var details = kept
+            details["reason"] = .string(error.detail)
+            throw ResponseError(
+                code: TofuErrorCode.notDnac, kind: "notDnac",
+                message: "\(request.host) accepted TLS but did not answer the DNA Center token request: \(error.detail). \(keptWords) Check the address and port of the controller.",
+                details: details)
+        case .success(let response):
+            var details = kept
+            details["status"] = .int(Int64(response.status))
+            details["path"] = .string(response.path)
+            if response.status == 401 || response.status == 403 {
+                throw ResponseError(
+                    code: TofuErrorCode.authenticationFailed, kind: "authenticationFailed",
+                    message: "\(request.host) refused the credentials of '\(request.username)' (HTTP \(response.status) on \(response.path)). \(keptWords) Check the username and password, then add the server again.",
+                    details: details)
+            }
+            let token = (try? JSONCodec.parse(response.body, maxDepth: 16))?["Token"]?.stringValue
+            guard response.status == 200, let token, !token.isEmpty else {
+                let what = response.status == 200 ? "answered 200 without a token" : "answered HTTP \(response.status)"
+                details["reason"] = .string(what)
+                throw ResponseError(
+                    code: TofuErrorCode.notDnac, kind: "notDnac",
+                    message: "\(request.host) \(what) to the DNA Center token request on \(response.path); it does not look like a Cisco DNA Center. \(keptWords)",
+                    details: details)
+            }
+        }
+    }
+
+    // MARK: - Validation
+
+    private func validate(_ params: Params) throws -> Request {
+        let named = try params.named(allowing: [
+            "server", "port", "username", "password", "confirmPassword", "timeoutMs", "checkCredentials", "acceptFingerprint",
+        ])
+        var host = try named.hostKey("server")
+        if let port = try named.integer("port", in: 1...65535) {
+            if host.port != HostKey.defaultPort && host.port != port {
+                throw ResponseError.invalidParams(field: "port", "is \(port) but 'server' names port \(host.port); give the port once")
+            }
+            host = try HostKey(host: host.host, port: port)
+        }
+        let username: String = try named.required("username")
+        guard !username.trimmingCharacters(in: .whitespaces).isEmpty else { throw ResponseError.invalidParams(field: "username", "must not be empty") }
+        guard username.utf8.count <= 256, !username.contains(":"), !username.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw ResponseError.invalidParams(field: "username", "must be at most 256 bytes, without ':' or control characters (HTTP Basic auth)")
+        }
+        // The password's value never appears in an error: only what is wrong with it.
+        let password: String = try named.required("password")
+        guard !password.isEmpty else { throw ResponseError.invalidParams(field: "password", "must not be empty") }
+        guard password.utf8.count <= 1024 else { throw ResponseError.invalidParams(field: "password", "is longer than 1024 bytes") }
+        let confirmation: String = try named.required("confirmPassword")
+        guard confirmation == password else { throw ResponseError.invalidParams(field: "confirmPassword", "does not match 'password'") }
+        let timeout = try named.integer("timeoutMs", in: 100...120_000, default: VerifyMethods.defaultTimeoutMs) ?? VerifyMethods.defaultTimeoutMs
+        return Request(
+            host: host, username: username, password: password, timeout: timeout,
+            checkCredentials: try named.optional("checkCredentials", as: Bool.self) ?? true, accept: try named.fingerprint("acceptFingerprint"))
+    }
+
+    // MARK: - Errors and JSON
+
+    private static func unreachable(_ host: HostKey, _ failure: ProbeFailure) -> ResponseError {
+        var details: [String: JSONValue] = [
+            "host": .string(host.description), "reason": .string(failure.reason.rawValue), "detail": .string(failure.detail),
+        ]
+        if let alert = failure.alert { details["alert"] = .string(alert) }
+        return ResponseError(
+            code: TofuErrorCode.hostUnreachable, kind: "hostUnreachable",
+            message: "Cannot reach \(host) over TLS (\(failure.reason.rawValue)): \(failure.detail). Nothing was pinned or sent.",
+            details: details)
+    }
+
+    private static func mismatch(_ request: Request, pinned: Pin, presented: CertificateSummary) -> ResponseError {
+        let host = request.host.description
+        let change = pinned.certificate.change(to: presented) ?? .newKey
+        let changeWords = change == .newKey ? "a new key (the controller generated a new certificate)" : "the same key, re-issued"
+        var details: [String: JSONValue] = [
+            "host": .string(host), "pinned": PinJSON.pin(pinned), "presented": .object(PinJSON.certificate(presented)),
+            "change": .string(change.rawValue),
+            "remedy": .string(
+                "If the controller's certificate really changed, either delete the stale pin and add the server again, or add it again with acceptFingerprint set to the presented certificate's sha256Fingerprint (the old pin is kept until the credentials are accepted)."),
+            "remedyCalls": [
+                ["method": "deleteCert", "params": ["host": .string(host), "expectedFingerprint": .string(pinned.certificate.sha256Fingerprint.description)]],
+                ["method": "addDnacServer", "params": ["server": .string(host), "username": .string(request.username)]],
+            ],
+            "acceptCall": ["method": "addDnacServer", "params": [
+                "server": .string(host), "username": .string(request.username),
+                "acceptFingerprint": .string(presented.sha256Fingerprint.description),
+            ]],
+        ]
+        var message = "\(host) presents a different certificate than the one pinned (\(changeWords)): pinned \(pinned.certificate.sha256Fingerprint), presented \(presented.sha256Fingerprint). The connection was dropped and nothing was sent."
+        if let accept = request.accept {
+            details["acceptFingerprint"] = .string(accept.description)
+            message += " acceptFingerprint \(accept) is not the presented certificate either."
+        }
+        message += " Remedy: deleteCert \(host), then add the server again; or add it with acceptFingerprint \(presented.sha256Fingerprint)."
+        return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
+    }
+
+    static func json(_ server: DnacServer) -> JSONValue {
+        [
+            "server": .string(server.host.description), "address": .string(server.host.host), "port": .int(Int64(server.host.port)),
+            "username": .string(server.username), "pinnedFingerprint": .string(server.pinnedFingerprint.description),
+            "addedAt": .string(server.addedAt), "lastCheckedAt": .string(server.lastCheckedAt),
+            "authenticated": server.authenticated.map(JSONValue.bool) ?? .null,
+        ]
+    }
+
+    private func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as TofuError {
+            throw ResponseError.from(error)
+        }
+    }
+}
