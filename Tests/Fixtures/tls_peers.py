@@ -10,6 +10,7 @@ Commands (each answers {"ok": true, ...} or {"ok": false, "error": "..."}):
             close (accepts, closes at once), http (answers plain HTTP), drip (one byte a second),
             reset (resets mid-handshake), alert (refuses the handshake with a TLS alert)
   {"op": "set_cert", "id": ID, "cert": ..., "key": ...}   regenerate: same port, new certificate
+  {"op": "alternate", "id": ID, "certs": [[CERT, KEY], ...]}  each new connection gets the next one
   {"op": "dnac", "id": ID, ...}                           change the fake DNA Center's behaviour
   {"op": "requests", "id": ID}                            -> {"requests": [{method, path, headers, body}]}
   {"op": "connections", "id": ID}                         -> {"connections": N} (TCP accepts so far)
@@ -36,8 +37,20 @@ class Listener:
         self.dnac = {"behaviour": "token", "username": "admin", "password": "secret"}
         self.dnac.update(dnac or {})
         self.context = None
+        self.rotation = []
         if cert:
             self.set_cert(cert, key)
+
+    def next_context(self):
+        if self.rotation:
+            self.rotation.append(self.rotation.pop(0))
+            return self.rotation[-1]
+        return self.context
+
+    def make_context(self, cert, key):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        return context
 
     def set_cert(self, cert, key):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -74,7 +87,7 @@ async def serve(listener, reader, writer):
             sock = writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif mode == "tls":
-            await writer.start_tls(listener.context)
+            await writer.start_tls(listener.next_context())
             await serve_http(listener, reader, writer)
     except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError):
         pass
@@ -196,6 +209,9 @@ async def handle(command):
     listener = listeners[command["id"]]
     if op == "set_cert":
         listener.set_cert(command["cert"], command["key"])
+        return {}
+    if op == "alternate":
+        listener.rotation = [listener.make_context(cert, key) for cert, key in command["certs"]]
         return {}
     if op == "dnac":
         listener.dnac.update({k: v for k, v in command.items() if k not in ("op", "id")})

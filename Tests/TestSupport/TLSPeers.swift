@@ -6,6 +6,12 @@ public struct Peer: Sendable {
     public let host: String
     public let port: Int
 
+    public init(id: Int, host: String, port: Int) {
+        self.id = id
+        self.host = host
+        self.port = port
+    }
+
     /// The host key tofu is given for it: `127.0.0.1:PORT` or `[::1]:PORT`.
     public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     /// The canonical key tofu answers with: `127.0.0.1_PORT`, `::1_PORT`.
@@ -62,6 +68,11 @@ public final class TLSPeers: Sendable {
     /// The controller regenerates (or re-issues) its certificate: same port, new certificate.
     public func present(_ certificate: TestCertificate, on peer: Peer, chainPath: String? = nil) async throws {
         _ = try await command(["op": "set_cert", "id": peer.id, "cert": chainPath ?? certificate.certificatePath, "key": certificate.keyPath])
+    }
+
+    /// Each new connection gets the next of `certificates`, round robin.
+    public func alternate(_ certificates: [TestCertificate], on peer: Peer) async throws {
+        _ = try await command(["op": "alternate", "id": peer.id, "certs": certificates.map { [$0.certificatePath, $0.keyPath] }])
     }
 
     /// Changes the fake DNA Center's behaviour or credentials.
