@@ -19,7 +19,7 @@ enum StoreFile {
     static func open(path: String, busyTimeout: TimeInterval) throws -> Handle {
         try prepare(path)
         var configuration = Configuration()
-        configuration.busyMode = .timeout(busyTimeout)
+        configuration.busyMode = busyMode(busyTimeout)
         if access(path, W_OK) != 0 {
             return try openReadOnly(path, reason: String(cString: strerror(errno)), configuration: configuration)
         }
@@ -48,6 +48,18 @@ enum StoreFile {
             let queue = try DatabaseQueue(path: "file:\(escaped)?immutable=1", configuration: configuration)
             try requireSchema(queue, path: path)
             return Handle(reader: queue, writer: nil, readOnlyReason: because + " (read as a snapshot taken when it was opened)")
+        }
+    }
+
+    /// Waits for another process's lock, retrying every millisecond, for about `timeout`.
+    /// SQLite's own timeout backs off to 100 ms sleeps, so a process that commits in quick
+    /// succession can starve another one past its timeout; 1 ms sleeps take each gap.
+    static func busyMode(_ timeout: TimeInterval) -> Database.BusyMode {
+        let tries = Int(max(0, timeout) * 1000)
+        return .callback { attempt in
+            guard attempt < tries else { return false }
+            usleep(1000)
+            return true
         }
     }
 
@@ -89,7 +101,7 @@ enum StoreFile {
     private static func inspect(_ path: String) throws {
         var configuration = Configuration()
         configuration.readonly = true
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = busyMode(5)
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         try requireSchema(queue, path: path, allowEmpty: true)
         try queue.close()

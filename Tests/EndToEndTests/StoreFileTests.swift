@@ -57,7 +57,7 @@ import Testing
                     #expect(winners[round] == nil, "round \(round) has two winners")
                     winners[round] = name
                 } else {
-                    #expect(answer.errorCode == -32002, "\(answer)")
+                    #expect(answer.errorCode == -32002, "\(answer.text)")
                 }
             }
         }
