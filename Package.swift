@@ -5,6 +5,7 @@ let package = Package(
     name: "tofu",
     products: [
         .executable(name: "tofu-rpc", targets: ["tofu-rpc"]),
+        .executable(name: "tofu", targets: ["tofu"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -75,6 +76,15 @@ let package = Package(
             ]
         ),
 
+        // The operator's CLI: a thin client that starts tofu-rpc and speaks NDJSON to it.
+        .executableTarget(
+            name: "tofu",
+            dependencies: [
+                "JSONRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         // Shared by the test targets: pipes, processes, and a reader of our own.
         .target(
             name: "TestSupport",
@@ -98,7 +108,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["tofu-rpc", "TestSupport"]
+            dependencies: ["tofu-rpc", "tofu", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -106,7 +106,7 @@ import Testing
 
     @Test func everyValidationErrorNamesItsField() async throws {
         let server = try StoreServer(storePath: Self.newStore())
-        let base: [String: Any] = ["server": "192.0.2.10", "username": "admin", "password": "pw", "confirmPassword": "pw"]
+        let base: [String: Any] = ["server": "127.0.0.1:9", "username": "admin", "password": "pw", "confirmPassword": "pw"]
         let cases: [([String: Any], String)] = [
             (base.merging(["server": "not a host!"]) { $1 }, "server"),
             (base.merging(["server": 5]) { $1 }, "server"),
@@ -119,7 +119,7 @@ import Testing
             (base.merging(["password": 5]) { $1 }, "password"),
             (base.merging(["confirmPassword": "pW"]) { $1 }, "confirmPassword"),
             (base.filter { $0.key != "confirmPassword" }, "confirmPassword"),
-            (base.merging(["server": "192.0.2.10:8443", "port": 443]) { $1 }, "port"),
+            (base.merging(["server": "127.0.0.1:8443", "port": 443]) { $1 }, "port"),
             (base.merging(["port": 0]) { $1 }, "port"),
             (base.merging(["timeoutMs": 5]) { $1 }, "timeoutMs"),
             (base.merging(["checkCredentials": "no"]) { $1 }, "checkCredentials"),

@@ -252,20 +252,20 @@ import Testing
         let certificate = try CertificateFactory.make()
         let cases: [([String: Any], String?)] = [
             ([:], "host"),
-            (["all": true, "host": "192.0.2.1"], "host"),
+            (["all": true, "host": "127.0.0.1:9"], "host"),
             (["all": true, "pem": certificate.pem], "pem"),
             (["all": false], "all"),
             (["all": "yes"], "all"),
-            (["host": "192.0.2.1", "concurrency": 4], "concurrency"),
-            (["host": "192.0.2.1", "progressToken": "t"], "progressToken"),
+            (["host": "127.0.0.1:9", "concurrency": 4], "concurrency"),
+            (["host": "127.0.0.1:9", "progressToken": "t"], "progressToken"),
             (["all": true, "progressToken": ["t"]], "progressToken"),
             (["all": true, "concurrency": 0], "concurrency"),
-            (["host": "192.0.2.1", "timeoutMs": 10], "timeoutMs"),
-            (["host": "192.0.2.1", "timeoutMs": "5"], "timeoutMs"),
-            (["host": "192.0.2.1", "pem": certificate.pem, "timeoutMs": 1000], "timeoutMs"),
-            (["host": "192.0.2.1", "pem": "garbage"], "pem"),
+            (["host": "127.0.0.1:9", "timeoutMs": 10], "timeoutMs"),
+            (["host": "127.0.0.1:9", "timeoutMs": "5"], "timeoutMs"),
+            (["host": "127.0.0.1:9", "pem": certificate.pem, "timeoutMs": 1000], "timeoutMs"),
+            (["host": "127.0.0.1:9", "pem": "garbage"], "pem"),
             (["host": "not a host"], "host"),
-            (["host": "192.0.2.1", "hots": 1], "hots"),
+            (["host": "127.0.0.1:9", "hots": 1], "hots"),
         ]
         for (params, field) in cases {
             let answer = try await server.call("verifyCert", params)

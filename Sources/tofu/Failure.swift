@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import JSONRPC
+
+/// The CLI's exit status, one per outcome a script needs to tell apart (see `tofu --help`).
+enum ExitStatus: Int32 {
+    case success = 0
+    case failure = 1
+    case usage = 2
+    case mismatch = 3
+    case notFound = 4
+    case unreachable = 5
+    case authenticationFailed = 6
+    case storeUnavailable = 7
+    case notDnac = 8
+
+    /// The status for an error answer of tofu-rpc.
+    init(code: Int) {
+        switch code {
+        case -32602, -32600, -32601: self = .usage
+        case -32001: self = .notFound
+        case -32002: self = .mismatch
+        case -32003: self = .unreachable
+        case -32004: self = .authenticationFailed
+        case -32005: self = .storeUnavailable
+        case -32006: self = .notDnac
+        default: self = .failure
+        }
+    }
+
+    static let table = """
+        Exit status: 0 success; 1 failure; 2 usage (bad arguments or host key); 3 certificate
+        mismatch; 4 not found (no such pin or server, or not pinned); 5 host unreachable;
+        6 authentication failed; 7 pin store unavailable; 8 not a DNA Center.
+        """
+}
+
+/// A failure to report on stderr and exit with.
+struct CLIFailure: Error {
+    let status: ExitStatus
+    let message: String
+
+    init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    /// An error answer, in the server's words, plus the next command to run where there is one.
+    init(_ error: RemoteError, hint: String? = nil) {
+        status = ExitStatus(code: error.code)
+        message = error.message + (hint.map { "\n" + $0 } ?? "")
+    }
+}
+
+extension Result where Failure == RemoteError {
+    /// The result, or the failure the CLI exits with.
+    func orExit(hint: (RemoteError) -> String? = { _ in nil }) throws(CLIFailure) -> Success {
+        switch self {
+        case .success(let value): return value
+        case .failure(let error): throw CLIFailure(error, hint: hint(error))
+        }
+    }
+}

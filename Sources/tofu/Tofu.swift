@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import JSONRPC
+
+/// `tofu`: the operator's command line for the tofu pin store. A thin client: it starts
+/// `tofu-rpc` and asks it, so it behaves exactly as every other client of the store.
+@main
+struct Tofu: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tofu",
+        abstract: "Trust-On-First-Use certificate pins: list, delete, verify, and add Cisco DNA Center servers.",
+        discussion: """
+            When a controller's certificate changes, connections to it are refused until its stale pin is \
+            replaced. The usual fix, in Cisco Prime Infrastructure's own words:
+
+              tofu certvalidation tofu-certs listcerts
+              tofu certvalidation tofu-certs deletecert host 192.0.2.10_443
+              tofu add-dnac-server --server 192.0.2.10 --username admin
+
+            or in one step, once you have confirmed the new certificate's fingerprint:
+
+              tofu add-dnac-server --server 192.0.2.10 --username admin --accept-fingerprint <sha256>
+
+            Host keys are PI's <host>_<port> (192.0.2.10_443), or a bare host, host:port, [v6]:port.
+
+            \(ExitStatus.table)
+            """,
+        subcommands: [
+            ListCerts.self, DeleteCert.self, VerifyCert.self, AddDnacServer.self, PinCert.self, ListDnacServers.self,
+            RemoveDnacServer.self, History.self, CertValidation.self,
+        ])
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as CLIFailure {
+            Output.note(failure.message)
+            Foundation.exit(failure.status.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                Output.print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
+        }
+    }
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "The pin store file (default: $TOFU_STORE, else $XDG_DATA_HOME/tofu/store.sqlite, else ~/.local/share/tofu/store.sqlite).")
+    var store: String?
+
+    @Option(help: "The tofu-rpc to start (default: $TOFU_RPC, else next to tofu, else on PATH).")
+    var serverPath: String?
+
+    @Flag(help: "Print the result object of tofu-rpc as JSON instead of lines.")
+    var json = false
+
+    func client() throws(CLIFailure) -> RPCClient { try RPCClient(options: self) }
+}

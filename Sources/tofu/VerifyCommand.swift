@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import JSONRPC
+
+struct VerifyCert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verifycert",
+        abstract: "Compare what a host presents now with its pin. Changes nothing but the time of the last match.",
+        discussion: """
+            Examples:
+              tofu verifycert 192.0.2.10_443
+              tofu verifycert --all --concurrency 64
+            One line per host: host=<key>;  status=match|mismatch|unpinned|unreachable;  …
+            Exit status 3 if any host presents another certificate, else 5 if any is unreachable,
+            else 4 if any has no pin.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: "The host key, e.g. 192.0.2.10_443.")
+    var key: String?
+
+    @Flag(help: "Verify every pin.")
+    var all = false
+
+    @Option(help: "With --all: hosts verified at once.")
+    var concurrency: Int?
+
+    @Option(help: "Deadline per host, in milliseconds.")
+    var timeoutMs: Int?
+
+    func validate() throws {
+        guard (key == nil) == all else { throw ValidationError("give one host key, or --all") }
+        if concurrency != nil && !all { throw ValidationError("--concurrency goes with --all") }
+    }
+
+    func run() throws {
+        let client = try options.client()
+        var params: [String: JSONValue] = [:]
+        if let timeoutMs { params["timeoutMs"] = .int(Int64(timeoutMs)) }
+        let results: [JSONValue]
+        let resultObject: JSONValue
+        if all {
+            params["all"] = true
+            if let concurrency { params["concurrency"] = .int(Int64(concurrency)) }
+            let progress = Progress()
+            if progress.enabled { params["progressToken"] = "tofu" }
+            resultObject = try client.call("verifyCert", params) { progress.show($0) }.orExit()
+            progress.finish()
+            results = resultObject["results"]?.arrayValue ?? []
+        } else {
+            params["host"] = .string(key ?? "")
+            resultObject = try client.call("verifyCert", params).orExit()
+            results = [resultObject]
+        }
+        if options.json { Output.printJSON(resultObject) } else { results.forEach { Output.print(Self.line($0)) } }
+        let statuses = Set(results.compactMap { $0["status"]?.stringValue })
+        for result in results where result["status"]?.stringValue == "mismatch" {
+            Output.note(Self.hint(result))
+        }
+        if statuses.contains("mismatch") { throw CLIFailure(.mismatch, "a host presents a different certificate than the one pinned") }
+        if statuses.contains("unreachable") { throw CLIFailure(.unreachable, "a host could not be reached over TLS") }
+        if statuses.contains("unpinned") { throw CLIFailure(.notFound, "a host has no pin") }
+    }
+
+    static func line(_ result: JSONValue) -> String {
+        let status = Output.text(result["status"])
+        var fields = [("host", Output.text(result["host"])), ("status", status)]
+        switch status {
+        case "match":
+            fields.append(("sha256", Output.text(result["presented"]?["sha256Fingerprint"])))
+        case "mismatch":
+            fields += [
+                ("change", Output.text(result["change"])), ("pinned", Output.text(result["pinned"]?["sha256Fingerprint"])),
+                ("presented", Output.text(result["presented"]?["sha256Fingerprint"])),
+            ]
+        case "unpinned":
+            fields.append(("presented", Output.text(result["presented"]?["sha256Fingerprint"])))
+        default:
+            fields += [("reason", Output.text(result["reason"])), ("detail", Output.text(result["detail"]))]
+        }
+        return Output.line(fields)
+    }
+
+    /// The next command for a mismatch.
+    static func hint(_ result: JSONValue) -> String {
+        let host = Output.text(result["host"])
+        let presented = Output.text(result["presented"]?["sha256Fingerprint"])
+        return "\(host) presents \(presented), not the pinned certificate. If the controller's certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \(host) --username <user> --accept-fingerprint \(presented)"
+    }
+}
+
+/// `verifycert --all` progress on a terminal (stderr), from `$/progress`; silent when piped.
+final class Progress {
+    let enabled = isatty(STDERR_FILENO) == 1
+    private let colour = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+
+    func show(_ notification: JSONValue) {
+        guard enabled, notification["method"]?.stringValue == "$/progress", let value = notification["params"]?["value"] else { return }
+        let status = Output.text(value["status"])
+        let painted = colour ? "\u{1B}[\(status == "match" ? "32" : "31")m\(status)\u{1B}[0m" : status
+        FileHandle.standardError.write(Data("\r\u{1B}[K[\(Output.text(value["done"]))/\(Output.text(value["total"]))] \(Output.text(value["host"])) \(painted)".utf8))
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

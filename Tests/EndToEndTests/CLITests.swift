@@ -1,0 +1,180 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The Swift `tofu` and the bash client `clients/tofu.sh`, run side by side on stores of their
+/// own against the same controller: the same words give the same output and exit status.
+@Suite struct CLITests {
+    enum Client: String, CaseIterable, Sendable {
+        case swift, shell
+
+        var command: (String, [String]) {
+            switch self {
+            case .swift: (productPath("tofu"), [])
+            case .shell: ("/bin/bash", [Self.script])
+            }
+        }
+
+        static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("clients/tofu.sh").path
+    }
+
+    static let environment = ["TOFU_RPC": productPath("tofu-rpc"), "NO_COLOR": "1", "TOFU_STORE": ""]
+
+    static func run(_ client: Client, _ arguments: [String], store: String, stdin: String? = nil) async throws -> CommandResult {
+        let (executable, prefix) = client.command
+        return try await runProgram(executable, prefix + arguments + ["--store", store], stdin: stdin, environment: environment)
+    }
+
+    /// Timestamps differ between two runs; everything else must not.
+    static func normalised(_ text: String) -> String {
+        text.replacingOccurrences(of: #"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"#, with: "<time>", options: .regularExpression)
+    }
+
+    /// Runs `arguments` with both clients; expects the same stdout and `status` from both.
+    @discardableResult
+    static func both(
+        _ arguments: [String], stores: [Client: String], status: Int32, stdin: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [Client: CommandResult] {
+        var results: [Client: CommandResult] = [:]
+        for client in Client.allCases {
+            results[client] = try await run(client, arguments, store: stores[client] ?? "", stdin: stdin)
+        }
+        let swift = try #require(results[.swift])
+        let shell = try #require(results[.shell])
+        #expect(swift.status == status, "tofu \(arguments): \(swift.status) \(swift.stderr)", sourceLocation: sourceLocation)
+        #expect(shell.status == status, "tofu.sh \(arguments): \(shell.status) \(shell.stderr)", sourceLocation: sourceLocation)
+        #expect(normalised(swift.stdout) == normalised(shell.stdout), "\(arguments)\n--- tofu:\n\(swift.stdout)--- tofu.sh:\n\(shell.stdout)", sourceLocation: sourceLocation)
+        return results
+    }
+
+    @Test func theOutageWithBothClients() async throws {
+        let peers = try TLSPeers()
+        let user = #"ad"m\in$(touch /tmp/tofu-pwned)é"#
+        let password = #"p"a\ss$(id)`x`'é ✓"#
+        let old = try CertificateFactory.make()
+        let dnac = try await peers.listen("tls", certificate: old, dnac: ["username": user, "password": password])
+        let stores = Dictionary(uniqueKeysWithValues: Client.allCases.map { ($0, temporaryDirectory("tofu-cli") + "/store.sqlite") })
+        let key = dnac.key
+        let add = ["add-dnac-server", "--server", dnac.address, "--username", user, "--password-stdin"]
+
+        var results = try await Self.both(add, stores: stores, status: 0, stdin: password + "\n")
+        #expect(results[.swift]?.stdout == "pinned host=\(key);  subject=CN = kong;  sha256=\(old.fingerprint);  authenticated=true\n")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/tofu-pwned"))
+
+        results = try await Self.both(["listcerts"], stores: stores, status: 0)
+        #expect(results[.swift]?.stdout == "host=\(key);  subject=CN = kong\n")
+        try await Self.both(["certvalidation", "tofu-certs", "listcerts"], stores: stores, status: 0)
+        results = try await Self.both(["listcerts", "-v"], stores: stores, status: 0)
+        #expect(results[.swift]?.stdout.contains("sha256=\(old.fingerprint);  notAfter=") == true)
+        try await Self.both(["listcerts", "--host", dnac.address, "--json"], stores: stores, status: 0)
+        results = try await Self.both(["verifycert", key], stores: stores, status: 0)
+        #expect(results[.swift]?.stdout == "host=\(key);  status=match;  sha256=\(old.fingerprint)\n")
+
+        // The controller regenerates its certificate.
+        let new = try CertificateFactory.make()
+        try await peers.present(new, on: dnac)
+        results = try await Self.both(["verifycert", key], stores: stores, status: 3)
+        #expect(results[.swift]?.stdout == "host=\(key);  status=mismatch;  change=newKey;  pinned=\(old.fingerprint);  presented=\(new.fingerprint)\n")
+        results = try await Self.both(add, stores: stores, status: 3, stdin: password + "\n")
+        for client in Client.allCases {
+            let stderr = results[client]?.stderr ?? ""
+            #expect(stderr.contains(old.fingerprint) && stderr.contains(new.fingerprint), "\(client): both fingerprints: \(stderr)")
+            #expect(stderr.contains("tofu deletecert host \(key) --expected-fingerprint \(old.fingerprint)"), "\(client): \(stderr)")
+            #expect(stderr.contains("--accept-fingerprint \(new.fingerprint)"), "\(client): \(stderr)")
+        }
+        try await Self.both(["deletecert", "host", key, "--expected-fingerprint", new.fingerprint], stores: stores, status: 3)
+        results = try await Self.both(["certvalidation", "tofu-certs", "deletecert", "host", key], stores: stores, status: 0)
+        #expect(results[.swift]?.stdout == "deleted host=\(key);  subject=CN = kong;  sha256=\(old.fingerprint)\n")
+        try await Self.both(["deletecert", "host", key], stores: stores, status: 4)
+        try await Self.both(["listcerts"], stores: stores, status: 0)
+        try await Self.both(add, stores: stores, status: 6, stdin: "wrong\n")
+        try await Self.both(add, stores: stores, status: 0, stdin: password + "\n")
+        try await Self.both(["verifycert", "--all"], stores: stores, status: 0)
+
+        // The one-step re-pin.
+        let newest = try CertificateFactory.make()
+        try await peers.present(newest, on: dnac)
+        results = try await Self.both(add + ["--accept-fingerprint", newest.fingerprint], stores: stores, status: 0, stdin: password + "\n")
+        #expect(results[.swift]?.stdout.hasPrefix("replaced host=\(key)") == true)
+
+        results = try await Self.both(["list-dnac-servers"], stores: stores, status: 0)
+        #expect(results[.swift]?.stdout.hasPrefix("server=\(key);  username=\(user);  pinned=\(newest.fingerprint);  lastCheckedAt=") == true)
+        results = try await Self.both(["history", key], stores: stores, status: 0)
+        #expect(results[.swift]?.stdout.split(separator: "\n").compactMap { $0.split(separator: ";").dropFirst().first } == [
+            "  event=pinned", "  event=matched", "  event=mismatch", "  event=mismatch", "  event=deleted", "  event=pinned",
+            "  event=matched", "  event=replaced",
+        ])
+        try await Self.both(["remove-dnac-server", key], stores: stores, status: 0)
+        try await Self.both(["remove-dnac-server", key], stores: stores, status: 4)
+        peers.stop()
+    }
+
+    @Test func everyOtherExitStatus() async throws {
+        let peers = try TLSPeers()
+        let certificate = try CertificateFactory.make()
+        let notDnac = try await peers.listen("tls", certificate: certificate, dnac: ["behaviour": "error"])
+        let stores = Dictionary(uniqueKeysWithValues: Client.allCases.map { ($0, temporaryDirectory("tofu-cli") + "/store.sqlite") })
+        try await Self.both(["add-dnac-server", "--server", notDnac.address, "--username", "u", "--password-stdin"], stores: stores, status: 8, stdin: "pw\n")
+        try await Self.both(["verifycert", "127.0.0.1:\(TLSPeers.closedPort())"], stores: stores, status: 5)
+        try await Self.both(["add-dnac-server", "--server", "127.0.0.1:\(TLSPeers.closedPort())", "--username", "u", "--password-stdin"], stores: stores, status: 5, stdin: "pw\n")
+        try await Self.both(["pin-cert", "kong.example", "--pem", certificate.certificatePath], stores: stores, status: 0)
+        try await Self.both(["pin-cert", "kong.example", "--pem", try CertificateFactory.make().certificatePath], stores: stores, status: 3)
+        // Usage: bad words, bad keys, a host that is a shell command.
+        try await Self.both(["deletecert", "hots", "kong.example"], stores: stores, status: 2)
+        try await Self.both(["listcerts", "--host", "$(touch /tmp/tofu-pwned-host)"], stores: stores, status: 2)
+        try await Self.both(["verifycert"], stores: stores, status: 2)
+        try await Self.both(["no-such-command"], stores: stores, status: 2)
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/tofu-pwned-host"))
+        // A store that cannot be used.
+        let broken = temporaryDirectory("tofu-cli") + "/store.sqlite"
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: broken))
+        try await Self.both(["listcerts"], stores: [.swift: broken, .shell: broken], status: 7)
+        peers.stop()
+    }
+
+    /// The password is never in the argv of any process the clients start (world-readable
+    /// in /proc), nor in their output.
+    @Test(arguments: Client.allCases)
+    func thePasswordIsNeverAnArgument(client: Client) async throws {
+        let peers = try TLSPeers()
+        let password = "never-in-argv-\(UUID().uuidString)"
+        // A controller that keeps the token request open, so the processes can be looked at.
+        let dnac = try await peers.listen("tls", certificate: try CertificateFactory.make(), dnac: ["username": "u", "password": password, "behaviour": "endless"])
+        let store = temporaryDirectory("tofu-cli") + "/store.sqlite"
+        let (executable, prefix) = client.command
+        let result = try await runProgram(
+            executable, prefix + ["add-dnac-server", "--server", dnac.address, "--username", "u", "--password-stdin", "--timeout-ms", "3000", "--store", store],
+            stdin: password + "\n", environment: Self.environment
+        ) { _ in
+            var seen = 0
+            for _ in 0..<20 {
+                try await Task.sleep(for: .milliseconds(100))
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.allSatisfy(\.isNumber) {
+                    guard let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+                    let text = String(decoding: cmdline, as: UTF8.self)
+                    if text.contains("tofu-rpc") { seen += 1 }
+                    #expect(!text.contains(password), "the password is in the argv of pid \(entry): \(text)")
+                }
+            }
+            #expect(seen > 0, "tofu-rpc was never seen running")
+        }
+        #expect(result.status == 8)
+        #expect(!result.stdout.contains(password) && !result.stderr.contains(password))
+        peers.stop()
+    }
+
+    @Test func helpForEveryCommandUsesDocumentationAddresses() async throws {
+        for command in ["listcerts", "deletecert", "verifycert", "add-dnac-server", "pin-cert", "list-dnac-servers", "remove-dnac-server", "history"] {
+            let help = try await runProgram(productPath("tofu"), [command, "--help"])
+            #expect(help.status == 0)
+            #expect(help.stdout.contains("tofu") && help.stdout.contains("Example"), "\(command): \(help.stdout)")
+            let addresses = help.stdout.matches(of: /\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/).map { String($0.output) }
+            #expect(addresses.allSatisfy { $0.hasPrefix("192.0.2.") }, "\(command): \(addresses)")
+        }
+        let completion = try await runProgram(productPath("tofu"), ["--generate-completion-script", "bash"])
+        #expect(completion.status == 0 && completion.stdout.contains("listcerts"))
+        let shellHelp = try await runProgram("/bin/bash", [Client.script, "help"])
+        #expect(shellHelp.status == 0 && shellHelp.stdout.contains("certvalidation tofu-certs"))
+    }
+}

@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# tofu.sh: the tofu command line in bash + jq, speaking NDJSON to tofu-rpc over a coprocess.
+# Same commands, words, output and exit codes as the Swift `tofu`. See clients/README.md.
+#
+# JSON is only ever built with jq --arg/--argjson, so a host, user name or password holding
+# quotes, backslashes, $(...), newlines or any other text goes through unharmed.
+set -uo pipefail
+
+readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_MISMATCH=3 EX_NOT_FOUND=4 EX_UNREACHABLE=5 EX_AUTH=6 EX_STORE=7 EX_NOT_DNAC=8
+
+note() { printf 'tofu: %s\n' "$1" >&2; }
+die() { note "$2"; exit "$1"; }
+usage() { die "$EX_USAGE" "$1 (see: tofu.sh help)"; }
+
+help() {
+  cat <<'TEXT'
+tofu.sh: Trust-On-First-Use certificate pins, in bash + jq (the same as the Swift `tofu`).
+
+  tofu.sh listcerts [--host K] [--expiring-within DAYS] [-v]
+  tofu.sh deletecert host K [--expected-fingerprint F]
+  tofu.sh verifycert K | --all [--concurrency N] [--timeout-ms MS]
+  tofu.sh add-dnac-server --server S [--port P] --username U [--password-stdin]
+                          [--no-check-credentials] [--accept-fingerprint F] [--timeout-ms MS]
+  tofu.sh pin-cert K --pem FILE
+  tofu.sh list-dnac-servers
+  tofu.sh remove-dnac-server S
+  tofu.sh history [K] [--limit N]
+  tofu.sh certvalidation tofu-certs listcerts | deletecert host K     (PI's own words)
+
+Every command takes --store PATH, --server-path PATH (default: $TOFU_RPC, else tofu-rpc on
+PATH) and --json. Example addresses: 192.0.2.10_443.
+
+Exit status: 0 success; 1 failure; 2 usage (bad arguments or host key); 3 certificate
+mismatch; 4 not found (no such pin or server, or not pinned); 5 host unreachable;
+6 authentication failed; 7 pin store unavailable; 8 not a DNA Center.
+TEXT
+}
+
+# --- the tofu-rpc coprocess ---------------------------------------------------------------
+
+store=""; server_path=""; json=0; next_id=0
+RESULT=""
+
+start_server() {
+  local path=${server_path:-${TOFU_RPC:-}}
+  if [ -z "$path" ]; then path=$(command -v tofu-rpc) || die "$EX_FAILURE" "cannot find tofu-rpc: put it on PATH, or give --server-path or TOFU_RPC"; fi
+  local args=()
+  [ -n "$store" ] && args=(--store "$store")
+  coproc RPC { exec "$path" "${args[@]}"; }
+}
+
+exit_status_for() {
+  case "$1" in
+    -32602|-32600|-32601) echo "$EX_USAGE" ;;
+    -32001) echo "$EX_NOT_FOUND" ;;
+    -32002) echo "$EX_MISMATCH" ;;
+    -32003) echo "$EX_UNREACHABLE" ;;
+    -32004) echo "$EX_AUTH" ;;
+    -32005) echo "$EX_STORE" ;;
+    -32006) echo "$EX_NOT_DNAC" ;;
+    *) echo "$EX_FAILURE" ;;
+  esac
+}
+
+# rpc METHOD PARAMS_JSON [on_notification]: sets RESULT to the result; on an error answer,
+# sets ERROR to the error object and returns 1.
+rpc() {
+  local method=$1 params=$2 on_notification=${3:-:} line id
+  next_id=$((next_id + 1))
+  # The params go through stdin, never argv: they may hold a password. (A here-string, not a
+  # pipe: bash closes a coprocess's descriptors in the subshells of a pipeline.)
+  jq -c --arg method "$method" --argjson id "$next_id" \
+    '{jsonrpc: "2.0", id: $id, method: $method, params: .}' <<<"$params" >&"${RPC[1]}" \
+    || die "$EX_FAILURE" "tofu-rpc stopped before the request could be sent"
+  while IFS= read -r line <&"${RPC[0]}"; do
+    id=$(jq -r '.id // empty' <<<"$line")
+    if [ "$id" != "$next_id" ]; then
+      "$on_notification" "$line"
+      continue
+    fi
+    if jq -e 'has("error")' <<<"$line" >/dev/null; then
+      ERROR=$(jq -c '.error' <<<"$line")
+      return 1
+    fi
+    RESULT=$(jq -c '.result' <<<"$line")
+    return 0
+  done
+  die "$EX_FAILURE" "tofu-rpc exited without answering (see its message above)"
+}
+
+# fail_with_error [hint]: reports ERROR (and a hint) and exits with its status.
+fail_with_error() {
+  local message code
+  message=$(jq -r '.message' <<<"$ERROR")
+  code=$(jq -r '.code' <<<"$ERROR")
+  if [ -n "${1:-}" ]; then note "$message"$'\n'"$1"; else note "$message"; fi
+  exit "$(exit_status_for "$code")"
+}
+
+call() { rpc "$@" || fail_with_error; }
+
+# --- output: PI's line format, fields joined by ";  " ----------------------------------------
+
+pin_line() {  # pin_line VERBOSE  (pin JSON on stdin)
+  jq -r --argjson verbose "$1" '
+    [["host", .host], ["subject", .subject]]
+    + (if $verbose then [["serial", .serialNumber], ["sha256", .sha256Fingerprint], ["notAfter", .notAfter]] else [] end)
+    | map("\(.[0])=\(.[1] // "")") | join(";  ")'
+}
+
+print_result() { [ "$json" = 1 ] && { printf '%s\n' "$RESULT"; return 0; }; return 1; }
+
+# --- commands ------------------------------------------------------------------------------
+
+cmd_listcerts() {
+  local host="" within="" verbose=false cursor="null" params
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --host) host=${2:?--host needs a key}; shift 2 ;;
+      --expiring-within) within=${2:?--expiring-within needs days}; shift 2 ;;
+      -v|--verbose) verbose=true; shift ;;
+      *) usage "listcerts: unexpected '$1'" ;;
+    esac
+  done
+  [ -z "$within" ] || [[ "$within" =~ ^[0-9]+$ ]] || usage "--expiring-within must be a number of days"
+  start_server
+  while :; do
+    params=$(jq -cn --arg host "$host" --arg within "$within" --argjson cursor "$cursor" '
+      {} + (if $host != "" then {host: $host} else {} end)
+         + (if $within != "" then {expiringWithinDays: ($within | tonumber)} else {} end)
+         + (if $cursor != null then {cursor: $cursor} else {} end)')
+    call listCerts "$params"
+    print_result || jq -c '.certs[]' <<<"$RESULT" | while IFS= read -r pin; do pin_line "$verbose" <<<"$pin"; done
+    cursor=$(jq -c '.nextCursor' <<<"$RESULT")
+    [ "$cursor" = null ] && break
+  done
+}
+
+cmd_deletecert() {
+  local keyword=${1:-} key=${2:-} expected="" params
+  [ "$keyword" = host ] || usage "expected the word 'host' before the key, as in: tofu.sh deletecert host 192.0.2.10_443"
+  [ -n "$key" ] || usage "deletecert: missing the host key"
+  shift 2
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --expected-fingerprint) expected=${2:?--expected-fingerprint needs a fingerprint}; shift 2 ;;
+      *) usage "deletecert: unexpected '$1'" ;;
+    esac
+  done
+  params=$(jq -cn --arg host "$key" --arg expected "$expected" '{host: $host} + (if $expected != "" then {expectedFingerprint: $expected} else {} end)')
+  start_server
+  call deleteCert "$params"
+  print_result || jq -r '.deleted | "deleted host=\(.host);  subject=\(.subject);  sha256=\(.sha256Fingerprint)"' <<<"$RESULT"
+}
+
+cmd_pin_cert() {
+  local key="" pem=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --pem) pem=${2:?--pem needs a file}; shift 2 ;;
+      -*) usage "pin-cert: unexpected '$1'" ;;
+      *) [ -z "$key" ] || usage "pin-cert: unexpected '$1'"; key=$1; shift ;;
+    esac
+  done
+  [ -n "$key" ] && [ -n "$pem" ] || usage "pin-cert needs a host key and --pem FILE"
+  [ -r "$pem" ] || usage "cannot read $pem"
+  start_server
+  call pinCert "$(jq -cn --arg host "$key" --rawfile pem "$pem" '{host: $host, pem: $pem}')"
+  print_result || jq -r '"\(.pinStatus) host=\(.pin.host);  subject=\(.pin.subject);  sha256=\(.pin.sha256Fingerprint)"' <<<"$RESULT"
+}
+
+cmd_history() {
+  local key="" limit=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --limit) limit=${2:?--limit needs a number}; shift 2 ;;
+      -*) usage "history: unexpected '$1'" ;;
+      *) [ -z "$key" ] || usage "history: unexpected '$1'"; key=$1; shift ;;
+    esac
+  done
+  [ -z "$limit" ] || [[ "$limit" =~ ^[0-9]+$ ]] || usage "--limit must be a number"
+  start_server
+  call certHistory "$(jq -cn --arg host "$key" --arg limit "$limit" '{} + (if $host != "" then {host: $host} else {} end) + (if $limit != "" then {limit: ($limit | tonumber)} else {} end)')"
+  print_result || jq -r '.events[] | "at=\(.at);  event=\(.event);  host=\(.host);  sha256=\(.sha256Fingerprint);  detail=\(.detail)"' <<<"$RESULT"
+}
+
+progress() {
+  [ -t 2 ] || return 0
+  local status
+  status=$(jq -r '.params.value.status // empty' <<<"$1")
+  [ -n "$status" ] || return 0
+  if [ -z "${NO_COLOR:-}" ]; then
+    if [ "$status" = match ]; then status=$'\e[32m'"$status"$'\e[0m'; else status=$'\e[31m'"$status"$'\e[0m'; fi
+  fi
+  printf '\r\e[K[%s/%s] %s %s' "$(jq -r '.params.value.done' <<<"$1")" "$(jq -r '.params.value.total' <<<"$1")" \
+    "$(jq -r '.params.value.host' <<<"$1")" "$status" >&2
+}
+
+cmd_verifycert() {
+  local key="" all=0 concurrency="" timeout="" params results
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --all) all=1; shift ;;
+      --concurrency) concurrency=${2:?--concurrency needs a number}; shift 2 ;;
+      --timeout-ms) timeout=${2:?--timeout-ms needs a number}; shift 2 ;;
+      -*) usage "verifycert: unexpected '$1'" ;;
+      *) [ -z "$key" ] || usage "verifycert: unexpected '$1'"; key=$1; shift ;;
+    esac
+  done
+  if [ "$all" = 1 ] && [ -n "$key" ] || [ "$all" = 0 ] && [ -z "$key" ]; then usage "give one host key, or --all"; fi
+  [ -z "$concurrency" ] || [ "$all" = 1 ] || usage "--concurrency goes with --all"
+  for number in "$concurrency" "$timeout"; do [ -z "$number" ] || [[ "$number" =~ ^[0-9]+$ ]] || usage "'$number' is not a number"; done
+  params=$(jq -cn --arg host "$key" --argjson all "$all" --arg concurrency "$concurrency" --arg timeout "$timeout" --argjson tty "$([ -t 2 ] && echo true || echo false)" '
+    (if $all == 1 then {all: true} + (if $tty then {progressToken: "tofu"} else {} end) else {host: $host} end)
+    + (if $concurrency != "" then {concurrency: ($concurrency | tonumber)} else {} end)
+    + (if $timeout != "" then {timeoutMs: ($timeout | tonumber)} else {} end)')
+  start_server
+  call verifyCert "$params" progress
+  [ -t 2 ] && [ "$all" = 1 ] && printf '\r\e[K' >&2
+  if [ "$all" = 1 ]; then results=$(jq -c '.results' <<<"$RESULT"); else results=$(jq -c '[.]' <<<"$RESULT"); fi
+  print_result || jq -r '.[] | [["host", .host], ["status", .status]] + (
+      if .status == "match" then [["sha256", .presented.sha256Fingerprint]]
+      elif .status == "mismatch" then [["change", .change], ["pinned", .pinned.sha256Fingerprint], ["presented", .presented.sha256Fingerprint]]
+      elif .status == "unpinned" then [["presented", .presented.sha256Fingerprint]]
+      else [["reason", .reason], ["detail", .detail]] end)
+    | map("\(.[0])=\(.[1] // "")") | join(";  ")' <<<"$results"
+  jq -r '.[] | select(.status == "mismatch") | "\(.host) presents \(.presented.sha256Fingerprint), not the pinned certificate. If the controller'"'"'s certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \(.host) --username <user> --accept-fingerprint \(.presented.sha256Fingerprint)"' <<<"$results" \
+    | while IFS= read -r hint; do note "$hint"; done
+  local statuses
+  statuses=$(jq -r '[.[].status] | unique | join(" ")' <<<"$results")
+  case " $statuses " in
+    *" mismatch "*) die "$EX_MISMATCH" "a host presents a different certificate than the one pinned" ;;
+    *" unreachable "*) die "$EX_UNREACHABLE" "a host could not be reached over TLS" ;;
+    *" unpinned "*) die "$EX_NOT_FOUND" "a host has no pin" ;;
+  esac
+}
+
+read_password_twice() {
+  [ -r /dev/tty ] && exec 3<>/dev/tty 2>/dev/null || die "$EX_USAGE" "no terminal to ask the password on; pipe it with --password-stdin"
+  printf 'Password: ' >&3; IFS= read -rs password <&3; printf '\n' >&3
+  printf 'Confirm password: ' >&3; IFS= read -rs confirmation <&3; printf '\n' >&3
+  exec 3>&-
+}
+
+cmd_add_dnac_server() {
+  local server="" port="" username="" from_stdin=0 check=true accept="" timeout="" password="" confirmation="" params
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --server) server=${2?--server needs a host}; shift 2 ;;
+      --port) port=${2:?--port needs a number}; shift 2 ;;
+      --username) username=${2?--username needs a name}; shift 2 ;;
+      --password-stdin) from_stdin=1; shift ;;
+      --no-check-credentials) check=false; shift ;;
+      --accept-fingerprint) accept=${2:?--accept-fingerprint needs a fingerprint}; shift 2 ;;
+      --timeout-ms) timeout=${2:?--timeout-ms needs a number}; shift 2 ;;
+      --password|--password=*) usage "the password is never an argument (every user can read arguments): use --password-stdin or answer the prompt" ;;
+      *) usage "add-dnac-server: unexpected '$1'" ;;
+    esac
+  done
+  [ -n "$server" ] || usage "add-dnac-server needs --server"
+  [ -n "$username" ] || usage "add-dnac-server needs --username"
+  for number in "$port" "$timeout"; do [ -z "$number" ] || [[ "$number" =~ ^[0-9]+$ ]] || usage "'$number' is not a number"; done
+  if [ "$from_stdin" = 1 ]; then
+    IFS= read -r password || [ -n "$password" ] || die "$EX_USAGE" "--password-stdin: standard input ended before a password line"
+    password=${password%$'\r'}
+    confirmation=$password
+  else
+    read_password_twice
+  fi
+  # The password reaches jq on stdin (NUL-separated from its confirmation), never in argv.
+  params=$(printf '%s\0%s' "$password" "$confirmation" | jq -Rsc --arg server "$server" --arg port "$port" --arg username "$username" \
+    --argjson check "$check" --arg accept "$accept" --arg timeout "$timeout" '
+    split("\u0000") as [$password, $confirmation]
+    | {server: $server, username: $username, password: $password, confirmPassword: $confirmation}
+    + (if $port != "" then {port: ($port | tonumber)} else {} end)
+    + (if $check then {} else {checkCredentials: false} end)
+    + (if $accept != "" then {acceptFingerprint: $accept} else {} end)
+    + (if $timeout != "" then {timeoutMs: ($timeout | tonumber)} else {} end)')
+  unset password confirmation
+  start_server
+  if ! rpc addDnacServer "$params"; then
+    local hint=""
+    if [ "$(jq -r '.code' <<<"$ERROR")" = -32002 ] && [ "$(jq -r '.data.presented.sha256Fingerprint // ""' <<<"$ERROR")" != "" ]; then
+      hint=$(jq -r --arg user "$username" '.data as $d | "Next, once you have confirmed \($d.presented.sha256Fingerprint) with the controller'"'"'s administrator, either:
+  tofu deletecert host \($d.host) --expected-fingerprint \($d.pinned.sha256Fingerprint)
+  tofu add-dnac-server --server \($d.host) --username \($user)
+or in one step (the old pin stays unless the new certificate and the credentials are accepted):
+  tofu add-dnac-server --server \($d.host) --username \($user) --accept-fingerprint \($d.presented.sha256Fingerprint)"' <<<"$ERROR")
+    fi
+    fail_with_error "$hint"
+  fi
+  print_result || jq -r '"\(.pinStatus) host=\(.pin.host);  subject=\(.pin.subject);  sha256=\(.pin.sha256Fingerprint);  authenticated=\(if .authenticated == null then "unchecked" else .authenticated end)"' <<<"$RESULT"
+}
+
+cmd_list_dnac_servers() {
+  [ $# -eq 0 ] || usage "list-dnac-servers: unexpected '$1'"
+  start_server
+  call listDnacServers '{}'
+  print_result || jq -r '.servers[] | "server=\(.server);  username=\(.username);  pinned=\(.pinnedFingerprint);  lastCheckedAt=\(.lastCheckedAt)"' <<<"$RESULT"
+}
+
+cmd_remove_dnac_server() {
+  [ $# -eq 1 ] || usage "remove-dnac-server needs one server host key"
+  start_server
+  call removeDnacServer "$(jq -cn --arg server "$1" '{server: $server}')"
+  print_result && return 0
+  jq -r '"removed server=\(.removed.server);  username=\(.removed.username)"' <<<"$RESULT"
+  note "the pin of $(jq -r '.removed.server' <<<"$RESULT") stays; to delete it too: tofu deletecert host $(jq -r '.removed.server' <<<"$RESULT")"
+}
+
+# --- main ----------------------------------------------------------------------------------
+
+command -v jq >/dev/null || die "$EX_FAILURE" "jq is missing: install it (Debian: apt-get install jq)"
+
+# Global options may come anywhere; everything else goes to the command.
+words=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --store) store=${2:?--store needs a path}; shift 2 ;;
+    --server-path) server_path=${2:?--server-path needs a path}; shift 2 ;;
+    --json) json=1; shift ;;
+    *) words+=("$1"); shift ;;
+  esac
+done
+set -- "${words[@]+"${words[@]}"}"
+
+if [ "${1:-}" = certvalidation ]; then
+  [ "${2:-}" = tofu-certs ] || usage "PI's words are: certvalidation tofu-certs listcerts | deletecert host K"
+  shift 2
+fi
+command=${1:-help}
+[ $# -gt 0 ] && shift
+case "$command" in
+  listcerts) cmd_listcerts "$@" ;;
+  deletecert) cmd_deletecert "$@" ;;
+  verifycert) cmd_verifycert "$@" ;;
+  add-dnac-server) cmd_add_dnac_server "$@" ;;
+  pin-cert) cmd_pin_cert "$@" ;;
+  list-dnac-servers) cmd_list_dnac_servers "$@" ;;
+  remove-dnac-server) cmd_remove_dnac_server "$@" ;;
+  history) cmd_history "$@" ;;
+  help|-h|--help) help ;;
+  *) usage "unknown command '$command'" ;;
+esac
