@@ -7,11 +7,12 @@ BUILD_FLAGS ?=
 BIN_DIR = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)
 
 
-.PHONY: help deps build run test clean
+.PHONY: help deps build run test demo clean
 
 help:
 	@echo "make run    install what is missing, build, serve JSON-RPC on stdio (default store)"
 	@echo "make test   install what is missing, build, run every test"
+	@echo "make demo   the outage and both ways out, against a fake DNA Center on 127.0.0.1"
 
 # Installs only what is missing: pkg-config for the C libraries, command -v for tools.
 deps:
@@ -40,6 +41,9 @@ run: build
 
 test: build
 	$(SWIFT) test $(BUILD_FLAGS)
+
+demo: build
+	@bash scripts/demo.sh "$(BIN_DIR)"
 
 clean:
 	rm -rf .build

@@ -202,7 +202,7 @@ struct DnacMethods: Sendable {
     private static func mismatch(_ request: Request, pinned: Pin, presented: CertificateSummary) -> ResponseError {
         let host = request.host.description
         let change = pinned.certificate.change(to: presented) ?? .newKey
-        let changeWords = change == .newKey ? "a new key (the controller generated a new certificate)" : "the same key, re-issued"
+        let changeWords = change == .newKey ? "new key: the controller generated a new certificate" : "same key, re-issued"
         var details: [String: JSONValue] = [
             "host": .string(host), "pinned": PinJSON.pin(pinned), "presented": .object(PinJSON.certificate(presented)),
             "change": .string(change.rawValue),
