@@ -7,12 +7,13 @@ BUILD_FLAGS ?=
 BIN_DIR = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)
 
 
-.PHONY: help deps build run test demo clean
+.PHONY: help deps build run test demo bench clean
 
 help:
 	@echo "make run    install what is missing, build, serve JSON-RPC on stdio (default store)"
 	@echo "make test   install what is missing, build, run every test"
 	@echo "make demo   the outage and both ways out, against a fake DNA Center on 127.0.0.1"
+	@echo "make bench  release build measured against ssh-keygen, openssl and C floors (docs/PERFORMANCE.md)"
 
 # Installs only what is missing: pkg-config for the C libraries, command -v for tools.
 deps:
@@ -44,6 +45,16 @@ test: build
 
 demo: build
 	@bash scripts/demo.sh "$(BIN_DIR)"
+
+bench: deps
+	@command -v hyperfine >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine; }
+	@command -v ssh-keygen >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-client; }
+	$(SWIFT) build -c release
+	@mkdir -p .build/bench
+	cc -O2 -o .build/bench/loadgen bench/c/loadgen.c -lpthread
+	cc -O2 -o .build/bench/echo bench/c/echo.c
+	cc -O2 -o .build/bench/jansson_echo bench/c/jansson_echo.c $$(pkg-config --cflags --libs jansson)
+	python3 bench/bench.py "$$($(SWIFT) build -c release --show-bin-path)" .build/bench
 
 clean:
 	rm -rf .build

@@ -10,7 +10,7 @@ import json, os, subprocess, sys, tempfile, time
 hosts = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 32
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-server = os.path.join(root, ".build", "release", "tofu-rpc")
+server = os.path.join(os.environ.get("TOFU_RELEASE_DIR", os.path.join(root, ".build", "release")), "tofu-rpc")
 work = tempfile.mkdtemp(prefix="tofu-verify-all-")
 cert, key = os.path.join(work, "c.pem"), os.path.join(work, "k.pem")
 subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
@@ -43,6 +43,8 @@ reference = time.monotonic() - start
 fingerprints = sum(1 for line in shell.splitlines() if "Fingerprint=" in line)
 fixture.stdin.close(); fixture.wait()
 
-print(f"| verifyCert {{all:true}}, {hosts} loopback hosts, concurrency {concurrency} | {tofu:.2f} s ({matched} matched) |")
-print(f"| openssl s_client | openssl x509 loop, same hosts | {reference:.2f} s ({fingerprints} fingerprints) |")
-print(f"| ratio | {reference / tofu:.1f}x faster |")
+print(f"verifyCert {{all:true}}, {hosts} loopback hosts, concurrency {concurrency}: {tofu:.2f} s ({matched} matched)")
+print(f"openssl s_client | openssl x509 loop, same hosts: {reference:.2f} s ({fingerprints} fingerprints)")
+print(f"ratio: {reference / tofu:.1f}x faster")
+assert matched == hosts and fingerprints == hosts, "not every host was verified"
+print(json.dumps({"tofu": tofu, "reference": reference}))

@@ -59,7 +59,7 @@ public actor PinStore {
             if let expected, expected != existing.certificate.sha256Fingerprint {
                 throw TofuError.certificateMismatch(host: host, pinned: existing, presented: nil, expectedFingerprint: expected)
             }
-            try db.execute(sql: "DELETE FROM pin WHERE host = ?", arguments: [host.description])
+            try db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?").execute(arguments: [host.description])
             try Rows.record(
                 HistoryEvent(at: Timestamp.now(), host: host, kind: .deleted, sha256Fingerprint: existing.certificate.sha256Fingerprint,
                              detail: Self.describe(existing.certificate)), into: db)
@@ -75,7 +75,7 @@ public actor PinStore {
             guard var pin = try Self.fetchPin(host, db) else { return .unpinned }
             let now = Timestamp.now()
             if pin.certificate.sha256Fingerprint == presented.sha256Fingerprint {
-                try db.execute(sql: "UPDATE pin SET lastVerifiedAt = ? WHERE host = ?", arguments: [now, host.description])
+                try db.cachedStatement(sql: "UPDATE pin SET lastVerifiedAt = ? WHERE host = ?").execute(arguments: [now, host.description])
                 pin.lastVerifiedAt = now
                 try Rows.record(
                     HistoryEvent(at: now, host: host, kind: .matched, sha256Fingerprint: presented.sha256Fingerprint,
@@ -124,7 +124,7 @@ public actor PinStore {
             }
             let now = Timestamp.now()
             let pin = Pin(host: host, certificate: certificate, pinnedAt: now)
-            try db.execute(sql: "DELETE FROM pin WHERE host = ?", arguments: [host.description])
+            try db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?").execute(arguments: [host.description])
             try Rows.insert(pin, into: db)
             try Rows.record(
                 HistoryEvent(at: now, host: host, kind: .replaced, sha256Fingerprint: certificate.sha256Fingerprint,
@@ -139,30 +139,28 @@ public actor PinStore {
     public func recordServer(_ host: HostKey, username: String, fingerprint: Fingerprint, authenticated: Bool?) async throws(TofuError) -> DnacServer {
         try await write { db in
             let now = Timestamp.now()
-            let addedAt = try String.fetchOne(db, sql: "SELECT addedAt FROM dnac_server WHERE host = ?", arguments: [host.description]) ?? now
-            try db.execute(
-                sql: """
+            let addedAt = try String.fetchOne(db.cachedStatement(sql: "SELECT addedAt FROM dnac_server WHERE host = ?"), arguments: [host.description]) ?? now
+            try db.cachedStatement(sql: """
                     INSERT INTO dnac_server (host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(host) DO UPDATE SET username = excluded.username, pinnedFingerprint = excluded.pinnedFingerprint,
                         lastCheckedAt = excluded.lastCheckedAt, authenticated = excluded.authenticated
-                    """,
-                arguments: [host.description, host.host, host.port, username, fingerprint.description, addedAt, now, authenticated])
+                    """).execute(arguments: [host.description, host.host, host.port, username, fingerprint.description, addedAt, now, authenticated])
             return DnacServer(host: host, username: username, pinnedFingerprint: fingerprint, addedAt: addedAt, lastCheckedAt: now, authenticated: authenticated)
         }
     }
 
     public func servers() async throws(TofuError) -> [DnacServer] {
-        try await read { db in try Row.fetchAll(db, sql: "SELECT \(Rows.serverColumns) FROM dnac_server ORDER BY host").map(Rows.server) }
+        try await read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server ORDER BY host")).map(Rows.server) }
     }
 
     /// Forgets a server; its pin stays (delete it with `delete` if wanted).
     public func removeServer(_ host: HostKey) async throws(TofuError) -> DnacServer {
         try await write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Rows.serverColumns) FROM dnac_server WHERE host = ?", arguments: [host.description]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server WHERE host = ?"), arguments: [host.description]) else {
                 throw TofuError.serverNotFound(host: host)
             }
-            try db.execute(sql: "DELETE FROM dnac_server WHERE host = ?", arguments: [host.description])
+            try db.cachedStatement(sql: "DELETE FROM dnac_server WHERE host = ?").execute(arguments: [host.description])
             return Rows.server(row)
         }
     }
@@ -193,8 +191,7 @@ public actor PinStore {
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments += [limit + 1]
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?", arguments: arguments)
+            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?"), arguments: arguments)
             let pins = try rows.prefix(limit).map(Rows.pin)
             return (pins, rows.count > limit)
         }
@@ -207,7 +204,7 @@ public actor PinStore {
             var arguments: StatementArguments = host.map { [$0.description] } ?? []
             arguments += [limit]
             return try Row.fetchAll(
-                db, sql: "SELECT \(Rows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT ?) ORDER BY id ASC",
+                db.cachedStatement(sql: "SELECT \(Rows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT ?) ORDER BY id ASC"),
                 arguments: arguments
             ).map(Rows.event)
         }
@@ -216,7 +213,7 @@ public actor PinStore {
     // MARK: - Plumbing
 
     private static func fetchPin(_ host: HostKey, _ db: Database) throws -> Pin? {
-        try Row.fetchOne(db, sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?", arguments: [host.description]).map(Rows.pin)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description]).map(Rows.pin)
     }
 
     static func describe(_ certificate: CertificateSummary) -> String {

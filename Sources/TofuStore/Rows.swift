@@ -12,9 +12,7 @@ enum Rows {
 
     static func insert(_ pin: Pin, into db: Database) throws {
         let certificate = pin.certificate
-        try db.execute(
-            sql: "INSERT INTO pin (\(pinColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [
+        try db.cachedStatement(sql: "INSERT INTO pin (\(pinColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(arguments: [
                 pin.host.description, pin.host.host, pin.host.port, Data(certificate.der),
                 certificate.sha256Fingerprint.description, certificate.spkiSha256, certificate.subject,
                 certificate.issuer, certificate.serialNumber, certificate.notBefore, certificate.notAfter,
@@ -38,9 +36,7 @@ enum Rows {
     }
 
     static func record(_ event: HistoryEvent, into db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO event (at, host, event, sha256Fingerprint, detail) VALUES (?, ?, ?, ?, ?)",
-            arguments: [event.at, event.host.description, event.kind.rawValue, event.sha256Fingerprint.description, event.detail])
+        try db.cachedStatement(sql: "INSERT INTO event (at, host, event, sha256Fingerprint, detail) VALUES (?, ?, ?, ?, ?)").execute(arguments: [event.at, event.host.description, event.kind.rawValue, event.sha256Fingerprint.description, event.detail])
     }
 
     static let eventColumns = "at, host, event, sha256Fingerprint, detail"
