@@ -130,8 +130,8 @@ row("`deleteCert` in a 100,000-pin store (round trip incl. fsync)", f"{ours / 10
 
 # 5: verifyCert {all: true} over 1,000 loopback TLS hosts, against an openssl s_client loop.
 log("verifying 1,000 loopback hosts ...")
-out = run([sys.executable, os.path.join(root, "bench", "verify_all.py"), "1000", "32"], stderr=subprocess.DEVNULL,
-          env={**os.environ, "TOFU_RELEASE_DIR": release}).stdout.decode()
+out = subprocess.run([sys.executable, os.path.join(root, "bench", "verify_all.py"), "1000", "32"], check=True, stdout=subprocess.PIPE,
+                     stderr=subprocess.DEVNULL, env={**os.environ, "TOFU_RELEASE_DIR": release}).stdout.decode()
 figures = json.loads(out.strip().splitlines()[-1])
 ratio = figures["reference"] / figures["tofu"]
 row("`verifyCert {all:true}`, 1,000 loopback TLS hosts", f"{figures['tofu']:.2f} s", "`openssl s_client | openssl x509` loop",

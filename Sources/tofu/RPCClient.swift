@@ -5,8 +5,8 @@ import JSONRPC
 ///
 /// The CLI is sequential, so calls block the main thread (never Swift's cooperative pool).
 final class RPCClient {
-    private let process = Process()
-    private let input: FileHandle
+    private let pid: pid_t
+    private let input: Int32
     private let output: Int32
     private var buffer: [UInt8] = []
     private var nextID: Int64 = 0
@@ -26,39 +26,54 @@ final class RPCClient {
         return nil
     }
 
+    /// Starts the server with posix_spawn and waits for it with waitpid: Foundation's Process
+    /// polls a run loop to notice the child's exit, which cost tens of milliseconds a command.
     init(options: GlobalOptions) throws(CLIFailure) {
         guard let path = Self.serverPath(flag: options.serverPath) else {
             throw CLIFailure(.failure, "cannot find tofu-rpc: put it next to tofu or on PATH, or give --server-path or TOFU_RPC")
         }
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = options.store.map { ["--store", $0] } ?? []
-        let toServer = Pipe()
-        let fromServer = Pipe()
-        process.standardInput = toServer
-        process.standardOutput = fromServer
-        process.standardError = FileHandle.standardError
-        do {
-            try process.run()
-        } catch {
-            throw CLIFailure(.failure, "cannot start \(path): \(error.localizedDescription)")
+        var toServer: [Int32] = [-1, -1]
+        var fromServer: [Int32] = [-1, -1]
+        guard pipe(&toServer) == 0, pipe(&fromServer) == 0 else {
+            throw CLIFailure(.failure, "cannot create pipes: \(String(cString: strerror(errno)))")
         }
-        input = toServer.fileHandleForWriting
-        output = fromServer.fileHandleForReading.fileDescriptor
+        // Only the dup2'd ends reach the child: dup2 clears close-on-exec on its copies.
+        for fd in toServer + fromServer { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, toServer[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, fromServer[1], 1)
+        let arguments = [path] + (options.store.map { ["--store", $0] } ?? [])
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let status = posix_spawn(&child, path, &actions, nil, &argv, environ)
+        close(toServer[0])
+        close(fromServer[1])
+        guard status == 0 else {
+            close(toServer[1])
+            close(fromServer[0])
+            throw CLIFailure(.failure, "cannot start \(path): \(String(cString: strerror(status)))")
+        }
+        pid = child
+        input = toServer[1]
+        output = fromServer[0]
     }
 
     deinit {
-        try? input.close()
-        process.waitUntilExit()
+        close(input)
+        close(output)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 
     /// Calls `method`; notifications that arrive first (e.g. `$/progress`) go to `onNotification`.
     func call(_ method: String, _ params: [String: JSONValue] = [:], onNotification: (JSONValue) -> Void = { _ in }) throws(CLIFailure) -> Result<JSONValue, RemoteError> {
         nextID += 1
         let request: JSONValue = ["jsonrpc": "2.0", "id": .int(nextID), "method": .string(method), "params": .object(params)]
-        do {
-            try input.write(contentsOf: Framing.newlineDelimited.frame(JSONCodec.serialize(request)))
-        } catch {
-            throw CLIFailure(.failure, "tofu-rpc stopped before the request could be sent (\(error.localizedDescription))")
+        guard writeAll(Framing.newlineDelimited.frame(JSONCodec.serialize(request))) else {
+            throw CLIFailure(.failure, "tofu-rpc stopped before the request could be sent (\(String(cString: strerror(errno))))")
         }
         while true {
             let message = try readMessage()
@@ -70,6 +85,20 @@ final class RPCClient {
                 return .failure(RemoteError(error))
             }
             return .success(message["result"] ?? .null)
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return true }
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(input, base + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return false }
+                offset += written
+            }
+            return true
         }
     }
 

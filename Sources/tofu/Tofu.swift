@@ -31,6 +31,8 @@ struct Tofu: ParsableCommand {
         ])
 
     static func main() {
+        // A server that exits early must not kill the CLI with SIGPIPE: it reports instead.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()
