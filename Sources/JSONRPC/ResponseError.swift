@@ -53,14 +53,22 @@ extension ResponseError {
     }
 
     public static func methodNotFound(_ method: String) -> ResponseError {
-        ResponseError(
-            code: .methodNotFound, kind: "methodNotFound", message: "Method not found: \(method)",
-            details: ["method": .string(method)])
+        let shown = clipped(method)
+        return ResponseError(
+            code: .methodNotFound, kind: "methodNotFound", message: "Method not found: \(shown)",
+            details: ["method": .string(shown)])
+    }
+
+    /// A peer's text as it is echoed in an error: at most 200 characters, never the megabytes
+    /// a peer may send.
+    public static func clipped(_ text: String) -> String {
+        text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
 
     /// Invalid params, naming the offending field (`field` is nil when params as a whole are wrong).
     public static func invalidParams(field: String?, _ reason: String) -> ResponseError {
         var details: [String: JSONValue] = ["reason": .string(reason)]
+        let field = field.map(clipped)
         if let field { details["field"] = .string(field) }
         let subject = field.map { "'\($0)' " } ?? ""
         return ResponseError(

@@ -40,6 +40,8 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses any accepted spelling of a host key.
     public init(parsing input: String) throws(HostKeyError) {
+        // 253 for the longest name, brackets and a port: anything much longer is no host key.
+        guard input.utf8.count <= 300 else { throw HostKeyError(input: input, reason: "it is \(input.utf8.count) bytes, longer than any host key") }
         let text = input.trimmingWhitespace()
         guard !text.isEmpty else { throw HostKeyError(input: input, reason: "it is empty") }
         var hostPart: Substring
@@ -160,7 +162,10 @@ public struct HostKeyError: Error, Sendable, Equatable, CustomStringConvertible 
     public let input: String
     public let reason: String
 
-    public var description: String { "'\(input)' is not a host key: \(reason)" }
+    public var description: String {
+        let shown = input.count > 80 ? input.prefix(80) + "…" : Substring(input)
+        return "'\(shown)' is not a host key: \(reason)"
+    }
 }
 
 extension String {

@@ -1,0 +1,4 @@
+Content-Length: 2
+not a header
+
+{}

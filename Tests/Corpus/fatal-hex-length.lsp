@@ -1,0 +1,3 @@
+Content-Length: 0x10
+
+{}

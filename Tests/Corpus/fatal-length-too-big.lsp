@@ -1,0 +1,2 @@
+Content-Length: 999999999999
+

@@ -1,0 +1,3 @@
+Content-Length: 100
+
+{"jsonrpc"

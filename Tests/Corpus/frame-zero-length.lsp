@@ -1,0 +1,2 @@
+Content-Length: 0
+

@@ -1,0 +1,3 @@
+Content-Length: 94
+
+[{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},{"jsonrpc": "2.0", "method"
