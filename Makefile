@@ -7,13 +7,14 @@ BUILD_FLAGS ?=
 BIN_DIR = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)
 
 
-.PHONY: help deps build run test demo bench clean
+.PHONY: help deps build run test demo bench torture fuzz sanitize-address sanitize-thread clean
 
 help:
 	@echo "make run    install what is missing, build, serve JSON-RPC on stdio (default store)"
 	@echo "make test   install what is missing, build, run every test"
 	@echo "make demo   the outage and both ways out, against a fake DNA Center on 127.0.0.1"
 	@echo "make bench  release build measured against ssh-keygen, openssl and C floors (docs/PERFORMANCE.md)"
+	@echo "make torture / make fuzz [FUZZ_SECONDS=600] / make sanitize-address / make sanitize-thread"
 
 # Installs only what is missing: pkg-config for the C libraries, command -v for tools.
 deps:
@@ -55,6 +56,22 @@ bench: deps
 	cc -O2 -o .build/bench/echo bench/c/echo.c
 	cc -O2 -o .build/bench/jansson_echo bench/c/jansson_echo.c $$(pkg-config --cflags --libs jansson)
 	python3 bench/bench.py "$$($(SWIFT) build -c release --show-bin-path)" .build/bench
+
+# The long forms of the hardening tests (not part of make test).
+torture: build
+	TOFU_TORTURE=1 $(SWIFT) test $(BUILD_FLAGS) --filter 'HardeningTests|CorpusTests|StoreFileTests'
+
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	bash fuzz/run.sh $(FUZZ_SECONDS)
+
+# Leak reports come from the test runner and Foundation's process machinery, not from tofu:
+# leak detection is left to valgrind; ASan still stops on every memory error.
+sanitize-address: deps
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan
+
+sanitize-thread: deps
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 clean:
 	rm -rf .build

@@ -1,0 +1,146 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Tests that try to break the store and the server: kills at random moments, a full disk,
+/// a hostile store path, hostile peers all at once. `make torture` runs them longer
+/// (TOFU_TORTURE=1).
+@Suite struct HardeningTests {
+    static let torture = ProcessInfo.processInfo.environment["TOFU_TORTURE"] == "1"
+
+    /// Processes on one store doing pins and deletes, killed with SIGKILL at random moments:
+    /// the store passes integrity_check, every acknowledged pin is there (unless its delete was
+    /// sent), every acknowledged delete took effect, no host has two pins.
+    @Test func killedAtRandomMomentsTheStoreKeepsEveryAcknowledgedWrite() async throws {
+        let store = temporaryDirectory("tofu-kill") + "/store.sqlite"
+        let certificate = try CertificateFactory.make()
+        let processes = Self.torture ? 4 : 2
+        let writes = Self.torture ? 1000 : 150
+        let rounds = Self.torture ? 10 : 2
+        var acknowledgedPins = Set<String>()
+        var acknowledgedDeletes = Set<String>()
+        var sentDeletes = Set<String>()
+        var kills = 0
+        for round in 0..<rounds {
+            var servers: [(ServerProcess, [String: String])] = []
+            for process in 0..<processes {
+                let server = try ServerProcess(arguments: ["--store", store])
+                var requests: [UInt8] = []
+                var meaning: [String: String] = [:]
+                for index in 0..<writes {
+                    let host = "r\(round)-p\(process)-\(index).example_443"
+                    requests += Wire.ndjson(Wire.request("pinCert", id: "pin \(host)", params: ["host": host, "pem": certificate.pem]))
+                    meaning["pin \(host)"] = host
+                    if index % 3 == 2 {
+                        let victim = "r\(round)-p\(process)-\(index - 1).example_443"
+                        requests += Wire.ndjson(Wire.request("deleteCert", id: "delete \(victim)", params: ["host": victim]))
+                        meaning["delete \(victim)"] = victim
+                        sentDeletes.insert(victim)
+                    }
+                }
+                server.send(requests)
+                servers.append((server, meaning))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...400)))
+            for (server, _) in servers {
+                kill(server.process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            for (server, meaning) in servers {
+                _ = try? await server.waitForExit(timeout: .seconds(10))
+                for answer in (try? await server.reader.drain(timeout: .seconds(5))) ?? [] where answer.errorCode == nil {
+                    guard let id = answer.object["id"] as? String, let host = meaning[id] else { continue }
+                    if id.hasPrefix("pin ") { acknowledgedPins.insert(host) } else { acknowledgedDeletes.insert(host) }
+                }
+            }
+        }
+        let integrity = try runCommand("sqlite3", [store, "PRAGMA integrity_check;"])
+        #expect(integrity.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(integrity.stdout) \(integrity.stderr)")
+        let rows = try runCommand("sqlite3", [store, "SELECT host FROM pin;"]).stdout.split(separator: "\n").map(String.init)
+        let present = Set(rows)
+        #expect(rows.count == present.count, "a host has two pins")
+        let missing = acknowledgedPins.subtracting(present).subtracting(sentDeletes)
+        #expect(missing.isEmpty, "\(missing.count) acknowledged pins are missing, e.g. \(missing.first ?? "")")
+        let resurrected = acknowledgedDeletes.intersection(present)
+        #expect(resurrected.isEmpty, "\(resurrected.count) acknowledged deletes are undone")
+        #expect(!acknowledgedPins.isEmpty && kills == processes * rounds, "nothing was written before the kills")
+        print("kill test: \(kills) kills survived, \(acknowledgedPins.count) acknowledged pins and \(acknowledgedDeletes.count) acknowledged deletes checked")
+    }
+
+    /// A disk that fills up (a 300 KiB tmpfs, in a mount namespace of the test's own):
+    /// writes answer -32005 and nothing is half-written; reads still work.
+    @Test(.enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
+    func aFullDiskRefusesWritesAndKeepsServingReads() async throws {
+        let directory = temporaryDirectory("tofu-full")
+        let certificate = try CertificateFactory.make()
+        let server = try ServerProcess("/usr/bin/unshare", arguments: [
+            "-m", "sh", "-c", "mount -t tmpfs -o size=300k tmpfs '\(directory)' && exec '\(productPath("tofu-rpc"))' --store '\(directory)/store.sqlite'",
+        ])
+        var pinned: [String] = []
+        var full: Received?
+        for index in 0..<2000 {
+            let answer = try await server.call("pinCert", id: index, params: ["host": "full\(index).example", "pem": certificate.pem])
+            if answer.errorCode == nil {
+                pinned.append("full\(index).example_443")
+            } else {
+                full = answer
+                break
+            }
+        }
+        let refusal = try #require(full, "the disk never filled up")
+        #expect(refusal.errorCode == -32005, "\(refusal)")
+        #expect(refusal.errorReason.contains("full") || refusal.errorReason.contains("disk"), "\(refusal)")
+        let listed = try await server.call("listCerts", id: "list", params: ["limit": 10000])
+        let hosts = ((listed.object["result"] as? [String: Any])?["certs"] as? [[String: Any]])?.compactMap { $0["host"] as? String } ?? []
+        #expect(hosts == pinned, "reads after a full disk: \(listed.text.prefix(300))")
+        server.closeInput()
+        _ = try await server.waitForExit()
+    }
+
+    @Test func aStorePathThatIsAnotherUsersSymlinkIsRefused() async throws {
+        try #require(geteuid() == 0, "needs root to give the link to another user")
+        let directory = temporaryDirectory("tofu-link")
+        let target = directory + "/real.sqlite"
+        let link = directory + "/store.sqlite"
+        _ = FileManager.default.createFile(atPath: target, contents: nil)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        #expect(lchown(link, 65534, 65534) == 0)
+        let server = try StoreServer(storePath: link)
+        let answer = try await server.call("listCerts")
+        #expect(answer.errorCode == -32005)
+        #expect(answer.errorReason.contains("symbolic link owned by another user"), "\(answer)")
+        _ = try await server.stop()
+        #expect(FileManager.default.contents(atPath: target)?.isEmpty == true, "the link's target was written")
+    }
+
+    /// 64 hostile peers verified at once: each ends within its deadline with a typed reason,
+    /// and the server's memory stays bounded.
+    @Test func sixtyFourHostilePeersAtOnce() async throws {
+        let peers = try TLSPeers()
+        let certificate = try CertificateFactory.make()
+        let huge = try CertificateFactory.hugeChain(for: certificate, copies: 2500)
+        var hostile: [Peer] = []
+        for mode in ["silent", "close", "http", "drip", "reset", "alert"] {
+            hostile += try await peers.listen(mode, certificate: certificate, count: 10)
+        }
+        hostile += try await peers.listen("tls", certificate: certificate, chainPath: huge, count: 4)
+        let server = try StoreServer(storePath: temporaryDirectory("tofu-hostile") + "/store.sqlite")
+        var pins: [UInt8] = []
+        for (index, peer) in hostile.enumerated() {
+            pins += Wire.ndjson(Wire.request("pinCert", id: "pin-\(index)", params: ["host": peer.address, "pem": certificate.pem]))
+        }
+        server.process.send(pins)
+        _ = try await server.process.reader.next(hostile.count)
+        let start = ContinuousClock.now
+        let result = try await server.result("verifyCert", ["all": true, "concurrency": 64, "timeoutMs": 3000])
+        #expect(ContinuousClock.now - start < .seconds(15), "the deadlines did not hold")
+        let results = result["results"] as? [[String: Any]] ?? []
+        #expect(results.count == 64)
+        #expect(results.allSatisfy { $0["status"] as? String == "unreachable" && ($0["reason"] as? String)?.isEmpty == false })
+        let status = try String(contentsOfFile: "/proc/\(server.process.process.processIdentifier)/status", encoding: .utf8)
+        let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        #expect(peak > 0 && peak < 256 * 1024, "peak memory \(peak) KiB")
+        _ = try await server.stop()
+        peers.stop()
+    }
+}
