@@ -15,12 +15,12 @@ struct DnacMethods: Sendable {
         table.register("addDnacServer") { params, _ in try await addDnacServer(params) }
         table.register("listDnacServers") { params, _ in
             _ = try params.named(allowing: [])
-            let servers = try await run { try await store.servers() }
+            let servers = try await answering { try await store.servers() }
             return ["servers": .array(servers.map(Self.json))]
         }
         table.register("removeDnacServer") { params, _ in
             let host = try params.named(allowing: ["server"]).hostKey("server")
-            let removed = try await run { try await store.removeServer(host) }
+            let removed = try await answering { try await store.removeServer(host) }
             return ["removed": Self.json(removed)]
         }
     }
@@ -101,11 +101,11 @@ struct DnacMethods: Sendable {
             try Self.judge(answer, request: request, pin: pin, status: status)
         }
         if case .replacementAccepted(let current) = decision {
-            pin = try await run {
+            pin = try await answering {
                 try await store.replace(request.host, expected: current.certificate.sha256Fingerprint, with: presented.leaf)
             }
         }
-        let server = try await run {
+        let server = try await answering {
             try await store.recordServer(
                 request.host, username: request.username, fingerprint: pin.certificate.sha256Fingerprint,
                 authenticated: answer == nil ? nil : true)
@@ -235,11 +235,4 @@ struct DnacMethods: Sendable {
         ]
     }
 
-    private func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as TofuError {
-            throw ResponseError.from(error)
-        }
-    }
 }

@@ -52,3 +52,12 @@ enum TofuErrorCode {
     static let storeUnavailable = ErrorCode(rawValue: -32005)
     static let notDnac = ErrorCode(rawValue: -32006)
 }
+
+/// Runs a call into tofu's modules, turning their typed errors into JSON-RPC errors.
+func answering<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as TofuError {
+        throw ResponseError.from(error)
+    }
+}

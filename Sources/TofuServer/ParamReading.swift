@@ -1,15 +1,24 @@
 import Foundation
 import JSONRPC
 import TofuCore
+import TofuTLS
 
 /// tofu's parameter types, read with the offending field named on failure.
 extension NamedParams {
     func hostKey(_ name: String) throws(ResponseError) -> HostKey {
-        let text: String = try required(name)
+        _ = try required(name, as: String.self)
+        guard let key = try optionalHostKey(name) else { throw .invalidParams(field: name, "is required (a string)") }
+        return key
+    }
+
+    /// One certificate, given as PEM text in param `name`.
+    func certificate(_ name: String) throws(ResponseError) -> CertificateSummary {
+        let pem: String = try required(name)
+        guard pem.utf8.count <= 1 << 20 else { throw .invalidParams(field: name, "is larger than \(1 << 20) bytes") }
         do {
-            return try HostKey(parsing: text)
+            return try X509Certificate.single(fromPEM: pem).summary()
         } catch {
-            throw .invalidParams(field: name, error.description)
+            throw .invalidParams(field: name, error.reason)
         }
     }
 

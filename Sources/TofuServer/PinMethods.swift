@@ -8,8 +8,6 @@ import TofuTLS
 struct PinMethods: Sendable {
     let store: PinStore
 
-    static let maxPemBytes = 1 << 20
-
     func register(in table: inout MethodTable) {
         table.register("pinCert") { params, _ in try await pinCert(params) }
         table.register("listCerts") { params, _ in try await listCerts(params) }
@@ -20,17 +18,8 @@ struct PinMethods: Sendable {
     func pinCert(_ params: Params) async throws -> JSONValue {
         let named = try params.named(allowing: ["host", "pem"])
         let host = try named.hostKey("host")
-        let pem: String = try named.required("pem")
-        guard pem.utf8.count <= Self.maxPemBytes else {
-            throw ResponseError.invalidParams(field: "pem", "is larger than \(Self.maxPemBytes) bytes")
-        }
-        let certificate: CertificateSummary
-        do {
-            certificate = try X509Certificate.single(fromPEM: pem).summary()
-        } catch {
-            throw ResponseError.invalidParams(field: "pem", error.reason)
-        }
-        let (pin, status) = try await run { try await store.pin(certificate, for: host) }
+        let certificate = try named.certificate("pem")
+        let (pin, status) = try await answering { try await store.pin(certificate, for: host) }
         return ["pin": PinJSON.pin(pin), "pinStatus": .string(status.rawValue)]
     }
 
@@ -43,7 +32,7 @@ struct PinMethods: Sendable {
         let expiringBefore = try named.integer("expiringWithinDays", in: 0...36_500).map { days in
             Timestamp.string(Date().addingTimeInterval(Double(days) * 86_400))
         }
-        let page = try await run { try await store.list(after: after, limit: limit, host: host, expiringBefore: expiringBefore) }
+        let page = try await answering { try await store.list(after: after, limit: limit, host: host, expiringBefore: expiringBefore) }
         var next = JSONValue.null
         if page.more, let last = page.pins.last { next = .string(PageCursor.encode(after: last.host)) }
         return ["certs": .array(page.pins.map { PinJSON.pin($0, includePem: includePem) }), "nextCursor": next]
@@ -53,7 +42,7 @@ struct PinMethods: Sendable {
         let named = try params.named(allowing: ["host", "expectedFingerprint"])
         let host = try named.hostKey("host")
         let expected = try named.fingerprint("expectedFingerprint")
-        let deleted = try await run { try await store.delete(host, expected: expected) }
+        let deleted = try await answering { try await store.delete(host, expected: expected) }
         return ["deleted": PinJSON.pin(deleted)]
     }
 
@@ -61,16 +50,9 @@ struct PinMethods: Sendable {
         let named = try params.named(allowing: ["host", "limit"])
         let host = try named.optionalHostKey("host")
         let limit = try named.integer("limit", in: 1...100_000, default: 1000) ?? 1000
-        let events = try await run { try await store.history(host: host, limit: limit) }
+        let events = try await answering { try await store.history(host: host, limit: limit) }
         return ["events": .array(events.map(PinJSON.event))]
     }
 
     /// Runs a store call, turning tofu's errors into JSON-RPC ones.
-    private func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as TofuError {
-            throw ResponseError.from(error)
-        }
-    }
 }

@@ -37,13 +37,13 @@ struct VerifyMethods: Sendable {
             throw ResponseError.invalidParams(field: "all", "must be true to verify every pin; otherwise give 'host'")
         }
         let host = try named.hostKey("host")
-        if let pem: String = try named.optional("pem") {
+        if named.members["pem"] != nil {
             if named.members["timeoutMs"] != nil {
                 throw ResponseError.invalidParams(field: "timeoutMs", "does not apply to an offline check with 'pem'")
             }
-            return try await verifyOffline(host, pem: pem)
+            return try await verifyOffline(host, presented: try named.certificate("pem"))
         }
-        return try await run { try await verifyLive(host, timeout: timeout) }.json
+        return try await answering { try await verifyLive(host, timeout: timeout) }.json
     }
 
     // MARK: - Modes
@@ -68,17 +68,8 @@ struct VerifyMethods: Sendable {
     }
 
     /// One host, against a certificate given as PEM; changes nothing.
-    func verifyOffline(_ host: HostKey, pem: String) async throws -> JSONValue {
-        guard pem.utf8.count <= PinMethods.maxPemBytes else {
-            throw ResponseError.invalidParams(field: "pem", "is larger than \(PinMethods.maxPemBytes) bytes")
-        }
-        let presented: CertificateSummary
-        do {
-            presented = try X509Certificate.single(fromPEM: pem).summary()
-        } catch {
-            throw ResponseError.invalidParams(field: "pem", error.reason)
-        }
-        let pin = try await run { try await store.pin(for: host) }
+    func verifyOffline(_ host: HostKey, presented: CertificateSummary) async throws -> JSONValue {
+        let pin = try await answering { try await store.pin(for: host) }
         let status: VerifyResult.Status
         if let pin {
             status = pin.certificate.sha256Fingerprint == presented.sha256Fingerprint ? .match : .mismatch
@@ -93,7 +84,7 @@ struct VerifyMethods: Sendable {
         var hosts: [HostKey] = []
         var after: String?
         repeat {
-            let page = try await run { try await store.list(after: after, limit: 10_000) }
+            let page = try await answering { try await store.list(after: after, limit: 10_000) }
             hosts += page.pins.map(\.host)
             after = page.more ? page.pins.last?.host.description : nil
         } while after != nil
@@ -107,7 +98,7 @@ struct VerifyMethods: Sendable {
                 let index = next
                 let host = hosts[index]
                 next += 1
-                group.addTask { (index, try await run { try await verifyLive(host, timeout: timeout) }) }
+                group.addTask { (index, try await answering { try await verifyLive(host, timeout: timeout) }) }
             }
             for _ in 0..<min(concurrency, total) { startNext() }
             while let (index, result) = try await group.next() {
@@ -131,13 +122,6 @@ struct VerifyMethods: Sendable {
         return ["results": .array(results.compactMap { $0 })]
     }
 
-    private func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as TofuError {
-            throw ResponseError.from(error)
-        }
-    }
 }
 
 /// One host's verification, as answered.

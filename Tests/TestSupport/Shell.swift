@@ -7,9 +7,19 @@ public struct CommandResult: Sendable {
     public let stderr: String
 }
 
-/// Runs `executable` (a path, or a name looked up in /usr/bin and /bin) with `arguments`.
-@discardableResult
-public func runCommand(_ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+/// A started program: its process and what it writes.
+private struct Launched {
+    let process: Process
+    let output: TextCollector
+    let errors: TextCollector
+
+    var result: CommandResult { CommandResult(status: process.terminationStatus, stdout: output.text, stderr: errors.text) }
+    var drained: Bool { output.ended && errors.ended }
+}
+
+/// Starts `executable` (a path, or a name looked up in /usr/bin, /bin, /usr/sbin) with its
+/// output collected and `stdin` written from a thread of its own.
+private func launch(_ executable: String, _ arguments: [String], stdin: String?, environment: [String: String]) throws -> Launched {
     let process = Process()
     let path = executable.hasPrefix("/") ? executable : ["/usr/bin/", "/bin/", "/usr/sbin/"].map { $0 + executable }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? executable
     process.executableURL = URL(fileURLWithPath: path)
@@ -23,14 +33,25 @@ public func runCommand(_ executable: String, _ arguments: [String], stdin: Strin
     process.standardOutput = output
     process.standardError = errors
     process.standardInput = input
-    let outCollector = TextCollector(fd: output.fileHandleForReading.fileDescriptor)
-    let errCollector = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
+    let launched = Launched(
+        process: process, output: TextCollector(fd: output.fileHandleForReading.fileDescriptor),
+        errors: TextCollector(fd: errors.fileHandleForReading.fileDescriptor))
     try process.run()
-    if let stdin { writeAll(input.fileHandleForWriting.fileDescriptor, Array(stdin.utf8)) }
+    let writer = PipeWriter(fd: dup(input.fileHandleForWriting.fileDescriptor))
     try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    while !outCollector.ended || !errCollector.ended { usleep(1000) }
-    return CommandResult(status: process.terminationStatus, stdout: outCollector.text, stderr: errCollector.text)
+    if let stdin { writer.send(Array(stdin.utf8)) }
+    writer.close()
+    return launched
+}
+
+/// Runs a program to completion, blocking the calling thread (for synchronous helpers such as
+/// `CertificateFactory`; async tests use `runProgram`).
+@discardableResult
+public func runCommand(_ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+    let launched = try launch(executable, arguments, stdin: stdin, environment: environment)
+    launched.process.waitUntilExit()
+    while !launched.drained { usleep(1000) }
+    return launched.result
 }
 
 /// A fresh directory under the system's temporary directory, for one test.
@@ -46,36 +67,18 @@ public func runProgram(
     _ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
     timeout: Duration = .seconds(60), whileRunning: (@Sendable (Int32) async throws -> Void)? = nil
 ) async throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env.merge(environment) { _, new in new }
-    process.environment = env
-    let output = Pipe()
-    let errors = Pipe()
-    let input = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    process.standardInput = input
-    let outCollector = TextCollector(fd: output.fileHandleForReading.fileDescriptor)
-    let errCollector = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
-    try process.run()
-    let writer = PipeWriter(fd: dup(input.fileHandleForWriting.fileDescriptor))
-    try input.fileHandleForWriting.close()
-    if let stdin { writer.send(Array(stdin.utf8)) }
-    writer.close()
-    if let whileRunning { try await whileRunning(process.processIdentifier) }
+    let launched = try launch(executable, arguments, stdin: stdin, environment: environment)
+    if let whileRunning { try await whileRunning(launched.process.processIdentifier) }
     let deadline = ContinuousClock.now + timeout
-    while process.isRunning {
+    while launched.process.isRunning {
         if ContinuousClock.now > deadline {
-            process.terminate()
+            launched.process.terminate()
             throw PeerError.timeout
         }
         try await Task.sleep(for: .milliseconds(5))
     }
-    while (!outCollector.ended || !errCollector.ended) && ContinuousClock.now < deadline {
+    while !launched.drained && ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(5))
     }
-    return CommandResult(status: process.terminationStatus, stdout: outCollector.text, stderr: errCollector.text)
+    return launched.result
 }
