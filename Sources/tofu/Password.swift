@@ -30,10 +30,10 @@ enum Password {
         if hasTerminal {
             var quiet = saved
             quiet.c_lflag &= ~tcflag_t(ECHO)
-            tcsetattr(tty, TCSAFLUSH, &quiet)
+            tcsetattr(tty, TCSANOW, &quiet)
         }
         defer {
-            if hasTerminal { tcsetattr(tty, TCSAFLUSH, &saved) }
+            if hasTerminal { tcsetattr(tty, TCSANOW, &saved) }
             _ = write(tty, "\n", 1)
         }
         var bytes: [UInt8] = []

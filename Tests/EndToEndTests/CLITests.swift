@@ -178,3 +178,32 @@ import Testing
         #expect(shellHelp.status == 0 && shellHelp.stdout.contains("certvalidation tofu-certs"))
     }
 }
+
+/// The CLI on a real terminal (script(1) gives it one): the password is asked twice without
+/// echo, and `verifycert --all` shows progress there.
+@Suite struct TerminalTests {
+    @Test func thePasswordPromptDoesNotEchoAndProgressShowsOnATerminal() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"))
+        let peers = try TLSPeers()
+        let password = "typed-at-the-prompt"
+        let dnac = try await peers.listen("tls", certificate: try CertificateFactory.make(), dnac: ["username": "u", "password": password])
+        let store = temporaryDirectory("tofu-tty") + "/store.sqlite"
+        let tofu = productPath("tofu")
+        let command = "'\(tofu)' add-dnac-server --server \(dnac.address) --username u --store '\(store)'; echo exit=$?; "
+            + "'\(tofu)' verifycert --all --store '\(store)'; echo exit=$?"
+        // script(1) types its stdin at the terminal: the password and its confirmation, each
+        // after its prompt is up (type-ahead would be echoed before echo is turned off).
+        let typing = "(sleep 1; printf '%s\\n' '\(password)'; sleep 0.5; printf '%s\\n' '\(password)'; sleep 5) | /usr/bin/script -qec \"$0\" /dev/null"
+        let result = try await runProgram(
+            "/bin/bash", ["-c", typing, command], environment: ["TOFU_RPC": productPath("tofu-rpc"), "TOFU_STORE": ""])
+        let screen = result.stdout
+        #expect(screen.contains("Password: "), "\(screen)")
+        #expect(screen.contains("Confirm password: "), "\(screen)")
+        #expect(screen.contains("pinned host=\(dnac.key)"), "\(screen)")
+        #expect(screen.contains("exit=0"), "\(screen)")
+        #expect(!screen.contains(password), "the password was echoed: \(screen)")
+        #expect(screen.contains("[1/1] \(dnac.key)"), "no progress on the terminal: \(screen)")
+        #expect(screen.contains("status=match"), "\(screen)")
+        peers.stop()
+    }
+}
