@@ -2,9 +2,6 @@ import JSONRPC
 
 /// `protocol/openrpc.json`, compiled into the binary so `rpc.discover` answers from any directory.
 public enum ProtocolDocument {
-    /// The document as JSON text, byte for byte as in the repository.
-    public static var bytes: [UInt8] { PackageResources.openrpc_json }
-
     /// The parsed document. The file is part of the build and checked by the tests, so a
     /// document that does not parse is a build defect, not a runtime condition.
     public static let value: JSONValue = {

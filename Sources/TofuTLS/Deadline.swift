@@ -5,7 +5,7 @@ import Synchronization
 #endif
 
 /// A point on the monotonic clock by which a blocking step must be done.
-public struct Deadline: Sendable {
+struct Deadline: Sendable {
     private let nanoseconds: UInt64
 
     init(milliseconds: Int) {

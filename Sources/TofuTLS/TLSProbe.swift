@@ -43,7 +43,4 @@ public enum TLSProbe {
             cancel.cancel()
         }
     }
-
-    /// A deadline `milliseconds` from now, for steps a session body takes.
-    public static func deadline(milliseconds: Int) -> Deadline { Deadline(milliseconds: milliseconds) }
 }

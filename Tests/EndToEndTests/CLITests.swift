@@ -52,7 +52,7 @@ import Testing
         let peers = try TLSPeers()
         let user = #"ad"m\in$(touch /tmp/tofu-pwned)é"#
         let password = #"p"a\ss$(id)`x`'é ✓"#
-        let old = try CertificateFactory.make()
+        let old = try await CertificateFactory.make()
         let dnac = try await peers.listen("tls", certificate: old, dnac: ["username": user, "password": password])
         let stores = Dictionary(uniqueKeysWithValues: Client.allCases.map { ($0, temporaryDirectory("tofu-cli") + "/store.sqlite") })
         let key = dnac.key
@@ -72,7 +72,7 @@ import Testing
         #expect(results[.swift]?.stdout == "host=\(key);  status=match;  sha256=\(old.fingerprint)\n")
 
         // The controller regenerates its certificate.
-        let new = try CertificateFactory.make()
+        let new = try await CertificateFactory.make()
         try await peers.present(new, on: dnac)
         results = try await Self.both(["verifycert", key], stores: stores, status: 3)
         #expect(results[.swift]?.stdout == "host=\(key);  status=mismatch;  change=newKey;  pinned=\(old.fingerprint);  presented=\(new.fingerprint)\n")
@@ -93,7 +93,7 @@ import Testing
         try await Self.both(["verifycert", "--all"], stores: stores, status: 0)
 
         // The one-step re-pin.
-        let newest = try CertificateFactory.make()
+        let newest = try await CertificateFactory.make()
         try await peers.present(newest, on: dnac)
         results = try await Self.both(add + ["--accept-fingerprint", newest.fingerprint], stores: stores, status: 0, stdin: password + "\n")
         #expect(results[.swift]?.stdout.hasPrefix("replaced host=\(key)") == true)
@@ -112,14 +112,14 @@ import Testing
 
     @Test func everyOtherExitStatus() async throws {
         let peers = try TLSPeers()
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let notDnac = try await peers.listen("tls", certificate: certificate, dnac: ["behaviour": "error"])
         let stores = Dictionary(uniqueKeysWithValues: Client.allCases.map { ($0, temporaryDirectory("tofu-cli") + "/store.sqlite") })
         try await Self.both(["add-dnac-server", "--server", notDnac.address, "--username", "u", "--password-stdin"], stores: stores, status: 8, stdin: "pw\n")
         try await Self.both(["verifycert", "127.0.0.1:\(TLSPeers.closedPort())"], stores: stores, status: 5)
         try await Self.both(["add-dnac-server", "--server", "127.0.0.1:\(TLSPeers.closedPort())", "--username", "u", "--password-stdin"], stores: stores, status: 5, stdin: "pw\n")
         try await Self.both(["pin-cert", "kong.example", "--pem", certificate.certificatePath], stores: stores, status: 0)
-        try await Self.both(["pin-cert", "kong.example", "--pem", try CertificateFactory.make().certificatePath], stores: stores, status: 3)
+        try await Self.both(["pin-cert", "kong.example", "--pem", try await CertificateFactory.make().certificatePath], stores: stores, status: 3)
         // Usage: bad words, bad keys, a host that is a shell command.
         try await Self.both(["deletecert", "hots", "kong.example"], stores: stores, status: 2)
         try await Self.both(["listcerts", "--host", "$(touch /tmp/tofu-pwned-host)"], stores: stores, status: 2)
@@ -140,7 +140,7 @@ import Testing
         let peers = try TLSPeers()
         let password = "never-in-argv-\(UUID().uuidString)"
         // A controller that keeps the token request open, so the processes can be looked at.
-        let dnac = try await peers.listen("tls", certificate: try CertificateFactory.make(), dnac: ["username": "u", "password": password, "behaviour": "endless"])
+        let dnac = try await peers.listen("tls", certificate: try await CertificateFactory.make(), dnac: ["username": "u", "password": password, "behaviour": "endless"])
         let store = temporaryDirectory("tofu-cli") + "/store.sqlite"
         let (executable, prefix) = client.command
         let result = try await runProgram(
@@ -186,7 +186,7 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"))
         let peers = try TLSPeers()
         let password = "typed-at-the-prompt"
-        let dnac = try await peers.listen("tls", certificate: try CertificateFactory.make(), dnac: ["username": "u", "password": password])
+        let dnac = try await peers.listen("tls", certificate: try await CertificateFactory.make(), dnac: ["username": "u", "password": password])
         let store = temporaryDirectory("tofu-tty") + "/store.sqlite"
         let tofu = productPath("tofu")
         let command = "'\(tofu)' add-dnac-server --server \(dnac.address) --username u --store '\(store)'; echo exit=$?; "

@@ -21,7 +21,7 @@ import Testing
 
     @Test func theOutageAndTheSlowWayOut() async throws {
         let peers = try TLSPeers()
-        let old = try CertificateFactory.make()
+        let old = try await CertificateFactory.make()
         let dnac = try await Self.controller(peers, old)
         let server = try StoreServer(storePath: Self.newStore())
 
@@ -36,7 +36,7 @@ import Testing
         #expect(firstRequests.first?["method"] as? String == "POST")
 
         // 2. The controller regenerates its certificate (new key, new serial, same address).
-        let new = try CertificateFactory.make()
+        let new = try await CertificateFactory.make()
         try await peers.present(new, on: dnac)
 
         // 3. Adding again fails with the mismatch and its remedy; not a byte of HTTP was sent.
@@ -69,11 +69,11 @@ import Testing
 
     @Test func theOneStepWayOutIsSafe() async throws {
         let peers = try TLSPeers()
-        let old = try CertificateFactory.make()
+        let old = try await CertificateFactory.make()
         let dnac = try await Self.controller(peers, old)
         let server = try StoreServer(storePath: Self.newStore())
         _ = try await server.result("addDnacServer", Self.add(dnac))
-        let new = try CertificateFactory.make()
+        let new = try await CertificateFactory.make()
         try await peers.present(new, on: dnac)
 
         func pinned() async throws -> String? {
@@ -163,7 +163,7 @@ import Testing
     ] as [(String, Int?, [String])])
     func controllerAnswers(behaviour: String, code: Int?, paths: [String]) async throws {
         let peers = try TLSPeers()
-        let dnac = try await Self.controller(peers, try CertificateFactory.make(), behaviour: behaviour)
+        let dnac = try await Self.controller(peers, try await CertificateFactory.make(), behaviour: behaviour)
         let server = try StoreServer(storePath: Self.newStore())
         let start = ContinuousClock.now
         let answer = try await server.call("addDnacServer", Self.add(dnac, extra: ["timeoutMs": 1500]))
@@ -185,7 +185,7 @@ import Testing
 
     @Test func withoutCredentialCheckNothingIsSent() async throws {
         let peers = try TLSPeers()
-        let dnac = try await Self.controller(peers, try CertificateFactory.make())
+        let dnac = try await Self.controller(peers, try await CertificateFactory.make())
         let server = try StoreServer(storePath: Self.newStore())
         let added = try await server.result("addDnacServer", Self.add(dnac, extra: ["checkCredentials": false]))
         #expect(added["authenticated"] is NSNull)
@@ -197,7 +197,7 @@ import Testing
 
     @Test func removingAServerKeepsItsPin() async throws {
         let peers = try TLSPeers()
-        let dnac = try await Self.controller(peers, try CertificateFactory.make())
+        let dnac = try await Self.controller(peers, try await CertificateFactory.make())
         let server = try StoreServer(storePath: Self.newStore())
         _ = try await server.result("addDnacServer", Self.add(dnac))
         let again = try await server.result("addDnacServer", Self.add(dnac))
@@ -220,8 +220,8 @@ import Testing
     /// certificates (one to each connection): exactly one pin, the other add is refused.
     @Test func twoProcessesRacingToAddEndWithOnePin() async throws {
         let peers = try TLSPeers()
-        let a = try CertificateFactory.make()
-        let b = try CertificateFactory.make()
+        let a = try await CertificateFactory.make()
+        let b = try await CertificateFactory.make()
         let store = Self.newStore()
         for round in 0..<5 {
             let dnac = try await Self.controller(peers, a)
@@ -247,7 +247,7 @@ import Testing
 
     @Test func thePasswordIsNowhere() async throws {
         let peers = try TLSPeers()
-        let dnac = try await Self.controller(peers, try CertificateFactory.make())
+        let dnac = try await Self.controller(peers, try await CertificateFactory.make())
         let directory = temporaryDirectory("tofu-store")
         let store = directory + "/store.sqlite"
         let server = try StoreServer(storePath: store, environment: ["TOFU_LOG_LEVEL": "trace"])
@@ -255,7 +255,7 @@ import Testing
         answers.append(try await server.call("addDnacServer", Self.add(dnac)))
         answers.append(try await server.call("addDnacServer", Self.add(dnac, password: Self.password + "x")))
         answers.append(try await server.call("addDnacServer", Self.add(dnac, extra: ["confirmPassword": "other"])))
-        try await peers.present(try CertificateFactory.make(), on: dnac)
+        try await peers.present(try await CertificateFactory.make(), on: dnac)
         answers.append(try await server.call("addDnacServer", Self.add(dnac)))
         answers.append(try await server.call("listDnacServers"))
         // Look at the store and its WAL while the server still has them open, then after.

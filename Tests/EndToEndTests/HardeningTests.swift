@@ -13,7 +13,7 @@ import Testing
     /// sent), every acknowledged delete took effect, no host has two pins.
     @Test func killedAtRandomMomentsTheStoreKeepsEveryAcknowledgedWrite() async throws {
         let store = temporaryDirectory("tofu-kill") + "/store.sqlite"
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let processes = Self.torture ? 4 : 2
         let writes = Self.torture ? 1000 : 150
         let rounds = Self.torture ? 10 : 2
@@ -54,9 +54,9 @@ import Testing
                 }
             }
         }
-        let integrity = try runCommand("sqlite3", [store, "PRAGMA integrity_check;"])
+        let integrity = try await runProgram("sqlite3", [store, "PRAGMA integrity_check;"])
         #expect(integrity.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(integrity.stdout) \(integrity.stderr)")
-        let rows = try runCommand("sqlite3", [store, "SELECT host FROM pin;"]).stdout.split(separator: "\n").map(String.init)
+        let rows = try await runProgram("sqlite3", [store, "SELECT host FROM pin;"]).stdout.split(separator: "\n").map(String.init)
         let present = Set(rows)
         #expect(rows.count == present.count, "a host has two pins")
         let missing = acknowledgedPins.subtracting(present).subtracting(sentDeletes)
@@ -72,7 +72,7 @@ import Testing
     @Test(.enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
     func aFullDiskRefusesWritesAndKeepsServingReads() async throws {
         let directory = temporaryDirectory("tofu-full")
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let server = try ServerProcess("/usr/bin/unshare", arguments: [
             "-m", "sh", "-c", "mount -t tmpfs -o size=300k tmpfs '\(directory)' && exec '\(productPath("tofu-rpc"))' --store '\(directory)/store.sqlite'",
         ])
@@ -117,8 +117,8 @@ import Testing
     /// and the server's memory stays bounded.
     @Test func sixtyFourHostilePeersAtOnce() async throws {
         let peers = try TLSPeers()
-        let certificate = try CertificateFactory.make()
-        let huge = try CertificateFactory.hugeChain(for: certificate, copies: 2500)
+        let certificate = try await CertificateFactory.make()
+        let huge = try await CertificateFactory.hugeChain(for: certificate, copies: 2500)
         var hostile: [Peer] = []
         for mode in ["silent", "close", "http", "drip", "reset", "alert"] {
             hostile += try await peers.listen(mode, certificate: certificate, count: 10)

@@ -9,8 +9,8 @@ import Testing
     @Test func theOutageWorkflowOnPins() async throws {
         let store = Self.newStore()
         let server = try StoreServer(storePath: store)
-        let old = try CertificateFactory.make()
-        let new = try CertificateFactory.make()
+        let old = try await CertificateFactory.make()
+        let new = try await CertificateFactory.make()
 
         let first = try await server.result("pinCert", ["host": "192.0.2.10", "pem": old.pem])
         #expect(first["pinStatus"] as? String == "pinned")
@@ -65,8 +65,8 @@ import Testing
     @Test func aReissueWithTheSameKeyIsNamedSo() async throws {
         let server = try StoreServer(storePath: Self.newStore())
         let directory = temporaryDirectory()
-        let old = try CertificateFactory.make(in: directory)
-        let reissued = try CertificateFactory.make(reusingKey: old.keyPath, in: directory)
+        let old = try await CertificateFactory.make(in: directory)
+        let reissued = try await CertificateFactory.make(reusingKey: old.keyPath, in: directory)
         _ = try await server.result("pinCert", ["host": "kong.example", "pem": old.pem])
         let mismatch = try await server.call("pinCert", ["host": "kong.example", "pem": reissued.pem])
         #expect(mismatch.errorData?["change"] as? String == "reissuedSameKey")
@@ -76,7 +76,7 @@ import Testing
     @Test func badParamsNameTheFieldAndChangeNothing() async throws {
         let store = Self.newStore()
         let server = try StoreServer(storePath: store)
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         _ = try await server.result("pinCert", ["host": "192.0.2.1", "pem": certificate.pem])
         let cases: [(String, [String: Any]?, String?)] = [
             ("pinCert", nil, "host"),
@@ -122,8 +122,8 @@ import Testing
 
     @Test func includePemAndExpiringWithinDays() async throws {
         let server = try StoreServer(storePath: Self.newStore())
-        let soon = try CertificateFactory.make(days: 10)
-        let later = try CertificateFactory.make(days: 400)
+        let soon = try await CertificateFactory.make(days: 10)
+        let later = try await CertificateFactory.make(days: 400)
         _ = try await server.result("pinCert", ["host": "soon.example", "pem": soon.pem])
         _ = try await server.result("pinCert", ["host": "later.example", "pem": later.pem])
         let expiring = try await server.result("listCerts", ["expiringWithinDays": 30])
@@ -138,7 +138,7 @@ import Testing
 
     @Test func historyLimitKeepsTheMostRecentOldestFirst() async throws {
         let server = try StoreServer(storePath: Self.newStore())
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         for round in 0..<3 {
             _ = try await server.result("pinCert", ["host": "h\(round).example", "pem": certificate.pem])
         }

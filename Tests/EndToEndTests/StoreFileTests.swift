@@ -8,7 +8,7 @@ import Testing
 
     @Test func aPinSurvivesARestart() async throws {
         let store = Self.newStore()
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let first = try StoreServer(storePath: store)
         _ = try await first.result("pinCert", ["host": "kong.example", "pem": certificate.pem])
         #expect(try await first.stop() == 0)
@@ -20,7 +20,7 @@ import Testing
 
     @Test func aSecondProcessSeesEachChangeAtOnce() async throws {
         let store = Self.newStore()
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let writer = try StoreServer(storePath: store)
         let reader = try StoreServer(storePath: store)
         _ = try await reader.result("listCerts")
@@ -38,8 +38,8 @@ import Testing
     /// exactly one wins each round, the other is told -32002, and history has one pin per host.
     @Test func racingPinsLeaveExactlyOnePin() async throws {
         let store = Self.newStore()
-        let a = try CertificateFactory.make()
-        let b = try CertificateFactory.make()
+        let a = try await CertificateFactory.make()
+        let b = try await CertificateFactory.make()
         let left = try StoreServer(storePath: store)
         let right = try StoreServer(storePath: store)
         let rounds = 40
@@ -81,7 +81,7 @@ import Testing
     /// comes twice, and every pin that existed throughout comes once.
     @Test func pagingStaysCorrectWhileAnotherProcessDeletes() async throws {
         let store = Self.newStore()
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let seeder = try StoreServer(storePath: store)
         let total = 10_000
         let hosts = (0..<total).map { String(format: "h%05d.example", $0) }
@@ -123,7 +123,7 @@ import Testing
     @Test func createdOwnerOnlyEvenWithAPermissiveUmask() async throws {
         let root = temporaryDirectory("tofu-store")
         let store = root + "/deep/er/store.sqlite"
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let server = try ServerProcess("/bin/sh", arguments: ["-c", "umask 000; exec '\(productPath("tofu-rpc"))' --store '\(store)'"])
         server.send(line: Wire.request("pinCert", id: 1, params: ["host": "kong.example", "pem": certificate.pem]))
         #expect(try await server.reader.next().errorCode == nil)
@@ -139,7 +139,7 @@ import Testing
 
     @Test func theStoreLocationFollowsFlagThenEnvironment() async throws {
         let home = temporaryDirectory("tofu-home")
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let cases: [([String], [String: String], String)] = [
             ([], ["HOME": home, "XDG_DATA_HOME": "", "TOFU_STORE": ""], home + "/.local/share/tofu/store.sqlite"),
             ([], ["HOME": home, "XDG_DATA_HOME": home + "/xdg", "TOFU_STORE": ""], home + "/xdg/tofu/store.sqlite"),
@@ -162,7 +162,7 @@ import Testing
     /// Every refused store answers -32005 with the reason, and its bytes stay as they were.
     static func expectRefused(_ store: String, reasonContaining reason: String, prefix: [String] = []) async throws {
         let before = fileBytes(store)
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let server = try StoreServer(storePath: store)
         for (method, params) in [("listCerts", [String: Any]()), ("pinCert", ["host": "kong.example", "pem": certificate.pem]), ("deleteCert", ["host": "kong.example"])] {
             let answer = try await server.call(method, params)
@@ -183,7 +183,7 @@ import Testing
 
     @Test func anotherApplicationsDatabaseIsRefusedAndLeftAlone() async throws {
         let store = temporaryDirectory("tofu-store") + "/store.sqlite"
-        try runCommand("sqlite3", [store, "CREATE TABLE accounts(id INTEGER); INSERT INTO accounts VALUES (1);"])
+        _ = try await runProgram("sqlite3", [store, "CREATE TABLE accounts(id INTEGER); INSERT INTO accounts VALUES (1);"])
         try await Self.expectRefused(store, reasonContaining: "not a tofu store")
     }
 
@@ -192,7 +192,7 @@ import Testing
         let first = try StoreServer(storePath: store)
         _ = try await first.result("listCerts")
         _ = try await first.stop()
-        let insert = try runCommand("sqlite3", [store, "INSERT INTO grdb_migrations VALUES ('v99: from the future');"])
+        let insert = try await runProgram("sqlite3", [store, "INSERT INTO grdb_migrations VALUES ('v99: from the future');"])
         #expect(insert.status == 0, "\(insert.stderr)")
         try await Self.expectRefused(store, reasonContaining: "newer tofu")
     }
@@ -211,7 +211,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(10))
         }
         let server = try StoreServer(storePath: store, arguments: ["--store-timeout-ms", "200"])
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let answer = try await server.call("pinCert", ["host": "kong.example", "pem": certificate.pem])
         #expect(answer.errorCode == -32005)
         #expect(answer.errorReason.contains("locked"), "\(answer)")
@@ -230,7 +230,7 @@ import Testing
     func aReadOnlyStoreServesReadsAndRefusesChanges(writableDirectory: Bool) async throws {
         let directory = temporaryDirectory("tofu-store")
         let store = directory + "/store.sqlite"
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let first = try StoreServer(storePath: store)
         _ = try await first.result("pinCert", ["host": "kong.example", "pem": certificate.pem])
         _ = try await first.stop()

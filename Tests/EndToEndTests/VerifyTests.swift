@@ -13,7 +13,7 @@ import Testing
     @Test func matchMismatchAndUnpinnedAgainstALiveController() async throws {
         let peers = try TLSPeers()
         let directory = temporaryDirectory()
-        let original = try CertificateFactory.make(in: directory)
+        let original = try await CertificateFactory.make(in: directory)
         let controller = try await peers.listen("tls", certificate: original)
         let server = try StoreServer(storePath: Self.newStore())
 
@@ -36,12 +36,12 @@ import Testing
         #expect(listed.first?["lastVerifiedAt"] is String, "a match sets lastVerifiedAt")
 
         // The controller re-issues with the same key, then regenerates with a new one.
-        let reissued = try CertificateFactory.make(reusingKey: original.keyPath, in: directory)
+        let reissued = try await CertificateFactory.make(reusingKey: original.keyPath, in: directory)
         try await peers.present(reissued, on: controller)
         let sameKey = try await verify(server, controller.address)
         #expect(sameKey["status"] as? String == "mismatch")
         #expect(sameKey["change"] as? String == "reissuedSameKey")
-        let regenerated = try CertificateFactory.make(in: directory)
+        let regenerated = try await CertificateFactory.make(in: directory)
         try await peers.present(regenerated, on: controller)
         let newKey = try await verify(server, controller.address)
         #expect(newKey["status"] as? String == "mismatch")
@@ -60,8 +60,8 @@ import Testing
 
     @Test func expiredAndNotYetValidCertificatesAreNamed() async throws {
         let peers = try TLSPeers()
-        let expired = try CertificateFactory.make(notBefore: "20200101000000Z", notAfter: "20210101000000Z")
-        let future = try CertificateFactory.make(notBefore: "20990101000000Z", notAfter: "21000101000000Z")
+        let expired = try await CertificateFactory.make(notBefore: "20200101000000Z", notAfter: "20210101000000Z")
+        let future = try await CertificateFactory.make(notBefore: "20990101000000Z", notAfter: "21000101000000Z")
         let old = try await peers.listen("tls", certificate: expired)
         let early = try await peers.listen("tls", certificate: future)
         let server = try StoreServer(storePath: Self.newStore())
@@ -73,9 +73,9 @@ import Testing
 
     @Test func aChainWithAnIntermediateAndAnRSAKey() async throws {
         let peers = try TLSPeers()
-        let (leaf, intermediate, chainPath) = try CertificateFactory.chain()
+        let (leaf, intermediate, chainPath) = try await CertificateFactory.chain()
         let chained = try await peers.listen("tls", certificate: leaf, chainPath: chainPath, count: 1)[0]
-        let rsa = try await peers.listen("tls", certificate: try CertificateFactory.make(subject: "/C=US/O=Cisco Systems/CN=dnäc", key: .rsa(2048)))
+        let rsa = try await peers.listen("tls", certificate: try await CertificateFactory.make(subject: "/C=US/O=Cisco Systems/CN=dnäc", key: .rsa(2048)))
         let server = try StoreServer(storePath: Self.newStore())
         let result = try await verify(server, chained.address)
         let presented = result["presented"] as? [String: Any]
@@ -92,7 +92,7 @@ import Testing
 
     @Test func ipv6AndLocalhostHostKeysEndToEnd() async throws {
         let peers = try TLSPeers()
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let v6 = try await peers.listen("tls", host: "::1", certificate: certificate)
         let server = try StoreServer(storePath: Self.newStore())
         let pinned = try await server.result("pinCert", ["host": "[0:0:0:0:0:0:0:1]:\(v6.port)", "pem": certificate.pem])
@@ -112,9 +112,9 @@ import Testing
     /// Each unreachable reason, from a peer that behaves that way.
     @Test func everyUnreachableReason() async throws {
         let peers = try TLSPeers()
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let server = try StoreServer(storePath: Self.newStore())
-        let huge = try CertificateFactory.hugeChain(for: certificate, copies: 2500)
+        let huge = try await CertificateFactory.hugeChain(for: certificate, copies: 2500)
         let cases: [(String, String, Int)] = [
             ("127.0.0.1:\(TLSPeers.closedPort())", "refused", 3000),
             ("[::1]:\(TLSPeers.closedPort(host: "::1"))", "refused", 3000),
@@ -170,7 +170,7 @@ import Testing
 
     @Test func allOver200HostsWithProgress() async throws {
         let peers = try TLSPeers()
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let hosts = try await peers.listen("tls", certificate: certificate, count: 200)
         let server = try StoreServer(storePath: Self.newStore())
         var pins: [UInt8] = []
@@ -180,7 +180,7 @@ import Testing
         server.process.send(pins)
         #expect(try await server.process.reader.next(200).allSatisfy { $0.errorCode == nil })
         // One host now presents another certificate, one is gone.
-        try await peers.present(try CertificateFactory.make(), on: hosts[7])
+        try await peers.present(try await CertificateFactory.make(), on: hosts[7])
         server.process.send(line: Wire.request("verifyCert", id: "all", params: ["all": true, "concurrency": 16, "progressToken": "tok", "timeoutMs": 5000]))
         var progress: [[String: Any]] = []
         var final: Received?
@@ -209,7 +209,7 @@ import Testing
 
     @Test func cancellingAnAllRunAnswersPromptly() async throws {
         let peers = try TLSPeers()
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let silent = try await peers.listen("silent", count: 40)
         let server = try StoreServer(storePath: Self.newStore())
         var pins: [UInt8] = []
@@ -232,8 +232,8 @@ import Testing
 
     @Test func offlineComparisonWithAGivenCertificateChangesNothing() async throws {
         let server = try StoreServer(storePath: Self.newStore())
-        let pinned = try CertificateFactory.make()
-        let other = try CertificateFactory.make()
+        let pinned = try await CertificateFactory.make()
+        let other = try await CertificateFactory.make()
         _ = try await server.result("pinCert", ["host": "192.0.2.10", "pem": pinned.pem])
         let match = try await server.result("verifyCert", ["host": "192.0.2.10", "pem": pinned.pem])
         #expect(match["status"] as? String == "match")
@@ -249,7 +249,7 @@ import Testing
 
     @Test func badParamsNameTheField() async throws {
         let server = try StoreServer(storePath: Self.newStore())
-        let certificate = try CertificateFactory.make()
+        let certificate = try await CertificateFactory.make()
         let cases: [([String: Any], String?)] = [
             ([:], "host"),
             (["all": true, "host": "127.0.0.1:9"], "host"),

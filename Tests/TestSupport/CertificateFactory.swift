@@ -5,17 +5,22 @@ public struct TestCertificate: Sendable {
     public let certificatePath: String
     public let keyPath: String
     public let pem: String
+    /// `AB:CD:…`, from `openssl x509 -fingerprint -sha256`.
+    public let fingerprint: String
 
-    /// What `openssl x509` itself prints for this certificate: the reference tofu is checked against.
-    public func openssl(_ arguments: [String]) throws -> String {
-        let result = try runCommand("openssl", ["x509", "-in", certificatePath, "-noout"] + arguments)
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    /// Reads a certificate made on disk, and its fingerprint as openssl prints it.
+    init(certificatePath: String, keyPath: String) async throws {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+        pem = try String(contentsOfFile: certificatePath, encoding: .utf8)
+        let line = try await runProgram("openssl", ["x509", "-in", certificatePath, "-noout", "-fingerprint", "-sha256"]).stdout
+        fingerprint = String(line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "=", maxSplits: 1).last ?? "")
     }
 
-    /// `AB:CD:…`, from `openssl x509 -fingerprint -sha256`.
-    public var fingerprint: String {
-        let line = (try? openssl(["-fingerprint", "-sha256"])) ?? ""
-        return String(line.split(separator: "=", maxSplits: 1).last ?? "")
+    /// What `openssl x509` itself prints for this certificate: the reference tofu is checked against.
+    public func openssl(_ arguments: [String]) async throws -> String {
+        let result = try await runProgram("openssl", ["x509", "-in", certificatePath, "-noout"] + arguments)
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 
@@ -40,24 +45,23 @@ public enum CertificateFactory {
     public static func make(
         subject: String = "/CN=kong", key: KeyType = .ec("P-256"), days: Int = 365, subjectAltNames: [String] = ["DNS:kong"],
         reusingKey: String? = nil, in directory: String = temporaryDirectory("tofu-cert")
-    ) throws -> TestCertificate {
+    ) async throws -> TestCertificate {
         let name = UUID().uuidString
         let certificatePath = directory + "/\(name).crt"
         let keyPath = reusingKey ?? directory + "/\(name).key"
         var arguments = ["req", "-x509", "-nodes", "-utf8", "-multivalue-rdn", "-subj", subject, "-days", String(days), "-out", certificatePath]
         arguments += reusingKey == nil ? key.arguments + ["-keyout", keyPath] : ["-key", keyPath]
         if !subjectAltNames.isEmpty { arguments += ["-addext", "subjectAltName=" + subjectAltNames.joined(separator: ",")] }
-        let result = try runCommand("openssl", arguments)
+        let result = try await runProgram("openssl", arguments)
         guard result.status == 0 else { throw FactoryError(message: "openssl req failed: \(result.stderr)") }
-        let pem = try String(contentsOfFile: certificatePath, encoding: .utf8)
-        return TestCertificate(certificatePath: certificatePath, keyPath: keyPath, pem: pem)
+        return try await TestCertificate(certificatePath: certificatePath, keyPath: keyPath)
     }
 }
 
 extension CertificateFactory {
     /// A self-signed certificate valid only between two times (openssl's `YYYYMMDDHHMMSSZ`),
     /// made with `openssl ca` since `openssl req` cannot set dates: expired and not-yet-valid certificates.
-    public static func make(subject: String = "/CN=kong", notBefore: String, notAfter: String) throws -> TestCertificate {
+    public static func make(subject: String = "/CN=kong", notBefore: String, notAfter: String) async throws -> TestCertificate {
         let directory = temporaryDirectory("tofu-ca")
         let keyPath = directory + "/leaf.key"
         let certificatePath = directory + "/leaf.crt"
@@ -78,45 +82,41 @@ extension CertificateFactory {
             commonName = supplied
             """
         try config.write(toFile: directory + "/ca.cnf", atomically: true, encoding: .utf8)
-        let request = try runCommand("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        let request = try await runProgram("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                                                   "-keyout", keyPath, "-subj", subject, "-out", directory + "/leaf.csr"])
         guard request.status == 0 else { throw FactoryError(message: "openssl req failed: \(request.stderr)") }
-        let signed = try runCommand("openssl", ["ca", "-batch", "-notext", "-config", directory + "/ca.cnf", "-selfsign", "-keyfile", keyPath,
+        let signed = try await runProgram("openssl", ["ca", "-batch", "-notext", "-config", directory + "/ca.cnf", "-selfsign", "-keyfile", keyPath,
                                                  "-in", directory + "/leaf.csr", "-out", certificatePath, "-startdate", notBefore, "-enddate", notAfter])
         guard signed.status == 0 else { throw FactoryError(message: "openssl ca failed: \(signed.stderr)") }
-        return TestCertificate(certificatePath: certificatePath, keyPath: keyPath, pem: try String(contentsOfFile: certificatePath, encoding: .utf8))
+        return try await TestCertificate(certificatePath: certificatePath, keyPath: keyPath)
     }
 
     /// A leaf signed by an intermediate signed by a root; `chainPath` holds leaf then intermediate.
-    public static func chain() throws -> (leaf: TestCertificate, intermediate: TestCertificate, chainPath: String) {
+    public static func chain() async throws -> (leaf: TestCertificate, intermediate: TestCertificate, chainPath: String) {
         let directory = temporaryDirectory("tofu-chain")
-        func run(_ arguments: [String]) throws {
-            let result = try runCommand("openssl", arguments)
+        func run(_ arguments: [String]) async throws {
+            let result = try await runProgram("openssl", arguments)
             guard result.status == 0 else { throw FactoryError(message: "openssl \(arguments[0]) failed: \(result.stderr)") }
         }
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
         try "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n".write(toFile: directory + "/ca.ext", atomically: true, encoding: .utf8)
         try "subjectAltName=DNS:kong\n".write(toFile: directory + "/leaf.ext", atomically: true, encoding: .utf8)
-        try run(["req", "-x509"] + ec + ["-keyout", directory + "/root.key", "-out", directory + "/root.crt", "-subj", "/O=Test/CN=Test Root", "-days", "30"])
-        try run(["req", "-new"] + ec + ["-keyout", directory + "/int.key", "-out", directory + "/int.csr", "-subj", "/O=Test/CN=Test Intermediate"])
-        try run(["x509", "-req", "-in", directory + "/int.csr", "-CA", directory + "/root.crt", "-CAkey", directory + "/root.key",
+        try await run(["req", "-x509"] + ec + ["-keyout", directory + "/root.key", "-out", directory + "/root.crt", "-subj", "/O=Test/CN=Test Root", "-days", "30"])
+        try await run(["req", "-new"] + ec + ["-keyout", directory + "/int.key", "-out", directory + "/int.csr", "-subj", "/O=Test/CN=Test Intermediate"])
+        try await run(["x509", "-req", "-in", directory + "/int.csr", "-CA", directory + "/root.crt", "-CAkey", directory + "/root.key",
                  "-CAcreateserial", "-days", "30", "-extfile", directory + "/ca.ext", "-out", directory + "/int.crt"])
-        try run(["req", "-new"] + ec + ["-keyout", directory + "/leaf.key", "-out", directory + "/leaf.csr", "-subj", "/CN=kong"])
-        try run(["x509", "-req", "-in", directory + "/leaf.csr", "-CA", directory + "/int.crt", "-CAkey", directory + "/int.key",
+        try await run(["req", "-new"] + ec + ["-keyout", directory + "/leaf.key", "-out", directory + "/leaf.csr", "-subj", "/CN=kong"])
+        try await run(["x509", "-req", "-in", directory + "/leaf.csr", "-CA", directory + "/int.crt", "-CAkey", directory + "/int.key",
                  "-CAcreateserial", "-days", "30", "-extfile", directory + "/leaf.ext", "-out", directory + "/leaf.crt"])
-        let leafPem = try String(contentsOfFile: directory + "/leaf.crt", encoding: .utf8)
-        let intermediatePem = try String(contentsOfFile: directory + "/int.crt", encoding: .utf8)
-        try (leafPem + intermediatePem).write(toFile: directory + "/chain.pem", atomically: true, encoding: .utf8)
-        return (
-            TestCertificate(certificatePath: directory + "/leaf.crt", keyPath: directory + "/leaf.key", pem: leafPem),
-            TestCertificate(certificatePath: directory + "/int.crt", keyPath: directory + "/int.key", pem: intermediatePem),
-            directory + "/chain.pem"
-        )
+        let leaf = try await TestCertificate(certificatePath: directory + "/leaf.crt", keyPath: directory + "/leaf.key")
+        let intermediate = try await TestCertificate(certificatePath: directory + "/int.crt", keyPath: directory + "/int.key")
+        try (leaf.pem + intermediate.pem).write(toFile: directory + "/chain.pem", atomically: true, encoding: .utf8)
+        return (leaf, intermediate, directory + "/chain.pem")
     }
 
     /// `certificate` followed by `copies` copies of another certificate: a chain of megabytes.
-    public static func hugeChain(for certificate: TestCertificate, copies: Int) throws -> String {
-        let filler = try make(key: .rsa(4096), subjectAltNames: [])
+    public static func hugeChain(for certificate: TestCertificate, copies: Int) async throws -> String {
+        let filler = try await make(key: .rsa(4096), subjectAltNames: [])
         let path = temporaryDirectory("tofu-huge") + "/chain.pem"
         try (certificate.pem + String(repeating: filler.pem, count: copies)).write(toFile: path, atomically: true, encoding: .utf8)
         return path

@@ -44,16 +44,6 @@ private func launch(_ executable: String, _ arguments: [String], stdin: String?,
     return launched
 }
 
-/// Runs a program to completion, blocking the calling thread (for synchronous helpers such as
-/// `CertificateFactory`; async tests use `runProgram`).
-@discardableResult
-public func runCommand(_ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
-    let launched = try launch(executable, arguments, stdin: stdin, environment: environment)
-    launched.process.waitUntilExit()
-    while !launched.drained { usleep(1000) }
-    return launched.result
-}
-
 /// A fresh directory under the system's temporary directory, for one test.
 public func temporaryDirectory(_ label: String = "tofu-test") -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)").path
