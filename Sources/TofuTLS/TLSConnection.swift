@@ -89,7 +89,7 @@ public final class TLSConnection {
     }
 
     /// Sends all of `bytes` before `deadline`.
-    public func write(_ bytes: [UInt8], deadline: Deadline) throws(ProbeFailure) {
+    func write(_ bytes: [UInt8], deadline: Deadline) throws(ProbeFailure) {
         var offset = 0
         while offset < bytes.count {
             ERR_clear_error()
@@ -106,7 +106,7 @@ public final class TLSConnection {
     }
 
     /// Up to `maximum` bytes; empty at the end of the stream.
-    public func read(maximum: Int, deadline: Deadline) throws(ProbeFailure) -> [UInt8] {
+    func read(maximum: Int, deadline: Deadline) throws(ProbeFailure) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: maximum)
         while true {
             ERR_clear_error()
