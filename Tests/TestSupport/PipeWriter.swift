@@ -14,6 +14,8 @@ public final class PipeWriter: Sendable {
     private let ready = DispatchSemaphore(value: 0)
 
     public init(fd: Int32) {
+        // A server that exits (or is killed) mid-test must fail the test, not kill the runner.
+        signal(SIGPIPE, SIG_IGN)
         let thread = Thread { [self] in
             while true {
                 ready.wait()
