@@ -51,7 +51,7 @@ public final class Connection: Sendable {
         /// Tokens whose task finished before it was tracked.
         var finished: Set<UInt64> = []
         /// Messages waiting for a slot, in arrival order.
-        var queue: [Pending] = []
+        var queue = FIFO<Pending>()
         var queuedBytes = 0
     }
 
@@ -98,8 +98,7 @@ public final class Connection: Sendable {
             logger.error("closing: unrecoverable framing on input: \(reason)")
         case .exit, .exitWithoutShutdown:
             let (running, queued) = state.withLock { state in
-                defer { state.queue.removeAll() }
-                return (Array(state.running.values), state.queue)
+                (Array(state.running.values), state.queue.removeAll())
             }
             for pending in queued { answerCancelled(pending) }
             for running in running { running.cancel() }
@@ -309,8 +308,7 @@ public final class Connection: Sendable {
             }
             let (cancels, dequeued) = state.withLock { state in
                 let cancels = state.running.values.filter { $0.id == target }.map(\.cancel)
-                let dequeued = state.queue.filter { $0.id == target }
-                state.queue.removeAll { $0.id == target }
+                let dequeued = state.queue.remove { $0.id == target }
                 state.queuedBytes -= dequeued.reduce(0) { $0 + $1.size }
                 return (cancels, dequeued)
             }
@@ -419,11 +417,10 @@ public final class Connection: Sendable {
     /// untracked, so draining never sees an empty table while work is queued.
     private func finishMessage(_ token: UInt64) {
         let next = state.withLock { state -> Pending? in
-            guard !state.queue.isEmpty else {
+            guard let next = state.queue.popFirst() else {
                 state.messagesInFlight -= 1
                 return nil
             }
-            let next = state.queue.removeFirst()
             state.queuedBytes -= next.size
             return next
         }

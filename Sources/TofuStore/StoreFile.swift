@@ -29,8 +29,26 @@ enum StoreFile {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        try Schema.migrator.migrate(pool)
+        try migrate(pool)
         return Handle(reader: pool, writer: pool, readOnlyReason: nil)
+    }
+
+    /// Applies missing migrations. Two processes opening a new store at once may both find a
+    /// migration missing; the slower one then fails ("table already exists") and retries, and
+    /// the migrator skips what the other applied.
+    private static func migrate(_ pool: DatabasePool) throws {
+        var attempts = 0
+        while true {
+            do {
+                try Schema.migrator.migrate(pool)
+                return
+            } catch {
+                attempts += 1
+                if (try? pool.read({ try Schema.migrator.hasCompletedMigrations($0) })) == true { return }
+                if attempts >= 50 { throw error }
+                usleep(10_000)
+            }
+        }
     }
 
     /// Reads work on a store we may not write. A WAL store also needs its `-shm` file; when

@@ -40,11 +40,11 @@ import Testing
     @Test func aLineOfTwentyMegabytesAndAHundredThousandEntryBatch() async throws {
         let server = try ServerProcess(arguments: ["--store", temporaryDirectory("tofu-corpus") + "/store.sqlite"])
         server.send(Array("[\"".utf8) + [UInt8](repeating: 0x61, count: 20 << 20) + Array("\"]\n".utf8))
-        let big = try await server.reader.next(timeout: .seconds(60))
+        let big = try await server.reader.next(timeout: .seconds(300))
         #expect(big.errorCode == -32600 && big.errorData?["limit"] as? String == "messageBytes")
         let batch = "[" + Array(repeating: #"{"jsonrpc":"2.0","method":"rpc.discover"}"#, count: 100_000).joined(separator: ",") + "]"
         server.send(line: batch)
-        let refused = try await server.reader.next(timeout: .seconds(60))
+        let refused = try await server.reader.next(timeout: .seconds(300))
         #expect(refused.errorCode == -32600 && refused.errorData?["limit"] as? String == "batchEntries")
         #expect(try await server.call("rpc.discover", id: "after").object["result"] != nil)
         server.closeInput()

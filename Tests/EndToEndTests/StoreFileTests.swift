@@ -255,3 +255,20 @@ import Testing
         #expect(fileBytes(store) == before)
     }
 }
+
+/// Many processes opening one new store at the same moment all migrate it, once.
+@Suite struct StoreCreationRaceTests {
+    @Test func manyProcessesCreatingOneStoreAtOnce() async throws {
+        for round in 0..<10 {
+            let store = temporaryDirectory("tofu-race") + "/store.sqlite"
+            let servers = try (0..<6).map { _ in try ServerProcess(arguments: ["--store", store]) }
+            for server in servers { server.send(line: Wire.request("listCerts", id: round)) }
+            for server in servers {
+                let answer = try await server.reader.next()
+                #expect(answer.errorCode == nil, "round \(round): \(answer.text)")
+                server.closeInput()
+                _ = try await server.waitForExit()
+            }
+        }
+    }
+}
