@@ -106,7 +106,7 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// The dotted-quad form when `text` is an IPv4 address (leading zeros are refused by
-    /// inet_pton, so `010.0.0.1` cannot be read as octal by one tool and decimal by another).
+    /// inet_pton, so `192.0.2.010` cannot be read as octal by one tool and decimal by another).
     static func ipv4(_ text: String) -> String? {
         var address = in_addr()
         guard inet_pton(AF_INET, text, &address) == 1 else { return nil }
