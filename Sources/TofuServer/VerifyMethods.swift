@@ -24,7 +24,7 @@ struct VerifyMethods: Sendable {
                 throw ResponseError.invalidParams(field: field, "cannot be combined with 'all'")
             }
             let concurrency = try named.integer("concurrency", in: 1...256, default: Self.defaultConcurrency) ?? Self.defaultConcurrency
-            let token: JSONValue? = try named.optional("progressToken").flatMap { (value: JSONValue) -> JSONValue? in value }
+            let token: JSONValue? = try named.optional("progressToken")
             if let token, token.stringValue == nil, token.intValue == nil {
                 throw ResponseError.invalidParams(field: "progressToken", "must be a string or an integer")
             }

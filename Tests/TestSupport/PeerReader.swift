@@ -33,20 +33,16 @@ public final class PeerReader: Sendable {
     private let state = Mutex(State())
 
     public init(fd: Int32) {
-        let thread = Thread { [self] in
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }
-                state.withLock { state in
-                    state.buffer.append(contentsOf: chunk[..<count])
-                    Self.split(&state)
+        readOnItsOwnThread(fd) { [self] chunk in
+            state.withLock { state in
+                guard let chunk else {
+                    state.ended = true
+                    return
                 }
+                state.buffer.append(contentsOf: chunk)
+                Self.split(&state)
             }
-            state.withLock { $0.ended = true }
         }
-        thread.start()
     }
 
     /// The next message, waiting up to `timeout`.
@@ -147,4 +143,19 @@ extension Received {
 extension Received {
     /// The error's `data.reason`, or "".
     public var errorReason: String { errorData?["reason"] as? String ?? "" }
+}
+
+/// Reads `fd` to its end on a thread of its own, handing each chunk to `body`, then nil.
+func readOnItsOwnThread(_ fd: Int32, _ body: @escaping @Sendable ([UInt8]?) -> Void) {
+    let thread = Thread {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            body(Array(chunk[..<count]))
+        }
+        body(nil)
+    }
+    thread.start()
 }

@@ -88,17 +88,11 @@ public final class TextCollector: Sendable {
     private let state = Mutex<(text: String, ended: Bool)>(("", false))
 
     public init(fd: Int32) {
-        let thread = Thread { [self] in
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }
-                state.withLock { $0.text += String(decoding: chunk[..<count], as: UTF8.self) }
+        readOnItsOwnThread(fd) { [self] chunk in
+            state.withLock { state in
+                if let chunk { state.text += String(decoding: chunk, as: UTF8.self) } else { state.ended = true }
             }
-            state.withLock { $0.ended = true }
         }
-        thread.start()
     }
 
     public var text: String { state.withLock { $0.text } }
