@@ -38,7 +38,9 @@ deps:
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS)
 
-run: build
+# stdout is the protocol's alone: the build reports on stderr.
+run: deps
+	@$(SWIFT) build $(BUILD_FLAGS) >&2
 	@exec "$(BIN_DIR)/tofu-rpc"
 
 test: build
