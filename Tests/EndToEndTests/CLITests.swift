@@ -207,3 +207,33 @@ import Testing
         peers.stop()
     }
 }
+
+/// Shell-hostile text in every argument of both clients: nothing is executed, nothing crashes,
+/// every outcome is one of the documented exit statuses.
+@Suite struct InjectionTests {
+    @Test(arguments: CLITests.Client.allCases)
+    func hostileTextInEveryArgument(client: CLITests.Client) async throws {
+        let marker = temporaryDirectory("tofu-inject") + "/pwned"
+        let hostile = [
+            "$(touch \(marker))", "`touch \(marker)`", "\"; touch \(marker); \"", "'; touch \(marker); '", "a\\\"b\\\\c",
+            "line\nbreak", "é✓\u{200B}", "--store", "-v",
+        ]
+        let store = temporaryDirectory("tofu-inject") + "/store.sqlite"
+        let (executable, prefix) = client.command
+        for text in hostile {
+            let commands: [[String]] = [
+                ["listcerts", "--host", text], ["listcerts", "--expiring-within", text], ["deletecert", "host", text],
+                ["deletecert", "host", "kong.example", "--expected-fingerprint", text], ["verifycert", text, "--timeout-ms", "200"],
+                ["pin-cert", text, "--pem", text], ["history", text], ["remove-dnac-server", text],
+                ["add-dnac-server", "--server", text, "--username", text, "--password-stdin", "--timeout-ms", "200"],
+                ["add-dnac-server", "--server", "127.0.0.1:9", "--username", "u", "--password-stdin", "--accept-fingerprint", text],
+            ]
+            for arguments in commands {
+                let result = try await runProgram(
+                    executable, prefix + arguments + ["--store", store], stdin: text + "\n", environment: CLITests.environment)
+                #expect((0...8).contains(result.status), "\(client) \(arguments): status \(result.status) \(result.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: marker), "\(client) \(arguments) executed a command")
+            }
+        }
+    }
+}
