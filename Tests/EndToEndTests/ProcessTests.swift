@@ -38,9 +38,9 @@ import Testing
     @Test func aReaderThatGoesAwayDoesNotKillTheServer() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: productPath("tofu-rpc"))
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
+        let input = Pipe().closingOnExec()
+        let output = Pipe().closingOnExec()
+        let errors = Pipe().closingOnExec()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors

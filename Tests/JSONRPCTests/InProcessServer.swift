@@ -13,6 +13,7 @@ final class InProcessServer: Sendable {
         var toServer: [Int32] = [0, 0]
         var toClient: [Int32] = [0, 0]
         precondition(pipe(&toServer) == 0 && pipe(&toClient) == 0, "pipe() failed")
+        closeOnExec(toServer[0], toServer[1], toClient[0], toClient[1])
         let connection = Connection(
             input: toServer[0], output: toClient[1], methods: methods, limits: limits,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))

@@ -43,3 +43,21 @@ public final class PipeWriter: Sendable {
         ready.signal()
     }
 }
+
+/// Marks descriptors close-on-exec: a test's pipe end inherited by a program another test
+/// starts at the same moment would keep the pipe open, and its reader would never see EOF.
+/// Children still get their own ends: posix_spawn's dup2 clears the flag on 0, 1 and 2.
+public func closeOnExec(_ descriptors: Int32...) {
+    for fd in descriptors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+}
+
+extension Pipe {
+    /// This pipe, with both ends close-on-exec (see `closeOnExec`).
+    public func closingOnExec() -> Pipe {
+        closeOnExec(fileHandleForReading.fileDescriptor, fileHandleForWriting.fileDescriptor)
+        return self
+    }
+}
+
+/// A copy of `fd` that is close-on-exec.
+public func duplicateClosingOnExec(_ fd: Int32) -> Int32 { fcntl(fd, F_DUPFD_CLOEXEC, 0) }

@@ -30,15 +30,15 @@ public final class ServerProcess: Sendable {
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
         process.environment = env
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
+        let input = Pipe().closingOnExec()
+        let output = Pipe().closingOnExec()
+        let errors = Pipe().closingOnExec()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
         try process.run()
         self.process = process
-        self.input = PipeWriter(fd: dup(input.fileHandleForWriting.fileDescriptor))
+        self.input = PipeWriter(fd: duplicateClosingOnExec(input.fileHandleForWriting.fileDescriptor))
         try? input.fileHandleForWriting.close()
         self.reader = PeerReader(fd: output.fileHandleForReading.fileDescriptor)
         self.errors = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)

@@ -27,9 +27,9 @@ private func launch(_ executable: String, _ arguments: [String], stdin: String?,
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { _, new in new }
     process.environment = env
-    let output = Pipe()
-    let errors = Pipe()
-    let input = Pipe()
+    let output = Pipe().closingOnExec()
+    let errors = Pipe().closingOnExec()
+    let input = Pipe().closingOnExec()
     process.standardOutput = output
     process.standardError = errors
     process.standardInput = input
@@ -37,7 +37,7 @@ private func launch(_ executable: String, _ arguments: [String], stdin: String?,
         process: process, output: TextCollector(fd: output.fileHandleForReading.fileDescriptor),
         errors: TextCollector(fd: errors.fileHandleForReading.fileDescriptor))
     try process.run()
-    let writer = PipeWriter(fd: dup(input.fileHandleForWriting.fileDescriptor))
+    let writer = PipeWriter(fd: duplicateClosingOnExec(input.fileHandleForWriting.fileDescriptor))
     try input.fileHandleForWriting.close()
     if let stdin { writer.send(Array(stdin.utf8)) }
     writer.close()
