@@ -143,4 +143,25 @@ import Testing
         _ = try await server.stop()
         peers.stop()
     }
+
+    /// A certificate with absurd fields, pinned from PEM and presented live: typed answers,
+    /// within the deadline, and the server goes on.
+    @Test func aCertificateWithAbsurdFields() async throws {
+        let absurd = try await CertificateFactory.absurd()
+        let server = try StoreServer(storePath: temporaryDirectory("tofu-absurd") + "/store.sqlite")
+        let pinned = try await server.result("pinCert", ["host": "absurd.example", "pem": absurd.pem])
+        let pin = pinned["pin"] as? [String: Any]
+        #expect((pin?["subjectAltNames"] as? [String])?.count == 5000)
+        #expect(pin?["serialNumber"] as? String == "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF")
+        #expect((pin?["subject"] as? String)?.hasSuffix("CN = kong") == true)
+        let peers = try TLSPeers()
+        let peer = try await peers.listen("tls", certificate: absurd)
+        let start = ContinuousClock.now
+        let verified = try await server.result("verifyCert", ["host": peer.address, "timeoutMs": 3000])
+        #expect(["unpinned", "unreachable"].contains(verified["status"] as? String ?? ""), "\(verified)")
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(try await server.call("rpc.discover").errorCode == nil)
+        _ = try await server.stop()
+        peers.stop()
+    }
 }

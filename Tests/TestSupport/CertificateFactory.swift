@@ -114,6 +114,22 @@ extension CertificateFactory {
         return (leaf, intermediate, directory + "/chain.pem")
     }
 
+    /// A certificate with absurd fields: a 160-bit serial, `names` SANs, a subject of 200 RDNs.
+    public static func absurd(names: Int = 5000) async throws -> TestCertificate {
+        let directory = temporaryDirectory("tofu-absurd")
+        let sans = (0..<names).map { "DNS:h\($0).example" }.joined(separator: ",")
+        try "[req]\ndistinguished_name = dn\nx509_extensions = ext\nprompt = no\n[dn]\nCN = kong\n[ext]\nsubjectAltName = \(sans)\n"
+            .write(toFile: directory + "/absurd.cnf", atomically: true, encoding: .utf8)
+        let subject = (0..<200).map { "/OU=unit-\($0)-" + String(repeating: "x", count: 40) }.joined() + "/CN=kong"
+        let result = try await runProgram("openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", directory + "/a.key",
+            "-out", directory + "/a.crt", "-config", directory + "/absurd.cnf", "-subj", subject,
+            "-set_serial", "0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", "-days", "1",
+        ])
+        guard result.status == 0 else { throw FactoryError(message: "openssl req failed: \(result.stderr)") }
+        return try await TestCertificate(certificatePath: directory + "/a.crt", keyPath: directory + "/a.key")
+    }
+
     /// `certificate` followed by `copies` copies of another certificate: a chain of megabytes.
     public static func hugeChain(for certificate: TestCertificate, copies: Int) async throws -> String {
         let filler = try await make(key: .rsa(4096), subjectAltNames: [])
