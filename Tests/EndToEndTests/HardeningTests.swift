@@ -131,12 +131,14 @@ import Testing
         }
         server.process.send(pins)
         _ = try await server.process.reader.next(hostile.count)
-        let start = ContinuousClock.now
-        let result = try await server.result("verifyCert", ["all": true, "concurrency": 64, "timeoutMs": 3000])
-        #expect(ContinuousClock.now - start < .seconds(15), "the deadlines did not hold")
-        let results = result["results"] as? [[String: Any]] ?? []
-        #expect(results.count == 64)
-        #expect(results.allSatisfy { $0["status"] as? String == "unreachable" && ($0["reason"] as? String)?.isEmpty == false })
+        for _ in 0..<(Self.torture ? 10 : 1) {
+            let start = ContinuousClock.now
+            let result = try await server.result("verifyCert", ["all": true, "concurrency": 64, "timeoutMs": 3000])
+            #expect(ContinuousClock.now - start < .seconds(15), "the deadlines did not hold")
+            let results = result["results"] as? [[String: Any]] ?? []
+            #expect(results.count == 64)
+            #expect(results.allSatisfy { $0["status"] as? String == "unreachable" && ($0["reason"] as? String)?.isEmpty == false })
+        }
         let status = try String(contentsOfFile: "/proc/\(server.process.process.processIdentifier)/status", encoding: .utf8)
         let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
         #expect(peak > 0 && peak < 256 * 1024, "peak memory \(peak) KiB")
