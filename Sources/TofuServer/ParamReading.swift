@@ -6,9 +6,7 @@ import TofuTLS
 /// tofu's parameter types, read with the offending field named on failure.
 extension NamedParams {
     func hostKey(_ name: String) throws(ResponseError) -> HostKey {
-        _ = try required(name, as: String.self)
-        guard let key = try optionalHostKey(name) else { throw .invalidParams(field: name, "is required (a string)") }
-        return key
+        try Self.parseHostKey(try required(name), field: name)
     }
 
     /// One certificate, given as PEM text in param `name`.
@@ -24,10 +22,14 @@ extension NamedParams {
 
     func optionalHostKey(_ name: String) throws(ResponseError) -> HostKey? {
         guard let text: String = try optional(name) else { return nil }
+        return try Self.parseHostKey(text, field: name)
+    }
+
+    private static func parseHostKey(_ text: String, field: String) throws(ResponseError) -> HostKey {
         do {
             return try HostKey(parsing: text)
         } catch {
-            throw .invalidParams(field: name, error.description)
+            throw .invalidParams(field: field, error.description)
         }
     }
 

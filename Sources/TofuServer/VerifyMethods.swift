@@ -81,13 +81,7 @@ struct VerifyMethods: Sendable {
 
     /// Every pin, `concurrency` at a time, in host order; `$/progress` after each host when a token is given.
     func verifyAll(timeout: Int, concurrency: Int, progressToken: JSONValue?, context: RequestContext) async throws -> JSONValue {
-        var hosts: [HostKey] = []
-        var after: String?
-        repeat {
-            let page = try await answering { try await store.list(after: after, limit: 10_000) }
-            hosts += page.pins.map(\.host)
-            after = page.more ? page.pins.last?.host.description : nil
-        } while after != nil
+        let hosts = try await answering { try await store.hostKeys() }
         let total = hosts.count
         var results = [JSONValue?](repeating: nil, count: total)
         try await withThrowingTaskGroup(of: (Int, VerifyResult).self) { group in

@@ -197,6 +197,13 @@ public actor PinStore {
         }
     }
 
+    /// Every pinned host key, in order: what verifying all pins needs, without their certificates.
+    public func hostKeys() async throws(TofuError) -> [HostKey] {
+        try await read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT address, port FROM pin ORDER BY host")).map { HostKey(stored: $0[0], port: $0[1]) }
+        }
+    }
+
     /// The most recent `limit` events (of `host`, if given), oldest first.
     public func history(host: HostKey?, limit: Int) async throws(TofuError) -> [HistoryEvent] {
         try await read { db in

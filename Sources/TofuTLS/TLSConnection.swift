@@ -15,8 +15,8 @@ public final class TLSConnection {
     private let fd: Int32
     private let context: OpaquePointer
     private let ssl: OpaquePointer
-    private let cancel: CancelFlag
-    var cancelFlag: CancelFlag { cancel }
+    /// Set to stop this connection's blocking steps; a reconnection shares it.
+    let cancelFlag: CancelFlag
     public let host: HostKey
     /// What the host presented.
     public private(set) var presented: ProbeResult?
@@ -24,7 +24,7 @@ public final class TLSConnection {
     /// Connects and completes the handshake before `deadline`.
     init(host: HostKey, deadline: Deadline, cancel: CancelFlag) throws(ProbeFailure) {
         self.host = host
-        self.cancel = cancel
+        self.cancelFlag = cancel
         let (fd, address) = try SocketConnector.connect(host, deadline: deadline, cancel: cancel)
         guard let method = TLS_client_method(), let context = SSL_CTX_new(method) else {
             close(fd)
@@ -128,9 +128,9 @@ public final class TLSConnection {
         let error = SSL_get_error(ssl, status)
         switch error {
         case SSL_ERROR_WANT_READ:
-            try Wait.until(fd, events: Int16(POLLIN), deadline: deadline, cancel: cancel, doing: what)
+            try Wait.until(fd, events: Int16(POLLIN), deadline: deadline, cancel: cancelFlag, doing: what)
         case SSL_ERROR_WANT_WRITE:
-            try Wait.until(fd, events: Int16(POLLOUT), deadline: deadline, cancel: cancel, doing: what)
+            try Wait.until(fd, events: Int16(POLLOUT), deadline: deadline, cancel: cancelFlag, doing: what)
         case SSL_ERROR_ZERO_RETURN:
             throw ProbeFailure(.reset, "the peer closed the TLS session during \(what)")
         case SSL_ERROR_SYSCALL:
