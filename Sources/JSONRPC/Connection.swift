@@ -133,6 +133,7 @@ public final class Connection: Sendable {
             for event in events {
                 if let ending = handle(event) { return ending }
             }
+            writer.announce()
         }
     }
 
@@ -142,7 +143,7 @@ public final class Connection: Sendable {
             return .framingError(reason)
         case .oversized(let framing, let size):
             let described = size.map { "\($0) bytes" } ?? "a line"
-            send(
+            reply(
                 OutgoingMessage.response(
                     id: .null,
                     error: .limitExceeded(
@@ -162,9 +163,9 @@ public final class Connection: Sendable {
         } catch {
             switch error {
             case .syntax(let reason, let line, let column, let position):
-                send(OutgoingMessage.response(id: .null, error: .parseError(reason, line: line, column: column, position: position)), framing)
+                reply(OutgoingMessage.response(id: .null, error: .parseError(reason, line: line, column: column, position: position)), framing)
             case .tooDeep(let limit, let id):
-                send(
+                reply(
                     OutgoingMessage.response(
                         id: id ?? .null,
                         error: .limitExceeded("depth", max: limit, reason: "message nests deeper than \(limit) levels")),
@@ -176,12 +177,12 @@ public final class Connection: Sendable {
             return handleSingle(IncomingMessage(value), framing, size: bytes.count)
         }
         if entries.isEmpty {
-            send(OutgoingMessage.response(id: .null, error: .invalidRequest("empty batch")), framing)
+            reply(OutgoingMessage.response(id: .null, error: .invalidRequest("empty batch")), framing)
             return nil
         }
         if entries.count > limits.maxBatchEntries {
             let reason = "batch of \(entries.count) entries is over the limit of \(limits.maxBatchEntries)"
-            send(OutgoingMessage.response(id: .null, error: .limitExceeded("batchEntries", max: limits.maxBatchEntries, reason: reason)), framing)
+            reply(OutgoingMessage.response(id: .null, error: .limitExceeded("batchEntries", max: limits.maxBatchEntries, reason: reason)), framing)
             return nil
         }
         return handleBatch(entries.map(IncomingMessage.init), framing, size: bytes.count)
@@ -200,11 +201,11 @@ public final class Connection: Sendable {
         case .response:
             logger.debug("ignored a response object: this server sends no requests")
         case .invalid(let error, let id):
-            send(OutgoingMessage.response(id: id, error: error), framing)
+            reply(OutgoingMessage.response(id: id, error: error), framing)
         case .call(let call):
-            if let outcome = builtIn(call) ?? refusal(for: call) {
+            if let outcome = builtIn(call) ?? refusal(for: call) ?? immediate(call) {
                 switch outcome {
-                case .answer(let response): send(response, framing)
+                case .answer(let response): reply(response, framing)
                 case .stop(let ending): return ending
                 case .none, .run: break
                 }
@@ -328,6 +329,30 @@ public final class Connection: Sendable {
         return .answer(OutgoingMessage.response(id: id, error: .invalidRequest("the server is shutting down; only 'exit' is accepted")))
     }
 
+    /// The answer of the method's `ImmediateHandler`, run here on the input thread; nil if it
+    /// has none or passes the call on. A single call only: a batch's entries run as tasks.
+    private func immediate(_ call: Call) -> Outcome? {
+        guard let handler = methods.immediateHandler(for: call.method) else { return nil }
+        let outcome: Result<JSONValue, ResponseError>
+        do {
+            guard let result = try handler(call.params) else { return nil }
+            outcome = .success(result)
+        } catch let error as ResponseError {
+            outcome = .failure(error)
+        } catch {
+            logger.error("method '\(call.method)' failed: \(error)")
+            outcome = .failure(.internalError("the method failed unexpectedly; see the server's log"))
+        }
+        guard let id = call.id else {
+            if case .failure(let error) = outcome { logger.notice("notification '\(call.method)' failed: \(error.message)") }
+            return Outcome.none
+        }
+        switch outcome {
+        case .success(let result): return .answer(OutgoingMessage.response(id: id, result: result))
+        case .failure(let error): return .answer(OutgoingMessage.response(id: id, error: error))
+        }
+    }
+
     // MARK: - Running calls
 
     /// Answers -32800 for a queued message that will never run.
@@ -384,6 +409,7 @@ public final class Connection: Sendable {
         }
         if startNow { pending.start(nextToken()) }
         while state.withLock({ $0.queuedBytes > limits.maxMessageBytes && !$0.queue.isEmpty }) {
+            writer.announce()
             roomInQueue.wait()
         }
     }
@@ -433,5 +459,10 @@ public final class Connection: Sendable {
 
     private func send(_ message: JSONValue, _ framing: Framing) {
         writer.send(framing.frame(JSONCodec.serialize(message)))
+    }
+
+    /// An answer from the input thread: written once the chunk of input it came in is handled.
+    private func reply(_ message: JSONValue, _ framing: Framing) {
+        writer.enqueue(framing.frame(JSONCodec.serialize(message)))
     }
 }

@@ -76,18 +76,25 @@ public enum JSONCodec {
         _ = seeded
         let root = build(value)
         defer { tofu_json_decref(root) }
-        var output: [UInt8] = []
-        let flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY
-        let status = withUnsafeMutablePointer(to: &output) { sink in
-            json_dump_callback(root, { chunk, size, context in
-                guard let chunk, let context else { return -1 }
-                let sink = context.assumingMemoryBound(to: [UInt8].self)
-                sink.pointee.append(contentsOf: UnsafeRawBufferPointer(start: chunk, count: size))
-                return 0
-            }, sink, Int(flags))
+        let flags = Int(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+        // Dumped into scratch space of a typical answer's size (again, sized exactly, when
+        // larger), then copied into an array one byte longer, so framing appends in place.
+        var capacity = 4096
+        while true {
+            let output: [UInt8]? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { scratch in
+                let needed = json_dumpb(root, scratch.baseAddress, capacity, flags)
+                precondition(needed > 0, "jansson could not serialise a value it built (out of memory)")
+                guard needed <= capacity else {
+                    capacity = needed
+                    return nil
+                }
+                return [UInt8](unsafeUninitializedCapacity: needed + 1) { buffer, count in
+                    _ = UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: CChar.self, from: scratch[..<needed])
+                    count = needed
+                }
+            }
+            if let output { return output }
         }
-        precondition(status == 0, "jansson could not serialise a value it built (out of memory)")
-        return output
     }
 
     // MARK: - jansson to Swift

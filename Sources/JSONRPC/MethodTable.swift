@@ -17,9 +17,17 @@ public struct RequestContext: Sendable {
 /// becomes -32603 and a cancelled task's answer becomes -32800.
 public typealias MethodHandler = @Sendable (Params, RequestContext) async throws -> JSONValue
 
+/// Answers a call at once, on the connection's input thread, without a task: for answers
+/// that take microseconds (a point read), where handing the call to a task and back would
+/// cost many times the work itself. It returns nil to pass the call to the method's
+/// `MethodHandler` instead (e.g. a long listing). It must never wait on the network or on
+/// a lock held for long: while it runs, nothing else is read.
+public typealias ImmediateHandler = @Sendable (Params) throws -> JSONValue?
+
 /// The methods a server answers, by name.
 public struct MethodTable: Sendable {
     private var handlers: [String: MethodHandler] = [:]
+    private var immediateHandlers: [String: ImmediateHandler] = [:]
 
     public init() {}
 
@@ -28,7 +36,16 @@ public struct MethodTable: Sendable {
         handlers[method] = handler
     }
 
+    /// Adds `handler` for `method`, tried first for every call of it, with `fallback` for
+    /// the calls it passes on (returns nil for).
+    public mutating func register(_ method: String, immediate handler: @escaping ImmediateHandler, otherwise fallback: @escaping MethodHandler) {
+        handlers[method] = fallback
+        immediateHandlers[method] = handler
+    }
+
     public func handler(for method: String) -> MethodHandler? { handlers[method] }
+
+    public func immediateHandler(for method: String) -> ImmediateHandler? { immediateHandlers[method] }
 
     /// Every method with a handler, plus the lifecycle methods every `Connection` answers itself.
     public var methodNames: Set<String> { Set(handlers.keys).union(Connection.builtInMethods) }

@@ -7,7 +7,7 @@ import Synchronization
 #endif
 
 /// Writes framed messages to a file descriptor from a thread of its own, so a peer that
-/// reads slowly blocks that thread, never Swift's cooperative pool.
+/// reads slowly blocks that thread, never Swift's cooperative pool nor the input thread.
 final class OutputWriter: Sendable {
     private enum Item: Sendable {
         case bytes([UInt8])
@@ -15,10 +15,21 @@ final class OutputWriter: Sendable {
         case stop
     }
 
+    private struct State: Sendable {
+        var items: [Item] = []
+        /// Someone (the writing thread, or the input thread in `announce`) owns the descriptor.
+        var writing = false
+    }
+
+    /// What the input thread writes itself: one pipe buffer, which a pipe that polls
+    /// writable takes without blocking (a larger batch goes to the writing thread).
+    private static let directLimit = Int(PIPE_BUF)
+
     private let fd: Int32
-    private let pending = Mutex<[Item]>([])
+    private let state = Mutex(State())
     private let signal = DispatchSemaphore(value: 0)
     private let broken = Atomic<Bool>(false)
+    private let unannounced = Atomic<Bool>(false)
     private let onBroken: @Sendable (Int32) -> Void
 
     /// `onBroken` is called once, with errno, when the peer stops reading (e.g. EPIPE);
@@ -32,32 +43,78 @@ final class OutputWriter: Sendable {
     }
 
     func send(_ bytes: [UInt8]) {
-        pending.withLock { $0.append(.bytes(bytes)) }
+        state.withLock { $0.items.append(.bytes(bytes)) }
         signal.signal()
+    }
+
+    /// Queues `bytes` without waking the writing thread: the input thread queues every answer
+    /// to one chunk of input, then `announce()`s them, so a pipelined burst costs one wake-up
+    /// and one write instead of one per answer.
+    func enqueue(_ bytes: [UInt8]) {
+        state.withLock { $0.items.append(.bytes(bytes)) }
+        unannounced.store(true, ordering: .releasing)
+    }
+
+    /// Writes what was `enqueue`d since the last call: on the calling thread when it is small,
+    /// nothing else is being written and the descriptor can take it without blocking (a
+    /// request answered at once then costs no thread hop); else by waking the writing thread.
+    func announce() {
+        guard unannounced.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        guard let batch = claimSmallBatch() else {
+            signal.signal()
+            return
+        }
+        write(batch)
+        let more = state.withLock { state in
+            state.writing = false
+            return !state.items.isEmpty
+        }
+        if more { signal.signal() }
     }
 
     /// Ends the writing thread once everything sent before has been written.
     func stop() {
-        pending.withLock { $0.append(.stop) }
+        state.withLock { $0.items.append(.stop) }
         signal.signal()
     }
 
     /// Returns once everything sent before it has been written (or dropped, if the peer is gone).
     func flush() async {
         await withCheckedContinuation { continuation in
-            pending.withLock { $0.append(.flush(continuation)) }
+            state.withLock { $0.items.append(.flush(continuation)) }
             signal.signal()
+        }
+    }
+
+    /// Takes every queued item for the calling thread to write, if they are only bytes, fit
+    /// `directLimit`, nobody is writing, and the descriptor polls writable.
+    private func claimSmallBatch() -> [UInt8]? {
+        var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 else { return nil }
+        return state.withLock { state -> [UInt8]? in
+            guard !state.writing else { return nil }
+            var batch: [UInt8] = []
+            for item in state.items {
+                guard case .bytes(let bytes) = item, batch.count + bytes.count <= Self.directLimit else { return nil }
+                batch.append(contentsOf: bytes)
+            }
+            state.items.removeAll(keepingCapacity: true)
+            state.writing = true
+            return batch
         }
     }
 
     private func loop() {
         while true {
             signal.wait()
-            let items = pending.withLock { items in
-                defer { items.removeAll(keepingCapacity: true) }
-                return items
+            let items = state.withLock { state -> [Item] in
+                guard !state.writing else { return [] }  // `announce` is writing; it signals when done
+                state.writing = true
+                defer { state.items.removeAll(keepingCapacity: true) }
+                return state.items
             }
             var batch: [UInt8] = []
+            var stopping = false
             for item in items {
                 switch item {
                 case .bytes(let bytes):
@@ -67,11 +124,13 @@ final class OutputWriter: Sendable {
                     batch.removeAll(keepingCapacity: true)
                     continuation.resume()
                 case .stop:
-                    write(batch)
-                    return
+                    stopping = true
                 }
+                if stopping { break }
             }
             write(batch)
+            state.withLock { $0.writing = false }
+            if stopping { return }
         }
     }
 
@@ -95,4 +154,3 @@ final class OutputWriter: Sendable {
         }
     }
 }
-

@@ -64,7 +64,7 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         } else if let underscore = text.lastIndex(of: "_") {
             hostPart = text[..<underscore]
             portPart = text[text.index(after: underscore)...]
-        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+        } else if text.utf8.lazy.filter({ $0 == UInt8(ascii: ":") }).count == 1, let colon = text.firstIndex(of: ":") {
             hostPart = text[..<colon]
             portPart = text[text.index(after: colon)...]
         } else {
@@ -123,7 +123,7 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     private static func hostname(_ host: String, input: String) throws(HostKeyError) -> String {
-        guard host.allSatisfy(\.isASCII) else {
+        guard host.utf8.allSatisfy({ $0 < 0x80 }) else {
             throw HostKeyError(input: input, reason: "'\(host)' has non-ASCII characters; give an internationalised name in its xn-- (punycode) form")
         }
         var name = host.lowercased()
@@ -146,7 +146,7 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
                 throw HostKeyError(input: input, reason: "'\(host)' has a label that starts or ends with '-'")
             }
         }
-        if let last = labels.last, last.allSatisfy(\.isNumber) {
+        if let last = labels.last, last.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
             throw HostKeyError(input: input, reason: "'\(host)' is not a valid IPv4 address")
         }
         return name
@@ -170,6 +170,10 @@ public struct HostKeyError: Error, Sendable, Equatable, CustomStringConvertible 
 
 extension String {
     func trimmingWhitespace() -> Substring {
+        // Most input has none: a printable ASCII byte at each end cannot be whitespace.
+        if let first = utf8.first, let last = utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return self[...]
+        }
         guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else {
             return ""
         }

@@ -61,3 +61,12 @@ func answering<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         throw ResponseError.from(error)
     }
 }
+
+/// `answering` for a synchronous call.
+func answering<T>(_ body: () throws(TofuError) -> T) throws(ResponseError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw ResponseError.from(error)
+    }
+}

@@ -10,7 +10,7 @@ struct PinMethods: Sendable {
 
     func register(in table: inout MethodTable) {
         table.register("pinCert") { params, _ in try await pinCert(params) }
-        table.register("listCerts") { params, _ in try await listCerts(params) }
+        table.register("listCerts", immediate: { params in try listCertsNow(params) }, otherwise: { params, _ in try await listCerts(params) })
         table.register("deleteCert") { params, _ in try await deleteCert(params) }
         table.register("certHistory") { params, _ in try await certHistory(params) }
     }
@@ -23,19 +23,49 @@ struct PinMethods: Sendable {
         return ["pin": PinJSON.pin(pin), "pinStatus": .string(status.rawValue)]
     }
 
-    func listCerts(_ params: Params) async throws -> JSONValue {
-        let named = try params.named(allowing: ["host", "limit", "cursor", "includePem", "expiringWithinDays"])
-        let host = try named.optionalHostKey("host")
-        let limit = try named.integer("limit", in: 1...10_000, default: 1000) ?? 1000
-        let after = try named.optional("cursor", as: String.self).map { cursor throws(ResponseError) in try PageCursor.decode(cursor) }
-        let includePem = try named.optional("includePem", as: Bool.self) ?? false
-        let expiringBefore = try named.integer("expiringWithinDays", in: 0...36_500).map { days in
-            Timestamp.string(Date().addingTimeInterval(Double(days) * 86_400))
+    /// listCerts' params, read and checked.
+    private struct ListRequest {
+        let host: HostKey?
+        let limit: Int
+        let after: String?
+        let includePem: Bool
+        let expiringBefore: String?
+
+        init(_ params: Params) throws {
+            let named = try params.named(allowing: ["host", "limit", "cursor", "includePem", "expiringWithinDays"])
+            host = try named.optionalHostKey("host")
+            limit = try named.integer("limit", in: 1...10_000, default: 1000) ?? 1000
+            after = try named.optional("cursor", as: String.self).map { cursor throws(ResponseError) in try PageCursor.decode(cursor) }
+            includePem = try named.optional("includePem", as: Bool.self) ?? false
+            expiringBefore = try named.integer("expiringWithinDays", in: 0...36_500).map { days in
+                Timestamp.string(Date().addingTimeInterval(Double(days) * 86_400))
+            }
         }
-        let page = try await answering { try await store.list(after: after, limit: limit, host: host, expiringBefore: expiringBefore) }
-        var next = JSONValue.null
-        if page.more, let last = page.pins.last { next = .string(PageCursor.encode(after: last.host)) }
-        return ["certs": .array(page.pins.map { PinJSON.pin($0, includePem: includePem) }), "nextCursor": next]
+
+        func answer(_ page: (pins: [Pin], more: Bool)) -> JSONValue {
+            var next = JSONValue.null
+            if page.more, let last = page.pins.last { next = .string(PageCursor.encode(after: last.host)) }
+            return ["certs": .array(page.pins.map { PinJSON.pin($0, includePem: includePem) }), "nextCursor": next]
+        }
+    }
+
+    func listCerts(_ params: Params) async throws -> JSONValue {
+        let request = try ListRequest(params)
+        return request.answer(try await answering {
+            try await store.list(after: request.after, limit: request.limit, host: request.host, expiringBefore: request.expiringBefore)
+        })
+    }
+
+    /// listCerts of one host, answered on the connection's input thread: the question an
+    /// operator or a script asks most ("what is pinned for this host?") is one indexed read,
+    /// and a hop to a task and back would cost several times the read. Listings go to `listCerts`.
+    func listCertsNow(_ params: Params) throws -> JSONValue? {
+        let request = try ListRequest(params)
+        guard let host = request.host else { return nil }
+        let page = try answering { () throws(TofuError) in
+            try store.listNow(after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore)
+        }
+        return request.answer(page)
     }
 
     func deleteCert(_ params: Params) async throws -> JSONValue {

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
+import Synchronization
 import TofuCore
 
 /// The pin store of one process: pins, their history, over one SQLite file that several
@@ -13,7 +14,8 @@ import TofuCore
 public actor PinStore {
     public let path: String
     private let busyTimeout: TimeInterval
-    private var handle: StoreFile.Handle?
+    /// The open store, shared with the synchronous reads of `listNow` (other threads).
+    private let handle = Mutex<StoreFile.Handle?>(nil)
     private static let openQueue = DispatchQueue(label: "tofu.store.open")
 
     private let unusable: TofuError?
@@ -174,27 +176,41 @@ public actor PinStore {
     /// keeps pins whose certificate ends before that RFC 3339 time. `more` says whether
     /// another page follows.
     public func list(after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil) async throws(TofuError) -> (pins: [Pin], more: Bool) {
-        try await read { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let after {
-                conditions.append("host > ?")
-                arguments += [after]
-            }
-            if let host {
-                conditions.append("host = ?")
-                arguments += [host.description]
-            }
-            if let expiringBefore {
-                conditions.append("notAfter < ?")
-                arguments += [expiringBefore]
-            }
-            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            arguments += [limit + 1]
-            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?"), arguments: arguments)
-            let pins = try rows.prefix(limit).map(Rows.pin)
-            return (pins, rows.count > limit)
+        try await read { db in try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore) }
+    }
+
+    /// `list` done at once on the calling thread, for a caller that is on a thread of its own
+    /// and cannot afford a hop to the store's. Meant for point reads (`host` given): it blocks
+    /// the caller while the query runs, and while the store is opened if this is the first call.
+    public nonisolated func listNow(after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil) throws(TofuError) -> (pins: [Pin], more: Bool) {
+        let handle = try openNow()
+        do {
+            return try handle.pointReader.inDatabase { db in try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore) }
+        } catch {
+            throw StoreFile.unavailable(error, path: path)
         }
+    }
+
+    private static func page(_ db: Database, after: String?, limit: Int, host: HostKey?, expiringBefore: String?) throws -> (pins: [Pin], more: Bool) {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let after {
+            conditions.append("host > ?")
+            arguments += [after]
+        }
+        if let host {
+            conditions.append("host = ?")
+            arguments += [host.description]
+        }
+        if let expiringBefore {
+            conditions.append("notAfter < ?")
+            arguments += [expiringBefore]
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [limit + 1]
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?"), arguments: arguments)
+        let pins = try rows.prefix(limit).map(Rows.pin)
+        return (pins, rows.count > limit)
     }
 
     /// Every pinned host key, in order: what verifying all pins needs, without their certificates.
@@ -228,23 +244,29 @@ public actor PinStore {
     }
 
     private func open() async throws(TofuError) -> StoreFile.Handle {
-        if let handle { return handle }
-        if let unusable { throw unusable }
-        let path = self.path
-        let busyTimeout = self.busyTimeout
+        if let opened = handle.withLock({ $0 }) { return opened }
         let result: Result<StoreFile.Handle, TofuError> = await withCheckedContinuation { continuation in
-            Self.openQueue.async {
-                do {
-                    continuation.resume(returning: .success(try StoreFile.open(path: path, busyTimeout: busyTimeout)))
-                } catch {
-                    continuation.resume(returning: .failure(StoreFile.unavailable(error, path: path)))
-                }
-            }
+            Self.openQueue.async { continuation.resume(returning: Result { () throws(TofuError) in try self.openNow() }) }
         }
-        let opened = try result.get()
-        if let handle { return handle }
-        handle = opened
-        return opened
+        return try result.get()
+    }
+
+    /// Opens the store on the calling thread if it is not open yet; a failure is not kept (the
+    /// next call tries again). Two threads opening at once both succeed; the first handle stays.
+    private nonisolated func openNow() throws(TofuError) -> StoreFile.Handle {
+        if let opened = handle.withLock({ $0 }) { return opened }
+        if let unusable { throw unusable }
+        let opened: StoreFile.Handle
+        do {
+            opened = try StoreFile.open(path: path, busyTimeout: busyTimeout)
+        } catch {
+            throw StoreFile.unavailable(error, path: path)
+        }
+        return handle.withLock { current in
+            if let current { return current }
+            current = opened
+            return opened
+        }
     }
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(TofuError) -> T {

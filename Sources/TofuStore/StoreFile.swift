@@ -14,6 +14,10 @@ enum StoreFile {
         let reader: any DatabaseReader
         let writer: DatabasePool?
         let readOnlyReason: String?
+        /// One read-only connection for the synchronous point reads of `PinStore.listNow`:
+        /// unlike the pool's readers, it is used as is, without GRDB's per-read schema check
+        /// (a second statement and read transaction on every call).
+        let pointReader: DatabaseQueue
     }
 
     static func open(path: String, busyTimeout: TimeInterval) throws -> Handle {
@@ -30,7 +34,14 @@ enum StoreFile {
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         try migrate(pool)
-        return Handle(reader: pool, writer: pool, readOnlyReason: nil)
+        // Opened read-write but query-only: a SQLITE_OPEN_READONLY connection cannot recover or
+        // checkpoint the WAL, so it answers "busy" while another process creates the store and,
+        // closing last, can leave the pins in a WAL that a read-only reader never sees.
+        var pointConfiguration = Configuration()
+        pointConfiguration.busyMode = configuration.busyMode
+        pointConfiguration.prepareDatabase { db in try db.execute(sql: "PRAGMA query_only = 1") }
+        let pointReader = try DatabaseQueue(path: path, configuration: pointConfiguration)
+        return Handle(reader: pool, writer: pool, readOnlyReason: nil, pointReader: pointReader)
     }
 
     /// Applies missing migrations. Two processes opening a new store at once may both find a
@@ -60,12 +71,12 @@ enum StoreFile {
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             try requireSchema(queue, path: path)
-            return Handle(reader: queue, writer: nil, readOnlyReason: because)
+            return Handle(reader: queue, writer: nil, readOnlyReason: because, pointReader: queue)
         } catch let error as DatabaseError where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) {
             let escaped = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
             let queue = try DatabaseQueue(path: "file:\(escaped)?immutable=1", configuration: configuration)
             try requireSchema(queue, path: path)
-            return Handle(reader: queue, writer: nil, readOnlyReason: because + " (read as a snapshot taken when it was opened)")
+            return Handle(reader: queue, writer: nil, readOnlyReason: because + " (read as a snapshot taken when it was opened)", pointReader: queue)
         }
     }
 
