@@ -25,11 +25,16 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
+        // ThreadSanitizer's annotations, and the lock that uses them (see Locked.swift).
+        .target(name: "CThreadSanitizer"),
+        .target(name: "Locking", dependencies: ["CThreadSanitizer"]),
+
         // JSON-RPC 2.0: values, framing, messages, dispatch. Knows nothing of certificates.
         .target(
             name: "JSONRPC",
             dependencies: [
                 "CJansson",
+                "Locking",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -40,13 +45,14 @@ let package = Package(
         // OpenSSL: X.509 parsing, and the TLS probe of a live host.
         .target(
             name: "TofuTLS",
-            dependencies: ["COpenSSL", "TofuCore"]
+            dependencies: ["COpenSSL", "Locking", "TofuCore"]
         ),
 
         // The durable pin store: one actor per process over SQLite (GRDB), shared by processes.
         .target(
             name: "TofuStore",
             dependencies: [
+                "Locking",
                 "TofuCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -57,6 +63,7 @@ let package = Package(
             name: "TofuServer",
             dependencies: [
                 "JSONRPC",
+                "Locking",
                 "TofuCore",
                 "TofuTLS",
                 "TofuStore",
@@ -88,11 +95,12 @@ let package = Package(
         // Shared by the test targets: pipes, processes, and a reader of our own.
         .target(
             name: "TestSupport",
+            dependencies: ["Locking"],
             path: "Tests/TestSupport"
         ),
         .testTarget(
             name: "JSONRPCTests",
-            dependencies: ["JSONRPC", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["JSONRPC", "Locking", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "TofuCoreTests",
@@ -108,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["tofu-rpc", "tofu", "TestSupport"]
+            dependencies: ["tofu-rpc", "tofu", "Locking", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

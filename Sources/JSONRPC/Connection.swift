@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
-import Synchronization
+import Locking
 
 #if canImport(Glibc)
     import Glibc
@@ -71,7 +71,7 @@ public final class Connection: Sendable {
     private let limits: Limits
     private let logger: Logger
     private let writer: OutputWriter
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let roomInQueue = DispatchSemaphore(value: 0)
 
     public init(input: Int32, output: Int32, methods: MethodTable, limits: Limits = Limits(), logger: Logger) {

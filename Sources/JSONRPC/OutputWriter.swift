@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Locking
 import Synchronization
 
 #if canImport(Glibc)
@@ -26,7 +27,7 @@ final class OutputWriter: Sendable {
     private static let directLimit = Int(PIPE_BUF)
 
     private let fd: Int32
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let signal = DispatchSemaphore(value: 0)
     private let broken = Atomic<Bool>(false)
     private let unannounced = Atomic<Bool>(false)

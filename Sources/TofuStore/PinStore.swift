@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
-import Synchronization
+import Locking
 import TofuCore
 
 /// The pin store of one process: pins, their history, over one SQLite file that several
@@ -15,7 +15,7 @@ public actor PinStore {
     public let path: String
     private let busyTimeout: TimeInterval
     /// The open store, shared with the synchronous reads of `listNow` (other threads).
-    private let handle = Mutex<StoreFile.Handle?>(nil)
+    private let handle = Locked<StoreFile.Handle?>(nil)
     private static let openQueue = DispatchQueue(label: "tofu.store.open")
 
     private let unusable: TofuError?
@@ -208,9 +208,18 @@ public actor PinStore {
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments += [limit + 1]
-        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?"), arguments: arguments)
-        let pins = try rows.prefix(limit).map(Rows.pin)
-        return (pins, rows.count > limit)
+        // Each row is decoded as it is stepped, without first copying it into a `Row` of its own.
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?"), arguments: arguments)
+        var pins: [Pin] = []
+        var more = false
+        while let row = try rows.next() {
+            guard pins.count < limit else {
+                more = true
+                break
+            }
+            pins.append(try Rows.pin(row))
+        }
+        return (pins, more)
     }
 
     /// Every pinned host key, in order: what verifying all pins needs, without their certificates.

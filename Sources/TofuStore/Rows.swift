@@ -31,7 +31,7 @@ enum Rows {
             subject: row[6], issuer: row[7], serialNumber: row[8], sha256Fingerprint: Fingerprint(stored: row[4]),
             spkiSha256: row[5], notBefore: row[9], notAfter: row[10],
             subjectAltNames: sans.split(separator: "\n").map(String.init), publicKey: row[12],
-            der: [UInt8](row[3] as Data))
+            der: try row.withUnsafeData(atIndex: 3) { data in data.map { [UInt8]($0) } ?? [] })
         return Pin(host: host, certificate: certificate, pinnedAt: row[13], lastVerifiedAt: row[14])
     }
 

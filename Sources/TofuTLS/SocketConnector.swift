@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Synchronization
+import Locking
 import TofuCore
 
 #if canImport(Glibc)
@@ -33,7 +33,7 @@ enum SocketConnector {
     /// IP literals need no lookup; names go through getaddrinfo on a thread of their own,
     /// abandoned (not waited for) if the deadline passes first.
     static func resolve(_ host: HostKey, deadline: Deadline) throws(ProbeFailure) -> [Address] {
-        let result = Mutex<Result<[Address], ProbeFailure>?>(nil)
+        let result = Locked<Result<[Address], ProbeFailure>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let name = host.host
         let port = host.port

@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import TestSupport
 import Testing
 
@@ -38,11 +39,9 @@ struct StoreServer {
 }
 
 final class Counter: Sendable {
-    private let value = Mutex(0)
+    private let value = Locked(0)
     func next() -> Int { value.withLock { $0 += 1; return $0 } }
 }
-
-import Synchronization
 
 /// The bytes of a file, to prove a refused store was not touched.
 func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }

@@ -1,12 +1,12 @@
 import Foundation
 import JSONRPC
-import Synchronization
+import Locking
 import TestSupport
 import Testing
 
 /// A gate a test opens when it wants a blocked handler to go on.
 final class Gate: Sendable {
-    private let open = Mutex(false)
+    private let open = Locked(false)
     func release() { open.withLock { $0 = true } }
     func wait() async throws {
         while !open.withLock({ $0 }) {

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 
 /// One message the server wrote, as the peer saw it on the pipe.
 public struct Received: Sendable, CustomStringConvertible {
@@ -30,7 +30,7 @@ public final class PeerReader: Sendable {
         var garbage: String?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(fd: Int32) {
         readOnItsOwnThread(fd) { [self] chunk in

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Synchronization
+import Locking
 
 /// Writes to a pipe from a thread of its own, so a test never blocks Swift's cooperative
 /// pool on a full pipe (which, with a server that pauses reading, would deadlock the pool).
@@ -10,7 +10,7 @@ public final class PipeWriter: Sendable {
         case close
     }
 
-    private let queue = Mutex<[Item]>([])
+    private let queue = Locked<[Item]>([])
     private let ready = DispatchSemaphore(value: 0)
 
     public init(fd: Int32) {

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 
 /// A built executable of this package (next to the test bundle), e.g. `tofu-rpc`.
 public func productPath(_ name: String) -> String {
@@ -85,7 +85,7 @@ public final class ServerProcess: Sendable {
 
 /// Collects everything written to a file descriptor, on a thread of its own.
 public final class TextCollector: Sendable {
-    private let state = Mutex<(text: String, ended: Bool)>(("", false))
+    private let state = Locked<(text: String, ended: Bool)>(("", false))
 
     public init(fd: Int32) {
         readOnItsOwnThread(fd) { [self] chunk in
