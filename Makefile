@@ -76,10 +76,10 @@ fuzz: deps
 # Leak reports come from the test runner and Foundation's process machinery, not from tofu:
 # leak detection is left to valgrind; ASan still stops on every memory error.
 sanitize-address: deps
-	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan
+	TOFU_TEST_TIME_SCALE=5 ASAN_OPTIONS=detect_leaks=0:suppressions=$(CURDIR)/Tests/asan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
 
 sanitize-thread: deps
-	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+	TOFU_TEST_TIME_SCALE=5 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 clean:
 	rm -rf .build .build-release

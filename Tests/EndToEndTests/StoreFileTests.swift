@@ -261,7 +261,8 @@ import Testing
     @Test func manyProcessesCreatingOneStoreAtOnce() async throws {
         for round in 0..<10 {
             let store = temporaryDirectory("tofu-race") + "/store.sqlite"
-            let servers = try (0..<6).map { _ in try ServerProcess(arguments: ["--store", store]) }
+            let timeout = String(5000 * TestTime.scale)
+            let servers = try (0..<6).map { _ in try ServerProcess(arguments: ["--store", store, "--store-timeout-ms", timeout]) }
             for server in servers { server.send(line: Wire.request("listCerts", id: round)) }
             for server in servers {
                 let answer = try await server.reader.next()

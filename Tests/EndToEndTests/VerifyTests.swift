@@ -225,7 +225,7 @@ import Testing
         let answer = try await server.process.reader.next(timeout: .seconds(10))
         #expect(answer.object["id"] as? String == "all")
         #expect(answer.errorCode == -32800)
-        #expect(ContinuousClock.now - start < .seconds(5), "the run was not stopped promptly")
+        #expect(ContinuousClock.now - start < TestTime.bound(.seconds(5)), "the run was not stopped promptly")
         _ = try await server.stop()
         peers.stop()
     }
