@@ -63,6 +63,7 @@ bench: release
 	cc -O2 -o .build/bench/loadgen bench/c/loadgen.c -lpthread
 	cc -O2 -o .build/bench/echo bench/c/echo.c
 	cc -O2 -o .build/bench/jansson_echo bench/c/jansson_echo.c $$(pkg-config --cflags --libs jansson)
+	cc -O2 -o .build/bench/jansson_answer bench/c/jansson_answer.c $$(pkg-config --cflags --libs jansson)
 	python3 bench/bench.py "$$($(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)" .build/bench
 
 # The long forms of the hardening tests (not part of make test).
