@@ -20,7 +20,7 @@ import Testing
         server.send(Array(bytes))
         server.send(Wire.frame(Wire.request("rpc.discover", id: "after"), framing))
         server.closeInput()
-        let status = try await server.waitForExit(timeout: .seconds(30))
+        let status = try await server.waitForExit(timeout: TestTime.bound(.seconds(30)))
         let answers = try await server.reader.drain()
         #expect(server.process.terminationReason == .exit, "\(file): killed by signal \(status)")
         if file.hasPrefix("fatal-") {

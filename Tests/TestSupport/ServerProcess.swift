@@ -63,7 +63,7 @@ public final class ServerProcess: Sendable {
     public var stderr: String { errors.text }
 
     /// Waits for the process to end; returns its exit status (or throws on timeout, after killing it).
-    public func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
+    public func waitForExit(timeout: Duration = TestTime.bound(.seconds(20))) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now >= deadline {

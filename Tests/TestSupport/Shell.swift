@@ -55,7 +55,7 @@ public func temporaryDirectory(_ label: String = "tofu-test") -> String {
 /// `whileRunning` is called once, with its pid, shortly after it starts.
 public func runProgram(
     _ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
-    timeout: Duration = .seconds(60), whileRunning: (@Sendable (Int32) async throws -> Void)? = nil
+    timeout: Duration = TestTime.bound(.seconds(60)), whileRunning: (@Sendable (Int32) async throws -> Void)? = nil
 ) async throws -> CommandResult {
     let launched = try launch(executable, arguments, stdin: stdin, environment: environment)
     if let whileRunning { try await whileRunning(launched.process.processIdentifier) }
