@@ -337,20 +337,10 @@ public final class Connection: Sendable {
         do {
             guard let result = try handler(call.params) else { return nil }
             outcome = .success(result)
-        } catch let error as ResponseError {
-            outcome = .failure(error)
         } catch {
-            logger.error("method '\(call.method)' failed: \(error)")
-            outcome = .failure(.internalError("the method failed unexpectedly; see the server's log"))
+            outcome = .failure(responseError(from: error, in: call))
         }
-        guard let id = call.id else {
-            if case .failure(let error) = outcome { logger.notice("notification '\(call.method)' failed: \(error.message)") }
-            return Outcome.none
-        }
-        switch outcome {
-        case .success(let result): return .answer(OutgoingMessage.response(id: id, result: result))
-        case .failure(let error): return .answer(OutgoingMessage.response(id: id, error: error))
-        }
+        return response(to: call, outcome).map(Outcome.answer) ?? Outcome.none
     }
 
     // MARK: - Running calls
@@ -369,24 +359,36 @@ public final class Connection: Sendable {
             }
             do {
                 outcome = .success(try await handler(call.params, context))
-            } catch let error as ResponseError {
-                outcome = .failure(error)
-            } catch is CancellationError {
-                outcome = .failure(.cancelled)
             } catch {
-                logger.error("method '\(call.method)' failed: \(error)")
-                outcome = .failure(.internalError("the method failed unexpectedly; see the server's log"))
+                outcome = .failure(responseError(from: error, in: call))
             }
         } else {
             outcome = .failure(.methodNotFound(call.method))
         }
+        if Task.isCancelled, let id = call.id { return OutgoingMessage.response(id: id, error: .cancelled) }
+        return response(to: call, outcome)
+    }
+
+    /// A handler's error as the peer sees it: its own `ResponseError`, -32800 for cancellation,
+    /// -32603 (logged) for anything else.
+    private func responseError(from error: any Error, in call: Call) -> ResponseError {
+        switch error {
+        case let error as ResponseError: return error
+        case is CancellationError: return .cancelled
+        default:
+            logger.error("method '\(call.method)' failed: \(error)")
+            return .internalError("the method failed unexpectedly; see the server's log")
+        }
+    }
+
+    /// The response to `call`; nil for a notification, whose failure is logged instead.
+    private func response(to call: Call, _ outcome: Result<JSONValue, ResponseError>) -> JSONValue? {
         guard let id = call.id else {
             if case .failure(let error) = outcome {
                 logger.notice("notification '\(call.method)' failed: \(error.message)")
             }
             return nil
         }
-        if Task.isCancelled { return OutgoingMessage.response(id: id, error: .cancelled) }
         switch outcome {
         case .success(let result): return OutgoingMessage.response(id: id, result: result)
         case .failure(let error): return OutgoingMessage.response(id: id, error: error)

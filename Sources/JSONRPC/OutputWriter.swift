@@ -108,12 +108,13 @@ final class OutputWriter: Sendable {
     private func loop() {
         while true {
             signal.wait()
-            let items = state.withLock { state -> [Item] in
-                guard !state.writing else { return [] }  // `announce` is writing; it signals when done
+            // While `announce` writes, the descriptor is its own: it signals again when done.
+            guard let items = state.withLock({ state -> [Item]? in
+                guard !state.writing else { return nil }
                 state.writing = true
                 defer { state.items.removeAll(keepingCapacity: true) }
                 return state.items
-            }
+            }) else { continue }
             var batch: [UInt8] = []
             var stopping = false
             for item in items {
