@@ -111,6 +111,10 @@ let package = Package(
             dependencies: ["TofuTLS", "TofuCore", "TestSupport"]
         ),
         .testTarget(
+            name: "TofuStoreTests",
+            dependencies: ["TofuStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
             name: "TofuServerTests",
             dependencies: ["TofuServer", "TofuStore", "JSONRPC", .product(name: "Logging", package: "swift-log")]
         ),

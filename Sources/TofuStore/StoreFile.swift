@@ -28,11 +28,11 @@ enum StoreFile {
             return try openReadOnly(path, reason: String(cString: strerror(errno)), configuration: configuration)
         }
         try inspect(path)
-        configuration.prepareDatabase { db in
-            // An answer is sent only after its write is on disk.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // An answer is sent only after its write is on disk: every commit syncs the WAL. Set on
+        // the writer here, not in `prepareDatabase`: GRDB's WAL set-up runs after that and sets
+        // `synchronous = NORMAL`, under which a commit is not synced and a power cut can lose it.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try migrate(pool)
         // Opened read-write but query-only: a SQLITE_OPEN_READONLY connection cannot recover or
         // checkpoint the WAL, so it answers "busy" while another process creates the store and,

@@ -1,0 +1,40 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import TofuStore
+
+/// How the store's connections are set up: what makes an answered write durable, and what
+/// keeps the point reader from ever writing.
+@Suite struct StoreFileConnectionTests {
+    static func newStore() -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tofu-store-\(UUID().uuidString)").path
+        return directory + "/store.sqlite"
+    }
+
+    /// GRDB's WAL set-up sets `synchronous = NORMAL` after the connection's own set-up: then a
+    /// commit is not synced before the answer goes out. Checked on a new store and on reopening
+    /// it (when the WAL file is gone again, GRDB's set-up runs again).
+    @Test func theWriterSyncsEveryCommit() throws {
+        let path = Self.newStore()
+        for _ in 0..<2 {
+            let handle = try StoreFile.open(path: path, busyTimeout: 1)
+            let writer = try #require(handle.writer)
+            let mode = try writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            #expect(mode == 2, "synchronous is \(String(describing: mode)), not FULL (2)")
+            let journal = try writer.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            #expect(journal == "wal")
+            try writer.close()
+            try handle.pointReader.close()
+        }
+    }
+
+    @Test func thePointReaderCannotWrite() throws {
+        let handle = try StoreFile.open(path: Self.newStore(), busyTimeout: 1)
+        let queryOnly = try handle.pointReader.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA query_only") }
+        #expect(queryOnly == 1)
+        #expect(throws: DatabaseError.self) {
+            try handle.pointReader.inDatabase { db in try db.execute(sql: "DELETE FROM pin") }
+        }
+    }
+}
