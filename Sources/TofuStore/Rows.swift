@@ -30,7 +30,7 @@ enum Rows {
         let certificate = CertificateSummary(
             subject: row[6], issuer: row[7], serialNumber: row[8], sha256Fingerprint: Fingerprint(stored: row[4]),
             spkiSha256: row[5], notBefore: row[9], notAfter: row[10],
-            subjectAltNames: sans.split(separator: "\n").map(String.init), publicKey: row[12],
+            subjectAltNames: sans.isEmpty ? [] : sans.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), publicKey: row[12],
             der: try row.withUnsafeData(atIndex: 3) { data in data.map { [UInt8]($0) } ?? [] })
         return Pin(host: host, certificate: certificate, pinnedAt: row[13], lastVerifiedAt: row[14])
     }
