@@ -28,7 +28,7 @@ enum StoreFile {
             return try openReadOnly(path, reason: String(cString: strerror(errno)), configuration: configuration)
         }
         try inspect(path)
-        let pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try retryingWhileBusy(busyTimeout) { try DatabasePool(path: path, configuration: configuration) }
         // An answer is sent only after its write is on disk: every commit syncs the WAL. Set on
         // the writer here, not in `prepareDatabase`: GRDB's WAL set-up runs after that and sets
         // `synchronous = NORMAL`, under which a commit is not synced and a power cut can lose it.
@@ -77,6 +77,21 @@ enum StoreFile {
             let queue = try DatabaseQueue(path: "file:\(escaped)?immutable=1", configuration: configuration)
             try requireSchema(queue, path: path)
             return Handle(reader: queue, writer: nil, readOnlyReason: because + " (read as a snapshot taken when it was opened)", pointReader: queue)
+        }
+    }
+
+    /// Runs `body` again while it fails with SQLITE_BUSY, for about `timeout`. SQLite answers
+    /// busy at once, without calling the busy handler, where waiting could deadlock: a
+    /// connection that switches a new store to WAL while another process holds its write lock
+    /// (several processes creating one store at the same moment) gets busy, not a wait.
+    private static func retryingWhileBusy<T>(_ timeout: TimeInterval, _ body: () throws -> T) throws -> T {
+        let deadline = ContinuousClock.now + .milliseconds(Int(max(0, timeout) * 1000))
+        while true {
+            do {
+                return try body()
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline {
+                usleep(1000)
+            }
         }
     }
 

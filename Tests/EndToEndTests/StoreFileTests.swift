@@ -273,4 +273,29 @@ import Testing
             }
         }
     }
+
+    /// The moment behind the race above, made certain: another process holds the write lock of
+    /// a new, empty store file while tofu-rpc switches it to WAL. SQLite answers busy there at
+    /// once, without waiting; the open still waits for the lock, up to --store-timeout-ms.
+    @Test func openingANewStoreWaitsForAWriteLockHeldElsewhere() async throws {
+        let store = temporaryDirectory("tofu-race") + "/store.sqlite"
+        #expect(FileManager.default.createFile(atPath: store, contents: nil, attributes: [.posixPermissions: 0o600]))
+        let holder = try ServerProcess("/usr/bin/sqlite3", arguments: [store])
+        holder.send(Array("BEGIN IMMEDIATE;\nSELECT 'locked';\n".utf8))
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(10))
+        while !String(decoding: holder.reader.leftover, as: UTF8.self).contains("locked") && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let server = try ServerProcess(arguments: ["--store", store, "--store-timeout-ms", String(10_000 * TestTime.scale)])
+        let started = ContinuousClock.now
+        server.send(line: Wire.request("listCerts", id: 1))
+        try await Task.sleep(for: .milliseconds(300))
+        holder.send(Array("COMMIT;\n.quit\n".utf8))
+        let answer = try await server.reader.next()
+        #expect(answer.errorCode == nil, "\(answer.text)")
+        #expect(ContinuousClock.now - started >= .milliseconds(300), "answered before the lock was released: \(answer.text)")
+        _ = try await holder.waitForExit()
+        server.closeInput()
+        #expect(try await server.waitForExit() == 0)
+    }
 }
