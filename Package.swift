@@ -112,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TofuStoreTests",
-            dependencies: ["TofuStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TofuStore", "TofuCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "TofuServerTests",

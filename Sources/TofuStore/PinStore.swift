@@ -16,6 +16,8 @@ public actor PinStore {
     private let busyTimeout: TimeInterval
     /// The open store, shared with the synchronous reads of `listNow` (other threads).
     private let handle = Locked<StoreFile.Handle?>(nil)
+    /// The point reader opened alone, before the whole store was needed (see `listNow`).
+    private let pointReader = Locked<DatabaseQueue?>(nil)
     private static let openQueue = DispatchQueue(label: "tofu.store.open")
 
     private let unusable: TofuError?
@@ -182,10 +184,11 @@ public actor PinStore {
     /// `list` done at once on the calling thread, for a caller that is on a thread of its own
     /// and cannot afford a hop to the store's. Meant for point reads (`host` given): it blocks
     /// the caller while the query runs, and while the store is opened if this is the first call.
+    /// A first call opens only what reading needs, so a one-shot lookup writes nothing.
     public nonisolated func listNow(after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil) throws(TofuError) -> (pins: [Pin], more: Bool) {
-        let handle = try openNow()
+        let reader = try pointReaderNow()
         do {
-            return try handle.pointReader.inDatabase { db in try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore) }
+            return try reader.inDatabase { db in try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore) }
         } catch {
             throw StoreFile.unavailable(error, path: path)
         }
@@ -260,6 +263,26 @@ public actor PinStore {
         return try result.get()
     }
 
+    /// The point reader: the whole store's if it is open, else one opened alone; the whole
+    /// store when reading needs more (a new store to create, migrations to apply).
+    private nonisolated func pointReaderNow() throws(TofuError) -> DatabaseQueue {
+        if let opened = handle.withLock({ $0 }) { return opened.pointReader }
+        if let reader = pointReader.withLock({ $0 }) { return reader }
+        if let unusable { throw unusable }
+        let opened: DatabaseQueue?
+        do {
+            opened = try StoreFile.openPointReader(path: path, busyTimeout: busyTimeout)
+        } catch {
+            throw StoreFile.unavailable(error, path: path)
+        }
+        guard let opened else { return try openNow().pointReader }
+        return pointReader.withLock { current in
+            if let current { return current }
+            current = opened
+            return opened
+        }
+    }
+
     /// Opens the store on the calling thread if it is not open yet; a failure is not kept (the
     /// next call tries again). Two threads opening at once both succeed; the first handle stays.
     private nonisolated func openNow() throws(TofuError) -> StoreFile.Handle {
@@ -267,7 +290,7 @@ public actor PinStore {
         if let unusable { throw unusable }
         let opened: StoreFile.Handle
         do {
-            opened = try StoreFile.open(path: path, busyTimeout: busyTimeout)
+            opened = try StoreFile.open(path: path, busyTimeout: busyTimeout, pointReader: pointReader.withLock { $0 })
         } catch {
             throw StoreFile.unavailable(error, path: path)
         }

@@ -20,7 +20,7 @@ enum StoreFile {
         let pointReader: DatabaseQueue
     }
 
-    static func open(path: String, busyTimeout: TimeInterval) throws -> Handle {
+    static func open(path: String, busyTimeout: TimeInterval, pointReader existing: DatabaseQueue? = nil) throws -> Handle {
         try prepare(path)
         var configuration = Configuration()
         configuration.busyMode = busyMode(busyTimeout)
@@ -34,14 +34,35 @@ enum StoreFile {
         // `synchronous = NORMAL`, under which a commit is not synced and a power cut can lose it.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try migrate(pool)
-        // Opened read-write but query-only: a SQLITE_OPEN_READONLY connection cannot recover or
-        // checkpoint the WAL, so it answers "busy" while another process creates the store and,
-        // closing last, can leave the pins in a WAL that a read-only reader never sees.
-        var pointConfiguration = Configuration()
-        pointConfiguration.busyMode = configuration.busyMode
-        pointConfiguration.prepareDatabase { db in try db.execute(sql: "PRAGMA query_only = 1") }
-        let pointReader = try DatabaseQueue(path: path, configuration: pointConfiguration)
+        let pointReader = try existing ?? queryOnlyConnection(path, busyTimeout: busyTimeout)
         return Handle(reader: pool, writer: pool, readOnlyReason: nil, pointReader: pointReader)
+    }
+
+    /// The point reader alone, for a process whose first call is a point read (a cold
+    /// `tofu listcerts --host`): one connection, and no write. Opening the whole store costs
+    /// four connections and, when no other process has it open, a synced write (GRDB re-creates
+    /// the WAL file). Nil when the store needs more than reading: missing, empty, not writable
+    /// by us, or not fully migrated; the caller then opens it whole. What is not a tofu store,
+    /// or is from a newer tofu, is refused as `open` refuses it.
+    static func openPointReader(path: String, busyTimeout: TimeInterval) throws -> DatabaseQueue? {
+        guard let size = try inspectFile(path), size > 0, access(path, W_OK) == 0 else { return nil }
+        let queue = try queryOnlyConnection(path, busyTimeout: busyTimeout)
+        // `inDatabase`, not `read`: GRDB's `read` ends with `PRAGMA query_only = 0`.
+        guard try queue.inDatabase({ try schema($0, path: path) }) == .current else {
+            try queue.close()
+            return nil
+        }
+        return queue
+    }
+
+    /// Opened read-write but query-only: a SQLITE_OPEN_READONLY connection cannot recover or
+    /// checkpoint the WAL, so it answers "busy" while another process creates the store and,
+    /// closing last, can leave the pins in a WAL that a read-only reader never sees.
+    private static func queryOnlyConnection(_ path: String, busyTimeout: TimeInterval) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = busyMode(busyTimeout)
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA query_only = 1") }
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 
     /// Applies missing migrations. Two processes opening a new store at once may both find a
@@ -107,23 +128,31 @@ enum StoreFile {
         }
     }
 
+    /// Checks an existing store is a regular file, or a symlink of our own; its size (of the
+    /// file a symlink names), or nil when there is no such file.
+    private static func inspectFile(_ path: String) throws -> Int? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            guard errno == ENOENT else {
+                throw TofuError.storeUnavailable(reason: "cannot inspect the store \(path): \(String(cString: strerror(errno)))")
+            }
+            return nil
+        }
+        let type = info.st_mode & S_IFMT
+        if type == S_IFLNK && info.st_uid != geteuid() {
+            throw TofuError.storeUnavailable(reason: "the store \(path) is a symbolic link owned by another user (uid \(info.st_uid)); tofu will not follow it. Point --store at the real file")
+        }
+        if type != S_IFLNK && type != S_IFREG {
+            throw TofuError.storeUnavailable(reason: "the store \(path) is not a regular file")
+        }
+        if type == S_IFLNK && stat(path, &info) != 0 { return nil }
+        return Int(info.st_size)
+    }
+
     /// Creates a missing store (0600 in a 0700 directory); checks an existing one is a
     /// regular file, or a symlink of our own.
     private static func prepare(_ path: String) throws {
-        var info = stat()
-        if lstat(path, &info) == 0 {
-            let type = info.st_mode & S_IFMT
-            if type == S_IFLNK && info.st_uid != geteuid() {
-                throw TofuError.storeUnavailable(reason: "the store \(path) is a symbolic link owned by another user (uid \(info.st_uid)); tofu will not follow it. Point --store at the real file")
-            }
-            if type != S_IFLNK && type != S_IFREG {
-                throw TofuError.storeUnavailable(reason: "the store \(path) is not a regular file")
-            }
-            return
-        }
-        guard errno == ENOENT else {
-            throw TofuError.storeUnavailable(reason: "cannot inspect the store \(path): \(String(cString: strerror(errno)))")
-        }
+        if try inspectFile(path) != nil { return }
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             do {
@@ -152,21 +181,34 @@ enum StoreFile {
     }
 
     private static func requireSchema(_ reader: any DatabaseReader, path: String, allowEmpty: Bool = false) throws {
-        try reader.read { db in
-            let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
-            if tables.isEmpty && allowEmpty { return }
-            guard tables.contains("grdb_migrations") else {
-                throw TofuError.storeUnavailable(reason: "\(path) is an SQLite database but not a tofu store; tofu will not touch it. Give another --store path")
-            }
-            let applied = try Schema.migrator.appliedIdentifiers(db)
-            let known = Set(Schema.migrator.migrations)
-            if let unknown = applied.subtracting(known).sorted().first {
-                throw TofuError.storeUnavailable(reason: "the store \(path) was written by a newer tofu (schema '\(unknown)'); upgrade tofu, this build will not change it")
-            }
-            if !allowEmpty && applied != known {
-                throw TofuError.storeUnavailable(reason: "the store \(path) needs a schema upgrade, which a read-only store cannot get")
-            }
+        switch try reader.read({ try schema($0, path: path) }) {
+        case .current: return
+        case .empty where allowEmpty, .behind where allowEmpty: return
+        case .empty:
+            throw TofuError.storeUnavailable(reason: notATofuStore(path))
+        case .behind:
+            throw TofuError.storeUnavailable(reason: "the store \(path) needs a schema upgrade, which a read-only store cannot get")
         }
+    }
+
+    private enum SchemaState { case empty, behind, current }
+
+    /// Where the store's schema stands; throws for a database that is not a tofu store, or
+    /// that a newer tofu wrote.
+    private static func schema(_ db: Database, path: String) throws -> SchemaState {
+        let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+        if tables.isEmpty { return .empty }
+        guard tables.contains("grdb_migrations") else { throw TofuError.storeUnavailable(reason: notATofuStore(path)) }
+        let applied = try Schema.migrator.appliedIdentifiers(db)
+        let known = Set(Schema.migrator.migrations)
+        if let unknown = applied.subtracting(known).sorted().first {
+            throw TofuError.storeUnavailable(reason: "the store \(path) was written by a newer tofu (schema '\(unknown)'); upgrade tofu, this build will not change it")
+        }
+        return applied == known ? .current : .behind
+    }
+
+    private static func notATofuStore(_ path: String) -> String {
+        "\(path) is an SQLite database but not a tofu store; tofu will not touch it. Give another --store path"
     }
 
     /// The operator's words for a database failure.

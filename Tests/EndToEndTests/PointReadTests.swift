@@ -35,6 +35,32 @@ import Testing
         #expect(try await writer.stop() == 0)
     }
 
+    /// A cold `tofu listcerts --host` only reads: opening the whole store would re-create its WAL
+    /// with a synced write (GRDB creates and drops a table), changing the file on every lookup.
+    /// The same process then writes, which opens the rest of the store.
+    @Test func aColdPointReadWritesNothingAndTheProcessCanStillWrite() async throws {
+        let store = Self.newStore()
+        let certificate = try await CertificateFactory.make()
+        let setup = try StoreServer(storePath: store)
+        _ = try await setup.result("pinCert", ["host": "192.0.2.40", "pem": certificate.pem])
+        #expect(try await setup.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: store + "-wal"), "the last process to close should have removed the WAL")
+        let before = try #require(fileBytes(store))
+
+        let server = try StoreServer(storePath: store)
+        let point = try await server.result("listCerts", ["host": "192.0.2.40"])
+        #expect((point["certs"] as? [[String: Any]])?.first?["sha256Fingerprint"] as? String == certificate.fingerprint)
+        #expect(fileBytes(store) == before, "a point read changed the store file")
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: store + "-wal"))?[.size] as? Int ?? 0
+        #expect(walSize == 0, "a point read wrote \(walSize) bytes of WAL")
+
+        _ = try await server.result("pinCert", ["host": "192.0.2.41", "pem": certificate.pem])
+        let written = try await server.result("listCerts", ["host": "192.0.2.41"])
+        #expect((written["certs"] as? [Any])?.count == 1)
+        #expect(try await server.stop() == 0)
+        #expect(fileBytes(store) != before)
+    }
+
     @Test func aPointReadOfAStoreThatIsNotOursIsATypedErrorAndTouchesNothing() async throws {
         let store = Self.newStore()
         let garbage = Data("this is not an SQLite database, and tofu must not touch it\n".utf8)

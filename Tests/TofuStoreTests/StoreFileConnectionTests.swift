@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TofuCore
 
 @testable import TofuStore
 
@@ -36,5 +37,32 @@ import Testing
         #expect(throws: DatabaseError.self) {
             try handle.pointReader.inDatabase { db in try db.execute(sql: "DELETE FROM pin") }
         }
+    }
+
+    /// The point reader opened alone: only for a store that reading alone can serve, and
+    /// then query-only too.
+    @Test func aPointReaderAloneOnlyWhereReadingIsEnough() throws {
+        let path = Self.newStore()
+        #expect(try StoreFile.openPointReader(path: path, busyTimeout: 1) == nil, "a missing store must be created by the whole open")
+        #expect(!FileManager.default.fileExists(atPath: path))
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]))
+        #expect(try StoreFile.openPointReader(path: path, busyTimeout: 1) == nil, "an empty file is a new store")
+
+        let handle = try StoreFile.open(path: path, busyTimeout: 1)
+        let reader = try #require(try StoreFile.openPointReader(path: path, busyTimeout: 1))
+        #expect(try reader.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA query_only") } == 1)
+        #expect(throws: DatabaseError.self) { try reader.inDatabase { db in try db.execute(sql: "DELETE FROM pin") } }
+        try reader.close()
+
+        // A store behind this build's schema needs the migrations of the whole open.
+        let last = try #require(Schema.migrator.migrations.last)
+        try handle.writer?.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [last]) }
+        #expect(try StoreFile.openPointReader(path: path, busyTimeout: 1) == nil)
+        // One from a newer tofu is refused, as the whole open refuses it.
+        try handle.writer?.write { db in try db.execute(sql: "INSERT INTO grdb_migrations VALUES (?), ('v999-from-the-future')", arguments: [last]) }
+        #expect(throws: TofuError.self) { try StoreFile.openPointReader(path: path, busyTimeout: 1) }
+        try handle.writer?.close()
+        try handle.pointReader.close()
     }
 }
