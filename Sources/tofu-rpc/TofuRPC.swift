@@ -6,7 +6,6 @@ import TofuServer
 import TofuStore
 
 /// `tofu-rpc`: the tofu pin store served as JSON-RPC 2.0 on stdin/stdout.
-@main
 struct TofuRPC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tofu-rpc",
@@ -24,7 +23,9 @@ struct TofuRPC: AsyncParsableCommand {
     var store: String?
 
     @Option(help: "How long a change waits for another process's write to the store, in milliseconds, before answering -32005.")
-    var storeTimeoutMs = 5000
+    var storeTimeoutMs = Self.defaultStoreTimeoutMs
+
+    static let defaultStoreTimeoutMs = 5000
 
     @Option(help: "Largest message, in bytes.")
     var maxMessageBytes = Limits().maxMessageBytes
@@ -39,7 +40,9 @@ struct TofuRPC: AsyncParsableCommand {
     var maxInFlight = Limits().maxInFlight
 
     @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = ProcessInfo.processInfo.environment["TOFU_LOG_LEVEL"] ?? "notice"
+    var logLevel: String = Self.defaultLogLevel
+
+    static var defaultLogLevel: String { ProcessInfo.processInfo.environment["TOFU_LOG_LEVEL"] ?? "notice" }
 
     func validate() throws {
         for (name, value) in [("--max-message-bytes", maxMessageBytes), ("--max-depth", maxDepth), ("--max-batch", maxBatch), ("--max-in-flight", maxInFlight), ("--store-timeout-ms", storeTimeoutMs)]
@@ -52,8 +55,14 @@ struct TofuRPC: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let limits = Limits(maxMessageBytes: maxMessageBytes, maxDepth: maxDepth, maxBatchEntries: maxBatch, maxInFlight: maxInFlight)
+        let status = await Self.serve(store: store, storeTimeoutMs: storeTimeoutMs, limits: limits, level: Logger.Level(rawValue: logLevel) ?? .notice)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Serves stdin/stdout until the input ends; the exit status.
+    static func serve(store: String?, storeTimeoutMs: Int, limits: Limits, level: Logger.Level) async -> Int32 {
         signal(SIGPIPE, SIG_IGN)
-        let level = Logger.Level(rawValue: logLevel) ?? .notice
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -63,7 +72,6 @@ struct TofuRPC: AsyncParsableCommand {
         if isatty(STDIN_FILENO) == 1 {
             FileHandle.standardError.write(Data(#"tofu-rpc: reading JSON-RPC on stdin; try: {"jsonrpc":"2.0","id":1,"method":"rpc.discover"}"#.utf8 + [0x0A]))
         }
-        let limits = Limits(maxMessageBytes: maxMessageBytes, maxDepth: maxDepth, maxBatchEntries: maxBatch, maxInFlight: maxInFlight)
         let pinStore: PinStore
         do {
             pinStore = PinStore(path: try StoreLocation.resolve(flag: store), busyTimeout: Double(storeTimeoutMs) / 1000)
@@ -74,7 +82,22 @@ struct TofuRPC: AsyncParsableCommand {
         let connection = Connection(
             input: STDIN_FILENO, output: STDOUT_FILENO, methods: TofuMethods.table(store: pinStore, logger: logger),
             limits: limits, logger: logger)
-        let ending = await connection.run()
-        if ending.exitStatus != 0 { throw ExitCode(ending.exitStatus) }
+        return await connection.run().exitStatus
+    }
+}
+
+/// Started with no arguments (as the `tofu` CLI and most clients start it), there is nothing
+/// to parse: tofu-rpc then serves with its defaults at once. Parsing even an empty command line
+/// costs ArgumentParser about 2.5 ms of a 11 ms cold start (reflection over the options, and
+/// its check for --generate-completion-script), paid by every one-shot `tofu` command.
+@main
+enum Main {
+    static func main() async {
+        let level = TofuRPC.defaultLogLevel
+        guard CommandLine.arguments.count <= 1, let level = Logger.Level(rawValue: level) else {
+            await TofuRPC.main()
+            return
+        }
+        exit(await TofuRPC.serve(store: nil, storeTimeoutMs: TofuRPC.defaultStoreTimeoutMs, limits: Limits(), level: level))
     }
 }

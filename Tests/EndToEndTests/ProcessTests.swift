@@ -35,6 +35,27 @@ import Testing
         #expect(server.stderr.isEmpty, "stderr: \(server.stderr)")
     }
 
+    /// With no arguments tofu-rpc skips argument parsing (the `tofu` CLI starts it so); the
+    /// environment must count all the same, and a bad value be refused as the parser refuses it.
+    @Test func withoutArgumentsTheEnvironmentStillCounts() async throws {
+        let store = temporaryDirectory("tofu-home") + "/env.sqlite"
+        let response = #"{"jsonrpc":"2.0","id":5,"result":1}"#
+        for (level, logged) in [("debug", true), ("notice", false)] {
+            let server = try ServerProcess(arguments: [], environment: ["TOFU_STORE": store, "TOFU_LOG_LEVEL": level])
+            server.send(line: response)
+            #expect(try await server.call("listCerts").errorCode == nil)
+            server.closeInput()
+            #expect(try await server.waitForExit() == 0)
+            #expect(server.stderr.contains("ignored a response object") == logged, "TOFU_LOG_LEVEL=\(level): \(server.stderr)")
+        }
+        #expect(FileManager.default.fileExists(atPath: store))
+        for arguments in [[], ["--store", store]] {
+            let refused = try await runProgram(productPath("tofu-rpc"), arguments, stdin: "", environment: ["TOFU_LOG_LEVEL": "loud"])
+            #expect(refused.status == 64, "\(arguments): \(refused)")
+            #expect(refused.stderr.contains("--log-level must be one of"), "\(arguments): \(refused.stderr)")
+        }
+    }
+
     @Test func aReaderThatGoesAwayDoesNotKillTheServer() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: productPath("tofu-rpc"))
