@@ -93,8 +93,7 @@ struct TofuRPC: AsyncParsableCommand {
 @main
 enum Main {
     static func main() async {
-        let level = TofuRPC.defaultLogLevel
-        guard CommandLine.arguments.count <= 1, let level = Logger.Level(rawValue: level) else {
+        guard CommandLine.arguments.count <= 1, let level = Logger.Level(rawValue: TofuRPC.defaultLogLevel) else {
             await TofuRPC.main()
             return
         }

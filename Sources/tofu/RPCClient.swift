@@ -45,12 +45,23 @@ final class RPCClient {
         posix_spawn_file_actions_adddup2(&actions, toServer[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromServer[1], 1)
         // No arguments: tofu-rpc then skips argument parsing, a tenth of its cold start. The
-        // store goes in TOFU_STORE, which tofu-rpc reads as it would read --store.
+        // store goes in TOFU_STORE, which tofu-rpc reads as it would read --store; the rest of
+        // the environment is passed on byte for byte.
         var argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
-        var environment = ProcessInfo.processInfo.environment
-        if let store = options.store, !store.isEmpty { environment["TOFU_STORE"] = store }
-        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
+        var store: UnsafeMutablePointer<CChar>?
+        if let path = options.store, !path.isEmpty {
+            guard let variable = strdup("TOFU_STORE=" + path) else { throw CLIFailure(.failure, "out of memory starting tofu-rpc") }
+            store = variable
+        }
+        defer { free(argv[0]); free(store) }
+        var envp: [UnsafeMutablePointer<CChar>?] = []
+        var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
+        while let variable = entry?.pointee {
+            if store == nil || strncmp(variable, "TOFU_STORE=", 11) != 0 { envp.append(variable) }
+            entry = entry?.successor()
+        }
+        if let store { envp.append(store) }
+        envp.append(nil)
         var child: pid_t = 0
         let status = posix_spawn(&child, path, &actions, nil, &argv, &envp)
         close(toServer[0])
