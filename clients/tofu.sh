@@ -110,10 +110,15 @@ pin_line() {  # pin_line VERBOSE  (pin JSON on stdin)
 
 print_result() { [ "$json" = 1 ] && { printf '%s\n' "$RESULT"; return 0; }; return 1; }
 
+# The reader of stdout went away (`tofu.sh listcerts | head -1`): stop as the Swift tofu does,
+# by SIGPIPE, rather than go on paging into a closed pipe. A shell started with SIGPIPE ignored
+# cannot take it back, and exits 141 instead (what a shell reports for SIGPIPE).
+stdout_gone() { trap - PIPE; kill -PIPE "$$" 2>/dev/null; exit 141; }
+
 # --- commands ------------------------------------------------------------------------------
 
 cmd_listcerts() {
-  local host="" within="" verbose=false cursor="null" params
+  local host="" within="" verbose=false cursor="null" params pin line
   while [ $# -gt 0 ]; do
     case "$1" in
       --host) host=${2:?--host needs a key}; shift 2 ;;
@@ -130,7 +135,12 @@ cmd_listcerts() {
          + (if $within != "" then {expiringWithinDays: ($within | tonumber)} else {} end)
          + (if $cursor != null then {cursor: $cursor} else {} end)')
     call listCerts "$params"
-    print_result || jq -c '.certs[]' <<<"$RESULT" | while IFS= read -r pin; do pin_line "$verbose" <<<"$pin"; done
+    if ! print_result; then
+      while IFS= read -r pin; do
+        line=$(pin_line "$verbose" <<<"$pin")
+        printf '%s\n' "$line" 2>/dev/null || stdout_gone
+      done < <(jq -c '.certs[]' <<<"$RESULT")
+    fi
     cursor=$(jq -c '.nextCursor' <<<"$RESULT")
     [ "$cursor" = null ] && break
   done

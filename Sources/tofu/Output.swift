@@ -28,7 +28,17 @@ enum Output {
     }
 
     static func print(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        let failure = write(text + "\n", to: STDOUT_FILENO)
+        if failure == EPIPE {
+            // The reader of stdout went away (`tofu listcerts | head -1`): stop as any Unix
+            // tool does, by SIGPIPE, which the CLI ignores only for its pipes to tofu-rpc.
+            signal(SIGPIPE, SIG_DFL)
+            raise(SIGPIPE)
+        }
+        if failure != 0 {
+            note("cannot write the output: \(String(cString: strerror(failure)))")
+            Foundation.exit(ExitStatus.failure.rawValue)
+        }
     }
 
     static func printJSON(_ value: JSONValue) {
@@ -37,6 +47,26 @@ enum Output {
 
     /// A note for the operator on stderr (never on stdout, which scripts parse).
     static func note(_ text: String) {
-        FileHandle.standardError.write(Data(("tofu: " + text + "\n").utf8))
+        error("tofu: " + text + "\n")
+    }
+
+    /// Writes `text` to stderr as is; if stderr is gone there is nowhere left to say so.
+    static func error(_ text: String) {
+        _ = write(text, to: STDERR_FILENO)
+    }
+
+    /// Writes all of `text`: 0, or the errno that stopped it (a closed pipe, a full disk).
+    /// Foundation's `FileHandle.write(_:)` traps on those instead.
+    private static func write(_ text: String, to descriptor: Int32) -> Int32 {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            bytes = bytes.dropFirst(written)
+        }
+        return 0
     }
 }

@@ -45,7 +45,7 @@ struct Tofu: ParsableCommand {
                 Output.print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Output.error(fullMessage(for: error) + "\n")
             Foundation.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
         }
     }

@@ -99,10 +99,10 @@ final class Progress {
         guard enabled, notification["method"]?.stringValue == "$/progress", let value = notification["params"]?["value"] else { return }
         let status = Output.text(value["status"])
         let painted = colour ? "\u{1B}[\(status == "match" ? "32" : "31")m\(status)\u{1B}[0m" : status
-        FileHandle.standardError.write(Data("\r\u{1B}[K[\(Output.text(value["done"]))/\(Output.text(value["total"]))] \(Output.text(value["host"])) \(painted)".utf8))
+        Output.error("\r\u{1B}[K[\(Output.text(value["done"]))/\(Output.text(value["total"]))] \(Output.text(value["host"])) \(painted)")
     }
 
     func finish() {
-        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if enabled { Output.error("\r\u{1B}[K") }
     }
 }

@@ -206,6 +206,29 @@ import Testing
         #expect(screen.contains("status=match"), "\(screen)")
         peers.stop()
     }
+
+    /// `tofu listcerts | head -1`: when the reader of stdout goes away, both clients stop as
+    /// Unix tools do, by SIGPIPE (141 in the shell), with nothing on stderr. The Swift client
+    /// used to crash in Foundation's FileHandle.write with a backtrace.
+    @Test(arguments: CLITests.Client.allCases)
+    func aReaderThatGoesAwayStopsTheClientQuietly(client: CLITests.Client) async throws {
+        let store = temporaryDirectory("tofu-pipe") + "/store.sqlite"
+        let server = try StoreServer(storePath: store)
+        for index in 0..<3 {
+            let certificate = try await CertificateFactory.make()
+            _ = try await server.result("pinCert", ["host": "192.0.2.\(index + 1)", "pem": certificate.pem])
+        }
+        _ = try await server.stop()
+        let (executable, prefix) = client.command
+        let words = ([executable] + prefix + ["listcerts", "--store", store]).map { "'\($0)'" }.joined(separator: " ")
+        // The reader closes its end at once, long before the client has started its server.
+        let script = "\(words) | { exec 0<&-; sleep 1; }; echo \"status=${PIPESTATUS[0]}\""
+        let result = try await runProgram("/bin/bash", ["-c", script], environment: CLITests.environment)
+        #expect(result.stdout == "status=141\n", "\(client): \(result.stdout) \(result.stderr)")
+        #expect(result.stderr.isEmpty, "\(client): \(result.stderr)")
+        let whole = try await CLITests.run(client, ["listcerts"], store: store)
+        #expect(whole.status == 0 && whole.stdout.split(separator: "\n").count == 3, "\(client): \(whole)")
+    }
 }
 
 /// Shell-hostile text in every argument of both clients: nothing is executed, nothing crashes,
