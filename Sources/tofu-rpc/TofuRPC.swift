@@ -99,6 +99,12 @@ enum Main {
             await TofuRPC.main()
             return
         }
+        await serveThenExit(level: level)
+    }
+
+    /// Exits on the thread that served: going back to the main actor first would start a
+    /// thread just to exit.
+    nonisolated static func serveThenExit(level: Logger.Level) async -> Never {
         exit(await TofuRPC.serve(store: nil, storeTimeoutMs: TofuRPC.defaultStoreTimeoutMs, limits: Limits(), level: level))
     }
 }

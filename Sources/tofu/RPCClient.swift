@@ -13,17 +13,32 @@ final class RPCClient {
 
     /// The server binary: `--server-path`, else `$TOFU_RPC`, else `tofu-rpc` next to this
     /// executable, else `tofu-rpc` on PATH.
+    /// (With plain readlink and access: Foundation's FileManager and URL cost a cold command
+    /// about half a millisecond here.)
     static func serverPath(flag: String?) -> String? {
         if let flag, !flag.isEmpty { return flag }
-        if let variable = ProcessInfo.processInfo.environment["TOFU_RPC"], !variable.isEmpty { return variable }
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let sibling = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("tofu-rpc").path
-        if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        if let variable = environment("TOFU_RPC"), !variable.isEmpty { return variable }
+        var me = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &me, me.count - 1)
+        let executable = length > 0 ? String(decoding: me[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        if let slash = executable.lastIndex(of: "/") {
+            let sibling = String(executable[..<slash]) + "/tofu-rpc"
+            if isExecutable(sibling) { return sibling }
+        }
+        for directory in (environment("PATH") ?? "").split(separator: ":") {
             let candidate = "\(directory)/tofu-rpc"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            if isExecutable(candidate) { return candidate }
         }
         return nil
+    }
+
+    private static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    private static func isExecutable(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
     }
 
     /// Starts the server with posix_spawn and waits for it with waitpid: Foundation's Process

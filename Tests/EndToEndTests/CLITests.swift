@@ -231,6 +231,56 @@ import Testing
     }
 }
 
+/// How the Swift `tofu` starts its tofu-rpc: which binary, and with which store.
+@Suite struct CLIStartupTests {
+    /// The `tofu` CLI hands its store to the tofu-rpc it starts: `--store` first, then the
+    /// environment, as for tofu-rpc itself.
+    @Test func theCLIHandsItsStoreToItsServer() async throws {
+        let home = temporaryDirectory("tofu-home")
+        let environment = ["TOFU_RPC": productPath("tofu-rpc"), "HOME": home, "XDG_DATA_HOME": "", "TOFU_STORE": home + "/env.sqlite"]
+        let flag = try await runProgram(productPath("tofu"), ["listcerts", "--store", home + "/flag.sqlite"], environment: environment)
+        #expect(flag.status == 0, "\(flag)")
+        #expect(FileManager.default.fileExists(atPath: home + "/flag.sqlite"))
+        #expect(!FileManager.default.fileExists(atPath: home + "/env.sqlite"))
+        let variable = try await runProgram(productPath("tofu"), ["listcerts"], environment: environment)
+        #expect(variable.status == 0, "\(variable)")
+        #expect(FileManager.default.fileExists(atPath: home + "/env.sqlite"))
+        #expect(!FileManager.default.fileExists(atPath: home + "/.local/share/tofu/store.sqlite"))
+    }
+
+    /// How `tofu` finds its server: `--server-path`, then `TOFU_RPC`, then next to itself (also
+    /// when started through a symlink), then on PATH; and what it says when there is none.
+    @Test func theCLIFindsItsServer() async throws {
+        let home = temporaryDirectory("tofu-find")
+        let tofu = productPath("tofu")
+        let server = productPath("tofu-rpc")
+        let arguments = ["listcerts", "--store", home + "/store.sqlite"]
+        let bare = ["TOFU_RPC": "", "TOFU_STORE": "", "PATH": "/usr/bin:/bin"]
+
+        var result = try await runProgram(tofu, arguments, environment: bare)
+        #expect(result.status == 0, "next to itself: \(result)")
+
+        try FileManager.default.createDirectory(atPath: home + "/linked", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: home + "/linked/tofu", withDestinationPath: tofu)
+        result = try await runProgram(home + "/linked/tofu", arguments, environment: bare)
+        #expect(result.status == 0, "through a symlink: \(result)")
+
+        // A tofu alone in its directory (a hard link, or a copy across file systems).
+        try FileManager.default.createDirectory(atPath: home + "/alone", withIntermediateDirectories: true)
+        if link(tofu, home + "/alone/tofu") != 0 { try FileManager.default.copyItem(atPath: tofu, toPath: home + "/alone/tofu") }
+        result = try await runProgram(home + "/alone/tofu", arguments, environment: bare)
+        #expect(result.status == 1 && result.stderr.contains("cannot find tofu-rpc"), "nowhere: \(result)")
+        let serverDirectory = (server as NSString).deletingLastPathComponent
+        result = try await runProgram(home + "/alone/tofu", arguments, environment: bare.merging(["PATH": "/nonexistent:" + serverDirectory]) { $1 })
+        #expect(result.status == 0, "on PATH: \(result)")
+
+        result = try await runProgram(tofu, arguments, environment: bare.merging(["TOFU_RPC": home + "/variable-rpc"]) { $1 })
+        #expect(result.status == 1 && result.stderr.contains("variable-rpc"), "TOFU_RPC first: \(result)")
+        result = try await runProgram(tofu, arguments + ["--server-path", home + "/flag-rpc"], environment: bare.merging(["TOFU_RPC": home + "/variable-rpc"]) { $1 })
+        #expect(result.status == 1 && result.stderr.contains("flag-rpc"), "--server-path first: \(result)")
+    }
+}
+
 /// Shell-hostile text in every argument of both clients: nothing is executed, nothing crashes,
 /// every outcome is one of the documented exit statuses.
 @Suite struct InjectionTests {

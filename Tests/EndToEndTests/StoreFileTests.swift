@@ -158,21 +158,6 @@ import Testing
         }
     }
 
-    /// The `tofu` CLI hands its store to the tofu-rpc it starts: `--store` first, then the
-    /// environment, as for tofu-rpc itself.
-    @Test func theCLIHandsItsStoreToItsServer() async throws {
-        let home = temporaryDirectory("tofu-home")
-        let environment = ["TOFU_RPC": productPath("tofu-rpc"), "HOME": home, "XDG_DATA_HOME": "", "TOFU_STORE": home + "/env.sqlite"]
-        let flag = try await runProgram(productPath("tofu"), ["listcerts", "--store", home + "/flag.sqlite"], environment: environment)
-        #expect(flag.status == 0, "\(flag)")
-        #expect(FileManager.default.fileExists(atPath: home + "/flag.sqlite"))
-        #expect(!FileManager.default.fileExists(atPath: home + "/env.sqlite"))
-        let variable = try await runProgram(productPath("tofu"), ["listcerts"], environment: environment)
-        #expect(variable.status == 0, "\(variable)")
-        #expect(FileManager.default.fileExists(atPath: home + "/env.sqlite"))
-        #expect(!FileManager.default.fileExists(atPath: home + "/.local/share/tofu/store.sqlite"))
-    }
-
     // MARK: - Stores that cannot be used
 
     /// Every refused store answers -32005 with the reason, and its bytes stay as they were.
