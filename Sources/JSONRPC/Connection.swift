@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import Logging
 import Locking
 
@@ -89,9 +88,7 @@ public final class Connection: Sendable {
     /// cancels) the calls in flight, flushes every answer and returns how it ended.
     public func run() async -> Ending {
         let ending = await withCheckedContinuation { (continuation: CheckedContinuation<Ending, Never>) in
-            let thread = Thread { [self] in continuation.resume(returning: self.readLoop()) }
-            thread.name = "tofu-rpc input"
-            thread.start()
+            DetachedThread.start(name: "tofu-rpc input") { [self] in continuation.resume(returning: self.readLoop()) }
         }
         switch ending {
         case .framingError(let reason):

@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import Locking
 import Synchronization
 
@@ -38,9 +37,7 @@ final class OutputWriter: Sendable {
     init(fd: Int32, onBroken: @escaping @Sendable (Int32) -> Void) {
         self.fd = fd
         self.onBroken = onBroken
-        let thread = Thread { [self] in self.loop() }
-        thread.name = "tofu-rpc output"
-        thread.start()
+        DetachedThread.start(name: "tofu-rpc output") { [self] in self.loop() }
     }
 
     func send(_ bytes: [UInt8]) {

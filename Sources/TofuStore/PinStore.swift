@@ -263,6 +263,25 @@ public actor PinStore {
         return try result.get()
     }
 
+    /// Closes the store. The last process to close folds the WAL back into the store file, so
+    /// after a clean exit the file alone holds every pin: a plain copy is a whole backup, and a
+    /// reader that may not create SQLite's side files still sees everything. Called when no
+    /// call is running; a later call opens the store again.
+    public func close() async {
+        let handle = handle.withLock { current in defer { current = nil }; return current }
+        let pointReader = pointReader.withLock { current in defer { current = nil }; return current }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Self.openQueue.async {
+                // Readers first: the writer, closing last, checkpoints and removes the WAL.
+                if let pointReader, pointReader !== handle?.pointReader { try? pointReader.close() }
+                try? handle?.pointReader.close()
+                if let reader = handle?.reader as? DatabaseQueue, reader !== handle?.pointReader { try? reader.close() }
+                try? handle?.writer?.close()
+                continuation.resume()
+            }
+        }
+    }
+
     /// The point reader: the whole store's if it is open, else one opened alone; the whole
     /// store when reading needs more (a new store to create, migrations to apply).
     private nonisolated func pointReaderNow() throws(TofuError) -> DatabaseQueue {

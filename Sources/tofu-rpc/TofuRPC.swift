@@ -84,7 +84,9 @@ struct TofuRPC: AsyncParsableCommand {
         let connection = Connection(
             input: STDIN_FILENO, output: STDOUT_FILENO, methods: TofuMethods.table(store: pinStore, logger: logger),
             limits: limits, logger: logger)
-        return await connection.run().exitStatus
+        let ending = await connection.run()
+        await pinStore.close()
+        return ending.exitStatus
     }
 }
 

@@ -1,6 +1,9 @@
 import ArgumentParser
-import Foundation
 import JSONRPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct AddDnacServer: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,9 @@
 import ArgumentParser
-import Foundation
 import JSONRPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The CLI's exit status, one per outcome a script needs to tell apart (see `tofu --help`).
 enum ExitStatus: Int32 {

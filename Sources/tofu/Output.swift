@@ -1,5 +1,8 @@
-import Foundation
 import JSONRPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What the CLI prints: PI's line format (`host=<key>;  subject=<subject>`), fields joined by
 /// a semicolon and two spaces; `--json` prints result objects as they came.
@@ -37,7 +40,7 @@ enum Output {
         }
         if failure != 0 {
             note("cannot write the output: \(String(cString: strerror(failure)))")
-            Foundation.exit(ExitStatus.failure.rawValue)
+            Glibc.exit(ExitStatus.failure.rawValue)
         }
     }
 

@@ -1,4 +1,7 @@
-import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reading a password without it ever being an argument: argv is visible to every user of
 /// the machine (`ps`, /proc/PID/cmdline).

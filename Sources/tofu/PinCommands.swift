@@ -1,6 +1,9 @@
 import ArgumentParser
-import Foundation
 import JSONRPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct ListCerts: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -100,16 +103,36 @@ struct PinCert: ParsableCommand {
     var pem: String
 
     func run() throws {
-        let text: String
-        do {
-            text = try String(contentsOfFile: pem, encoding: .utf8)
-        } catch {
-            throw CLIFailure(.usage, "cannot read \(pem): \(error.localizedDescription)")
-        }
+        let text = try Self.readText(pem)
         let result = try options.client().call("pinCert", ["host": .string(key), "pem": .string(text)]).orExit()
         if options.json { return Output.printJSON(result) }
         let pin = result["pin"] ?? .null
         Output.print(Output.text(result["pinStatus"]) + " " + Output.line([("host", Output.text(pin["host"])), ("subject", Output.text(pin["subject"])), ("sha256", Output.text(pin["sha256Fingerprint"]))]))
+    }
+
+    /// The whole file as UTF-8 text; a usage failure naming the file and why. At most 16 MiB
+    /// (tofu-rpc's largest message): `--pem /dev/zero` must end, not fill the memory.
+    static func readText(_ path: String) throws(CLIFailure) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CLIFailure(.usage, "cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let limit = 16 << 20
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw CLIFailure(.usage, "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+            if bytes.count > limit { throw CLIFailure(.usage, "\(path) is over 16 MiB; give a file holding one PEM certificate") }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw CLIFailure(.usage, "\(path) is not text (UTF-8); give a file holding one PEM certificate")
+        }
+        return text
     }
 }
 

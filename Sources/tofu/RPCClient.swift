@@ -1,5 +1,8 @@
-import Foundation
 import JSONRPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A `tofu-rpc` child process spoken to in NDJSON: the CLI never opens the store itself.
 ///

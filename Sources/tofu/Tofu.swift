@@ -1,6 +1,9 @@
 import ArgumentParser
-import Foundation
 import JSONRPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `tofu`: the operator's command line for the tofu pin store. A thin client: it starts
 /// `tofu-rpc` and asks it, so it behaves exactly as every other client of the store.
@@ -38,15 +41,15 @@ struct Tofu: ParsableCommand {
             try command.run()
         } catch let failure as CLIFailure {
             Output.note(failure.message)
-            Foundation.exit(failure.status.rawValue)
+            Glibc.exit(failure.status.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 Output.print(fullMessage(for: error))
-                Foundation.exit(0)
+                Glibc.exit(0)
             }
             Output.error(fullMessage(for: error) + "\n")
-            Foundation.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
+            Glibc.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
         }
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
-import Foundation
 import JSONRPC
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct VerifyCert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -93,7 +96,7 @@ struct VerifyCert: ParsableCommand {
 /// `verifycert --all` progress on a terminal (stderr), from `$/progress`; silent when piped.
 final class Progress {
     let enabled = isatty(STDERR_FILENO) == 1
-    private let colour = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    private let colour = isatty(STDERR_FILENO) == 1 && getenv("NO_COLOR") == nil
 
     func show(_ notification: JSONValue) {
         guard enabled, notification["method"]?.stringValue == "$/progress", let value = notification["params"]?["value"] else { return }
