@@ -173,9 +173,13 @@ cmd_pin_cert() {
     esac
   done
   [ -n "$key" ] && [ -n "$pem" ] || usage "pin-cert needs a host key and --pem FILE"
-  [ -r "$pem" ] || usage "cannot read $pem"
+  [ -r "$pem" ] && [ ! -d "$pem" ] || usage "cannot read $pem"
+  # Under 1 MiB, as in the Swift tofu: `--pem /dev/zero` or a log file given by mistake ends.
+  local params
+  params=$(head -c 1048576 -- "$pem" | jq -cRs --arg host "$key" 'if utf8bytelength >= 1048575 then null else {host: $host, pem: .} end')
+  [ "$params" != null ] || usage "$pem is 1 MiB or more; a PEM certificate is a few KiB: give a file holding one"
   start_server
-  call pinCert "$(jq -cn --arg host "$key" --rawfile pem "$pem" '{host: $host, pem: $pem}')"
+  call pinCert "$params"
   print_result || jq -r '"\(.pinStatus) host=\(.pin.host);  subject=\(.pin.subject);  sha256=\(.pin.sha256Fingerprint)"' <<<"$RESULT"
 }
 

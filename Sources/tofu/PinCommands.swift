@@ -110,13 +110,13 @@ struct PinCert: ParsableCommand {
         Output.print(Output.text(result["pinStatus"]) + " " + Output.line([("host", Output.text(pin["host"])), ("subject", Output.text(pin["subject"])), ("sha256", Output.text(pin["sha256Fingerprint"]))]))
     }
 
-    /// The whole file as UTF-8 text; a usage failure naming the file and why. At most 16 MiB
-    /// (tofu-rpc's largest message): `--pem /dev/zero` must end, not fill the memory.
+    /// The whole file as UTF-8 text; a usage failure naming the file and why. Under 1 MiB: a
+    /// certificate is a few KiB, and `--pem /dev/zero` or a log file given by mistake must end.
     static func readText(_ path: String) throws(CLIFailure) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CLIFailure(.usage, "cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let limit = 16 << 20
+        let limit = 1 << 20
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -127,7 +127,7 @@ struct PinCert: ParsableCommand {
             }
             if count == 0 { break }
             bytes += chunk[..<count]
-            if bytes.count > limit { throw CLIFailure(.usage, "\(path) is over 16 MiB; give a file holding one PEM certificate") }
+            if bytes.count >= limit - 1 { throw CLIFailure(.usage, "\(path) is 1 MiB or more; a PEM certificate is a few KiB: give a file holding one") }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw CLIFailure(.usage, "\(path) is not text (UTF-8); give a file holding one PEM certificate")

@@ -120,6 +120,12 @@ import Testing
         try await Self.both(["add-dnac-server", "--server", "127.0.0.1:\(TLSPeers.closedPort())", "--username", "u", "--password-stdin"], stores: stores, status: 5, stdin: "pw\n")
         try await Self.both(["pin-cert", "kong.example", "--pem", certificate.certificatePath], stores: stores, status: 0)
         try await Self.both(["pin-cert", "kong.example", "--pem", try await CertificateFactory.make().certificatePath], stores: stores, status: 3)
+        // A --pem that is not one certificate ends at once: missing, a directory, a big file, endless.
+        let big = temporaryDirectory("tofu-cli") + "/big.log"
+        try Data(String(repeating: "a log line, not a certificate\n", count: 80_000).utf8).write(to: URL(fileURLWithPath: big))
+        for pem in ["/nonexistent/cert.pem", temporaryDirectory("tofu-cli"), big, "/dev/zero"] {
+            try await Self.both(["pin-cert", "192.0.2.9_443", "--pem", pem], stores: stores, status: 2)
+        }
         // Usage: bad words, bad keys, a host that is a shell command.
         try await Self.both(["deletecert", "hots", "kong.example"], stores: stores, status: 2)
         try await Self.both(["listcerts", "--host", "$(touch /tmp/tofu-pwned-host)"], stores: stores, status: 2)
