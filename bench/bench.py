@@ -83,6 +83,9 @@ requests = os.path.join(work, "host.ndjson")
 with open(requests, "w") as file:
     file.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "listCerts", "params": {"host": "h050000.example"}}) + "\n")
 
+reference_scale = {"roundtrip": 1, "pipelined": 10}
+
+
 def alternating(mode, count, ours_command, reference_command, rounds=5):
     """Median of `rounds` loadgen runs of each side, taken in turn: one side never gets the
     machine's quiet minute alone (a shared VM's wake-up latency moves between runs)."""
@@ -92,8 +95,6 @@ def alternating(mode, count, ours_command, reference_command, rounds=5):
         theirs.append(float(run([loadgen, mode, str(count * reference_scale[mode]), requests, "--"] + reference_command).stdout.split()[0]))
     return sorted(ours)[rounds // 2], sorted(theirs)[rounds // 2]
 
-
-reference_scale = {"roundtrip": 1, "pipelined": 10}
 
 # 3: a warm round trip of one small request, against a C program echoing lines over pipes.
 ours, floor = alternating("roundtrip", 2000, [server, "--store", big], [echo])

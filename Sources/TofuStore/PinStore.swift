@@ -272,11 +272,9 @@ public actor PinStore {
         let pointReader = pointReader.withLock { current in defer { current = nil }; return current }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Self.openQueue.async {
-                // Readers first: the writer, closing last, checkpoints and removes the WAL.
-                if let pointReader, pointReader !== handle?.pointReader { try? pointReader.close() }
-                try? handle?.pointReader.close()
-                if let reader = handle?.reader as? DatabaseQueue, reader !== handle?.pointReader { try? reader.close() }
-                try? handle?.writer?.close()
+                // The lone point reader may be the handle's too; closing twice does nothing.
+                try? pointReader?.close()
+                handle?.close()
                 continuation.resume()
             }
         }
@@ -295,11 +293,7 @@ public actor PinStore {
             throw StoreFile.unavailable(error, path: path)
         }
         guard let opened else { return try openNow().pointReader }
-        return pointReader.withLock { current in
-            if let current { return current }
-            current = opened
-            return opened
-        }
+        return Self.keepFirst(opened, in: pointReader)
     }
 
     /// Opens the store on the calling thread if it is not open yet; a failure is not kept (the
@@ -313,7 +307,12 @@ public actor PinStore {
         } catch {
             throw StoreFile.unavailable(error, path: path)
         }
-        return handle.withLock { current in
+        return Self.keepFirst(opened, in: handle)
+    }
+
+    /// `opened`, kept in `slot`; or what another thread's open put there first.
+    private static func keepFirst<T: Sendable>(_ opened: T, in slot: borrowing Locked<T?>) -> T {
+        slot.withLock { current in
             if let current { return current }
             current = opened
             return opened

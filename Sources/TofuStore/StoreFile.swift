@@ -18,6 +18,13 @@ enum StoreFile {
         /// unlike the pool's readers, it is used as is, without GRDB's per-read schema check
         /// (a second statement and read transaction on every call).
         let pointReader: DatabaseQueue
+
+        /// Closes every connection, the writer last: the last connection to close folds the WAL
+        /// back into the file. (`reader` is the writer's pool or the point reader.)
+        func close() {
+            try? pointReader.close()
+            try? writer?.close()
+        }
     }
 
     static func open(path: String, busyTimeout: TimeInterval, pointReader existing: DatabaseQueue? = nil) throws -> Handle {

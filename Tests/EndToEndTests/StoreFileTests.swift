@@ -202,22 +202,14 @@ import Testing
         let store = Self.newStore()
         let first = try StoreServer(storePath: store)
         _ = try await first.result("listCerts")
-        // Another process holds the write lock (sqlite3 in an open IMMEDIATE transaction).
-        let holder = try ServerProcess("/usr/bin/sqlite3", arguments: [store])
-        holder.send(Array("BEGIN IMMEDIATE;\nSELECT 'locked';\n".utf8))
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
-            let text = String(decoding: holder.reader.leftover, as: UTF8.self)
-            if text.contains("locked") || ContinuousClock.now > deadline { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let holder = try await WriteLockHolder(store)
         let server = try StoreServer(storePath: store, arguments: ["--store-timeout-ms", "200"])
         let certificate = try await CertificateFactory.make()
         let answer = try await server.call("pinCert", ["host": "kong.example", "pem": certificate.pem])
         #expect(answer.errorCode == -32005)
         #expect(answer.errorReason.contains("locked"), "\(answer)")
-        holder.send(Array("ROLLBACK;\n.quit\n".utf8))
-        _ = try await holder.waitForExit()
+        holder.end(with: "ROLLBACK")
+        try await holder.waitForExit()
         // Once the lock is gone the same process writes.
         #expect(try await server.call("pinCert", ["host": "kong.example", "pem": certificate.pem]).errorCode == nil)
         _ = try await server.stop()
@@ -280,21 +272,16 @@ import Testing
     @Test func openingANewStoreWaitsForAWriteLockHeldElsewhere() async throws {
         let store = temporaryDirectory("tofu-race") + "/store.sqlite"
         #expect(FileManager.default.createFile(atPath: store, contents: nil, attributes: [.posixPermissions: 0o600]))
-        let holder = try ServerProcess("/usr/bin/sqlite3", arguments: [store])
-        holder.send(Array("BEGIN IMMEDIATE;\nSELECT 'locked';\n".utf8))
-        let deadline = ContinuousClock.now + TestTime.bound(.seconds(10))
-        while !String(decoding: holder.reader.leftover, as: UTF8.self).contains("locked") && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let holder = try await WriteLockHolder(store)
         let server = try ServerProcess(arguments: ["--store", store, "--store-timeout-ms", String(10_000 * TestTime.scale)])
         let started = ContinuousClock.now
         server.send(line: Wire.request("listCerts", id: 1))
         try await Task.sleep(for: .milliseconds(300))
-        holder.send(Array("COMMIT;\n.quit\n".utf8))
+        holder.end(with: "COMMIT")
         let answer = try await server.reader.next()
         #expect(answer.errorCode == nil, "\(answer.text)")
         #expect(ContinuousClock.now - started >= .milliseconds(300), "answered before the lock was released: \(answer.text)")
-        _ = try await holder.waitForExit()
+        try await holder.waitForExit()
         server.closeInput()
         #expect(try await server.waitForExit() == 0)
     }

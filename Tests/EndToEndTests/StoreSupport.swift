@@ -38,6 +38,30 @@ struct StoreServer {
     }
 }
 
+/// Another process holding the write lock of `store`: sqlite3 in an open IMMEDIATE
+/// transaction. Returns once the lock is held; `end` finishes the transaction with COMMIT or
+/// ROLLBACK, and sqlite3 then exits.
+struct WriteLockHolder {
+    private let process: ServerProcess
+
+    init(_ store: String) async throws {
+        process = try ServerProcess("/usr/bin/sqlite3", arguments: [store])
+        process.send(Array("BEGIN IMMEDIATE;\nSELECT 'locked';\n".utf8))
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(10))
+        while !String(decoding: process.reader.leftover, as: UTF8.self).contains("locked") && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    func end(with ending: String) {
+        process.send(Array("\(ending);\n.quit\n".utf8))
+    }
+
+    func waitForExit() async throws {
+        _ = try await process.waitForExit()
+    }
+}
+
 final class Counter: Sendable {
     private let value = Locked(0)
     func next() -> Int { value.withLock { $0 += 1; return $0 } }
