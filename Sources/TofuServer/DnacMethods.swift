@@ -20,8 +20,10 @@ struct DnacMethods: Sendable {
         }
         table.register("removeDnacServer") { params, _ in
             let host = try params.named(allowing: ["server"]).hostKey("server")
-            let removed = try await answering { try await store.removeServer(host) }
-            return ["removed": Self.json(removed)]
+            switch try await answering({ try await store.removeServer(host) }) {
+            case .server(let removed): return ["removed": Self.json(removed)]
+            case .damaged(let row): return ["removed": .null, "damagedRow": ResponseError.damagedRowJSON(row)]
+            }
         }
     }
 
@@ -44,6 +46,8 @@ struct DnacMethods: Sendable {
     func addDnacServer(_ params: Params) async throws -> JSONValue {
         let request = try validate(params)
         let store = self.store
+        // A damaged record of this server is reported before anything is pinned or sent.
+        _ = try await answering { try await store.server(for: request.host) }
         let outcome = await TLSProbe.session(request.host, timeoutMilliseconds: request.timeout) { connection -> Result<SessionOutcome, ProbeFailure> in
             guard let presented = connection.presented else { return .failure(ProbeFailure(.protocol, "no certificate was presented")) }
             let decision = BlockingBridge.wait { () async -> Result<TofuDecision, TofuError> in
