@@ -31,6 +31,7 @@ struct DnacMethods: Sendable {
     private enum SessionOutcome: Sendable {
         case storeFailed(TofuError)
         case mismatch(current: Pin, presented: ProbeResult)
+        case notAccepted(current: Pin?, presented: ProbeResult)
         case decided(TofuDecision, presented: ProbeResult, answer: Result<HTTPResponse, HTTPExchangeError>?)
     }
 
@@ -63,6 +64,9 @@ struct DnacMethods: Sendable {
             case .success(.mismatch(let current))?:
                 // Dropped here: not one byte of HTTP goes to a host whose certificate changed.
                 return .success(.mismatch(current: current, presented: presented))
+            case .success(.notAccepted(let current))?:
+                // Not the certificate the caller accepted: dropped, pinned or not.
+                return .success(.notAccepted(current: current, presented: presented))
             case .success(let decision)?:
                 guard request.checkCredentials else { return .success(.decided(decision, presented: presented, answer: nil)) }
                 let answer: Result<HTTPResponse, HTTPExchangeError>
@@ -83,6 +87,8 @@ struct DnacMethods: Sendable {
             throw ResponseError.from(error)
         case .success(.mismatch(let current, let presented)):
             throw Self.mismatch(request, pinned: current, presented: presented.leaf)
+        case .success(.notAccepted(let current, let presented)):
+            throw Self.notAccepted(request, pinned: current, presented: presented.leaf)
         case .success(.decided(let decision, let presented, let answer)):
             return try await finish(request, decision: decision, presented: presented, answer: answer)
         }
@@ -99,6 +105,7 @@ struct DnacMethods: Sendable {
         case .matched(let current): (pin, status) = (current, .matched)
         case .replacementAccepted(let current): (pin, status) = (current, .replaced)
         case .mismatch(let current): throw Self.mismatch(request, pinned: current, presented: presented.leaf)
+        case .notAccepted(let current): throw Self.notAccepted(request, pinned: current, presented: presented.leaf)
         }
         if let answer {
             // Any failure here leaves the old pin in place: the replacement has not happened yet.
@@ -207,7 +214,7 @@ struct DnacMethods: Sendable {
         let host = request.host.description
         let change = pinned.certificate.change(to: presented) ?? .newKey
         let changeWords = change == .newKey ? "new key: the controller generated a new certificate" : "same key, re-issued"
-        var details: [String: JSONValue] = [
+        let details: [String: JSONValue] = [
             "host": .string(host), "pinned": PinJSON.pin(pinned), "presented": .object(PinJSON.certificate(presented)),
             "change": .string(change.rawValue),
             "remedy": .string(
@@ -222,11 +229,27 @@ struct DnacMethods: Sendable {
             ]],
         ]
         var message = "\(host) presents a different certificate than the one pinned (\(changeWords)): pinned \(pinned.certificate.sha256Fingerprint), presented \(presented.sha256Fingerprint). The connection was dropped and nothing was sent."
-        if let accept = request.accept {
-            details["acceptFingerprint"] = .string(accept.description)
-            message += " acceptFingerprint \(accept) is not the presented certificate either."
-        }
         message += " Remedy: deleteCert \(host), then add the server again; or add it with acceptFingerprint \(presented.sha256Fingerprint)."
+        return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
+    }
+
+    /// acceptFingerprint names one certificate and the host presented another: refused whether
+    /// or not the host is pinned.
+    private static func notAccepted(_ request: Request, pinned: Pin?, presented: CertificateSummary) -> ResponseError {
+        let host = request.host.description
+        let accepted = request.accept.map(\.description) ?? ""
+        var details: [String: JSONValue] = [
+            "host": .string(host), "pinned": pinned.map { PinJSON.pin($0) } ?? .null, "presented": .object(PinJSON.certificate(presented)),
+            "acceptFingerprint": .string(accepted),
+            "remedy": .string(
+                "Confirm the certificate's fingerprint with the controller's administrator. If the controller really presents \(presented.sha256Fingerprint), add it again with that acceptFingerprint; if not, something else answers at this address."),
+            "acceptCall": ["method": "addDnacServer", "params": [
+                "server": .string(host), "username": .string(request.username), "acceptFingerprint": .string(presented.sha256Fingerprint.description),
+            ]],
+        ]
+        if let pinned { details["change"] = .string((pinned.certificate.change(to: presented) ?? .newKey).rawValue) }
+        let pinWords = pinned.map { "Its pin (\($0.certificate.sha256Fingerprint)) is unchanged." } ?? "It has no pin, and none was made."
+        let message = "\(host) presents certificate \(presented.sha256Fingerprint), not the one acceptFingerprint names (\(accepted)). The connection was dropped: nothing was pinned and nothing was sent. \(pinWords) Confirm the fingerprint with the controller's administrator before accepting another."
         return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
     }
 

@@ -111,13 +111,23 @@ public actor PinStore {
     }
 
     /// Trust on first use, in one IMMEDIATE transaction (so across processes too): pins
-    /// `presented` if nothing is pinned, else compares. With `accepting` equal to the
-    /// presented certificate's fingerprint, a different pin is accepted for replacement but
-    /// not replaced yet. Mismatches are recorded in the history.
+    /// `presented` if nothing is pinned, else compares. `accepting` means "this certificate
+    /// and no other": when it is not the presented one, nothing is pinned (`.notAccepted`),
+    /// pinned or not; when it is, a different pin is accepted for replacement but not
+    /// replaced yet. Mismatches with a pin are recorded in the history.
     public func trustOnFirstUse(_ presented: CertificateSummary, for host: HostKey, accepting: Fingerprint?) async throws(TofuError) -> TofuDecision {
         try await write { db in
             let now = Timestamp.now()
-            guard let current = try Self.fetchPin(host, db) else {
+            let pinned = try Self.fetchPin(host, db)
+            if let accepting, accepting != presented.sha256Fingerprint {
+                if let pinned, pinned.certificate.sha256Fingerprint != presented.sha256Fingerprint {
+                    try Rows.record(
+                        HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
+                                     detail: "presented " + Self.describe(presented) + "; pinned \(pinned.certificate.sha256Fingerprint); accepted \(accepting)"), into: db)
+                }
+                return .notAccepted(current: pinned)
+            }
+            guard let current = pinned else {
                 let pin = Pin(host: host, certificate: presented, pinnedAt: now)
                 try Rows.insert(pin, into: db)
                 try Rows.record(
