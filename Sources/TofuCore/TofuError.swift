@@ -14,4 +14,6 @@ public enum TofuError: Error, Sendable, Equatable {
     case damagedRow(DamagedRow, store: String)
     /// No DNA Center server recorded under this host key (-32001, kind dnacServerNotFound).
     case serverNotFound(host: HostKey)
+    /// The caller cancelled before anything changed (-32800).
+    case cancelled
 }

@@ -41,6 +41,8 @@ extension ResponseError {
                 details: ["reason": .string(reason)])
         case .damagedRow(let row, let store):
             return damaged(row, store: store)
+        case .cancelled:
+            return .cancelled
         }
     }
 

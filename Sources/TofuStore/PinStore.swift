@@ -115,7 +115,11 @@ public actor PinStore {
     /// and no other": when it is not the presented one, nothing is pinned (`.notAccepted`),
     /// pinned or not; when it is, a different pin is accepted for replacement but not
     /// replaced yet. Mismatches with a pin are recorded in the history.
-    public func trustOnFirstUse(_ presented: CertificateSummary, for host: HostKey, accepting: Fingerprint?) async throws(TofuError) -> TofuDecision {
+    /// `beforePinning` is asked inside the transaction, just before a first-use pin is
+    /// written: false (the caller was cancelled) throws `.cancelled` and nothing is written.
+    public func trustOnFirstUse(
+        _ presented: CertificateSummary, for host: HostKey, accepting: Fingerprint?, beforePinning: @escaping @Sendable () -> Bool = { true }
+    ) async throws(TofuError) -> TofuDecision {
         try await write { db in
             let now = Timestamp.now()
             let pinned = try Self.fetchPin(host, db)
@@ -128,6 +132,7 @@ public actor PinStore {
                 return .notAccepted(current: pinned)
             }
             guard let current = pinned else {
+                guard beforePinning() else { throw TofuError.cancelled }
                 let pin = Pin(host: host, certificate: presented, pinnedAt: now)
                 try Rows.insert(pin, into: db)
                 try Rows.record(
@@ -145,22 +150,32 @@ public actor PinStore {
     }
 
     /// Replaces the pin of `host`, which must still be `expected`, with `certificate`: one
-    /// UPDATE, so the host is never without a pin. A pin that changed meanwhile throws
+    /// UPDATE, so the host is never without a pin. Called once the certificate was accepted
+    /// and the credentials with it, so what another process did meanwhile is settled honestly:
+    /// a pin deleted meanwhile gives way to `certificate` (`.pinned`); a pin already replaced
+    /// by `certificate` is `.matched`; a pin changed to a third certificate throws
     /// `.certificateMismatch` and nothing changes.
-    public func replace(_ host: HostKey, expected: Fingerprint, with certificate: CertificateSummary) async throws(TofuError) -> Pin {
+    public func replace(_ host: HostKey, expected: Fingerprint, with certificate: CertificateSummary) async throws(TofuError) -> (Pin, PinStatus) {
         try await write { db in
-            guard let current = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
+            let now = Timestamp.now()
+            let pin = Pin(host: host, certificate: certificate, pinnedAt: now)
+            guard let current = try Self.fetchPin(host, db) else {
+                try Rows.insert(pin, into: db)
+                try Rows.record(
+                    HistoryEvent(at: now, host: host, kind: .pinned, sha256Fingerprint: certificate.sha256Fingerprint,
+                                 detail: Self.describe(certificate) + "; accepted to replace \(expected), which had been deleted meanwhile"), into: db)
+                return (pin, .pinned)
+            }
+            if current.certificate.sha256Fingerprint == certificate.sha256Fingerprint { return (current, .matched) }
             guard current.certificate.sha256Fingerprint == expected else {
                 throw TofuError.certificateMismatch(host: host, pinned: current, presented: certificate, expectedFingerprint: expected)
             }
-            let now = Timestamp.now()
-            let pin = Pin(host: host, certificate: certificate, pinnedAt: now)
             try db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?").execute(arguments: [host.description])
             try Rows.insert(pin, into: db)
             try Rows.record(
                 HistoryEvent(at: now, host: host, kind: .replaced, sha256Fingerprint: certificate.sha256Fingerprint,
                              detail: Self.describe(certificate) + "; replaced \(expected)"), into: db)
-            return pin
+            return (pin, .replaced)
         }
     }
 
