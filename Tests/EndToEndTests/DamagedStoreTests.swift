@@ -5,7 +5,7 @@ import Testing
 /// A store hand-edited with the sqlite3 CLI: every method that reads rows answers -32005 naming
 /// the row it cannot read (table, rowid, host), the process keeps serving, the other rows stay
 /// usable, and deleteCert / removeDnacServer remove the damaged row.
-@Suite struct DamagedStoreTests {
+@Suite(.serialized) struct DamagedStoreTests {
     static func newStore() -> String { temporaryDirectory("tofu-damaged") + "/store.sqlite" }
 
     static func edit(_ store: String, _ sql: String) async throws {

@@ -3,20 +3,20 @@ import TestSupport
 import Testing
 
 /// addDnacServer tells the truth about what happened, whatever another process or a
-/// `$/cancelRequest` does meanwhile. The fake controller holds its token answer back
-/// ("delay"), so each interleaving is made on purpose, not hoped for.
+/// `$/cancelRequest` does meanwhile. The fake controller holds its token answer back until the
+/// test lifts the hold ("hold"), so each interleaving is made on purpose, not hoped for.
 @Suite struct TruthfulAnswerTests {
     static let password = "pw-truth"
 
     static func add(_ peer: Peer, accept: String? = nil) -> [String: Any] {
-        var params: [String: Any] = ["server": peer.address, "username": "admin", "password": password, "confirmPassword": password, "timeoutMs": 10_000]
+        var params: [String: Any] = ["server": peer.address, "username": "admin", "password": password, "confirmPassword": password, "timeoutMs": 60_000]
         if let accept { params["acceptFingerprint"] = accept }
         return params
     }
 
     /// Waits until the fake controller has received `count` token requests (it answers later).
     static func waitForRequests(_ peers: TLSPeers, _ peer: Peer, count: Int) async throws {
-        let deadline = ContinuousClock.now + TestTime.bound(.seconds(10))
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(30))
         while try await peers.requests(peer).count < count {
             try #require(ContinuousClock.now < deadline, "the controller never received the token request")
             try await Task.sleep(for: .milliseconds(20))
@@ -32,7 +32,7 @@ import Testing
         _ = try await setup.result("addDnacServer", add(dnac))
         _ = try await setup.stop()
         try await peers.present(new, on: dnac)
-        try await peers.dnac(dnac, ["delay": 3])
+        try await peers.dnac(dnac, ["hold": true])
         return (dnac, old, new)
     }
 
@@ -62,6 +62,7 @@ import Testing
         case .rePinsTheSameCertificate: _ = try await other.result("pinCert", ["host": dnac.key, "pem": new.pem])
         case .pinsAThirdCertificate: _ = try await other.result("pinCert", ["host": dnac.key, "pem": third.pem])
         }
+        try await peers.dnac(dnac, ["hold": false])
 
         let answer = try await adder.process.reader.next()
         #expect(answer.object["id"] as? String == "repin")
@@ -127,11 +128,14 @@ import Testing
     @Test func aCancelAfterTheFirstUsePinLetsTheCallComplete() async throws {
         let peers = try TLSPeers()
         let certificate = try await CertificateFactory.make()
-        let dnac = try await peers.listen("tls", certificate: certificate, dnac: ["username": "admin", "password": Self.password, "delay": 1.5])
+        let dnac = try await peers.listen("tls", certificate: certificate, dnac: ["username": "admin", "password": Self.password, "hold": true])
         let server = try StoreServer(storePath: DnacTests.newStore())
         server.process.send(line: Wire.request("addDnacServer", id: "late", params: Self.add(dnac)))
         try await Self.waitForRequests(peers, dnac, count: 1)
         server.process.send(line: Wire.request("$/cancelRequest", params: ["id": "late"]))
+        // The cancel is read before the controller answers: a call after it is answered after it.
+        _ = try await server.result("listCerts", ["host": dnac.key])
+        try await peers.dnac(dnac, ["hold": false])
         let answer = try await server.process.reader.next()
         #expect(answer.object["id"] as? String == "late")
         // The call ran to its end: the pin and the server record are both there.
@@ -157,9 +161,10 @@ import Testing
         let peers = try TLSPeers()
         let silent = try await peers.listen("silent")
         let server = try StoreServer(storePath: DnacTests.newStore())
-        let start = ContinuousClock.now
+        _ = try await server.result("listCerts")
         server.process.send(line: Wire.request("addDnacServer", id: "early", params: Self.add(silent)))
         try await Task.sleep(for: .milliseconds(300))
+        let start = ContinuousClock.now
         server.process.send(line: Wire.request("$/cancelRequest", params: ["id": "early"]))
         let answer = try await server.process.reader.next()
         #expect(answer.object["id"] as? String == "early")
