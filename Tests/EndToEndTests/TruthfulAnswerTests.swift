@@ -169,7 +169,7 @@ import Testing
         let answer = try await server.process.reader.next()
         #expect(answer.object["id"] as? String == "early")
         #expect(answer.errorCode == -32800, "\(answer)")
-        #expect(ContinuousClock.now - start < TestTime.bound(.seconds(5)), "the cancel did not stop the call")
+        #expect(ContinuousClock.now - start < TestTime.bound(.seconds(15)), "the cancel did not stop the call (its timeout is 60 s)")
         #expect((try await server.result("listCerts")["certs"] as? [Any])?.isEmpty == true)
         _ = try await server.stop()
         peers.stop()
