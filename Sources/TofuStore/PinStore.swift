@@ -275,7 +275,7 @@ public actor PinStore {
                 more = true
                 break
             }
-            pins.append(try Rows.pin(row) as Pin)
+            pins.append(try Rows.pin(row))
         }
         return (pins, more)
     }

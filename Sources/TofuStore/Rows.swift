@@ -43,14 +43,6 @@ enum Rows {
         return Pin(host: host, certificate: certificate, pinnedAt: try reader.timestamp(14), lastVerifiedAt: try reader.optionalTimestamp(15))
     }
 
-    /// What `hostKey(_:)` reads: only what names the host.
-    static let hostKeyColumns = "id, host, address, port"
-
-    /// The host key of a row of `SELECT \(hostKeyColumns)`.
-    static func hostKey(_ row: Row) throws(RowDamage) -> HostKey {
-        try RowReader(row, table: "pin", columns: hostKeyColumns).hostKey(address: 2, port: 3)
-    }
-
     static func record(_ event: HistoryEvent, into db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO event (at, host, event, sha256Fingerprint, detail) VALUES (?, ?, ?, ?, ?)").execute(arguments: [event.at, event.host.description, event.kind.rawValue, event.sha256Fingerprint.description, event.detail])
     }
