@@ -74,7 +74,7 @@ public actor PinStore {
                 }
                 (deletion, fingerprint, detail) = (.pin(existing), existing.certificate.sha256Fingerprint, Self.describe(existing.certificate))
             case .failure(let damage):
-                let stored = try? RowReader(row, table: "pin", columns: Rows.pinColumns).fingerprint(5)
+                let stored = try? RowReader(row, table: "pin", names: Rows.pinNames).fingerprint(5)
                 // A damaged row cannot be shown to differ from `expected`: deleted only if it holds exactly that.
                 if let expected, stored != expected { throw damage }
                 // The audit trail keeps the deletion; all zeros stand for a fingerprint that could not be read.

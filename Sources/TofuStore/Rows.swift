@@ -16,6 +16,7 @@ enum Rows {
         """
     /// What `pin(_:)` reads, by position: the rowid and the host first, as every read here.
     static let pinColumns = "id, " + pinInsertColumns
+    static let pinNames = RowReader.names(pinColumns)
 
     static func insert(_ pin: Pin, into db: Database) throws {
         let certificate = pin.certificate
@@ -31,7 +32,7 @@ enum Rows {
     /// A row of `SELECT \(pinColumns)`, read by position (GRDB's by-name lookup lowercases
     /// the name on every call, which dominated listing large stores).
     static func pin(_ row: Row) throws(RowDamage) -> Pin {
-        let reader = try RowReader(row, table: "pin", columns: pinColumns)
+        let reader = RowReader(row, table: "pin", names: pinNames)
         let host = try reader.hostKey(address: 2, port: 3)
         let sans = try reader.text(12)
         let certificate = CertificateSummary(
@@ -48,10 +49,11 @@ enum Rows {
     }
 
     static let eventColumns = "id, host, at, event, sha256Fingerprint, detail"
+    static let eventNames = RowReader.names(eventColumns)
 
     /// A row of `SELECT \(eventColumns)`, read by position.
     static func event(_ row: Row) throws(RowDamage) -> HistoryEvent {
-        let reader = try RowReader(row, table: "event", columns: eventColumns)
+        let reader = RowReader(row, table: "event", names: eventNames)
         let host = try reader.canonicalHostKey()
         let kindText = try reader.text(3)
         guard let kind = HistoryEvent.Kind(rawValue: kindText) else {
@@ -61,10 +63,11 @@ enum Rows {
     }
 
     static let serverColumns = "id, host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated"
+    static let serverNames = RowReader.names(serverColumns)
 
     /// A row of `SELECT \(serverColumns)`, read by position.
     static func server(_ row: Row) throws(RowDamage) -> DnacServer {
-        let reader = try RowReader(row, table: "dnac_server", columns: serverColumns)
+        let reader = RowReader(row, table: "dnac_server", names: serverNames)
         return DnacServer(
             host: try reader.hostKey(address: 2, port: 3), username: try reader.text(4), pinnedFingerprint: try reader.fingerprint(5),
             addedAt: try reader.timestamp(6), lastCheckedAt: try reader.timestamp(7), authenticated: try reader.optionalBool(8))
@@ -81,29 +84,27 @@ struct RowDamage: Error, Sendable {
 struct RowReader {
     let row: Row
     let table: String
-    let names: [Substring]
-    let rowid: Int64
-    /// The host column as stored, escaped and clipped; nil when it is not text.
-    let host: String?
+    let names: [String]
+    /// The host column as stored; nil when it is not text.
     let rawHost: String?
 
-    init(_ row: Row, table: String, columns: String) throws(RowDamage) {
+    init(_ row: Row, table: String, names: [String]) {
         self.row = row
         self.table = table
-        names = columns.split(separator: ",").map { $0.drop { $0 == " " || $0 == "\n" } }
-        // The rowid is an INTEGER PRIMARY KEY: SQLite allows nothing else there.
-        if case .int64(let id) = (try? row.decode(DatabaseValue.self, atIndex: 0))?.storage { rowid = id } else { rowid = -1 }
-        if case .string(let text) = (try? row.decode(DatabaseValue.self, atIndex: 1))?.storage {
-            rawHost = text
-            host = RowReader.shown(text, limit: 300)
-        } else {
-            rawHost = nil
-            host = nil
-        }
+        self.names = names
+        if case .string(let text) = (try? row.decode(DatabaseValue.self, atIndex: 1))?.storage { rawHost = text } else { rawHost = nil }
+    }
+
+    /// The names of a SELECT's columns, by position.
+    static func names(_ columns: String) -> [String] {
+        columns.split(separator: ",").map { String($0.drop { $0 == " " || $0 == "\n" }) }
     }
 
     func damage(_ index: Int, _ problem: String) -> RowDamage {
-        let column = index < names.count ? String(names[index]) : "column \(index)"
+        let column = index < names.count ? names[index] : "column \(index)"
+        // The rowid is an INTEGER PRIMARY KEY: SQLite allows nothing else there.
+        let rowid: Int64 = if case .int64(let id) = (try? row.decode(DatabaseValue.self, atIndex: 0))?.storage { id } else { -1 }
+        let host = rawHost.map { Self.shown($0, limit: 300) }
         return RowDamage(row: DamagedRow(table: table, rowid: rowid, host: host, column: column, problem: "\(column) \(problem)"))
     }
 
