@@ -80,4 +80,7 @@ public enum TofuDecision: Sendable {
     case replacementAccepted(current: Pin)
     /// A different certificate was presented; nothing changed.
     case mismatch(current: Pin)
+    /// The caller accepted one certificate (acceptFingerprint) and the host presented another:
+    /// refused whether or not the host is pinned (`current`); nothing changed.
+    case notAccepted(current: Pin?)
 }

@@ -10,6 +10,10 @@ public enum TofuError: Error, Sendable, Equatable {
     case certificateMismatch(host: HostKey, pinned: Pin, presented: CertificateSummary?, expectedFingerprint: Fingerprint?)
     /// The pin store cannot be used (-32005); `reason` says why and what to do.
     case storeUnavailable(reason: String)
+    /// A row the call needed cannot be read (-32005); the rest of the store is usable.
+    case damagedRow(DamagedRow, store: String)
     /// No DNA Center server recorded under this host key (-32001, kind dnacServerNotFound).
     case serverNotFound(host: HostKey)
+    /// The caller cancelled before anything changed (-32800).
+    case cancelled
 }

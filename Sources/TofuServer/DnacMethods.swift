@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import Locking
 import TofuCore
 import TofuStore
 import TofuTLS
@@ -20,8 +21,10 @@ struct DnacMethods: Sendable {
         }
         table.register("removeDnacServer") { params, _ in
             let host = try params.named(allowing: ["server"]).hostKey("server")
-            let removed = try await answering { try await store.removeServer(host) }
-            return ["removed": Self.json(removed)]
+            switch try await answering({ try await store.removeServer(host) }) {
+            case .server(let removed): return ["removed": Self.json(removed)]
+            case .damaged(let row): return ["removed": .null, "damagedRow": ResponseError.damagedRowJSON(row)]
+            }
         }
     }
 
@@ -29,6 +32,7 @@ struct DnacMethods: Sendable {
     private enum SessionOutcome: Sendable {
         case storeFailed(TofuError)
         case mismatch(current: Pin, presented: ProbeResult)
+        case notAccepted(current: Pin?, presented: ProbeResult)
         case decided(TofuDecision, presented: ProbeResult, answer: Result<HTTPResponse, HTTPExchangeError>?)
     }
 
@@ -41,26 +45,49 @@ struct DnacMethods: Sendable {
         let accept: Fingerprint?
     }
 
+    /// Runs the add in a task of its own, so that a cancel reaches it only until its first step
+    /// that cannot be undone (see `CommitGate`); from there it completes, and its answer says
+    /// what it changed and sent.
     func addDnacServer(_ params: Params) async throws -> JSONValue {
         let request = try validate(params)
+        // A damaged record of this server is reported before anything is pinned or sent.
+        _ = try await answering { try await store.server(for: request.host) }
+        let gate = CommitGate()
+        let work = Task { try await add(request, gate: gate) }
+        return try await withTaskCancellationHandler {
+            try await work.value
+        } onCancel: {
+            if gate.cancel() { work.cancel() }
+        }
+    }
+
+    private func add(_ request: Request, gate: CommitGate) async throws -> JSONValue {
         let store = self.store
+        let cancelled = ProbeFailure(.cancelled, "the call was cancelled before anything was pinned or sent")
         let outcome = await TLSProbe.session(request.host, timeoutMilliseconds: request.timeout) { connection -> Result<SessionOutcome, ProbeFailure> in
             guard let presented = connection.presented else { return .failure(ProbeFailure(.protocol, "no certificate was presented")) }
             let decision = BlockingBridge.wait { () async -> Result<TofuDecision, TofuError> in
                 do throws(TofuError) {
-                    return .success(try await store.trustOnFirstUse(presented.leaf, for: request.host, accepting: request.accept))
+                    return .success(try await store.trustOnFirstUse(
+                        presented.leaf, for: request.host, accepting: request.accept, beforePinning: { gate.commit() }))
                 } catch {
                     return .failure(error)
                 }
             }
             switch decision {
             case nil: return .success(.storeFailed(.storeUnavailable(reason: "the store did not answer")))
+            case .failure(.cancelled)?: return .failure(cancelled)
             case .failure(let error)?: return .success(.storeFailed(error))
             case .success(.mismatch(let current))?:
                 // Dropped here: not one byte of HTTP goes to a host whose certificate changed.
                 return .success(.mismatch(current: current, presented: presented))
+            case .success(.notAccepted(let current))?:
+                // Not the certificate the caller accepted: dropped, pinned or not.
+                return .success(.notAccepted(current: current, presented: presented))
             case .success(let decision)?:
                 guard request.checkCredentials else { return .success(.decided(decision, presented: presented, answer: nil)) }
+                // The first byte of credentials cannot be taken back: from here the call completes.
+                guard gate.commit() else { return .failure(cancelled) }
                 let answer: Result<HTTPResponse, HTTPExchangeError>
                 do throws(HTTPExchangeError) {
                     answer = .success(try DnacAuthentication.requestToken(
@@ -76,17 +103,20 @@ struct DnacMethods: Sendable {
             if failure.reason == .cancelled || Task.isCancelled { throw CancellationError() }
             throw Self.unreachable(request.host, failure)
         case .success(.storeFailed(let error)):
-            throw ResponseError.from(error)
+            throw Self.stamped(ResponseError.from(error), sent: false, changed: false)
         case .success(.mismatch(let current, let presented)):
             throw Self.mismatch(request, pinned: current, presented: presented.leaf)
+        case .success(.notAccepted(let current, let presented)):
+            throw Self.notAccepted(request, pinned: current, presented: presented.leaf)
         case .success(.decided(let decision, let presented, let answer)):
-            return try await finish(request, decision: decision, presented: presented, answer: answer)
+            return try await finish(request, decision: decision, presented: presented, answer: answer, gate: gate)
         }
     }
 
     /// After the session: judge the controller's answer, re-pin if accepted, record the server.
+    /// Every error from here says what was sent and what changed.
     private func finish(
-        _ request: Request, decision: TofuDecision, presented: ProbeResult, answer: Result<HTTPResponse, HTTPExchangeError>?
+        _ request: Request, decision: TofuDecision, presented: ProbeResult, answer: Result<HTTPResponse, HTTPExchangeError>?, gate: CommitGate
     ) async throws -> JSONValue {
         var pin: Pin
         var status: PinStatus
@@ -95,25 +125,60 @@ struct DnacMethods: Sendable {
         case .matched(let current): (pin, status) = (current, .matched)
         case .replacementAccepted(let current): (pin, status) = (current, .replaced)
         case .mismatch(let current): throw Self.mismatch(request, pinned: current, presented: presented.leaf)
+        case .notAccepted(let current): throw Self.notAccepted(request, pinned: current, presented: presented.leaf)
         }
         if let answer {
             // Any failure here leaves the old pin in place: the replacement has not happened yet.
             try Self.judge(answer, request: request, pin: pin, status: status)
         }
+        let sent = answer != nil
+        let host = request.host
+        let sentWords = sent
+            ? "\(host) accepted the credentials of '\(request.username)' over the connection whose certificate (\(presented.leaf.sha256Fingerprint)) was checked"
+            : "\(host) presented the accepted certificate \(presented.leaf.sha256Fingerprint); no credentials were sent"
+        // Without a credential check, nothing was irreversible so far: the re-pin or the record is the first change.
+        guard gate.commit() else { throw CancellationError() }
         if case .replacementAccepted(let current) = decision {
-            pin = try await answering {
-                try await store.replace(request.host, expected: current.certificate.sha256Fingerprint, with: presented.leaf)
+            do throws(TofuError) {
+                (pin, status) = try await store.replace(host, expected: current.certificate.sha256Fingerprint, with: presented.leaf)
+            } catch {
+                throw Self.afterwards(
+                    ResponseError.from(error), "\(sentWords), but the pin could not be replaced, so it was not changed:",
+                    sent: sent, authenticated: sent, changed: false)
             }
         }
-        let server = try await answering {
-            try await store.recordServer(
-                request.host, username: request.username, fingerprint: pin.certificate.sha256Fingerprint,
-                authenticated: answer == nil ? nil : true)
+        let server: DnacServer
+        do throws(TofuError) {
+            server = try await store.recordServer(
+                host, username: request.username, fingerprint: pin.certificate.sha256Fingerprint, authenticated: sent ? true : nil)
+        } catch {
+            let pinWords = status == .matched ? "the pin is unchanged" : "the pin was \(status.rawValue) (\(pin.certificate.sha256Fingerprint))"
+            var failure = Self.afterwards(
+                ResponseError.from(error), "\(sentWords) and \(pinWords), but the server could not be recorded:",
+                sent: sent, authenticated: sent ? true : nil, changed: status != .matched)
+            failure.merge(["pinStatus": .string(status.rawValue), "pin": PinJSON.pin(pin)])
+            throw failure
         }
         return [
             "server": Self.json(server), "pin": PinJSON.pin(pin), "pinStatus": .string(status.rawValue),
-            "authenticated": answer == nil ? .null : .bool(true),
+            "authenticated": sent ? .bool(true) : .null,
         ]
+    }
+
+    /// An error that happened after something was sent or changed: `words` say what happened
+    /// first, and `data` says it too (credentialsSent, authenticated, storeChanged).
+    private static func afterwards(_ error: ResponseError, _ words: String, sent: Bool, authenticated: Bool?, changed: Bool) -> ResponseError {
+        var error = stamped(error, sent: sent, changed: changed)
+        error.message = words + " " + error.message
+        error.merge(["authenticated": authenticated.map(JSONValue.bool) ?? .null])
+        return error
+    }
+
+    /// `error` with `data.credentialsSent` and `data.storeChanged` (a pin or the server record).
+    private static func stamped(_ error: ResponseError, sent: Bool, changed: Bool) -> ResponseError {
+        var error = error
+        error.merge(["credentialsSent": .bool(sent), "storeChanged": .bool(changed)])
+        return error
     }
 
     /// 200 with a Token: authenticated. 401/403: the credentials were refused. Anything else:
@@ -123,6 +188,7 @@ struct DnacMethods: Sendable {
             "host": .string(request.host.description),
             "pinStatus": .string(status == .replaced ? "kept" : status.rawValue),
             "pin": PinJSON.pin(pin),
+            "credentialsSent": true, "storeChanged": .bool(status == .pinned),
         ]
         let keptWords = status == .replaced
             ? "The old pin was kept." : status == .pinned ? "The certificate was pinned on first use." : "The pin is unchanged."
@@ -132,7 +198,7 @@ struct DnacMethods: Sendable {
             details["reason"] = .string(error.detail)
             throw ResponseError(
                 code: TofuErrorCode.notDnac, kind: "notDnac",
-                message: "\(request.host) accepted TLS but did not answer the DNA Center token request: \(error.detail). \(keptWords) Check the address and port of the controller.",
+                message: "\(request.host) accepted TLS but did not answer the DNA Center token request, which carried the credentials over the checked connection: \(error.detail). \(keptWords) Check the address and port of the controller.",
                 details: details)
         case .success(let response):
             var details = kept
@@ -150,7 +216,7 @@ struct DnacMethods: Sendable {
                 details["reason"] = .string(what)
                 throw ResponseError(
                     code: TofuErrorCode.notDnac, kind: "notDnac",
-                    message: "\(request.host) \(what) to the DNA Center token request on \(response.path); it does not look like a Cisco DNA Center. \(keptWords)",
+                    message: "\(request.host) \(what) to the DNA Center token request on \(response.path), which carried the credentials over the checked connection; it does not look like a Cisco DNA Center. \(keptWords)",
                     details: details)
             }
         }
@@ -193,6 +259,8 @@ struct DnacMethods: Sendable {
             "host": .string(host.description), "reason": .string(failure.reason.rawValue), "detail": .string(failure.detail),
         ]
         if let alert = failure.alert { details["alert"] = .string(alert) }
+        details["credentialsSent"] = false
+        details["storeChanged"] = false
         return ResponseError(
             code: TofuErrorCode.hostUnreachable, kind: "hostUnreachable",
             message: "Cannot reach \(host) over TLS (\(failure.reason.rawValue)): \(failure.detail). Nothing was pinned or sent.",
@@ -218,11 +286,31 @@ struct DnacMethods: Sendable {
             ]],
         ]
         var message = "\(host) presents a different certificate than the one pinned (\(changeWords)): pinned \(pinned.certificate.sha256Fingerprint), presented \(presented.sha256Fingerprint). The connection was dropped and nothing was sent."
-        if let accept = request.accept {
-            details["acceptFingerprint"] = .string(accept.description)
-            message += " acceptFingerprint \(accept) is not the presented certificate either."
-        }
+        details["credentialsSent"] = false
+        details["storeChanged"] = false
         message += " Remedy: deleteCert \(host), then add the server again; or add it with acceptFingerprint \(presented.sha256Fingerprint)."
+        return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
+    }
+
+    /// acceptFingerprint names one certificate and the host presented another: refused whether
+    /// or not the host is pinned.
+    private static func notAccepted(_ request: Request, pinned: Pin?, presented: CertificateSummary) -> ResponseError {
+        let host = request.host.description
+        let accepted = request.accept.map(\.description) ?? ""
+        var details: [String: JSONValue] = [
+            "host": .string(host), "pinned": pinned.map { PinJSON.pin($0) } ?? .null, "presented": .object(PinJSON.certificate(presented)),
+            "acceptFingerprint": .string(accepted),
+            "remedy": .string(
+                "Confirm the certificate's fingerprint with the controller's administrator. If the controller really presents \(presented.sha256Fingerprint), add it again with that acceptFingerprint; if not, something else answers at this address."),
+            "acceptCall": ["method": "addDnacServer", "params": [
+                "server": .string(host), "username": .string(request.username), "acceptFingerprint": .string(presented.sha256Fingerprint.description),
+            ]],
+        ]
+        if let pinned { details["change"] = .string((pinned.certificate.change(to: presented) ?? .newKey).rawValue) }
+        details["credentialsSent"] = false
+        details["storeChanged"] = false
+        let pinWords = pinned.map { "Its pin (\($0.certificate.sha256Fingerprint)) is unchanged." } ?? "It has no pin, and none was made."
+        let message = "\(host) presents certificate \(presented.sha256Fingerprint), not the one acceptFingerprint names (\(accepted)). The connection was dropped: nothing was pinned and nothing was sent. \(pinWords) Confirm the fingerprint with the controller's administrator before accepting another."
         return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
     }
 
@@ -235,4 +323,41 @@ struct DnacMethods: Sendable {
         ]
     }
 
+}
+
+/// Whether an addDnacServer may still be cancelled. Until its first step that cannot be undone
+/// (a first-use pin, the first byte of credentials, the server record) a cancel stops it and
+/// nothing changed or was sent; from then on it runs to the end, so that its answer can say
+/// what it did instead of a bare "cancelled".
+final class CommitGate: Sendable {
+    private enum State: Sendable { case open, cancelled, committed }
+    private let state = Locked(State.open)
+
+    /// Passes the point of no return; false if the call was cancelled first.
+    func commit() -> Bool {
+        state.withLock { state in
+            if state == .cancelled { return false }
+            state = .committed
+            return true
+        }
+    }
+
+    /// Cancels the call unless it passed the point of no return; true if it is now cancelled.
+    func cancel() -> Bool {
+        state.withLock { state in
+            if state == .committed { return false }
+            state = .cancelled
+            return true
+        }
+    }
+}
+
+extension ResponseError {
+    /// Adds `details` to `data` (an object), keeping what is there.
+    mutating func merge(_ details: [String: JSONValue]) {
+        var object: [String: JSONValue] = [:]
+        if case .object(let existing)? = data { object = existing }
+        for (key, value) in details { object[key] = value }
+        data = .object(object)
+    }
 }

@@ -39,6 +39,45 @@ extension ResponseError {
             return ResponseError(
                 code: TofuErrorCode.storeUnavailable, kind: "storeUnavailable", message: "Pin store unavailable: \(reason)",
                 details: ["reason": .string(reason)])
+        case .damagedRow(let row, let store):
+            return damaged(row, store: store)
+        case .cancelled:
+            return .cancelled
+        }
+    }
+
+    /// -32005 for a row that cannot be read: which row, what is wrong, and how to repair it.
+    static func damaged(_ row: DamagedRow, store: String) -> ResponseError {
+        let repair = repair(of: row, store: store)
+        let reason = "\(row.name) in \(store) cannot be read: \(row.problem). Other rows are not affected. \(repair.words)"
+        var details: [String: JSONValue] = ["reason": .string(reason), "damagedRow": damagedRowJSON(row), "remedy": .string(repair.words)]
+        if let call = repair.call { details["remedyCall"] = call }
+        return ResponseError(
+            code: TofuErrorCode.storeUnavailable, kind: "storeUnavailable", message: "Pin store unavailable: \(reason)", details: details)
+    }
+
+    static func damagedRowJSON(_ row: DamagedRow) -> JSONValue {
+        [
+            "table": .string(row.table), "rowid": .int(row.rowid), "host": row.host.map(JSONValue.string) ?? .null,
+            "column": .string(row.column), "problem": .string(row.problem),
+        ]
+    }
+
+    /// The call that removes a damaged row, where one can reach it, else the sqlite3 command.
+    private static func repair(of row: DamagedRow, store: String) -> (words: String, call: JSONValue?) {
+        let sqlite = "sqlite3 '\(store)' 'DELETE FROM \(row.table) WHERE id = \(row.rowid)'"
+        let fix = "or correct the row with sqlite3 (its id is \(row.rowid))"
+        switch (row.table, row.reachableHost) {
+        case ("pin", let host?):
+            return ("To repair: deleteCert {host: \(host)} deletes the damaged pin (then pin the host again), \(fix).",
+                    ["method": "deleteCert", "params": ["host": .string(host.description)]])
+        case ("dnac_server", let host?):
+            return ("To repair: removeDnacServer {server: \(host)} removes the damaged record (then add the server again), \(fix).",
+                    ["method": "removeDnacServer", "params": ["server": .string(host.description)]])
+        case ("event", _):
+            return ("To repair: correct the history row with sqlite3, or delete it: \(sqlite).", nil)
+        default:
+            return ("No method can name this row: correct it with sqlite3, or delete it: \(sqlite).", nil)
         }
     }
 }

@@ -72,8 +72,10 @@ struct PinMethods: Sendable {
         let named = try params.named(allowing: ["host", "expectedFingerprint"])
         let host = try named.hostKey("host")
         let expected = try named.fingerprint("expectedFingerprint")
-        let deleted = try await answering { try await store.delete(host, expected: expected) }
-        return ["deleted": PinJSON.pin(deleted)]
+        switch try await answering({ try await store.delete(host, expected: expected) }) {
+        case .pin(let deleted): return ["deleted": PinJSON.pin(deleted)]
+        case .damaged(let row): return ["deleted": .null, "damagedRow": ResponseError.damagedRowJSON(row)]
+        }
     }
 
     func certHistory(_ params: Params) async throws -> JSONValue {
@@ -83,6 +85,4 @@ struct PinMethods: Sendable {
         let events = try await answering { try await store.history(host: host, limit: limit) }
         return ["events": .array(events.map(PinJSON.event))]
     }
-
-    /// Runs a store call, turning tofu's errors into JSON-RPC ones.
 }

@@ -57,17 +57,34 @@ public actor PinStore {
     }
 
     /// Deletes the pin of `host`; with `expected`, only if the pin is that certificate.
-    public func delete(_ host: HostKey, expected: Fingerprint?) async throws(TofuError) -> Pin {
+    /// A damaged pin row is deleted too (that is how an operator repairs it): without
+    /// `expected`, or when its fingerprint column holds exactly `expected`.
+    public func delete(_ host: HostKey, expected: Fingerprint?) async throws(TofuError) -> Deletion {
         try await write { db in
-            guard let existing = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
-            if let expected, expected != existing.certificate.sha256Fingerprint {
-                throw TofuError.certificateMismatch(host: host, pinned: existing, presented: nil, expectedFingerprint: expected)
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description]) else {
+                throw TofuError.certNotFound(host: host)
+            }
+            let deletion: Deletion
+            let fingerprint: Fingerprint
+            let detail: String
+            switch Result(catching: { () throws(RowDamage) in try Rows.pin(row) }) {
+            case .success(let existing):
+                if let expected, expected != existing.certificate.sha256Fingerprint {
+                    throw TofuError.certificateMismatch(host: host, pinned: existing, presented: nil, expectedFingerprint: expected)
+                }
+                (deletion, fingerprint, detail) = (.pin(existing), existing.certificate.sha256Fingerprint, Self.describe(existing.certificate))
+            case .failure(let damage):
+                let stored = try? RowReader(row, table: "pin", names: Rows.pinNames).fingerprint(5)
+                // A damaged row cannot be shown to differ from `expected`: deleted only if it holds exactly that.
+                if let expected, stored != expected { throw damage }
+                // The audit trail keeps the deletion; all zeros stand for a fingerprint that could not be read.
+                fingerprint = stored ?? Fingerprint(digest: [UInt8](repeating: 0, count: 32))
+                deletion = .damaged(damage.row)
+                detail = "deleted a damaged row (id \(damage.row.rowid)): \(damage.row.problem)"
             }
             try db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?").execute(arguments: [host.description])
-            try Rows.record(
-                HistoryEvent(at: Timestamp.now(), host: host, kind: .deleted, sha256Fingerprint: existing.certificate.sha256Fingerprint,
-                             detail: Self.describe(existing.certificate)), into: db)
-            return existing
+            try Rows.record(HistoryEvent(at: Timestamp.now(), host: host, kind: .deleted, sha256Fingerprint: fingerprint, detail: detail), into: db)
+            return deletion
         }
     }
 
@@ -94,13 +111,28 @@ public actor PinStore {
     }
 
     /// Trust on first use, in one IMMEDIATE transaction (so across processes too): pins
-    /// `presented` if nothing is pinned, else compares. With `accepting` equal to the
-    /// presented certificate's fingerprint, a different pin is accepted for replacement but
-    /// not replaced yet. Mismatches are recorded in the history.
-    public func trustOnFirstUse(_ presented: CertificateSummary, for host: HostKey, accepting: Fingerprint?) async throws(TofuError) -> TofuDecision {
+    /// `presented` if nothing is pinned, else compares. `accepting` means "this certificate
+    /// and no other": when it is not the presented one, nothing is pinned (`.notAccepted`),
+    /// pinned or not; when it is, a different pin is accepted for replacement but not
+    /// replaced yet. Mismatches with a pin are recorded in the history.
+    /// `beforePinning` is asked inside the transaction, just before a first-use pin is
+    /// written: false (the caller was cancelled) throws `.cancelled` and nothing is written.
+    public func trustOnFirstUse(
+        _ presented: CertificateSummary, for host: HostKey, accepting: Fingerprint?, beforePinning: @escaping @Sendable () -> Bool = { true }
+    ) async throws(TofuError) -> TofuDecision {
         try await write { db in
             let now = Timestamp.now()
-            guard let current = try Self.fetchPin(host, db) else {
+            let pinned = try Self.fetchPin(host, db)
+            if let accepting, accepting != presented.sha256Fingerprint {
+                if let pinned, pinned.certificate.sha256Fingerprint != presented.sha256Fingerprint {
+                    try Rows.record(
+                        HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
+                                     detail: "presented " + Self.describe(presented) + "; pinned \(pinned.certificate.sha256Fingerprint); accepted \(accepting)"), into: db)
+                }
+                return .notAccepted(current: pinned)
+            }
+            guard let current = pinned else {
+                guard beforePinning() else { throw TofuError.cancelled }
                 let pin = Pin(host: host, certificate: presented, pinnedAt: now)
                 try Rows.insert(pin, into: db)
                 try Rows.record(
@@ -118,32 +150,43 @@ public actor PinStore {
     }
 
     /// Replaces the pin of `host`, which must still be `expected`, with `certificate`: one
-    /// UPDATE, so the host is never without a pin. A pin that changed meanwhile throws
+    /// UPDATE, so the host is never without a pin. Called once the certificate was accepted
+    /// and the credentials with it, so what another process did meanwhile is settled honestly:
+    /// a pin deleted meanwhile gives way to `certificate` (`.pinned`); a pin already replaced
+    /// by `certificate` is `.matched`; a pin changed to a third certificate throws
     /// `.certificateMismatch` and nothing changes.
-    public func replace(_ host: HostKey, expected: Fingerprint, with certificate: CertificateSummary) async throws(TofuError) -> Pin {
+    public func replace(_ host: HostKey, expected: Fingerprint, with certificate: CertificateSummary) async throws(TofuError) -> (Pin, PinStatus) {
         try await write { db in
-            guard let current = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
+            let now = Timestamp.now()
+            let pin = Pin(host: host, certificate: certificate, pinnedAt: now)
+            guard let current = try Self.fetchPin(host, db) else {
+                try Rows.insert(pin, into: db)
+                try Rows.record(
+                    HistoryEvent(at: now, host: host, kind: .pinned, sha256Fingerprint: certificate.sha256Fingerprint,
+                                 detail: Self.describe(certificate) + "; accepted to replace \(expected), which had been deleted meanwhile"), into: db)
+                return (pin, .pinned)
+            }
+            if current.certificate.sha256Fingerprint == certificate.sha256Fingerprint { return (current, .matched) }
             guard current.certificate.sha256Fingerprint == expected else {
                 throw TofuError.certificateMismatch(host: host, pinned: current, presented: certificate, expectedFingerprint: expected)
             }
-            let now = Timestamp.now()
-            let pin = Pin(host: host, certificate: certificate, pinnedAt: now)
             try db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?").execute(arguments: [host.description])
             try Rows.insert(pin, into: db)
             try Rows.record(
                 HistoryEvent(at: now, host: host, kind: .replaced, sha256Fingerprint: certificate.sha256Fingerprint,
                              detail: Self.describe(certificate) + "; replaced \(expected)"), into: db)
-            return pin
+            return (pin, .replaced)
         }
     }
 
     // MARK: - DNA Center servers
 
-    /// Records (or updates) an added server; `addedAt` is kept from the first add.
+    /// Records (or updates) an added server; `addedAt` is kept from the first add. A damaged
+    /// record of it throws `.damagedRow` and changes nothing (remove it first).
     public func recordServer(_ host: HostKey, username: String, fingerprint: Fingerprint, authenticated: Bool?) async throws(TofuError) -> DnacServer {
         try await write { db in
             let now = Timestamp.now()
-            let addedAt = try String.fetchOne(db.cachedStatement(sql: "SELECT addedAt FROM dnac_server WHERE host = ?"), arguments: [host.description]) ?? now
+            let addedAt = try Self.fetchServer(host, db)?.addedAt ?? now
             try db.cachedStatement(sql: """
                     INSERT INTO dnac_server (host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -155,17 +198,29 @@ public actor PinStore {
     }
 
     public func servers() async throws(TofuError) -> [DnacServer] {
-        try await read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server ORDER BY host")).map(Rows.server) }
+        try await read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server ORDER BY host")).map { row throws(RowDamage) in try Rows.server(row) }
+        }
     }
 
-    /// Forgets a server; its pin stays (delete it with `delete` if wanted).
-    public func removeServer(_ host: HostKey) async throws(TofuError) -> DnacServer {
+    /// The recorded server of `host`, if any.
+    public func server(for host: HostKey) async throws(TofuError) -> DnacServer? {
+        try await read { db in try Self.fetchServer(host, db) }
+    }
+
+    /// Forgets a server; its pin stays (delete it with `delete` if wanted). A damaged record
+    /// is removed too: that is how an operator repairs it.
+    public func removeServer(_ host: HostKey) async throws(TofuError) -> Removal {
         try await write { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server WHERE host = ?"), arguments: [host.description]) else {
                 throw TofuError.serverNotFound(host: host)
             }
             try db.cachedStatement(sql: "DELETE FROM dnac_server WHERE host = ?").execute(arguments: [host.description])
-            return Rows.server(row)
+            do throws(RowDamage) {
+                return .server(try Rows.server(row))
+            } catch {
+                return .damaged(error.row)
+            }
         }
     }
 
@@ -225,10 +280,14 @@ public actor PinStore {
         return (pins, more)
     }
 
-    /// Every pinned host key, in order: what verifying all pins needs, without their certificates.
+    /// Every pinned host key, in order: what verifying all pins needs. Every row is read in
+    /// full, so a damaged one is reported before any host is contacted.
     public func hostKeys() async throws(TofuError) -> [HostKey] {
         try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT address, port FROM pin ORDER BY host")).map { HostKey(stored: $0[0], port: $0[1]) }
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin ORDER BY host"))
+            var keys: [HostKey] = []
+            while let row = try rows.next() { keys.append(try Rows.pin(row).host) }
+            return keys
         }
     }
 
@@ -241,14 +300,20 @@ public actor PinStore {
             return try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT \(Rows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT ?) ORDER BY id ASC"),
                 arguments: arguments
-            ).map(Rows.event)
+            ).map { row throws(RowDamage) in try Rows.event(row) }
         }
     }
 
     // MARK: - Plumbing
 
     private static func fetchPin(_ host: HostKey, _ db: Database) throws -> Pin? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description]).map(Rows.pin)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description])
+            .map { row throws(RowDamage) in try Rows.pin(row) }
+    }
+
+    private static func fetchServer(_ host: HostKey, _ db: Database) throws -> DnacServer? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server WHERE host = ?"), arguments: [host.description])
+            .map { row throws(RowDamage) in try Rows.server(row) }
     }
 
     static func describe(_ certificate: CertificateSummary) -> String {
@@ -349,6 +414,18 @@ public actor PinStore {
             throw StoreFile.unavailable(error, path: path)
         }
     }
+}
+
+/// What `delete` deleted: a pin, or a row that could not be read as one.
+public enum Deletion: Sendable {
+    case pin(Pin)
+    case damaged(DamagedRow)
+}
+
+/// What `removeServer` removed: a server's record, or a row that could not be read as one.
+public enum Removal: Sendable {
+    case server(DnacServer)
+    case damaged(DamagedRow)
 }
 
 /// What a verification found, against the pin as it stood at that moment.

@@ -70,6 +70,13 @@ struct AddDnacServer: ParsableCommand {
         let pinned = Output.text(data["pinned"]?["sha256Fingerprint"])
         let presented = Output.text(data["presented"]?["sha256Fingerprint"])
         guard !presented.isEmpty else { return nil }
+        if let accepted = data["acceptFingerprint"], accepted != .null {
+            // Not the certificate the operator accepted: nothing was pinned or sent, pinned or not.
+            return """
+                Next, once the controller's administrator has confirmed \(presented) (not \(Output.text(accepted))):
+                  tofu add-dnac-server --server \(host) --username \(username) --accept-fingerprint \(presented)
+                """
+        }
         return """
             Next, once you have confirmed \(presented) with the controller's administrator, either:
               tofu deletecert host \(host) --expected-fingerprint \(pinned)

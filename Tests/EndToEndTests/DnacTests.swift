@@ -245,31 +245,67 @@ import Testing
         peers.stop()
     }
 
-    @Test func thePasswordIsNowhere() async throws {
+    /// Every string an answer carries, parsed: keys, `message`, every string in `result` and
+    /// `data`, at any depth. Searching the raw JSON text instead misses any secret JSON escapes.
+    static func strings(in value: Any) -> [String] {
+        switch value {
+        case let text as String: return [text]
+        case let object as [String: Any]: return object.flatMap { [$0.key] + strings(in: $0.value) }
+        case let array as [Any]: return array.flatMap { strings(in: $0) }
+        default: return []
+        }
+    }
+
+    /// The password, the wrong one tried, their Basic credentials and the token are in no
+    /// answer (parsed), no log line, no store file, and nothing either CLI prints; with a
+    /// secret JSON escapes (quotes, backslash) and one it does not.
+    @Test(arguments: [#"s3cr3t-Pässwörd-"quoted"-\back-$(id)"#, "plainSecret4711"])
+    func thePasswordIsNowhere(password: String) async throws {
         let peers = try TLSPeers()
-        let dnac = try await Self.controller(peers, try await CertificateFactory.make())
+        let dnac = try await peers.listen("tls", certificate: try await CertificateFactory.make(), dnac: ["username": "admin", "password": password])
+        let wrong = "Wrong" + password
         let directory = temporaryDirectory("tofu-store")
         let store = directory + "/store.sqlite"
         let server = try StoreServer(storePath: store, environment: ["TOFU_LOG_LEVEL": "trace"])
         var answers: [Received] = []
-        answers.append(try await server.call("addDnacServer", Self.add(dnac)))
-        answers.append(try await server.call("addDnacServer", Self.add(dnac, password: Self.password + "x")))
-        answers.append(try await server.call("addDnacServer", Self.add(dnac, extra: ["confirmPassword": "other"])))
+        answers.append(try await server.call("addDnacServer", Self.add(dnac, password: password)))
+        let refused = try await server.call("addDnacServer", Self.add(dnac, password: wrong))
+        #expect(refused.errorCode == -32004, "the wrong password must be refused: \(refused)")
+        answers.append(refused)
+        answers.append(try await server.call("addDnacServer", Self.add(dnac, password: password, extra: ["confirmPassword": wrong])))
+        answers.append(try await server.call("addDnacServer", Self.add(dnac, password: wrong, extra: ["confirmPassword": password])))
+        answers.append(try await server.call("addDnacServer", Self.add(dnac, password: password, extra: ["acceptFingerprint": "zz"])))
         try await peers.present(try await CertificateFactory.make(), on: dnac)
-        answers.append(try await server.call("addDnacServer", Self.add(dnac)))
+        answers.append(try await server.call("addDnacServer", Self.add(dnac, password: password)))
         answers.append(try await server.call("listDnacServers"))
+        answers.append(try await server.call("certHistory"))
         // Look at the store and its WAL while the server still has them open, then after.
         var files = try FileManager.default.contentsOfDirectory(atPath: directory).map { directory + "/" + $0 }
         var bytes = files.compactMap { FileManager.default.contents(atPath: $0) }
         _ = try await server.stop()
         files = try FileManager.default.contentsOfDirectory(atPath: directory).map { directory + "/" + $0 }
         bytes += files.compactMap { FileManager.default.contents(atPath: $0) }
-        let secrets = [Self.password, Data(Self.password.utf8).base64EncodedString(), "test-token"]
+
+        // Both CLIs, with the right password on a changed certificate and with a wrong one.
+        var printed: [String] = []
+        for client in CLITests.Client.allCases {
+            let cliStore = temporaryDirectory("tofu-cli") + "/store.sqlite"
+            let add = ["add-dnac-server", "--server", dnac.address, "--username", "admin", "--password-stdin", "--timeout-ms", "3000"]
+            let first = try await CLITests.run(client, add, store: cliStore, stdin: wrong + "\n")
+            #expect(first.status == 6, "\(client): a wrong password must be refused: \(first.stderr)")
+            let second = try await CLITests.run(client, add + ["--json"], store: cliStore, stdin: password + "\n")
+            printed += [first.stdout, first.stderr, second.stdout, second.stderr]
+        }
+
+        let strings = answers.flatMap { Self.strings(in: $0.json) }
+        #expect(strings.count > 50, "the answers were not parsed")
+        let secrets = [password, wrong, Data("admin:\(password)".utf8).base64EncodedString(), Data("admin:\(wrong)".utf8).base64EncodedString(), "test-token"]
         for secret in secrets {
             let needle = Data(secret.utf8)
             #expect(bytes.allSatisfy { $0.range(of: needle) == nil }, "'\(secret)' is in a store file")
             #expect(!server.process.stderr.contains(secret), "'\(secret)' is in stderr")
-            #expect(answers.allSatisfy { !$0.text.contains(secret) }, "'\(secret)' is in an answer")
+            #expect(!strings.contains { $0.contains(secret) }, "'\(secret)' is in an answer")
+            #expect(!printed.contains { $0.contains(secret) }, "'\(secret)' was printed by a CLI")
         }
         peers.stop()
     }

@@ -107,9 +107,13 @@ import Testing
             var params: [String: Any] = ["limit": 97]
             if let cursor { params["cursor"] = cursor }
             let page = try await pager.result("listCerts", params)
-            seen += (page["certs"] as? [[String: Any]] ?? []).compactMap { $0["host"] as? String }
+            let hosts = (page["certs"] as? [[String: Any]] ?? []).compactMap { $0["host"] as? String }
+            seen += hosts
             cursor = page["nextCursor"] as? String
             pages += 1
+            // A page is one query: full unless it is the last, whatever the deleter does meanwhile.
+            #expect(cursor == nil ? (1...97).contains(hosts.count) : hosts.count == 97, "page \(pages) has \(hosts.count) entries")
+            try #require(pages <= total / 97 + 1, "more pages than pins allow")
             if pages == 5 { seeder.process.send(deletions) }
         } while cursor != nil
         #expect(seen.count == Set(seen).count, "a pin came twice")
@@ -119,6 +123,49 @@ import Testing
         _ = try await seeder.process.reader.next(deleted.count, timeout: .seconds(120))
         _ = try await seeder.stop()
         _ = try await pager.stop()
+    }
+
+    /// Every page holds exactly `limit` pins but the last, which holds the rest and no cursor;
+    /// a store of exactly two pages has no empty third one. An off-by-one fails here at once.
+    @Test func pagesHaveExactSizes() async throws {
+        let store = Self.newStore()
+        let certificate = try await CertificateFactory.make()
+        let server = try StoreServer(storePath: store)
+        func seed(_ range: Range<Int>) async throws {
+            var bytes: [UInt8] = []
+            for index in range {
+                bytes += Wire.ndjson(Wire.request("pinCert", id: "seed\(index)", params: ["host": String(format: "p%04d.example", index), "pem": certificate.pem]))
+            }
+            server.process.send(bytes)
+            let seeded = try await server.process.reader.next(range.count, timeout: .seconds(120))
+            #expect(seeded.allSatisfy { $0.errorCode == nil })
+        }
+        func pageSizes(limit: Int) async throws -> (sizes: [Int], hosts: [String]) {
+            var sizes: [Int] = []
+            var hosts: [String] = []
+            var cursor: String?
+            repeat {
+                var params: [String: Any] = ["limit": limit]
+                if let cursor { params["cursor"] = cursor }
+                let page = try await server.result("listCerts", params)
+                let entries = (page["certs"] as? [[String: Any]] ?? []).compactMap { $0["host"] as? String }
+                sizes.append(entries.count)
+                hosts += entries
+                cursor = page["nextCursor"] as? String
+                try #require(sizes.count <= 20, "the cursor never ends: \(sizes)")
+            } while cursor != nil
+            return (sizes, hosts)
+        }
+        try await seed(0..<194)
+        #expect(try await pageSizes(limit: 97).sizes == [97, 97])
+        #expect(try await pageSizes(limit: 194).sizes == [194])
+        #expect(try await pageSizes(limit: 195).sizes == [194])
+        #expect(try await pageSizes(limit: 193).sizes == [193, 1])
+        try await seed(194..<500)
+        let listed = try await pageSizes(limit: 97)
+        #expect(listed.sizes == [97, 97, 97, 97, 97, 15])
+        #expect(listed.hosts == (0..<500).map { String(format: "p%04d.example_443", $0) })
+        _ = try await server.stop()
     }
 
     @Test func createdOwnerOnlyEvenWithAPermissiveUmask() async throws {

@@ -230,20 +230,55 @@ import Testing
         peers.stop()
     }
 
-    @Test func offlineComparisonWithAGivenCertificateChangesNothing() async throws {
+    /// The offline comparison gets the live path's cases: unpinned, match, the same key
+    /// re-issued (a new certificate, so a mismatch: comparing public keys alone would call it a
+    /// match), a new key, and the presented certificate's validity. It changes nothing.
+    /// (Offline hosts are names, never a documentation address: nothing is dialled here.)
+    @Test func offlineComparisonHasTheLiveCasesAndChangesNothing() async throws {
         let server = try StoreServer(storePath: Self.newStore())
-        let pinned = try await CertificateFactory.make()
-        let other = try await CertificateFactory.make()
-        _ = try await server.result("pinCert", ["host": "192.0.2.10", "pem": pinned.pem])
-        let match = try await server.result("verifyCert", ["host": "192.0.2.10", "pem": pinned.pem])
+        let directory = temporaryDirectory()
+        let pinned = try await CertificateFactory.make(in: directory)
+        let reissued = try await CertificateFactory.make(reusingKey: pinned.keyPath, in: directory)
+        let regenerated = try await CertificateFactory.make(in: directory)
+        let expired = try await CertificateFactory.make(notBefore: "20200101000000Z", notAfter: "20210101000000Z")
+        let future = try await CertificateFactory.make(notBefore: "20990101000000Z", notAfter: "21000101000000Z")
+        let host = "kong.example"
+        _ = try await server.result("pinCert", ["host": host, "pem": pinned.pem])
+        func offline(_ certificate: TestCertificate, host: String = host) async throws -> [String: Any] {
+            try await server.result("verifyCert", ["host": host, "pem": certificate.pem])
+        }
+        func fingerprints(_ result: [String: Any]) -> (String?, String?) {
+            ((result["pinned"] as? [String: Any])?["sha256Fingerprint"] as? String, (result["presented"] as? [String: Any])?["sha256Fingerprint"] as? String)
+        }
+
+        let match = try await offline(pinned)
         #expect(match["status"] as? String == "match")
-        let mismatch = try await server.result("verifyCert", ["host": "192.0.2.10", "pem": other.pem])
-        #expect(mismatch["status"] as? String == "mismatch")
-        #expect(mismatch["change"] as? String == "newKey")
-        let unpinned = try await server.result("verifyCert", ["host": "192.0.2.11", "pem": other.pem])
+        #expect(match["host"] as? String == "kong.example_443")
+        #expect(match["change"] == nil)
+        #expect(match["presentedValidity"] as? String == "valid")
+        #expect(fingerprints(match) == (pinned.fingerprint, pinned.fingerprint))
+
+        let sameKey = try await offline(reissued)
+        #expect(sameKey["status"] as? String == "mismatch", "a re-issued certificate with the same key is not the pinned certificate")
+        #expect(sameKey["change"] as? String == "reissuedSameKey")
+        #expect(fingerprints(sameKey) == (pinned.fingerprint, reissued.fingerprint))
+
+        let newKey = try await offline(regenerated)
+        #expect(newKey["status"] as? String == "mismatch")
+        #expect(newKey["change"] as? String == "newKey")
+        #expect(fingerprints(newKey) == (pinned.fingerprint, regenerated.fingerprint))
+
+        #expect(try await offline(expired)["presentedValidity"] as? String == "expired")
+        #expect(try await offline(future)["presentedValidity"] as? String == "notYetValid")
+
+        let unpinned = try await offline(regenerated, host: "other.example")
         #expect(unpinned["status"] as? String == "unpinned")
+        #expect(unpinned["pinned"] is NSNull)
+
         let history = try await server.result("certHistory")["events"] as? [Any] ?? []
         #expect(history.count == 1, "offline checks record nothing")
+        let pins = try await server.result("listCerts")["certs"] as? [[String: Any]] ?? []
+        #expect(pins.count == 1 && pins.first?["sha256Fingerprint"] as? String == pinned.fingerprint && pins.first?["lastVerifiedAt"] is NSNull)
         _ = try await server.stop()
     }
 

@@ -145,6 +145,11 @@ def respond(writer, status, body, content_type="application/json", extra=""):
 
 async def answer(listener, method, path, headers, writer):
     dnac = listener.dnac
+    # "hold" (dnac option): the token request is recorded at once but answered only once a
+    # later {"op": "dnac", "hold": false} lifts the hold, so a test can act in between (delete
+    # the pin, cancel the call) whatever the machine's load.
+    while dnac.get("hold"):
+        await asyncio.sleep(0.01)
     behaviour = dnac["behaviour"]
     expected = "Basic " + base64.b64encode(f'{dnac["username"]}:{dnac["password"]}'.encode()).decode()
     new_path, old_path = "/dna/system/api/v1/auth/token", "/api/system/v1/auth/token"

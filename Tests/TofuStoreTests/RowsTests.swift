@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import Testing
+import TofuCore
+
+@testable import TofuStore
+
+/// Strict row reading: every column of pin, dnac_server and event, given each storage class
+/// SQLite has (NULL too, which the schema's NOT NULL keeps out only until someone edits the
+/// schema), is read as what tofu wrote or named as damaged; never trapped, never converted.
+@Suite struct RowsTests {
+    static let fingerprint = Fingerprint(digest: Array(0..<32))
+    static let time = "2026-11-29T04:00:00Z"
+
+    static let pin = Pin(
+        host: try! HostKey(parsing: "kong.example_8443"),
+        certificate: CertificateSummary(
+            subject: "CN = kong", issuer: "CN = kong", serialNumber: "01", sha256Fingerprint: fingerprint, spkiSha256: "abc=",
+            notBefore: time, notAfter: time, subjectAltNames: ["DNS:kong", "IP:192.0.2.1"], publicKey: "EC P-256", der: [0x30, 0x01, 0x00]),
+        pinnedAt: time, lastVerifiedAt: nil)
+
+    /// Tables with tofu's columns and no types or constraints, so any value can be put anywhere.
+    static func database() throws -> DatabaseQueue {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: """
+                CREATE TABLE pin (id INTEGER PRIMARY KEY, host, address, port, der, sha256Fingerprint, spkiSha256, subject, issuer,
+                    serialNumber, notBefore, notAfter, subjectAltNames, publicKey, pinnedAt, lastVerifiedAt);
+                CREATE TABLE dnac_server (id INTEGER PRIMARY KEY, host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated);
+                CREATE TABLE event (id INTEGER PRIMARY KEY, at, host, event, sha256Fingerprint, detail);
+                """)
+            try Rows.insert(pin, into: db)
+            try db.execute(
+                sql: "INSERT INTO dnac_server (host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: ["kong.example_8443", "kong.example", 8443, "admin", fingerprint.description, time, time, true])
+            try Rows.record(HistoryEvent(at: time, host: pin.host, kind: .pinned, sha256Fingerprint: fingerprint, detail: "d"), into: db)
+        }
+        return queue
+    }
+
+    static let wrongValues: [(String, DatabaseValue)] = [
+        ("NULL", .null), ("integer", 7.databaseValue), ("real", 1.5.databaseValue), ("text", "x".databaseValue), ("blob", Data([0xFF]).databaseValue), ("empty blob", Data().databaseValue),
+    ]
+
+    /// Reads the one row of `table` with `columns` through `decode`; the damage, or nil if it read.
+    static func damage<T>(_ queue: DatabaseQueue, _ table: String, _ columns: String, _ decode: @escaping (Row) throws(RowDamage) -> T) throws -> DamagedRow? {
+        try queue.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM \(table)") else { return nil }
+            do throws(RowDamage) {
+                _ = try decode(row)
+                return nil
+            } catch {
+                return error.row
+            }
+        }
+    }
+
+    static func check<T>(_ table: String, _ columns: String, allowed: [String: Set<String>], _ decode: @escaping (Row) throws(RowDamage) -> T) throws {
+        let names = columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { $0 != "id" }
+        let queue = try database()
+        #expect(try damage(queue, table, columns, decode) == nil, "\(table): the row as tofu wrote it must read")
+        for column in names {
+            for (label, value) in wrongValues {
+                let original = try queue.read { db in try DatabaseValue.fetchOne(db, sql: "SELECT \(column) FROM \(table)") }
+                try queue.write { db in try db.execute(sql: "UPDATE \(table) SET \(column) = ?", arguments: [value]) }
+                let found = try damage(queue, table, columns, decode)
+                if allowed[column]?.contains(label) == true {
+                    #expect(found == nil, "\(table).\(column) = \(label) is valid there: \(String(describing: found))")
+                } else {
+                    #expect(found?.column == column, "\(table).\(column) = \(label): \(String(describing: found))")
+                    #expect(found?.table == table && found?.rowid == 1)
+                }
+                try queue.write { db in try db.execute(sql: "UPDATE \(table) SET \(column) = ?", arguments: [original]) }
+            }
+        }
+    }
+
+    @Test func everyPinColumnIsChecked() throws {
+        // A pin's text columns may be any text ("x"); only lastVerifiedAt may be NULL.
+        let text: Set<String> = ["text"]
+        try Self.check("pin", Rows.pinColumns, allowed: [
+            "spkiSha256": text, "subject": text, "issuer": text, "serialNumber": text, "subjectAltNames": text, "publicKey": text,
+            "lastVerifiedAt": ["NULL"], "der": ["blob"],
+        ]) { row throws(RowDamage) in try Rows.pin(row) }
+    }
+
+    @Test func everyServerColumnIsChecked() throws {
+        try Self.check("dnac_server", Rows.serverColumns, allowed: ["username": ["text"], "authenticated": ["NULL"]]) { row throws(RowDamage) in
+            try Rows.server(row)
+        }
+    }
+
+    @Test func everyEventColumnIsChecked() throws {
+        try Self.check("event", Rows.eventColumns, allowed: ["detail": ["text"]]) { row throws(RowDamage) in try Rows.event(row) }
+    }
+
+    @Test func whatReadsBackIsWhatWasWritten() throws {
+        let queue = try Self.database()
+        let read = try queue.read { db in try Row.fetchOne(db, sql: "SELECT \(Rows.pinColumns) FROM pin").map { row throws(RowDamage) in try Rows.pin(row) } }
+        #expect(read == Self.pin)
+    }
+
+    @Test func storedTextIsEscapedAndClipped() {
+        #expect(RowReader.shown("a\u{202E}b\u{9B}c\n", limit: 100) == "a\\u{202E}b\\u{9B}c\\u{A}")
+        #expect(RowReader.shown(String(repeating: "x", count: 50), limit: 40) == String(repeating: "x", count: 40) + "…")
+    }
+}
