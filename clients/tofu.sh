@@ -5,6 +5,9 @@
 # JSON is only ever built with jq --arg/--argjson, so a host, user name or password holding
 # quotes, backslashes, $(...), newlines or any other text goes through unharmed.
 set -uo pipefail
+# No core files: this shell and the jq and tofu-rpc it starts hold the password (tofu-rpc also
+# makes itself not dumpable, which a shell cannot do). Soft and hard limit.
+ulimit -c 0 2>/dev/null
 
 readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_MISMATCH=3 EX_NOT_FOUND=4 EX_UNREACHABLE=5 EX_AUTH=6 EX_STORE=7 EX_NOT_DNAC=8
 
@@ -249,10 +252,44 @@ cmd_verifycert() {
   esac
 }
 
+# The password prompt, on the terminal (fd 3) with echo off. Ctrl-C, kill or a hang-up give the
+# terminal back before the shell ends by that signal; Ctrl-Z gives it back, stops, and once
+# continued turns echo off and asks again. (bash's own `read -s` restores the terminal on
+# SIGINT, SIGTERM and SIGHUP, but stops with echo off on SIGTSTP; bash ignores SIGQUIT.)
+tty_saved=""; tty_prompt=""
+
+tty_restore() { [ -z "$tty_saved" ] || stty "$tty_saved" <&3 2>/dev/null; }
+
+tty_signal() {  # tty_signal SIGNAL: the trap while the prompt is up
+  tty_restore
+  printf '\n' >&3
+  trap - "$1"
+  kill -s "$1" "$$"
+  # Only a stop comes back here, once continued.
+  trap "tty_signal $1" "$1"
+  stty -echo <&3 2>/dev/null
+  printf '%s' "$tty_prompt" >&3
+}
+
+ask_secret() {  # ask_secret PROMPT: sets REPLY to one line typed without echo
+  tty_prompt=$1
+  printf '%s' "$tty_prompt" >&3
+  stty -echo <&3 2>/dev/null || { printf '\n' >&3; die "$EX_FAILURE" "cannot turn off echo on the terminal; pipe the password with --password-stdin"; }
+  IFS= read -r REPLY <&3
+  tty_restore
+  printf '\n' >&3
+}
+
 read_password_twice() {
-  [ -r /dev/tty ] && exec 3<>/dev/tty 2>/dev/null || die "$EX_USAGE" "no terminal to ask the password on; pipe it with --password-stdin"
-  printf 'Password: ' >&3; IFS= read -rs password <&3; printf '\n' >&3
-  printf 'Confirm password: ' >&3; IFS= read -rs confirmation <&3; printf '\n' >&3
+  # (Braces: `exec 3<>/dev/tty 2>/dev/null` would send all later messages to /dev/null too.)
+  [ -r /dev/tty ] && { exec 3<>/dev/tty; } 2>/dev/null || die "$EX_USAGE" "no terminal to ask the password on; pipe it with --password-stdin"
+  tty_saved=$(stty -g <&3 2>/dev/null) || tty_saved=""
+  local signal
+  for signal in INT TERM HUP TSTP; do trap "tty_signal $signal" "$signal"; done
+  ask_secret 'Password: '; password=$REPLY
+  ask_secret 'Confirm password: '; confirmation=$REPLY
+  REPLY=""
+  trap - INT TERM HUP TSTP
   exec 3>&-
 }
 
