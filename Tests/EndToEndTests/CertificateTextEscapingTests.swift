@@ -27,9 +27,12 @@ import Testing
         }
     }
 
-    static let subject = "/O=Kong\u{9B}2J/OU=\u{2066}ops\u{2069}\u{200F}/CN=evil\u{202E}txt.exe\u{1B}[2J\u{2028}x"
-    /// The subject as printed: OpenSSL's one-line form (which writes ESC as \1B), then escaped.
-    static let printedSubject = #"O = Kong\x9B2J, OU = \u2066ops\u2069\u200F, CN = evil\u202Etxt.exe\1B[2J\u2028x"#
+    static let subject = "/O=Kong\u{9B}2J/OU=\u{2066}ops\u{2069}\u{200F}/OU=\u{80}\u{85}\u{9F}\u{A0}\u{61C}\u{200D}\u{200E}\u{2029}"
+        + "\u{202A}\u{202B}\u{202C}\u{202D}\u{202F}\u{2065}\u{2067}\u{2068}\u{206A}/CN=evil\u{202E}txt.exe\u{1B}[2J\u{2028}x"
+    /// The subject as printed: OpenSSL's one-line form (which writes ESC as \1B), then escaped;
+    /// the neighbours of each escaped range (U+00A0, U+200D, U+202F, U+2065, U+206A) as they are.
+    static let printedSubject = #"O = Kong\x9B2J, OU = \u2066ops\u2069\u200F, OU = \x80\x85\x9F"# + "\u{A0}" + #"\u061C"# + "\u{200D}"
+        + #"\u200E\u2029\u202A\u202B\u202C\u202D"# + "\u{202F}\u{2065}" + #"\u2067\u2068"# + "\u{206A}" + #", CN = evil\u202Etxt.exe\1B[2J\u2028x"#
 
     static func certificate() async throws -> TestCertificate {
         let names = CertificateFactory.rawSubjectAltNames([
