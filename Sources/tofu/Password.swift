@@ -41,12 +41,7 @@ enum Password {
 
     /// Asked twice on the terminal with echo off, as PI's form asks for a confirmation.
     static func prompt() throws(CLIFailure) -> (password: String, confirmation: String) {
-        let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
-        guard tty >= 0 else {
-            throw CLIFailure(.usage, "no terminal to ask the password on; pipe it with --password-stdin")
-        }
-        defer { close(tty) }
-        let terminal = try QuietTerminal(tty)
+        let terminal = try QuietTerminal()
         let password = try terminal.ask("Password: ")
         let confirmation = try terminal.ask("Confirm password: ")
         return (password, confirmation)

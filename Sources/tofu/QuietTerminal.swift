@@ -25,10 +25,14 @@ struct QuietTerminal: ~Copyable {
     private let signalDescriptor: Int32
     private let previousMask: sigset_t
 
-    init(_ tty: Int32) throws(CLIFailure) {
-        self.tty = tty
+    /// Opens the process's terminal (/dev/tty, whatever stdin and stdout are).
+    init() throws(CLIFailure) {
+        let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard tty >= 0 else {
+            throw CLIFailure(.usage, "no terminal to ask the password on; pipe it with --password-stdin")
+        }
         var settings = termios()
-        saved = tcgetattr(tty, &settings) == 0 ? settings : nil
+        let readable = tcgetattr(tty, &settings) == 0
         var set = sigset_t()
         sigemptyset(&set)
         // A blocked signal is queued even when ignored: leave ignored ones (nohup) alone.
@@ -36,20 +40,25 @@ struct QuietTerminal: ~Copyable {
         var previous = sigset_t()
         let blocked = pthread_sigmask(SIG_BLOCK, &set, &previous)
         guard blocked == 0 else {
+            close(tty)
             throw CLIFailure(.failure, "cannot hold signals while asking the password: \(String(cString: strerror(blocked)))")
         }
         let descriptor = signalfd(-1, &set, Int32(SFD_CLOEXEC))
         guard descriptor >= 0 else {
             let error = errno
             _ = pthread_sigmask(SIG_SETMASK, &previous, nil)
+            close(tty)
             throw CLIFailure(.failure, "cannot watch signals while asking the password: \(String(cString: strerror(error)))")
         }
+        self.tty = tty
+        saved = readable ? settings : nil
         signalDescriptor = descriptor
         previousMask = previous
     }
 
     deinit {
         restore()
+        close(tty)
         close(signalDescriptor)
         // A signal still pending is delivered now, with the terminal already given back.
         var previous = previousMask

@@ -35,36 +35,20 @@ enum TerminalText {
     }
 
     /// Compact JSON text (as jansson writes it) with the same code points written as JSON
-    /// escapes (`\u202e`): the same JSON value, safe on a terminal. The escapes are lowercase,
-    /// as jq writes them, so both clients print the same bytes.
+    /// escapes (`\u202e`, lowercase as jq writes them): the same JSON value, safe on a
+    /// terminal. Compact JSON has no white space outside its strings, and C0 inside them is
+    /// escaped already, so every such code point left is inside a string, where an escape
+    /// means the same. (tofu-rpc never sends C0 or DEL in results anyway: OpenSSL escapes them
+    /// in names, SANs are escaped, user names refuse them.)
     static func escapedJSON(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: mustEscape) else { return json }
         var result = ""
-        var inString = false
-        var pendingEscape = false
-        var hexDigitsLeft = 0
         for scalar in json.unicodeScalars {
-            if hexDigitsLeft > 0 {
-                // The four hex digits of a \u escape: lowercase, as jq writes them.
-                hexDigitsLeft -= 1
-                result += String(scalar).lowercased()
-                continue
-            }
-            if pendingEscape {
-                pendingEscape = false
-                if scalar == "u" { hexDigitsLeft = 4 }
-                result.unicodeScalars.append(scalar)
-                continue
-            }
-            if inString && mustEscape(scalar) {
+            if mustEscape(scalar) {
                 result += "\\u" + hex(scalar.value, digits: 4, uppercase: false)
-                continue
+            } else {
+                result.unicodeScalars.append(scalar)
             }
-            if scalar == "\"" {
-                inString.toggle()
-            } else if scalar == "\\" && inString {
-                pendingEscape = true
-            }
-            result.unicodeScalars.append(scalar)
         }
         return result
     }

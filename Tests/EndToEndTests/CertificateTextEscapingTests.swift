@@ -57,13 +57,16 @@ import Testing
     @Test func hostileCertificateTextIsEscapedByBothClients() async throws {
         let peers = try TLSPeers()
         let certificate = try await Self.certificate()
-        let dnac = try await peers.listen("tls", certificate: certificate, dnac: ["username": "u", "password": "pw"])
+        // The user name comes back in list-dnac-servers: text from tofu-rpc like any other
+        // (tofu-rpc refuses C0 and DEL in it, not C1 or bidirectional formatting).
+        let user = "u\u{9B}31m\u{202E}"
+        let dnac = try await peers.listen("tls", certificate: certificate, dnac: ["username": user, "password": "pw"])
         let stores = Dictionary(uniqueKeysWithValues: CLITests.Client.allCases.map { ($0, temporaryDirectory("tofu-escape") + "/store.sqlite") })
         let key = dnac.key
 
         // Pinned from a live TLS peer.
         var results = try await CLITests.both(
-            ["add-dnac-server", "--server", dnac.address, "--username", "u", "--password-stdin"], stores: stores, status: 0, stdin: "pw\n")
+            ["add-dnac-server", "--server", dnac.address, "--username", user, "--password-stdin"], stores: stores, status: 0, stdin: "pw\n")
         Self.expectSafe(results, "add-dnac-server")
         #expect(results[.swift]?.stdout == "pinned host=\(key);  subject=\(Self.printedSubject);  sha256=\(certificate.fingerprint);  authenticated=true\n")
 
@@ -79,6 +82,10 @@ import Testing
         Self.expectSafe(results, "history")
         results = try await CLITests.both(["list-dnac-servers"], stores: stores, status: 0)
         Self.expectSafe(results, "list-dnac-servers")
+        #expect(results[.swift]?.stdout.hasPrefix(#"server=\#(key);  username=u\x9B31m\u202E;  "#) == true, "\(results)")
+        results = try await CLITests.both(["list-dnac-servers", "--json"], stores: stores, status: 0)
+        Self.expectSafe(results, "list-dnac-servers --json")
+        #expect(results[.swift]?.stdout.contains(#""username":"u\u009b31m\u202e""#) == true, "\(results)")
         results = try await CLITests.both(["deletecert", "host", key], stores: stores, status: 0)
         Self.expectSafe(results, "deletecert")
         #expect(results[.swift]?.stdout == "deleted host=\(key);  subject=\(Self.printedSubject);  sha256=\(certificate.fingerprint)\n")

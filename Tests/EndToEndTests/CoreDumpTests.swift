@@ -129,6 +129,19 @@ import Testing
         try await Self.check(server, in: directory)
     }
 
+    /// A shell cannot make itself not dumpable: tofu.sh sets the limit, for itself and the jq
+    /// it starts (its tofu-rpc does both).
+    @Test func theShellClientAtItsPasswordTurnsCoreFilesOff() async throws {
+        let directory = Self.directory("tofu-core-shell")
+        let client = try Self.started(
+            ["/bin/bash", CLITests.Client.script, "add-dnac-server", "--server", "127.0.0.1:\(TLSPeers.closedPort())", "--username", "admin",
+             "--password-stdin", "--store", directory + "/store.sqlite"], in: directory)
+        try await Self.waitUntilReading(client.process.processIdentifier, runs: "/bin/bash")
+        let limit = try Self.coreLimit(client.process.processIdentifier)
+        #expect(limit.0 == "0" && limit.1 == "0", "core files are still allowed: soft \(limit.0), hard \(limit.1)")
+        client.closeInput()
+    }
+
     @Test func tofuAtItsPasswordTurnsCoreDumpsOff() async throws {
         let directory = Self.directory("tofu-core-cli")
         let client = try Self.started(
