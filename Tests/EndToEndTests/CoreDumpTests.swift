@@ -57,13 +57,16 @@ import Testing
 
     /// Waits until `pid` runs `path` and sleeps reading a pipe (its stdin).
     static func waitUntilReading(_ pid: Int32, runs path: String) async throws {
-        let deadline = ContinuousClock.now + TestTime.bound(.seconds(20))
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(60))
+        var wchan = ""
+        var stat = ""
         while ContinuousClock.now < deadline {
-            let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+            wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+            stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
             if executable(pid) == resolved(path) && wchan.contains("pipe") { return }
             try await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("pid \(pid) never waited on its stdin running \(path) (it runs \(executable(pid)))")
+        Issue.record("pid \(pid) never waited on its stdin running \(path) (it runs \(executable(pid)); wchan \(wchan); stat \(stat))")
     }
 
     /// Why core files cannot be seen in the crashed process's directory, or nil if they can.

@@ -35,7 +35,11 @@ import Testing
         let command = [executable] + prefix + [
             "add-dnac-server", "--server", "127.0.0.1:\(TLSPeers.closedPort())", "--username", "admin", "--store", store,
         ]
-        let result = try await runProgram("/usr/bin/env", ["python3", fixture, scenario.event] + command, environment: CLITests.environment)
+        // Each wait of the fixture (for the prompt, for the job to end) is bounded by this.
+        let seconds = String(60 * TestTime.scale)
+        let result = try await runProgram(
+            "/usr/bin/env", ["python3", fixture, scenario.event] + command, environment: CLITests.environment.merging(["PTY_PROMPT_SECONDS": seconds]) { $1 },
+            timeout: TestTime.bound(.seconds(300)))
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         return try #require(report, "no report from the fixture: \(result.stdout) \(result.stderr)")
     }

@@ -24,7 +24,7 @@ echo* fields are the terminal's ECHO flag as termios reads it on the same termin
 """
 import fcntl, json, os, select, signal, sys, termios, time
 
-DEADLINE = float(os.environ.get("PTY_PROMPT_SECONDS", "20"))
+DEADLINE = float(os.environ.get("PTY_PROMPT_SECONDS", "60"))
 
 
 def main():
@@ -113,7 +113,7 @@ def run(event, job, master, slave):
     screen = Screen(master)
     report = {}
     report["prompt"] = until(screen, lambda: b"Password: " in screen.text)
-    report["echoAtPrompt"] = echo(slave) if until(screen, lambda: not echo(slave), 5) else True
+    report["echoAtPrompt"] = echo(slave) if until(screen, lambda: not echo(slave)) else True
     time.sleep(0.2)
     if event == "ctrl-c":
         os.write(master, b"\x03")
@@ -134,12 +134,12 @@ def run(event, job, master, slave):
         os.tcsetpgrp(slave, job)
         os.killpg(job, signal.SIGCONT)
         asked = screen.text.count(b"Password: ")
-        report["echoAfterResume"] = not until(screen, lambda: not echo(slave), 5)
-        until(screen, lambda: screen.text.count(b"Password: ") > asked, 5)
+        report["echoAfterResume"] = not until(screen, lambda: not echo(slave))
+        until(screen, lambda: screen.text.count(b"Password: ") > asked)
         time.sleep(0.2)
         os.write(master, b"typed-after-resume\n")
-        until(screen, lambda: b"Confirm password: " in screen.text, 5)
-        until(screen, lambda: not echo(slave), 5)
+        until(screen, lambda: b"Confirm password: " in screen.text)
+        until(screen, lambda: not echo(slave))
         time.sleep(0.2)
         os.write(master, b"typed-after-resume\n")
         report["resumedOutcome"] = wait(job, screen)
