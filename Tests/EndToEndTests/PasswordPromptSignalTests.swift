@@ -24,6 +24,7 @@ import Testing
             Scenario(client: client, event: "sigterm", outcome: "signal SIGTERM"),
             Scenario(client: client, event: "sighup", outcome: "signal SIGHUP"),
             Scenario(client: client, event: "ctrl-z", outcome: "stopped"),
+            Scenario(client: client, event: "ignored-sighup", outcome: "running"),
         ]
     } + [Scenario(client: .swift, event: "ctrl-backslash", outcome: "signal SIGQUIT")]
 
@@ -51,6 +52,13 @@ import Testing
         #expect(report["prompt"] as? Bool == true, "no prompt: \(screen)")
         #expect(report["echoAtPrompt"] as? Bool == false, "echo was on at the prompt: \(screen)")
         #expect(report["outcome"] as? String == scenario.outcome, "\(report)")
+        if scenario.event == "ignored-sighup" {
+            // Started as under nohup: the hang-up stays ignored, the prompt stays up.
+            #expect(report["echoAfter"] as? Bool == false, "\(report)")
+            #expect(report["resumedOutcome"] as? String == "signal SIGTERM", "\(report)")
+            #expect(report["echoAtEnd"] as? Bool == true, "\(report)")
+            return
+        }
         #expect(report["echoAfter"] as? Bool == true, "the terminal was left with echo off after \(scenario.event): \(report)")
         guard scenario.event == "ctrl-z" else { return }
         // Continued in the foreground: echo off again, asked again, and on to the controller.

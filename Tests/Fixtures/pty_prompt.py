@@ -15,6 +15,8 @@ Once COMMAND has asked "Password: " and turned echo off, EVENT happens:
   sighup          kill(pid, SIGHUP)
   ctrl-z          \\x1a typed (SIGTSTP); once stopped, the job is resumed in the foreground
                   (SIGCONT), and the password typed twice ("typed-after-resume")
+  ignored-sighup  the job starts with SIGHUP ignored (as under nohup) and is sent SIGHUP: it
+                  must go on asking ("outcome": "running"); then SIGTERM ends it
 
 Prints one JSON object on stdout:
   {"prompt": bool, "echoAtPrompt": bool, "outcome": "signal SIGINT" | "exit N" | "stopped" | "timeout",
@@ -47,6 +49,8 @@ def main():
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGTSTP, signal.SIGQUIT, signal.SIGHUP,
                        signal.SIGPIPE, signal.SIGTTOU, signal.SIGTTIN, signal.SIGCONT):
             signal.signal(number, signal.SIG_DFL)
+        if event == "ignored-sighup":
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         for fd in (0, 1, 2):
             os.dup2(slave, fd)
@@ -123,10 +127,21 @@ def run(event, job, master, slave):
         os.write(master, b"\x1a")
     elif event == "sigterm":
         os.kill(job, signal.SIGTERM)
-    elif event == "sighup":
+    elif event in ("sighup", "ignored-sighup"):
         os.kill(job, signal.SIGHUP)
     else:
         raise SystemExit("unknown event " + event)
+    if event == "ignored-sighup":
+        outcome = wait(job, screen, 1.5)
+        report["outcome"] = "running" if outcome == "timeout" else outcome
+        report["echoAfter"] = echo(slave)
+        if outcome == "timeout":
+            os.kill(job, signal.SIGTERM)
+            report["resumedOutcome"] = wait(job, screen)
+            report["echoAtEnd"] = echo(slave)
+        screen.pump(0.1)
+        report["screen"] = screen.text.decode("utf-8", "replace")
+        return report
     report["outcome"] = wait(job, screen)
     report["echoAfter"] = echo(slave)
     if event == "ctrl-z" and report["outcome"] == "stopped":
