@@ -25,9 +25,13 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
-        // ThreadSanitizer's annotations, and the lock that uses them (see Locked.swift).
+        // prctl and signalfd, which Glibc's Swift module does not offer.
+        .systemLibrary(name: "CProcessControl"),
+
+        // ThreadSanitizer's annotations, and the lock that uses them (see Locked.swift); the
+        // process hardening both executables start with (ProcessHardening.swift).
         .target(name: "CThreadSanitizer"),
-        .target(name: "Locking", dependencies: ["CThreadSanitizer"]),
+        .target(name: "Locking", dependencies: ["CThreadSanitizer", "CProcessControl"]),
 
         // JSON-RPC 2.0: values, framing, messages, dispatch. Knows nothing of certificates.
         .target(
@@ -75,6 +79,7 @@ let package = Package(
         .executableTarget(
             name: "tofu-rpc",
             dependencies: [
+                "Locking",
                 "TofuServer",
                 "TofuStore",
                 "JSONRPC",
@@ -87,7 +92,9 @@ let package = Package(
         .executableTarget(
             name: "tofu",
             dependencies: [
+                "CProcessControl",
                 "JSONRPC",
+                "Locking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,6 +5,9 @@
 # JSON is only ever built with jq --arg/--argjson, so a host, user name or password holding
 # quotes, backslashes, $(...), newlines or any other text goes through unharmed.
 set -uo pipefail
+# No core files: this shell and the jq and tofu-rpc it starts hold the password (tofu-rpc also
+# makes itself not dumpable, which a shell cannot do). Soft and hard limit.
+ulimit -c 0 2>/dev/null
 
 readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_MISMATCH=3 EX_NOT_FOUND=4 EX_UNREACHABLE=5 EX_AUTH=6 EX_STORE=7 EX_NOT_DNAC=8
 
@@ -35,6 +38,23 @@ mismatch; 4 not found (no such pin or server, or not pinned); 5 host unreachable
 6 authentication failed; 7 pin store unavailable; 8 not a DNA Center.
 TEXT
 }
+
+# Text from tofu-rpc (certificate subjects above all) made safe to print on a terminal, as the
+# Swift tofu does: every control character (U+0000-U+001F, U+007F-U+009F), bidirectional
+# formatting character (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and line or
+# paragraph separator (U+2028, U+2029) is shown as \xNN below U+0100, else \uNNNN (\x1B, \x9B,
+# \u202E). `esc` for text, `safe_json` for --json (the same JSON value, those code points as
+# JSON escapes). Prepended to every jq program that prints what tofu-rpc sent.
+readonly JQ_ESCAPE='
+def must_escape: . < 32 or (. >= 127 and . < 160) or . == 1564 or . == 8206 or . == 8207
+  or (. >= 8232 and . <= 8238) or (. >= 8294 and . <= 8297);
+def hex4: [(. / 4096 | floor) % 16, (. / 256 | floor) % 16, (. / 16 | floor) % 16, . % 16]
+  | map("0123456789ABCDEF"[.:. + 1]) | add;
+def escaped_with(f): explode as $codes
+  | if any($codes[]; must_escape) then [$codes[] | if must_escape then f else [.] | implode end] | add else . end;
+def esc: tostring | escaped_with(if . < 256 then "\\x" + (hex4 | .[2:]) else "\\u" + hex4 end);
+def safe_json: tojson | escaped_with("\\u" + (hex4 | ascii_downcase));
+'
 
 # --- the tofu-rpc coprocess ---------------------------------------------------------------
 
@@ -91,7 +111,7 @@ rpc() {
 # fail_with_error [hint]: reports ERROR (and a hint) and exits with its status.
 fail_with_error() {
   local message code
-  message=$(jq -r '.message' <<<"$ERROR")
+  message=$(jq -r "$JQ_ESCAPE"'.message | esc' <<<"$ERROR")
   code=$(jq -r '.code' <<<"$ERROR")
   if [ -n "${1:-}" ]; then note "$message"$'\n'"$1"; else note "$message"; fi
   exit "$(exit_status_for "$code")"
@@ -102,13 +122,13 @@ call() { rpc "$@" || fail_with_error; }
 # --- output: PI's line format, fields joined by ";  " ----------------------------------------
 
 pin_line() {  # pin_line VERBOSE  (pin JSON on stdin)
-  jq -r --argjson verbose "$1" '
+  jq -r --argjson verbose "$1" "$JQ_ESCAPE"'
     [["host", .host], ["subject", .subject]]
     + (if $verbose then [["serial", .serialNumber], ["sha256", .sha256Fingerprint], ["notAfter", .notAfter]] else [] end)
-    | map("\(.[0])=\(.[1] // "")") | join(";  ")'
+    | map("\(.[0])=\(.[1] // "" | esc)") | join(";  ")'
 }
 
-print_result() { [ "$json" = 1 ] && { printf '%s\n' "$RESULT"; return 0; }; return 1; }
+print_result() { [ "$json" = 1 ] && { jq -r "$JQ_ESCAPE"'safe_json' <<<"$RESULT"; return 0; }; return 1; }
 
 # The reader of stdout went away (`tofu.sh listcerts | head -1`): stop as the Swift tofu does,
 # by SIGPIPE, rather than go on paging into a closed pipe. A shell started with SIGPIPE ignored
@@ -160,7 +180,7 @@ cmd_deletecert() {
   params=$(jq -cn --arg host "$key" --arg expected "$expected" '{host: $host} + (if $expected != "" then {expectedFingerprint: $expected} else {} end)')
   start_server
   call deleteCert "$params"
-  print_result || jq -r '.deleted | "deleted host=\(.host);  subject=\(.subject);  sha256=\(.sha256Fingerprint)"' <<<"$RESULT"
+  print_result || jq -r "$JQ_ESCAPE"'.deleted | "deleted host=\(.host | esc);  subject=\(.subject | esc);  sha256=\(.sha256Fingerprint | esc)"' <<<"$RESULT"
 }
 
 cmd_pin_cert() {
@@ -180,7 +200,7 @@ cmd_pin_cert() {
   [ "$params" != null ] || usage "$pem is 1 MiB or more; a PEM certificate is a few KiB: give a file holding one"
   start_server
   call pinCert "$params"
-  print_result || jq -r '"\(.pinStatus) host=\(.pin.host);  subject=\(.pin.subject);  sha256=\(.pin.sha256Fingerprint)"' <<<"$RESULT"
+  print_result || jq -r "$JQ_ESCAPE"'"\(.pinStatus | esc) host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  sha256=\(.pin.sha256Fingerprint | esc)"' <<<"$RESULT"
 }
 
 cmd_history() {
@@ -195,7 +215,7 @@ cmd_history() {
   [ -z "$limit" ] || [[ "$limit" =~ ^[0-9]+$ ]] || usage "--limit must be a number"
   start_server
   call certHistory "$(jq -cn --arg host "$key" --arg limit "$limit" '{} + (if $host != "" then {host: $host} else {} end) + (if $limit != "" then {limit: ($limit | tonumber)} else {} end)')"
-  print_result || jq -r '.events[] | "at=\(.at);  event=\(.event);  host=\(.host);  sha256=\(.sha256Fingerprint);  detail=\(.detail)"' <<<"$RESULT"
+  print_result || jq -r "$JQ_ESCAPE"'.events[] | "at=\(.at | esc);  event=\(.event | esc);  host=\(.host | esc);  sha256=\(.sha256Fingerprint | esc);  detail=\(.detail | esc)"' <<<"$RESULT"
 }
 
 progress() {
@@ -207,7 +227,7 @@ progress() {
     if [ "$status" = match ]; then status=$'\e[32m'"$status"$'\e[0m'; else status=$'\e[31m'"$status"$'\e[0m'; fi
   fi
   printf '\r\e[K[%s/%s] %s %s' "$(jq -r '.params.value.done' <<<"$1")" "$(jq -r '.params.value.total' <<<"$1")" \
-    "$(jq -r '.params.value.host' <<<"$1")" "$status" >&2
+    "$(jq -r "$JQ_ESCAPE"'.params.value.host | esc' <<<"$1")" "$status" >&2
 }
 
 cmd_verifycert() {
@@ -232,13 +252,13 @@ cmd_verifycert() {
   call verifyCert "$params" progress
   [ -t 2 ] && [ "$all" = 1 ] && printf '\r\e[K' >&2
   if [ "$all" = 1 ]; then results=$(jq -c '.results' <<<"$RESULT"); else results=$(jq -c '[.]' <<<"$RESULT"); fi
-  print_result || jq -r '.[] | [["host", .host], ["status", .status]] + (
+  print_result || jq -r "$JQ_ESCAPE"'.[] | [["host", .host], ["status", .status]] + (
       if .status == "match" then [["sha256", .presented.sha256Fingerprint]]
       elif .status == "mismatch" then [["change", .change], ["pinned", .pinned.sha256Fingerprint], ["presented", .presented.sha256Fingerprint]]
       elif .status == "unpinned" then [["presented", .presented.sha256Fingerprint]]
       else [["reason", .reason], ["detail", .detail]] end)
-    | map("\(.[0])=\(.[1] // "")") | join(";  ")' <<<"$results"
-  jq -r '.[] | select(.status == "mismatch") | "\(.host) presents \(.presented.sha256Fingerprint), not the pinned certificate. If the controller'"'"'s certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \(.host) --username <user> --accept-fingerprint \(.presented.sha256Fingerprint)"' <<<"$results" \
+    | map("\(.[0])=\(.[1] // "" | esc)") | join(";  ")' <<<"$results"
+  jq -r "$JQ_ESCAPE"'.[] | select(.status == "mismatch") | (.host | esc) as $host | (.presented.sha256Fingerprint | esc) as $presented | "\($host) presents \($presented), not the pinned certificate. If the controller'"'"'s certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \($host) --username <user> --accept-fingerprint \($presented)"' <<<"$results" \
     | while IFS= read -r hint; do note "$hint"; done
   local statuses
   statuses=$(jq -r '[.[].status] | unique | join(" ")' <<<"$results")
@@ -249,10 +269,44 @@ cmd_verifycert() {
   esac
 }
 
+# The password prompt, on the terminal (fd 3) with echo off. Ctrl-C, kill or a hang-up give the
+# terminal back before the shell ends by that signal; Ctrl-Z gives it back, stops, and once
+# continued turns echo off and asks again. (bash's own `read -s` restores the terminal on
+# SIGINT, SIGTERM and SIGHUP, but stops with echo off on SIGTSTP; bash ignores SIGQUIT.)
+tty_saved=""; tty_prompt=""
+
+tty_restore() { [ -z "$tty_saved" ] || stty "$tty_saved" <&3 2>/dev/null; }
+
+tty_signal() {  # tty_signal SIGNAL: the trap while the prompt is up
+  tty_restore
+  printf '\n' >&3
+  trap - "$1"
+  kill -s "$1" "$$"
+  # Only a stop comes back here, once continued.
+  trap "tty_signal $1" "$1"
+  stty -echo <&3 2>/dev/null
+  printf '%s' "$tty_prompt" >&3
+}
+
+ask_secret() {  # ask_secret PROMPT: sets REPLY to one line typed without echo
+  tty_prompt=$1
+  printf '%s' "$tty_prompt" >&3
+  stty -echo <&3 2>/dev/null || { printf '\n' >&3; die "$EX_FAILURE" "cannot turn off echo on the terminal; pipe the password with --password-stdin"; }
+  IFS= read -r REPLY <&3
+  tty_restore
+  printf '\n' >&3
+}
+
 read_password_twice() {
-  [ -r /dev/tty ] && exec 3<>/dev/tty 2>/dev/null || die "$EX_USAGE" "no terminal to ask the password on; pipe it with --password-stdin"
-  printf 'Password: ' >&3; IFS= read -rs password <&3; printf '\n' >&3
-  printf 'Confirm password: ' >&3; IFS= read -rs confirmation <&3; printf '\n' >&3
+  # (Braces: `exec 3<>/dev/tty 2>/dev/null` would send all later messages to /dev/null too.)
+  [ -r /dev/tty ] && { exec 3<>/dev/tty; } 2>/dev/null || die "$EX_USAGE" "no terminal to ask the password on; pipe it with --password-stdin"
+  tty_saved=$(stty -g <&3 2>/dev/null) || tty_saved=""
+  local signal
+  for signal in INT TERM HUP TSTP; do trap "tty_signal $signal" "$signal"; done
+  ask_secret 'Password: '; password=$REPLY
+  ask_secret 'Confirm password: '; confirmation=$REPLY
+  REPLY=""
+  trap - INT TERM HUP TSTP
   exec 3>&-
 }
 
@@ -295,22 +349,24 @@ cmd_add_dnac_server() {
   if ! rpc addDnacServer "$params"; then
     local hint=""
     if [ "$(jq -r '.code' <<<"$ERROR")" = -32002 ] && [ "$(jq -r '.data.presented.sha256Fingerprint // ""' <<<"$ERROR")" != "" ]; then
-      hint=$(jq -r --arg user "$username" '.data as $d | "Next, once you have confirmed \($d.presented.sha256Fingerprint) with the controller'"'"'s administrator, either:
-  tofu deletecert host \($d.host) --expected-fingerprint \($d.pinned.sha256Fingerprint)
-  tofu add-dnac-server --server \($d.host) --username \($user)
+      hint=$(jq -r --arg user "$username" "$JQ_ESCAPE"'.data | (.host | esc) as $host | (.pinned.sha256Fingerprint // "" | esc) as $pinned
+  | (.presented.sha256Fingerprint | esc) as $presented
+  | "Next, once you have confirmed \($presented) with the controller'"'"'s administrator, either:
+  tofu deletecert host \($host) --expected-fingerprint \($pinned)
+  tofu add-dnac-server --server \($host) --username \($user)
 or in one step (the old pin stays unless the new certificate and the credentials are accepted):
-  tofu add-dnac-server --server \($d.host) --username \($user) --accept-fingerprint \($d.presented.sha256Fingerprint)"' <<<"$ERROR")
+  tofu add-dnac-server --server \($host) --username \($user) --accept-fingerprint \($presented)"' <<<"$ERROR")
     fi
     fail_with_error "$hint"
   fi
-  print_result || jq -r '"\(.pinStatus) host=\(.pin.host);  subject=\(.pin.subject);  sha256=\(.pin.sha256Fingerprint);  authenticated=\(if .authenticated == null then "unchecked" else .authenticated end)"' <<<"$RESULT"
+  print_result || jq -r "$JQ_ESCAPE"'"\(.pinStatus | esc) host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  sha256=\(.pin.sha256Fingerprint | esc);  authenticated=\(if .authenticated == null then "unchecked" else .authenticated end | esc)"' <<<"$RESULT"
 }
 
 cmd_list_dnac_servers() {
   [ $# -eq 0 ] || usage "list-dnac-servers: unexpected '$1'"
   start_server
   call listDnacServers '{}'
-  print_result || jq -r '.servers[] | "server=\(.server);  username=\(.username);  pinned=\(.pinnedFingerprint);  lastCheckedAt=\(.lastCheckedAt)"' <<<"$RESULT"
+  print_result || jq -r "$JQ_ESCAPE"'.servers[] | "server=\(.server | esc);  username=\(.username | esc);  pinned=\(.pinnedFingerprint | esc);  lastCheckedAt=\(.lastCheckedAt | esc)"' <<<"$RESULT"
 }
 
 cmd_remove_dnac_server() {
@@ -318,8 +374,10 @@ cmd_remove_dnac_server() {
   start_server
   call removeDnacServer "$(jq -cn --arg server "$1" '{server: $server}')"
   print_result && return 0
-  jq -r '"removed server=\(.removed.server);  username=\(.removed.username)"' <<<"$RESULT"
-  note "the pin of $(jq -r '.removed.server' <<<"$RESULT") stays; to delete it too: tofu deletecert host $(jq -r '.removed.server' <<<"$RESULT")"
+  jq -r "$JQ_ESCAPE"'"removed server=\(.removed.server | esc);  username=\(.removed.username | esc)"' <<<"$RESULT"
+  local server
+  server=$(jq -r "$JQ_ESCAPE"'.removed.server | esc' <<<"$RESULT")
+  note "the pin of $server stays; to delete it too: tofu deletecert host $server"
 }
 
 # --- main ----------------------------------------------------------------------------------

@@ -170,14 +170,31 @@ public final class X509Certificate {
         return result
     }
 
+    /// A dNSName, rfc822Name or URI: an IA5String, i.e. ASCII. Its bytes are shown as they are,
+    /// never decoded as some other encoding: printable ASCII as itself, every other byte
+    /// (controls, DEL, anything at or above 0x80) and the backslash as `\xNN`, so that no
+    /// certificate can put a control sequence or a look-alike character into a SAN, and the
+    /// text says exactly which bytes are there. Internationalised names are in certificates as
+    /// A-labels (`xn--…`), which are ASCII, and stay so.
+    private static func ia5Text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var text = ""
+        text.reserveCapacity(bytes.count)
+        for byte in bytes {
+            if (0x20...0x7E).contains(byte) && byte != UInt8(ascii: "\\") {
+                text.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = String(byte, radix: 16, uppercase: true)
+                text += "\\x" + (byte < 0x10 ? "0" : "") + hex
+            }
+        }
+        return text
+    }
+
     private static func text(_ string: UnsafeMutablePointer<ASN1_STRING>?) -> String {
         guard let string, let data = ASN1_STRING_get0_data(string) else { return "" }
         let count = Int(ASN1_STRING_length(string))
-        let bytes = UnsafeBufferPointer(start: data, count: count)
-        // Control characters could forge lines in PI's line format: escape them.
-        return bytes.map { byte in
-            byte < 0x20 || byte == 0x7F ? "\\x" + String(byte, radix: 16, uppercase: true) : String(UnicodeScalar(byte))
-        }.joined()
+        guard count > 0 else { return "" }
+        return ia5Text(UnsafeBufferPointer(start: data, count: count))
     }
 
     private static func address(_ string: UnsafeMutablePointer<ASN1_STRING>?) -> String {
@@ -185,6 +202,7 @@ public final class X509Certificate {
         let count = Int(ASN1_STRING_length(string))
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         let family: Int32
+        // Canonical text: dotted quad, or RFC 5952 (inet_ntop, also ::ffff:192.0.2.1).
         switch count {
         case 4: family = AF_INET
         case 16: family = AF_INET6

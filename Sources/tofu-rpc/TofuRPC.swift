@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JSONRPC
+import Locking
 import Logging
 import TofuServer
 import TofuStore
@@ -97,6 +98,8 @@ struct TofuRPC: AsyncParsableCommand {
 @main
 enum Main {
     static func main() async {
+        // Before anything else: addDnacServer's passwords must never reach a core file.
+        ProcessHardening.disableCoreDumps(reportingAs: "tofu-rpc")
         guard CommandLine.arguments.count <= 1, let level = Logger.Level(rawValue: TofuRPC.defaultLogLevel) else {
             await TofuRPC.main()
             return

@@ -48,10 +48,11 @@ struct CLIFailure: Error {
         self.message = message
     }
 
-    /// An error answer, in the server's words, plus the next command to run where there is one.
+    /// An error answer, in the server's words (escaped for the terminal: they may quote
+    /// certificate text), plus the next command to run where there is one.
     init(_ error: RemoteError, hint: String? = nil) {
         status = ExitStatus(code: error.code)
-        message = error.message + (hint.map { "\n" + $0 } ?? "")
+        message = TerminalText.escaped(error.message) + (hint.map { "\n" + $0 } ?? "")
     }
 }
 

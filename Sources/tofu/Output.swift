@@ -11,13 +11,14 @@ enum Output {
         fields.map { "\($0)=\($1)" }.joined(separator: ";  ")
     }
 
+    /// A value from tofu-rpc as text to print, escaped for the terminal (see TerminalText).
     static func text(_ value: JSONValue?) -> String {
         switch value {
-        case .string(let text)?: text
+        case .string(let text)?: TerminalText.escaped(text)
         case .bool(let flag)?: flag ? "true" : "false"
         case .int(let number)?: String(number)
         case .null?, nil: ""
-        case let other?: other.description
+        case let other?: TerminalText.escaped(other.description)
         }
     }
 
@@ -44,8 +45,10 @@ enum Output {
         }
     }
 
+    /// The value as compact JSON, with the code points TerminalText escapes written as JSON
+    /// escapes: a script parses the same value, a terminal shows no control sequence.
     static func printJSON(_ value: JSONValue) {
-        print(value.description)
+        print(TerminalText.escapedJSON(value.description))
     }
 
     /// A note for the operator on stderr (never on stdout, which scripts parse).

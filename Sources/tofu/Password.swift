@@ -4,47 +4,98 @@
 
 /// Reading a password without it ever being an argument: argv is visible to every user of
 /// the machine (`ps`, /proc/PID/cmdline).
+///
+/// The bytes are read straight into a `SecretBuffer`, which is wiped when done; no stdio
+/// buffer holds them. The password is then a Swift `String` until the request is sent. A
+/// String cannot be wiped reliably (Swift copies its storage as it likes and frees it without
+/// clearing), so it is made as late as possible and dropped once the request is written; the
+/// request bytes themselves are wiped (RPCClient). What freed memory still holds never reaches
+/// the disk: core dumps are off (ProcessHardening).
 enum Password {
+    /// The longest password accepted, in bytes (a line of the terminal holds 4095).
+    static let maximumBytes = 4096
+
     /// One line from stdin (`--password-stdin`), without its line ending.
     static func fromStandardInput() throws(CLIFailure) -> String {
-        guard let line = readLine(strippingNewline: true) else {
-            throw CLIFailure(.usage, "--password-stdin: standard input ended before a password line")
+        var buffer = SecretBuffer(capacity: maximumBytes + 2)  // and its "\r\n"
+        // One byte at a time: whatever follows the line stays unread.
+        while true {
+            switch buffer.readByte(from: STDIN_FILENO) {
+            case .byte(UInt8(ascii: "\n")):
+                buffer.removeLast()
+                return buffer.text(droppingCarriageReturn: true)
+            case .byte:
+                guard !buffer.isFull else {
+                    throw CLIFailure(.usage, "--password-stdin: the password line is longer than \(maximumBytes) bytes")
+                }
+            case .end:
+                guard !buffer.isEmpty else {
+                    throw CLIFailure(.usage, "--password-stdin: standard input ended before a password line")
+                }
+                return buffer.text(droppingCarriageReturn: true)
+            case .failure(let error):
+                throw CLIFailure(.usage, "--password-stdin: cannot read standard input: \(String(cString: strerror(error)))")
+            }
         }
-        return line.hasSuffix("\r") ? String(line.dropLast()) : line
     }
 
     /// Asked twice on the terminal with echo off, as PI's form asks for a confirmation.
     static func prompt() throws(CLIFailure) -> (password: String, confirmation: String) {
-        let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
-        guard tty >= 0 else {
-            throw CLIFailure(.usage, "no terminal to ask the password on; pipe it with --password-stdin")
-        }
-        defer { close(tty) }
-        let password = try ask("Password: ", on: tty)
-        let confirmation = try ask("Confirm password: ", on: tty)
+        let terminal = try QuietTerminal()
+        let password = try terminal.ask("Password: ")
+        let confirmation = try terminal.ask("Confirm password: ")
         return (password, confirmation)
     }
+}
 
-    private static func ask(_ prompt: String, on tty: Int32) throws(CLIFailure) -> String {
-        _ = prompt.withCString { write(tty, $0, strlen($0)) }
-        var saved = termios()
-        let hasTerminal = tcgetattr(tty, &saved) == 0
-        if hasTerminal {
-            var quiet = saved
-            quiet.c_lflag &= ~tcflag_t(ECHO)
-            tcsetattr(tty, TCSANOW, &quiet)
+/// Bytes of a secret in memory of the CLI's own, of a fixed capacity (never moved by growing),
+/// wiped with `explicit_bzero` when it goes away.
+struct SecretBuffer: ~Copyable {
+    private let storage: UnsafeMutableBufferPointer<UInt8>
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        storage = .allocate(capacity: max(1, capacity))
+        storage.initialize(repeating: 0)
+    }
+
+    deinit {
+        if let base = storage.baseAddress { explicit_bzero(base, storage.count) }
+        storage.deallocate()
+    }
+
+    var isEmpty: Bool { count == 0 }
+    var isFull: Bool { count == storage.count }
+
+    enum ReadResult: Equatable {
+        case byte(UInt8)
+        case end
+        case failure(Int32)
+    }
+
+    /// Reads one byte from `descriptor` into the buffer (it must not be full). EINTR is retried.
+    mutating func readByte(from descriptor: Int32) -> ReadResult {
+        guard count < storage.count, let base = storage.baseAddress else { return .failure(ENOBUFS) }
+        while true {
+            let result = read(descriptor, base + count, 1)
+            if result < 0 && errno == EINTR { continue }
+            if result < 0 { return .failure(errno) }
+            if result == 0 { return .end }
+            count += 1
+            return .byte(base[count - 1])
         }
-        defer {
-            if hasTerminal { tcsetattr(tty, TCSANOW, &saved) }
-            _ = write(tty, "\n", 1)
-        }
-        var bytes: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(tty, &byte, 1) == 1 && byte != UInt8(ascii: "\n") {
-            bytes.append(byte)
-            guard bytes.count <= 4096 else { throw CLIFailure(.usage, "the password is too long") }
-        }
-        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    mutating func removeLast() {
+        guard count > 0 else { return }
+        count -= 1
+        storage[count] = 0
+    }
+
+    /// The bytes as text (UTF-8, invalid sequences replaced): a copy that cannot be wiped.
+    func text(droppingCarriageReturn: Bool) -> String {
+        var end = count
+        if droppingCarriageReturn && end > 0 && storage[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: storage[..<end]), as: UTF8.self)
     }
 }

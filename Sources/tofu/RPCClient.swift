@@ -104,7 +104,10 @@ final class RPCClient {
     func call(_ method: String, _ params: [String: JSONValue] = [:], onNotification: (JSONValue) -> Void = { _ in }) throws(CLIFailure) -> Result<JSONValue, RemoteError> {
         nextID += 1
         let request: JSONValue = ["jsonrpc": "2.0", "id": .int(nextID), "method": .string(method), "params": .object(params)]
-        guard writeAll(Framing.newlineDelimited.frame(JSONCodec.serialize(request))) else {
+        // The request may hold a password (addDnacServer): its bytes are wiped once written.
+        var bytes = Framing.newlineDelimited.frame(JSONCodec.serialize(request))
+        defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+        guard writeAll(bytes) else {
             throw CLIFailure(.failure, "tofu-rpc stopped before the request could be sent (\(String(cString: strerror(errno))))")
         }
         while true {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import JSONRPC
+import Locking
 
 #if canImport(Glibc)
     import Glibc
@@ -34,6 +35,8 @@ struct Tofu: ParsableCommand {
         ])
 
     static func main() {
+        // Before anything else: the password typed here must never reach a core file.
+        ProcessHardening.disableCoreDumps(reportingAs: "tofu")
         // A server that exits early must not kill the CLI with SIGPIPE: it reports instead.
         signal(SIGPIPE, SIG_IGN)
         do {

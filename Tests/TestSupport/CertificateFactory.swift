@@ -143,3 +143,25 @@ public struct FactoryError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }
 }
+
+extension CertificateFactory {
+    /// A subjectAltName extension given as raw GeneralNames, for SANs openssl's text form
+    /// cannot make (bytes at or above 0x80, controls, in an IA5String): pass it as the only
+    /// element of `make(subjectAltNames:)`. Each name is its context tag (1 rfc822Name,
+    /// 2 dNSName, 6 URI, 7 iPAddress) and its content bytes.
+    public static func rawSubjectAltNames(_ names: [(tag: UInt8, bytes: [UInt8])]) -> String {
+        func length(_ count: Int) -> [UInt8] {
+            guard count >= 0x80 else { return [UInt8(count)] }
+            var bytes: [UInt8] = []
+            var rest = count
+            while rest > 0 {
+                bytes.insert(UInt8(rest & 0xFF), at: 0)
+                rest >>= 8
+            }
+            return [0x80 | UInt8(bytes.count)] + bytes
+        }
+        let content = names.flatMap { [0x80 | $0.tag] + length($0.bytes.count) + $0.bytes }
+        let der = [0x30] + length(content.count) + content
+        return "DER:" + der.map { ($0 < 0x10 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined()
+    }
+}

@@ -94,3 +94,40 @@ import TofuTLS
         }
     }
 }
+
+/// Certificate text as it is, never guessed: SANs are IA5String (ASCII), so any other byte is
+/// shown as \xNN rather than decoded as Latin-1; IP SANs in canonical form; a subject keeps its
+/// real characters (U+202E, U+009B) for the JSON, and escaping them is the clients' job.
+@Suite struct CertificateTextTests {
+    @Test func subjectAltNamesShowTheirBytesNotAGuessedEncoding() async throws {
+        let ipv6 = [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF, 127, 0, 0, 1]
+        let documentation: [UInt8] = [0x20, 0x01, 0x0D, 0xB8] + [UInt8](repeating: 0, count: 11) + [1]
+        let raw = CertificateFactory.rawSubjectAltNames([
+            (2, Array("caf".utf8) + [0xC3, 0xA9] + Array(".example".utf8)),  // UTF-8 é in a dNSName
+            (2, [0xE9] + Array("t".utf8) + [0xE9]),  // Latin-1 é, once read as "été"
+            (2, [0x9B, 0x32, 0x4A, 0x1B, 0x5B, 0x41, 0x00, 0x7F, 0x5C]),  // CSI, ESC, NUL, DEL, backslash
+            (2, Array("xn--caf-dma.example".utf8)),  // an IDN as its A-label
+            (1, Array("ops@xn--caf-dma.example".utf8)),
+            (6, Array("https://kong.example/\u{202E}".utf8)),
+            (7, [127, 0, 0, 1]), (7, ipv6), (7, documentation),
+        ])
+        let certificate = try await CertificateFactory.make(subjectAltNames: [raw])
+        let names = try X509Certificate.single(fromPEM: certificate.pem).summary().subjectAltNames
+        #expect(names == [
+            #"DNS:caf\xC3\xA9.example"#, #"DNS:\xE9t\xE9"#, #"DNS:\x9B2J\x1B[A\x00\x7F\x5C"#, "DNS:xn--caf-dma.example",
+            "email:ops@xn--caf-dma.example", #"URI:https://kong.example/\xE2\x80\xAE"#,
+            "IP:127.0.0.1", "IP:::ffff:127.0.0.1", "IP:2001:db8::1",
+        ])
+        for name in names {
+            #expect(name.unicodeScalars.allSatisfy { (0x20...0x7E).contains($0.value) }, "not printable ASCII: \(name)")
+        }
+    }
+
+    @Test func aSubjectKeepsItsRealCharactersInOpenSSLsOneLineForm() async throws {
+        let certificate = try await CertificateFactory.make(subject: "/O=Kong\u{9B}2J/CN=evil\u{202E}txt.exe\u{1B}[2J")
+        let subject = try X509Certificate.single(fromPEM: certificate.pem).summary().subject
+        #expect(subject == "O = Kong\u{9B}2J, CN = evil\u{202E}txt.exe\\1B[2J")
+        let openssl = try await certificate.openssl(["-subject", "-nameopt", "oneline,-esc_msb"])
+        #expect("subject=" + subject == openssl)
+    }
+}

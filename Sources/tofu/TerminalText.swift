@@ -1,0 +1,60 @@
+/// Text from tofu-rpc made safe to print on a terminal. Certificate subjects, SANs and issuers
+/// are chosen by whoever made the certificate: printed as they are, an ESC or CSI (U+009B)
+/// could move the cursor or rewrite the screen, a right-to-left override (U+202E) could show a
+/// name reversed, and a line separator could forge a line of PI's format.
+///
+/// The rule, the same in clients/tofu.sh: every control character (U+0000–U+001F, U+007F–U+009F),
+/// every bidirectional formatting character (U+061C, U+200E, U+200F, U+202A–U+202E,
+/// U+2066–U+2069) and the line and paragraph separators (U+2028, U+2029) are shown as an
+/// escape: `\xNN` below U+0100, `\uNNNN` above (`\x1B`, `\x9B`, `\u202E`). Everything else,
+/// other scripts included, is printed as it is. A backslash is not escaped: subjects keep
+/// OpenSSL's one-line form (`\,`, `\1B`), and the fingerprint, not the text, is what identifies
+/// a certificate.
+enum TerminalText {
+    static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
+    /// `text` with each code point `mustEscape` names written as `\xNN` or `\uNNNN`.
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: mustEscape) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if !mustEscape(scalar) {
+                result.unicodeScalars.append(scalar)
+            } else if scalar.value < 0x100 {
+                result += "\\x" + hex(scalar.value, digits: 2, uppercase: true)
+            } else {
+                result += "\\u" + hex(scalar.value, digits: 4, uppercase: true)
+            }
+        }
+        return result
+    }
+
+    /// Compact JSON text (as jansson writes it) with the same code points written as JSON
+    /// escapes (`\u202e`, lowercase as jq writes them): the same JSON value, safe on a
+    /// terminal. Compact JSON has no white space outside its strings, and C0 inside them is
+    /// escaped already, so every such code point left is inside a string, where an escape
+    /// means the same. (tofu-rpc never sends C0 or DEL in results anyway: OpenSSL escapes them
+    /// in names, SANs are escaped, user names refuse them.)
+    static func escapedJSON(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: mustEscape) else { return json }
+        var result = ""
+        for scalar in json.unicodeScalars {
+            if mustEscape(scalar) {
+                result += "\\u" + hex(scalar.value, digits: 4, uppercase: false)
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    private static func hex(_ value: UInt32, digits: Int, uppercase: Bool) -> String {
+        let text = String(value, radix: 16, uppercase: uppercase)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
+    }
+}
