@@ -113,8 +113,8 @@ import Testing
 
     @Test(arguments: [
         ("Content-Type: application/json\r\n\r\n{}", "without a Content-Length"),
-        ("Content-Length: -5\r\n\r\n{}", "invalid Content-Length"),
-        ("Content-Length: five\r\n\r\n{}", "invalid Content-Length"),
+        ("Content-Length: -5\r\n\r\n{}", "Content-Length on line 1 of a header block is not a decimal number"),
+        ("Content-Length: five\r\n\r\n{}", "Content-Length on line 1 of a header block is not a decimal number"),
     ])
     func unrecoverableFramingClosesWithTheReasonOnStderr(stream: String, reason: String) async throws {
         let server = try ServerProcess()
