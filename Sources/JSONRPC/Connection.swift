@@ -10,7 +10,9 @@ import Locking
 ///
 /// Reading and framing happen on a thread of their own; each call runs as a task, so calls
 /// are answered concurrently and possibly out of order, and a slow one never delays the
-/// rest. The connection itself answers the lifecycle methods (`shutdown`, `exit`,
+/// rest. Memory is bounded whatever the peer does: input by the limits, output by
+/// back-pressure (while more than `maxMessageBytes` of answers are unwritten because the
+/// peer is not reading, nothing more is read and no queued call starts). The connection itself answers the lifecycle methods (`shutdown`, `exit`,
 /// `$/cancelRequest`, as in LSP); everything else goes to the `MethodTable`.
 public final class Connection: Sendable {
     /// How the connection ended, and the process exit status it stands for.
@@ -39,7 +41,6 @@ public final class Connection: Sendable {
     private struct Running: Sendable {
         let id: JSONValue?
         let cancel: @Sendable () -> Void
-        let wait: (@Sendable () async -> Void)?
     }
 
     private struct State: Sendable {
@@ -52,6 +53,17 @@ public final class Connection: Sendable {
         /// Messages waiting for a slot, in arrival order.
         var queue = FIFO<Pending>()
         var queuedBytes = 0
+        /// `run` waiting for every message to be answered.
+        var drained: CheckedContinuation<Void, Never>?
+
+        var isIdle: Bool { messagesInFlight == 0 && queue.isEmpty }
+
+        /// The waiter to resume, if every message is now answered.
+        mutating func takeDrainedWaiter() -> CheckedContinuation<Void, Never>? {
+            guard isIdle, let waiter = drained else { return nil }
+            drained = nil
+            return waiter
+        }
     }
 
     /// A message waiting for its turn; `start` runs it under the token it is given.
@@ -79,7 +91,7 @@ public final class Connection: Sendable {
         self.methods = methods
         self.limits = limits
         self.logger = logger
-        self.writer = OutputWriter(fd: output) { error in
+        self.writer = OutputWriter(fd: output, bound: limits.maxMessageBytes) { error in
             logger.warning("the peer stopped reading our output (\(String(cString: strerror(error)))); answers are dropped")
         }
     }
@@ -87,6 +99,8 @@ public final class Connection: Sendable {
     /// Serves until the input ends or `exit` arrives; then finishes (or, on `exit`,
     /// cancels) the calls in flight, flushes every answer and returns how it ended.
     public func run() async -> Ending {
+        writer.whenRoom { [weak self] in self?.startQueued() }
+        defer { writer.whenRoom(nil) }
         let ending = await withCheckedContinuation { (continuation: CheckedContinuation<Ending, Never>) in
             DetachedThread.start(name: "tofu-rpc input") { [self] in continuation.resume(returning: self.readLoop()) }
         }
@@ -102,10 +116,14 @@ public final class Connection: Sendable {
         case .endOfInput:
             break
         }
-        while let wait = state.withLock({ $0.running.values.lazy.compactMap(\.wait).first }) {
-            await wait()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = state.withLock { state -> Bool in
+                if state.isIdle { return true }
+                state.drained = continuation
+                return false
+            }
+            if idle { continuation.resume() }
         }
-        if !state.withLock({ $0.queue.isEmpty }) { logger.error("queued messages were left unanswered at the end") }
         await writer.flush()
         writer.stop()
         return ending
@@ -122,12 +140,15 @@ public final class Connection: Sendable {
             if count <= 0 {
                 if count < 0 { logger.warning("reading input failed: \(String(cString: strerror(errno)))") }
                 for event in decoder.finish() {
+                    writer.waitForRoom()
                     if let ending = handle(event) { return ending }
                 }
                 return .endOfInput
             }
             let events = chunk.withUnsafeBytes { decoder.feed(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             for event in events {
+                // A peer that does not read its answers is not read from either.
+                writer.waitForRoom()
                 if let ending = handle(event) { return ending }
             }
             writer.announce()
@@ -214,7 +235,7 @@ public final class Connection: Sendable {
                     if let response = await perform(call, framing) { send(response, framing) }
                     finishMessage(token)
                 }
-                track(token, id: call.id, cancel: { task.cancel() }, wait: { await task.value })
+                track(token, id: call.id, cancel: { task.cancel() })
             })
         }
         return nil
@@ -258,23 +279,32 @@ public final class Connection: Sendable {
                     untrack(entryToken)
                     return response
                 }
-                track(entryToken, id: call.id, cancel: { task.cancel() }, wait: nil)
+                track(entryToken, id: call.id, cancel: { task.cancel() })
                 running.append(task)
             }
             let entries = running
-            let batch = Task { [self] in
-                var answers: [JSONValue] = []
+            Task { [self] in
+                // Each answer is serialised as it is collected: a batch of large answers never
+                // exists as one tree of values, only as the bytes that go out.
+                var answers: [UInt8] = [UInt8(ascii: "[")]
                 for (outcome, task) in zip(collected, entries) {
+                    var response: JSONValue?
                     if let task {
-                        if let response = await task.value { answers.append(response) }
-                    } else if case .answer(let response) = outcome {
-                        answers.append(response)
+                        response = await task.value
+                    } else if case .answer(let answer) = outcome {
+                        response = answer
                     }
+                    guard let response else { continue }
+                    if answers.count > 1 { answers.append(UInt8(ascii: ",")) }
+                    answers.append(contentsOf: JSONCodec.serialize(response))
                 }
-                if !answers.isEmpty { send(.array(answers), framing) }
+                if answers.count > 1 {
+                    answers.append(UInt8(ascii: "]"))
+                    writer.send(framing.frame(answers))
+                }
                 finishMessage(token)
             }
-            track(token, id: nil, cancel: {}, wait: { await batch.value })
+            track(token, id: nil, cancel: {})
         })
         return ending
     }
@@ -392,13 +422,13 @@ public final class Connection: Sendable {
         }
     }
 
-    /// Starts a message now if fewer than `maxInFlight` are running, else queues it in
-    /// arrival order. While queued requests take more than `maxMessageBytes`, the input
-    /// thread stops reading until some finish: memory stays bounded, and a script piping
-    /// thousands of requests gets every answer instead of errors.
+    /// Starts a message now if fewer than `maxInFlight` are running and the output is within
+    /// its bound, else queues it in arrival order. While queued requests take more than
+    /// `maxMessageBytes`, the input thread stops reading until some finish: memory stays
+    /// bounded, and a script piping thousands of requests gets every answer instead of errors.
     private func admit(_ pending: Pending) {
         let startNow = state.withLock { state -> Bool in
-            if state.messagesInFlight < limits.maxInFlight {
+            if state.queue.isEmpty && state.messagesInFlight < limits.maxInFlight && writer.hasRoom {
                 state.messagesInFlight += 1
                 return true
             }
@@ -413,6 +443,24 @@ public final class Connection: Sendable {
         }
     }
 
+    /// Starts queued messages while there are free slots and the output is within its bound
+    /// (called when the output drains back within it).
+    private func startQueued() {
+        let started = state.withLock { state -> [Pending] in
+            var started: [Pending] = []
+            while state.messagesInFlight < limits.maxInFlight, writer.hasRoom, let next = state.queue.popFirst() {
+                state.messagesInFlight += 1
+                state.queuedBytes -= next.size
+                started.append(next)
+            }
+            return started
+        }
+        for pending in started {
+            pending.start(nextToken())
+            roomInQueue.signal()
+        }
+    }
+
     private func nextToken() -> UInt64 {
         state.withLock { state in
             state.nextToken += 1
@@ -421,13 +469,10 @@ public final class Connection: Sendable {
     }
 
     /// Registers a running task, unless it already finished before it could be tracked.
-    private func track(
-        _ token: UInt64, id: JSONValue?, cancel: @escaping @Sendable () -> Void,
-        wait: (@Sendable () async -> Void)?
-    ) {
+    private func track(_ token: UInt64, id: JSONValue?, cancel: @escaping @Sendable () -> Void) {
         state.withLock { state in
             if state.finished.remove(token) == nil {
-                state.running[token] = Running(id: id, cancel: cancel, wait: wait)
+                state.running[token] = Running(id: id, cancel: cancel)
             }
         }
     }
@@ -438,22 +483,23 @@ public final class Connection: Sendable {
         }
     }
 
-    /// A message is answered: the next queued one (if any) takes its place before it is
-    /// untracked, so draining never sees an empty table while work is queued.
+    /// A message is answered: the next queued one (if any, and if the output has room)
+    /// takes its slot; else the slot is freed, and `run` learns when the last one is done.
     private func finishMessage(_ token: UInt64) {
-        let next = state.withLock { state -> Pending? in
-            guard let next = state.queue.popFirst() else {
-                state.messagesInFlight -= 1
-                return nil
+        let (next, drained) = state.withLock { state -> (Pending?, CheckedContinuation<Void, Never>?) in
+            if writer.hasRoom, let next = state.queue.popFirst() {
+                state.queuedBytes -= next.size
+                return (next, nil)
             }
-            state.queuedBytes -= next.size
-            return next
+            state.messagesInFlight -= 1
+            return (nil, state.takeDrainedWaiter())
         }
         if let next {
             next.start(nextToken())
             roomInQueue.signal()
         }
         untrack(token)
+        drained?.resume()
     }
 
     private func send(_ message: JSONValue, _ framing: Framing) {

@@ -1,0 +1,161 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// A `tofu-rpc` whose client writes requests and starts reading the answers only when the
+/// test says so.
+final class UnreadServerProcess: Sendable {
+    let process: Process
+    private let input: PipeWriter
+    private let output: Int32
+    private let errors: TextCollector
+
+    init(arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: productPath("tofu-rpc"))
+        process.arguments = arguments
+        let input = Pipe().closingOnExec()
+        let output = Pipe().closingOnExec()
+        let errors = Pipe().closingOnExec()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        self.process = process
+        self.input = PipeWriter(fd: duplicateClosingOnExec(input.fileHandleForWriting.fileDescriptor))
+        try? input.fileHandleForWriting.close()
+        self.output = duplicateClosingOnExec(output.fileHandleForReading.fileDescriptor)
+        try? output.fileHandleForReading.close()
+        self.errors = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
+    }
+
+    func send(_ bytes: [UInt8]) { input.send(bytes) }
+    func closeInput() { input.close() }
+    var stderr: String { errors.text }
+
+    /// Starts reading the output; call once.
+    func startReading() -> PeerReader { PeerReader(fd: output) }
+
+    /// A field of /proc/PID/status, in KiB (VmHWM: the peak resident set).
+    func status(_ field: String) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+        return line.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
+    }
+
+    /// CPU time used so far (user and system), in clock ticks.
+    var cpuTicks: Int {
+        let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return 0 }
+        return user + system
+    }
+
+    /// Waits until the process has used no CPU for `quiet` (it is blocked, or done); returns
+    /// false if that never happened before `timeout`.
+    func settles(quiet: Duration = .milliseconds(600), timeout: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        var last = cpuTicks
+        var since = ContinuousClock.now
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            let now = cpuTicks
+            if now != last {
+                last = now
+                since = ContinuousClock.now
+            } else if ContinuousClock.now - since >= quiet {
+                return true
+            }
+        }
+        return false
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}
+
+/// The output back-pressure of the real binary: a client that sends requests and does not
+/// read its answers holds the server back (it stops reading and starting calls once the
+/// unwritten output passes --max-message-bytes), so its memory stays bounded, and it costs no
+/// CPU while it waits. `make torture` runs the long form (TOFU_TORTURE=1).
+@Suite struct BackPressureHardeningTests {
+    static let torture = ProcessInfo.processInfo.environment["TOFU_TORTURE"] == "1"
+
+    /// The peak memory (KiB) of a server with the same arguments that answered `rpc.discover`
+    /// a hundred times to a client that reads: the runtime, the store, the protocol document.
+    static func baseline(_ arguments: [String]) async throws -> Int {
+        let server = try ServerProcess(arguments: arguments)
+        for id in 0..<100 { server.send(Wire.ndjson(Wire.request("rpc.discover", id: id))) }
+        _ = try await server.reader.next(100)
+        let status = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/status", encoding: .utf8)
+        let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap {
+            Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        } ?? 0
+        server.closeInput()
+        _ = try await server.waitForExit()
+        return peak
+    }
+
+    /// What the held-back server may hold beyond the baseline, in KiB: the unwritten output
+    /// (the bound, plus the answers of the calls in flight when it was passed), the queued
+    /// input (at most the bound), as much again for the allocator's slack at that scale, and
+    /// 8 MiB for the arenas of the threads that serialised the answers.
+    static func allowance(bound: Int, answerBytes: Int, inFlight: Int = 64) -> Int {
+        (3 * bound + inFlight * answerBytes + (8 << 20)) / 1024
+    }
+
+    /// Sends `count` rpc.discover requests without reading, waits for the server to stop,
+    /// checks its peak memory and that it sits idle, then reads every answer in full.
+    func holdBackThenReadEverything(bound: Int, count: Int, unreadFor: Duration, checks: Int) async throws {
+        let store = temporaryDirectory("tofu-backpressure") + "/store.sqlite"
+        let arguments = ["--store", store, "--max-message-bytes", String(bound)]
+        let baseline = try await Self.baseline(arguments)
+        let allowed = baseline + Self.allowance(bound: bound, answerBytes: 28 << 10)
+        let server = try UnreadServerProcess(arguments: arguments)
+        var requests: [UInt8] = []
+        for id in 0..<count { requests += Wire.ndjson(Wire.request("rpc.discover", id: id)) }
+        server.send(requests)
+        #expect(try await server.settles(timeout: TestTime.bound(.seconds(60))), "the server never stopped working while nobody read")
+        let start = ContinuousClock.now
+        for check in 0..<checks {
+            let ticks = server.cpuTicks
+            try await Task.sleep(for: unreadFor / checks)
+            let peak = server.status("VmHWM")
+            #expect(peak < allowed, "check \(check): peak \(peak) KiB while nobody reads; allowed \(allowed) KiB (baseline \(baseline))")
+            #expect(server.cpuTicks - ticks <= 5, "check \(check): the server used CPU while it waited for its output to drain")
+        }
+        let heldBack = server.status("VmHWM")
+        print("back-pressure: bound \(bound >> 10) KiB, \(count) requests unread for \(ContinuousClock.now - start): peak \(heldBack) KiB (baseline \(baseline), allowed \(allowed))")
+        let reader = server.startReading()
+        var seen = Set<Int>()
+        for _ in 0..<count {
+            let answer = try await reader.next(timeout: TestTime.bound(.seconds(120)))
+            let object = answer.object
+            guard let id = object["id"] as? Int, (object["result"] as? [String: Any])?["openrpc"] != nil else {
+                Issue.record("not a full rpc.discover answer: \(answer.text.prefix(200))")
+                break
+            }
+            seen.insert(id)
+        }
+        #expect(seen == Set(0..<count), "\(seen.count) distinct answers of \(count)")
+        let peak = server.status("VmHWM")
+        #expect(peak < allowed, "peak \(peak) KiB after reading everything; allowed \(allowed) KiB")
+        server.closeInput()
+        #expect(try await reader.drain().isEmpty)
+        while server.process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(server.process.terminationStatus == 0, "\(server.stderr)")
+    }
+
+    /// 1,500 requests whose answers (27 KiB each, 40 MB in all) are not read: the server holds
+    /// back at a 1 MiB bound (small, so a debug build gets far past it in a short test).
+    @Test func aClientThatDoesNotReadItsAnswersHoldsTheServerBack() async throws {
+        try await holdBackThenReadEverything(bound: 1 << 20, count: 1500, unreadFor: .seconds(2), checks: 2)
+    }
+
+    /// The long form, at the default bound: 2 MB of requests (40,000, 1 GB of answers) from a
+    /// client that does not read for a minute, memory and CPU checked every second.
+    @Test(.enabled(if: torture)) func aClientThatDoesNotReadForAMinute() async throws {
+        try await holdBackThenReadEverything(bound: 16 << 20, count: 40_000, unreadFor: .seconds(60), checks: 60)
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import JSONRPC
+import Locking
+import Logging
+import TestSupport
+import Testing
+
+/// A `Connection` whose client writes requests and reads the answers only when the test says
+/// so: what the server does while nobody reads its output.
+final class UnreadServer: Sendable {
+    private let writer: PipeWriter
+    private let readEnd: Int32
+    private let reading = Locked<PeerReader?>(nil)
+    private let run: Task<Connection.Ending, Never>
+
+    init(methods: MethodTable, limits: Limits) {
+        var toServer: [Int32] = [0, 0]
+        var toClient: [Int32] = [0, 0]
+        precondition(pipe(&toServer) == 0 && pipe(&toClient) == 0, "pipe() failed")
+        closeOnExec(toServer[0], toServer[1], toClient[0], toClient[1])
+        let connection = Connection(
+            input: toServer[0], output: toClient[1], methods: methods, limits: limits,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let serverRead = toServer[0]
+        let serverWrite = toClient[1]
+        run = Task {
+            let ending = await connection.run()
+            close(serverRead)
+            close(serverWrite)
+            return ending
+        }
+        writer = PipeWriter(fd: toServer[1])
+        readEnd = toClient[0]
+    }
+
+    func send(_ bytes: [UInt8]) { writer.send(bytes) }
+    func closeInput() { writer.close() }
+
+    /// Starts reading the server's output (once).
+    var reader: PeerReader {
+        reading.withLock { reader in
+            if let reader { return reader }
+            let started = PeerReader(fd: readEnd)
+            reader = started
+            return started
+        }
+    }
+
+    /// Closes the client's read end without reading: the server's writes fail with EPIPE.
+    func stopReading() { close(readEnd) }
+
+    func ending() async -> Connection.Ending { await run.value }
+}
+
+/// How many times the methods ran.
+final class CallCount: Sendable {
+    private let count = Locked(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
+
+@Suite struct OutputBackPressureTests {
+    static let answerBytes = 64 << 10
+    static let limits = Limits(maxMessageBytes: 256 << 10, maxInFlight: 4)
+
+    /// `big` (a task) and `bigNow` (answered on the input thread) each answer 64 KiB and count
+    /// their calls; `huge` answers 1 MiB, four times the bound.
+    static func methods(calls: CallCount) -> MethodTable {
+        var table = MethodTable()
+        let answer = JSONValue.string(String(repeating: "a", count: answerBytes))
+        table.register("big") { _, _ in
+            calls.add()
+            return answer
+        }
+        table.register("bigNow", immediate: { _ in
+            calls.add()
+            return answer
+        }, otherwise: { _, _ in answer })
+        table.register("huge") { _, _ in .string(String(repeating: "h", count: 1 << 20)) }
+        return table
+    }
+
+    /// Waits until `calls` has not moved for 300 ms (the server is blocked, or done).
+    static func settled(_ calls: CallCount) async throws -> Int {
+        var last = -1
+        var still = 0
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(20))
+        while ContinuousClock.now < deadline {
+            let now = calls.value
+            still = now == last ? still + 1 : 0
+            if still >= 6 { return now }
+            last = now
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return calls.value
+    }
+
+    /// What may be answered while nobody reads: the bound's worth of answers, one more that
+    /// passed it, one answer per slot in flight, what fits in the pipe, and the one the writing
+    /// thread holds. 200 requests are sent; without back-pressure every one is answered.
+    static var mostAnsweredUnread: Int {
+        limits.maxMessageBytes / answerBytes + 1 + limits.maxInFlight + (64 << 10) / answerBytes + 2
+    }
+
+    @Test(arguments: ["big", "bigNow"])
+    func aClientThatDoesNotReadStopsTheServerThenGetsEveryAnswer(method: String) async throws {
+        let calls = CallCount()
+        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        let count = 200
+        var requests: [UInt8] = []
+        for id in 0..<count { requests += Wire.ndjson(Wire.request(method, id: id)) }
+        server.send(requests)
+        let answeredUnread = try await Self.settled(calls)
+        #expect(answeredUnread <= Self.mostAnsweredUnread, "\(answeredUnread) of \(count) answered while nobody read")
+        #expect(answeredUnread > 0)
+        print("\(method): \(answeredUnread) of \(count) answered while nobody read (at most \(Self.mostAnsweredUnread) allowed)")
+        let answers = try await server.reader.next(count)
+        #expect(calls.value == count)
+        #expect(Set(answers.compactMap { $0.object["id"] as? Int }) == Set(0..<count))
+        #expect(answers.allSatisfy { ($0.object["result"] as? String)?.utf8.count == Self.answerBytes })
+        server.closeInput()
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    /// An answer larger than the bound (one request, and a batch of many) is still sent whole,
+    /// and the requests behind it are answered after it.
+    @Test func anAnswerLargerThanTheBoundIsStillSent() async throws {
+        let calls = CallCount()
+        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        let batch = "[" + (0..<40).map { Wire.request("big", id: "b\($0)") }.joined(separator: ",") + "]"
+        server.send(Wire.ndjson(Wire.request("huge", id: "huge")) + Wire.ndjson(batch) + Wire.ndjson(Wire.request("big", id: "after")))
+        server.closeInput()
+        let answers = try await server.reader.next(3)
+        let huge = answers.first { $0.object["id"] as? String == "huge" }
+        #expect((huge?.object["result"] as? String)?.utf8.count == 1 << 20)
+        let entries = answers.first { !$0.array.isEmpty }?.array ?? []
+        #expect(entries.count == 40 && entries.allSatisfy { ($0["result"] as? String)?.utf8.count == Self.answerBytes })
+        #expect(answers.contains { $0.object["id"] as? String == "after" })
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    /// End of input while the server is held back: everything is still answered, then it ends.
+    @Test func endOfInputWhileHeldBackAnswersEverything() async throws {
+        let calls = CallCount()
+        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        for id in 0..<60 { server.send(Wire.ndjson(Wire.request(id.isMultiple(of: 2) ? "big" : "bigNow", id: id))) }
+        server.closeInput()
+        _ = try await Self.settled(calls)
+        #expect(calls.value < 60)
+        let answers = try await server.reader.drain()
+        #expect(answers.count == 60)
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    /// A client that closes its end of the output while the server is held back: the answers
+    /// are dropped, the rest of the input is read, and the server ends at end of input.
+    @Test func aClientThatStopsReadingForGoodDoesNotHangTheServer() async throws {
+        let calls = CallCount()
+        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        var requests: [UInt8] = []
+        for id in 0..<100 { requests += Wire.ndjson(Wire.request("big", id: id)) }
+        server.send(requests)
+        _ = try await Self.settled(calls)
+        server.stopReading()
+        server.closeInput()
+        let ending = Task { await server.ending() }
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(20))
+        while calls.value < 100 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(calls.value == 100)
+        #expect(await ending.value == .endOfInput)
+    }
+}
