@@ -159,3 +159,40 @@ final class UnreadServerProcess: Sendable {
         try await holdBackThenReadEverything(bound: 16 << 20, count: 40_000, unreadFor: .seconds(60), checks: 60)
     }
 }
+
+extension BackPressureHardeningTests {
+    /// Requests queued behind a call that does not finish are charged what they cost in memory,
+    /// not only their bytes (a parsed call costs ~900 bytes more than the ~100 it was sent in):
+    /// 20 MB of them keep the server within the same allowance as unread output.
+    @Test func queuedRequestsAreChargedWhatTheyCost() async throws {
+        // A loopback listener that never accepts: the TLS handshake of the one call in flight
+        // waits for its timeout, and everything behind it queues.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(listener, address, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, address, &length) == 0
+            }
+        }
+        try #require(bound, "could not listen on 127.0.0.1")
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let store = temporaryDirectory("tofu-queue") + "/store.sqlite"
+        let arguments = ["--store", store, "--max-in-flight", "1"]
+        let baseline = try await Self.baseline(arguments)
+        let allowed = baseline + Self.allowance(bound: 16 << 20, answerBytes: 0)
+        let server = try UnreadServerProcess(arguments: arguments)
+        defer { server.process.terminate() }
+        // No answer is read: the requests may share one id.
+        let request = Wire.ndjson(Wire.request("verifyCert", id: 1, params: ["host": "127.0.0.1:\(port)", "timeoutMs": 120_000]))
+        let requests = Array(repeating: request, count: 200_000).flatMap { $0 }
+        server.send(requests)
+        #expect(try await server.settles(timeout: TestTime.bound(.seconds(60))), "the server never stopped reading")
+        let peak = server.status("VmHWM")
+        print("queued requests: \(requests.count >> 20) MiB sent, peak \(peak) KiB (baseline \(baseline), allowed \(allowed))")
+        #expect(peak < allowed, "peak \(peak) KiB with requests queued; allowed \(allowed) KiB")
+    }
+}
