@@ -408,7 +408,7 @@ public final class Connection: Sendable {
         case let error as ResponseError: return error
         case is CancellationError: return .cancelled
         default:
-            logger.error("method '\(call.method)' failed: \(error)")
+            logger.error("method '\(Self.printable(call.method))' failed: \(Self.printable(String(describing: error)))")
             return .internalError("the method failed unexpectedly; see the server's log")
         }
     }
@@ -417,7 +417,7 @@ public final class Connection: Sendable {
     private func response(to call: Call, _ outcome: Result<JSONValue, ResponseError>) -> JSONValue? {
         guard let id = call.id else {
             if case .failure(let error) = outcome {
-                logger.notice("notification '\(call.method)' failed: \(error.message)")
+                logger.notice("notification '\(Self.printable(call.method))' failed: \(Self.printable(error.message))")
             }
             return nil
         }
@@ -505,6 +505,22 @@ public final class Connection: Sendable {
         }
         untrack(token)
         drained?.resume()
+    }
+
+    /// A peer's text as it goes to the log: at most 200 characters, with every control and
+    /// bidirectional-override character written as `\u{…}`, so a method name cannot move the
+    /// operator's cursor, retitle the terminal or reorder what is shown.
+    static func printable(_ text: String) -> String {
+        var shown = ""
+        for scalar in ResponseError.clipped(text).unicodeScalars {
+            switch scalar.value {
+            case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+                shown += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default:
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return shown
     }
 
     private func send(_ message: JSONValue, _ framing: Framing) {
