@@ -107,7 +107,13 @@ public final class Connection: Sendable {
         writer.whenRoom { [weak self] in self?.startQueued() }
         defer { writer.whenRoom(nil) }
         let ending = await withCheckedContinuation { (continuation: CheckedContinuation<Ending, Never>) in
-            DetachedThread.start(name: "tofu-rpc input") { [self] in continuation.resume(returning: self.readLoop()) }
+            DetachedThread.start(name: "tofu-rpc input") { [self] in
+                let ending = readLoop()
+                // The answers to the last chunk (e.g. to a final line without a newline) may be
+                // queued unannounced; queued calls may be waiting for them to be written.
+                writer.announce()
+                continuation.resume(returning: ending)
+            }
         }
         switch ending {
         case .framingError(let reason):

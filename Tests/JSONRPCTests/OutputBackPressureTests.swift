@@ -60,11 +60,11 @@ final class CallCount: Sendable {
 }
 
 @Suite struct OutputBackPressureTests {
-    static let answerBytes = 64 << 10
-    static let limits = Limits(maxMessageBytes: 256 << 10, maxInFlight: 4)
+    static let answerBytes = 16 << 10
+    static let limits = Limits(maxMessageBytes: 64 << 10, maxInFlight: 4)
 
-    /// `big` (a task) and `bigNow` (answered on the input thread) each answer 64 KiB and count
-    /// their calls; `huge` answers 1 MiB, four times the bound.
+    /// `big` (a task) and `bigNow` (answered on the input thread) each answer 16 KiB and count
+    /// their calls; `huge` answers 256 KiB, four times the bound.
     static func methods(calls: CallCount) -> MethodTable {
         var table = MethodTable()
         let answer = JSONValue.string(String(repeating: "a", count: answerBytes))
@@ -76,7 +76,7 @@ final class CallCount: Sendable {
             calls.add()
             return answer
         }, otherwise: { _, _ in answer })
-        table.register("huge") { _, _ in .string(String(repeating: "h", count: 1 << 20)) }
+        table.register("huge") { _, _ in .string(String(repeating: "h", count: 256 << 10)) }
         return table
     }
 
@@ -96,10 +96,11 @@ final class CallCount: Sendable {
     }
 
     /// What may be answered while nobody reads: the bound's worth of answers, one more that
-    /// passed it, one answer per slot in flight, what fits in the pipe, and the one the writing
-    /// thread holds. 200 requests are sent; without back-pressure every one is answered.
+    /// passed it, one answer per slot in flight, what fits in the pipe, one the writing thread
+    /// holds, and as many again for timing. 200 requests are sent; without back-pressure every
+    /// one is answered.
     static var mostAnsweredUnread: Int {
-        limits.maxMessageBytes / answerBytes + 1 + limits.maxInFlight + (64 << 10) / answerBytes + 2
+        limits.maxMessageBytes / answerBytes + 1 + limits.maxInFlight + (64 << 10) / answerBytes + 1 + 4
     }
 
     @Test(arguments: ["big", "bigNow"])
@@ -127,15 +128,41 @@ final class CallCount: Sendable {
     @Test func anAnswerLargerThanTheBoundIsStillSent() async throws {
         let calls = CallCount()
         let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
-        let batch = "[" + (0..<40).map { Wire.request("big", id: "b\($0)") }.joined(separator: ",") + "]"
+        let batch = "[" + (0..<8).map { Wire.request("big", id: "b\($0)") }.joined(separator: ",") + "]"
         server.send(Wire.ndjson(Wire.request("huge", id: "huge")) + Wire.ndjson(batch) + Wire.ndjson(Wire.request("big", id: "after")))
         server.closeInput()
         let answers = try await server.reader.next(3)
         let huge = answers.first { $0.object["id"] as? String == "huge" }
-        #expect((huge?.object["result"] as? String)?.utf8.count == 1 << 20)
+        #expect((huge?.object["result"] as? String)?.utf8.count == 256 << 10)
         let entries = answers.first { !$0.array.isEmpty }?.array ?? []
-        #expect(entries.count == 40 && entries.allSatisfy { ($0["result"] as? String)?.utf8.count == Self.answerBytes })
+        #expect(entries.count == 8 && entries.allSatisfy { ($0["result"] as? String)?.utf8.count == Self.answerBytes })
         #expect(answers.contains { $0.object["id"] as? String == "after" })
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    /// The answer to the last line of input, past the bound on its own, is written at once, so
+    /// the calls queued behind a slow one still run after it: nothing waits on an answer that
+    /// nobody announced.
+    @Test func anAnswerPastTheBoundToTheLastLineIsWrittenAndTheQueueRuns() async throws {
+        let gate = Gate()
+        var table = Self.methods(calls: CallCount())
+        table.register("slow") { _, _ in
+            try await gate.wait()
+            return "slow done"
+        }
+        let huge = JSONValue.string(String(repeating: "h", count: 256 << 10))
+        table.register("hugeNow", immediate: { _ in huge }, otherwise: { _, _ in huge })
+        let server = UnreadServer(methods: table, limits: Limits(maxMessageBytes: 64 << 10, maxInFlight: 1))
+        let reader = server.reader
+        server.send(
+            Wire.ndjson(Wire.request("slow", id: "slow")) + Wire.ndjson(Wire.request("big", id: "queued"))
+                + Array(Wire.request("hugeNow", id: "huge").utf8))
+        server.closeInput()
+        let first = try await reader.next(timeout: TestTime.bound(.seconds(10)))
+        #expect(first.object["id"] as? String == "huge")
+        gate.release()
+        let rest = try await reader.next(2)
+        #expect(Set(rest.compactMap { $0.object["id"] as? String }) == ["slow", "queued"])
         #expect(await server.ending() == .endOfInput)
     }
 
