@@ -433,13 +433,14 @@ public final class Connection: Sendable {
         }
     }
 
-    /// Starts a message now if fewer than `maxInFlight` are running and the output is within
-    /// its bound, else queues it in arrival order. While queued requests take more than
-    /// `maxMessageBytes`, the input thread stops reading until some finish: memory stays
-    /// bounded, and a script piping thousands of requests gets every answer instead of errors.
+    /// Starts a message now if fewer than `maxInFlight` are running and none is queued before
+    /// it, else queues it in arrival order (the input thread only gets here when the output has
+    /// room). While queued requests take more than `maxMessageBytes`, the input thread stops
+    /// reading until some finish: memory stays bounded, and a script piping thousands of
+    /// requests gets every answer instead of errors.
     private func admit(_ pending: Pending) {
         let startNow = state.withLock { state -> Bool in
-            if state.queue.isEmpty && state.messagesInFlight < limits.maxInFlight && writer.hasRoom {
+            if state.queue.isEmpty && state.messagesInFlight < limits.maxInFlight {
                 state.messagesInFlight += 1
                 return true
             }

@@ -14,10 +14,8 @@ final class UnreadServer: Sendable {
     private let run: Task<Connection.Ending, Never>
 
     init(methods: MethodTable, limits: Limits) {
-        var toServer: [Int32] = [0, 0]
-        var toClient: [Int32] = [0, 0]
-        precondition(pipe(&toServer) == 0 && pipe(&toClient) == 0, "pipe() failed")
-        closeOnExec(toServer[0], toServer[1], toClient[0], toClient[1])
+        let toServer = Self.pipeClosingOnExec()
+        let toClient = Self.pipeClosingOnExec()
         let connection = Connection(
             input: toServer[0], output: toClient[1], methods: methods, limits: limits,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -31,6 +29,21 @@ final class UnreadServer: Sendable {
         }
         writer = PipeWriter(fd: toServer[1])
         readEnd = toClient[0]
+    }
+
+    /// A pipe whose ends are close-on-exec from the moment they exist (a named pipe opened with
+    /// O_CLOEXEC; Swift's Glibc has no pipe2). With pipe() then fcntl(), a process another test
+    /// spawns in between inherits an end and holds it open: end of input never comes, and a
+    /// closed reader never gives EPIPE, which these tests wait for.
+    static func pipeClosingOnExec() -> [Int32] {
+        let path = temporaryDirectory("tofu-fifo") + "/fifo"
+        precondition(mkfifo(path, 0o600) == 0, "mkfifo failed: \(errno)")
+        let read = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        let write = open(path, O_WRONLY | O_CLOEXEC)
+        precondition(read >= 0 && write >= 0, "opening the fifo failed: \(errno)")
+        _ = fcntl(read, F_SETFL, fcntl(read, F_GETFL) & ~O_NONBLOCK)
+        unlink(path)
+        return [read, write]
     }
 
     func send(_ bytes: [UInt8]) { writer.send(bytes) }
@@ -119,6 +132,31 @@ final class CallCount: Sendable {
         #expect(calls.value == count)
         #expect(Set(answers.compactMap { $0.object["id"] as? Int }) == Set(0..<count))
         #expect(answers.allSatisfy { ($0.object["result"] as? String)?.utf8.count == Self.answerBytes })
+        server.closeInput()
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    /// Calls queued behind a slow one do not all start when it finishes if nobody reads: each
+    /// waits for the output to have room, like the input.
+    @Test func queuedCallsWaitForRoomInTheOutputToo() async throws {
+        let gate = Gate()
+        let calls = CallCount()
+        var table = Self.methods(calls: calls)
+        table.register("slow") { _, _ in
+            try await gate.wait()
+            return "slow done"
+        }
+        let server = UnreadServer(methods: table, limits: Limits(maxMessageBytes: Self.limits.maxMessageBytes, maxInFlight: 1))
+        var requests = Wire.ndjson(Wire.request("slow", id: "slow"))
+        for id in 0..<200 { requests += Wire.ndjson(Wire.request("big", id: id)) }
+        server.send(requests)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(calls.value == 0, "a call started while the slow one held the only slot")
+        gate.release()
+        let answeredUnread = try await Self.settled(calls)
+        #expect(answeredUnread > 0 && answeredUnread <= Self.mostAnsweredUnread, "\(answeredUnread) queued calls ran while nobody read")
+        let answers = try await server.reader.next(201)
+        #expect(Set(answers.compactMap { $0.object["id"] as? Int }) == Set(0..<200))
         server.closeInput()
         #expect(await server.ending() == .endOfInput)
     }
