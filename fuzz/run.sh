@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 mkdir -p .build/fuzz/corpus
 cp Tests/Corpus/*.ndjson Tests/Corpus/*.lsp .build/fuzz/corpus/
-sources=(JSONValue JSONCodec Framing FrameDecoder Message Params ResponseError ErrorCode)
+sources=(JSONValue JSONCodec ParseErrorWording Framing FrameDecoder Message Params ResponseError ErrorCode)
 files=()
 for source in "${sources[@]}"; do files+=("Sources/JSONRPC/$source.swift"); done
 # (gold warns once per ASan helper symbol; those lines are dropped, everything else shows.)

@@ -10,7 +10,9 @@ import Locking
 ///
 /// Reading and framing happen on a thread of their own; each call runs as a task, so calls
 /// are answered concurrently and possibly out of order, and a slow one never delays the
-/// rest. The connection itself answers the lifecycle methods (`shutdown`, `exit`,
+/// rest. Memory is bounded whatever the peer does: input by the limits, output by
+/// back-pressure (while more than `maxMessageBytes` of answers are unwritten because the
+/// peer is not reading, nothing more is read and no queued call starts). The connection itself answers the lifecycle methods (`shutdown`, `exit`,
 /// `$/cancelRequest`, as in LSP); everything else goes to the `MethodTable`.
 public final class Connection: Sendable {
     /// How the connection ended, and the process exit status it stands for.
@@ -39,7 +41,6 @@ public final class Connection: Sendable {
     private struct Running: Sendable {
         let id: JSONValue?
         let cancel: @Sendable () -> Void
-        let wait: (@Sendable () async -> Void)?
     }
 
     private struct State: Sendable {
@@ -52,18 +53,34 @@ public final class Connection: Sendable {
         /// Messages waiting for a slot, in arrival order.
         var queue = FIFO<Pending>()
         var queuedBytes = 0
+        /// `run` waiting for every message to be answered.
+        var drained: CheckedContinuation<Void, Never>?
+
+        var isIdle: Bool { messagesInFlight == 0 && queue.isEmpty }
+
+        /// The waiter to resume, if every message is now answered.
+        mutating func takeDrainedWaiter() -> CheckedContinuation<Void, Never>? {
+            guard isIdle, let waiter = drained else { return nil }
+            drained = nil
+            return waiter
+        }
     }
 
     /// A message waiting for its turn; `start` runs it under the token it is given.
     private struct Pending: Sendable {
         /// The id a `$/cancelRequest` names to drop it from the queue (single requests only).
         let id: JSONValue?
+        /// What it costs while it waits: its bytes, plus `parsedCallCost` per call.
         let size: Int
         let framing: Framing
         /// What to answer if it is dropped before it runs (nil: nothing, e.g. a notification).
         let cancelledAnswer: JSONValue?
         let start: @Sendable (UInt64) -> Void
     }
+
+    /// What one parsed call waiting in the queue costs beyond its bytes (about 900 bytes were
+    /// measured for a small request): the queue's bound is on memory, not on bytes read.
+    private static let parsedCallCost = 1024
 
     private let input: Int32
     private let methods: MethodTable
@@ -79,7 +96,7 @@ public final class Connection: Sendable {
         self.methods = methods
         self.limits = limits
         self.logger = logger
-        self.writer = OutputWriter(fd: output) { error in
+        self.writer = OutputWriter(fd: output, bound: limits.maxMessageBytes) { error in
             logger.warning("the peer stopped reading our output (\(String(cString: strerror(error)))); answers are dropped")
         }
     }
@@ -87,8 +104,16 @@ public final class Connection: Sendable {
     /// Serves until the input ends or `exit` arrives; then finishes (or, on `exit`,
     /// cancels) the calls in flight, flushes every answer and returns how it ended.
     public func run() async -> Ending {
+        writer.whenRoom { [weak self] in self?.startQueued() }
+        defer { writer.whenRoom(nil) }
         let ending = await withCheckedContinuation { (continuation: CheckedContinuation<Ending, Never>) in
-            DetachedThread.start(name: "tofu-rpc input") { [self] in continuation.resume(returning: self.readLoop()) }
+            DetachedThread.start(name: "tofu-rpc input") { [self] in
+                let ending = readLoop()
+                // The answers to the last chunk (e.g. to a final line without a newline) may be
+                // queued unannounced; queued calls may be waiting for them to be written.
+                writer.announce()
+                continuation.resume(returning: ending)
+            }
         }
         switch ending {
         case .framingError(let reason):
@@ -102,10 +127,14 @@ public final class Connection: Sendable {
         case .endOfInput:
             break
         }
-        while let wait = state.withLock({ $0.running.values.lazy.compactMap(\.wait).first }) {
-            await wait()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = state.withLock { state -> Bool in
+                if state.isIdle { return true }
+                state.drained = continuation
+                return false
+            }
+            if idle { continuation.resume() }
         }
-        if !state.withLock({ $0.queue.isEmpty }) { logger.error("queued messages were left unanswered at the end") }
         await writer.flush()
         writer.stop()
         return ending
@@ -122,12 +151,15 @@ public final class Connection: Sendable {
             if count <= 0 {
                 if count < 0 { logger.warning("reading input failed: \(String(cString: strerror(errno)))") }
                 for event in decoder.finish() {
+                    writer.waitForRoom()
                     if let ending = handle(event) { return ending }
                 }
                 return .endOfInput
             }
             let events = chunk.withUnsafeBytes { decoder.feed(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             for event in events {
+                // A peer that does not read its answers is not read from either.
+                writer.waitForRoom()
                 if let ending = handle(event) { return ending }
             }
             writer.announce()
@@ -171,7 +203,7 @@ public final class Connection: Sendable {
             return nil
         }
         guard case .array(let entries) = value else {
-            return handleSingle(IncomingMessage(value), framing, size: bytes.count)
+            return handleSingle(IncomingMessage(value), framing, size: bytes.count + Self.parsedCallCost)
         }
         if entries.isEmpty {
             reply(OutgoingMessage.response(id: .null, error: .invalidRequest("empty batch")), framing)
@@ -182,7 +214,7 @@ public final class Connection: Sendable {
             reply(OutgoingMessage.response(id: .null, error: .limitExceeded("batchEntries", max: limits.maxBatchEntries, reason: reason)), framing)
             return nil
         }
-        return handleBatch(entries.map(IncomingMessage.init), framing, size: bytes.count)
+        return handleBatch(entries.map(IncomingMessage.init), framing, size: bytes.count + entries.count * Self.parsedCallCost)
     }
 
     /// What became of one entry: an answer now, a call to run, or none.
@@ -214,7 +246,7 @@ public final class Connection: Sendable {
                     if let response = await perform(call, framing) { send(response, framing) }
                     finishMessage(token)
                 }
-                track(token, id: call.id, cancel: { task.cancel() }, wait: { await task.value })
+                track(token, id: call.id, cancel: { task.cancel() })
             })
         }
         return nil
@@ -258,23 +290,32 @@ public final class Connection: Sendable {
                     untrack(entryToken)
                     return response
                 }
-                track(entryToken, id: call.id, cancel: { task.cancel() }, wait: nil)
+                track(entryToken, id: call.id, cancel: { task.cancel() })
                 running.append(task)
             }
             let entries = running
-            let batch = Task { [self] in
-                var answers: [JSONValue] = []
+            Task { [self] in
+                // Each answer is serialised as it is collected: a batch of large answers never
+                // exists as one tree of values, only as the bytes that go out.
+                var answers: [UInt8] = [UInt8(ascii: "[")]
                 for (outcome, task) in zip(collected, entries) {
+                    var response: JSONValue?
                     if let task {
-                        if let response = await task.value { answers.append(response) }
-                    } else if case .answer(let response) = outcome {
-                        answers.append(response)
+                        response = await task.value
+                    } else if case .answer(let answer) = outcome {
+                        response = answer
                     }
+                    guard let response else { continue }
+                    if answers.count > 1 { answers.append(UInt8(ascii: ",")) }
+                    answers.append(contentsOf: JSONCodec.serialize(response))
                 }
-                if !answers.isEmpty { send(.array(answers), framing) }
+                if answers.count > 1 {
+                    answers.append(UInt8(ascii: "]"))
+                    writer.send(framing.frame(answers))
+                }
                 finishMessage(token)
             }
-            track(token, id: nil, cancel: {}, wait: { await batch.value })
+            track(token, id: nil, cancel: {})
         })
         return ending
     }
@@ -373,7 +414,7 @@ public final class Connection: Sendable {
         case let error as ResponseError: return error
         case is CancellationError: return .cancelled
         default:
-            logger.error("method '\(call.method)' failed: \(error)")
+            logger.error("method '\(Self.printable(call.method))' failed: \(Self.printable(String(describing: error)))")
             return .internalError("the method failed unexpectedly; see the server's log")
         }
     }
@@ -382,7 +423,7 @@ public final class Connection: Sendable {
     private func response(to call: Call, _ outcome: Result<JSONValue, ResponseError>) -> JSONValue? {
         guard let id = call.id else {
             if case .failure(let error) = outcome {
-                logger.notice("notification '\(call.method)' failed: \(error.message)")
+                logger.notice("notification '\(Self.printable(call.method))' failed: \(Self.printable(error.message))")
             }
             return nil
         }
@@ -392,13 +433,14 @@ public final class Connection: Sendable {
         }
     }
 
-    /// Starts a message now if fewer than `maxInFlight` are running, else queues it in
-    /// arrival order. While queued requests take more than `maxMessageBytes`, the input
-    /// thread stops reading until some finish: memory stays bounded, and a script piping
-    /// thousands of requests gets every answer instead of errors.
+    /// Starts a message now if fewer than `maxInFlight` are running and none is queued before
+    /// it, else queues it in arrival order (the input thread only gets here when the output has
+    /// room). While queued requests take more than `maxMessageBytes`, the input thread stops
+    /// reading until some finish: memory stays bounded, and a script piping thousands of
+    /// requests gets every answer instead of errors.
     private func admit(_ pending: Pending) {
         let startNow = state.withLock { state -> Bool in
-            if state.messagesInFlight < limits.maxInFlight {
+            if state.queue.isEmpty && state.messagesInFlight < limits.maxInFlight {
                 state.messagesInFlight += 1
                 return true
             }
@@ -413,6 +455,24 @@ public final class Connection: Sendable {
         }
     }
 
+    /// Starts queued messages while there are free slots and the output is within its bound
+    /// (called when the output drains back within it).
+    private func startQueued() {
+        let started = state.withLock { state -> [Pending] in
+            var started: [Pending] = []
+            while state.messagesInFlight < limits.maxInFlight, writer.hasRoom, let next = state.queue.popFirst() {
+                state.messagesInFlight += 1
+                state.queuedBytes -= next.size
+                started.append(next)
+            }
+            return started
+        }
+        for pending in started {
+            pending.start(nextToken())
+            roomInQueue.signal()
+        }
+    }
+
     private func nextToken() -> UInt64 {
         state.withLock { state in
             state.nextToken += 1
@@ -421,13 +481,10 @@ public final class Connection: Sendable {
     }
 
     /// Registers a running task, unless it already finished before it could be tracked.
-    private func track(
-        _ token: UInt64, id: JSONValue?, cancel: @escaping @Sendable () -> Void,
-        wait: (@Sendable () async -> Void)?
-    ) {
+    private func track(_ token: UInt64, id: JSONValue?, cancel: @escaping @Sendable () -> Void) {
         state.withLock { state in
             if state.finished.remove(token) == nil {
-                state.running[token] = Running(id: id, cancel: cancel, wait: wait)
+                state.running[token] = Running(id: id, cancel: cancel)
             }
         }
     }
@@ -438,22 +495,39 @@ public final class Connection: Sendable {
         }
     }
 
-    /// A message is answered: the next queued one (if any) takes its place before it is
-    /// untracked, so draining never sees an empty table while work is queued.
+    /// A message is answered: the next queued one (if any, and if the output has room)
+    /// takes its slot; else the slot is freed, and `run` learns when the last one is done.
     private func finishMessage(_ token: UInt64) {
-        let next = state.withLock { state -> Pending? in
-            guard let next = state.queue.popFirst() else {
-                state.messagesInFlight -= 1
-                return nil
+        let (next, drained) = state.withLock { state -> (Pending?, CheckedContinuation<Void, Never>?) in
+            if writer.hasRoom, let next = state.queue.popFirst() {
+                state.queuedBytes -= next.size
+                return (next, nil)
             }
-            state.queuedBytes -= next.size
-            return next
+            state.messagesInFlight -= 1
+            return (nil, state.takeDrainedWaiter())
         }
         if let next {
             next.start(nextToken())
             roomInQueue.signal()
         }
         untrack(token)
+        drained?.resume()
+    }
+
+    /// A peer's text as it goes to the log: at most 200 characters, with every control and
+    /// bidirectional-override character written as `\u{…}`, so a method name cannot move the
+    /// operator's cursor, retitle the terminal or reorder what is shown.
+    static func printable(_ text: String) -> String {
+        var shown = ""
+        for scalar in ResponseError.clipped(text).unicodeScalars {
+            switch scalar.value {
+            case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+                shown += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default:
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return shown
     }
 
     private func send(_ message: JSONValue, _ framing: Framing) {

@@ -1,21 +1,29 @@
 /// A first-in, first-out queue with O(1) amortised pops (Array.removeFirst is O(n), which
-/// made a queue of many thousand waiting requests quadratic).
+/// made a queue of many thousand waiting requests quadratic). A popped element is released
+/// at once, not when the storage is next compacted.
 struct FIFO<Element> {
-    private var storage: [Element] = []
+    private var storage: [Element?] = []
     private var head = 0
 
     var isEmpty: Bool { head == storage.count }
 
+    /// The oldest element, left in place.
+    var first: Element? { head < storage.count ? storage[head] : nil }
+
     /// The waiting elements, oldest first.
-    var elements: ArraySlice<Element> { storage[head...] }
+    var elements: [Element] { storage[head...].compactMap { $0 } }
 
     mutating func append(_ element: Element) { storage.append(element) }
 
     mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
         let element = storage[head]
+        storage[head] = nil
         head += 1
-        if head > 1024 && head * 2 > storage.count {
+        if head == storage.count {
+            storage.removeAll(keepingCapacity: storage.count <= 1024)
+            head = 0
+        } else if head > 1024 && head * 2 > storage.count {
             storage.removeFirst(head)
             head = 0
         }
@@ -24,9 +32,10 @@ struct FIFO<Element> {
 
     /// Removes the elements matching `predicate` and returns them.
     mutating func remove(where predicate: (Element) -> Bool) -> [Element] {
-        let removed = elements.filter(predicate)
+        let waiting = elements
+        let removed = waiting.filter(predicate)
         if !removed.isEmpty {
-            storage = elements.filter { !predicate($0) }
+            storage = waiting.filter { !predicate($0) }
             head = 0
         }
         return removed
@@ -37,7 +46,7 @@ struct FIFO<Element> {
             storage.removeAll()
             head = 0
         }
-        return Array(elements)
+        return elements
     }
 }
 

@@ -6,7 +6,9 @@
 /// server can answer it with a parse error or an Invalid Request and keep serving.
 ///
 /// Memory never grows with what a peer claims: a line past the limit is discarded as it
-/// arrives, and a body whose Content-Length is past the limit is skipped, not buffered.
+/// arrives, a body whose Content-Length is past the limit is skipped, not buffered, and a
+/// body within it is buffered as it arrives, not reserved up front. A fatal reason says
+/// where and what is wrong, never what the bytes were (a header line may hold a password).
 public struct FrameDecoder: Sendable {
     public enum Event: Sendable, Equatable {
         /// A complete message body and the framing it came in.
@@ -36,6 +38,11 @@ public struct FrameDecoder: Sendable {
     private var state: State = .idle
     private var buffer: [UInt8] = []
     private var headerBytes = 0
+    /// Lines of the current header block so far, for naming the one that is wrong.
+    private var headerLines = 0
+
+    /// What is reserved for a body before its bytes arrive: a Content-Length is only a claim.
+    private static let bodyReservation = 64 << 10
 
     public init(maxMessageBytes: Int = 16 << 20, maxHeaderBytes: Int = 8 << 10) {
         self.maxMessageBytes = maxMessageBytes
@@ -67,7 +74,7 @@ public struct FrameDecoder: Sendable {
                 let piece = rest[..<(newline ?? rest.endIndex)]
                 // A line that may turn out to be a header is held to the larger of the two limits.
                 let limit = startsJSON ? maxMessageBytes : max(maxMessageBytes, maxHeaderBytes)
-                if buffer.count + piece.count > limit {
+                if piece.count > limit - buffer.count {
                     buffer.removeAll()
                     events.append(.oversized(.newlineDelimited, size: nil))
                     state = .discardingLine
@@ -78,6 +85,7 @@ public struct FrameDecoder: Sendable {
                 rest = rest[(newline + 1)...]
                 if !startsJSON, let header = Self.header(in: buffer) {
                     headerBytes = buffer.count + 1
+                    headerLines = 1
                     buffer.removeAll(keepingCapacity: true)
                     if headerBytes > maxHeaderBytes {
                         return events + [close("header block longer than \(maxHeaderBytes) bytes")]
@@ -105,8 +113,9 @@ public struct FrameDecoder: Sendable {
                 let line = Self.trimmingCR(buffer)
                 buffer.removeAll(keepingCapacity: true)
                 if !line.isEmpty {
+                    headerLines += 1
                     guard let header = Self.header(in: line) else {
-                        return events + [close("header line without a colon: \(Self.preview(line))")]
+                        return events + [close("line \(headerLines) of a header block is not 'Name: value'")]
                     }
                     if let failure = accept(header, into: contentLength) { return events + [close(failure)] }
                     continue
@@ -121,7 +130,7 @@ public struct FrameDecoder: Sendable {
                     events.append(.message([], .contentLength))
                     state = .idle
                 } else {
-                    buffer.reserveCapacity(length)
+                    buffer.reserveCapacity(min(length, Self.bodyReservation))
                     state = .body(remaining: length)
                 }
             case .body(let remaining):
@@ -185,10 +194,13 @@ public struct FrameDecoder: Sendable {
             return nil
         }
         if contentLength != nil { return "more than one Content-Length header" }
-        guard !header.value.isEmpty, header.value.count <= 18, header.value.utf8.allSatisfy(Self.isDigit),
-            let length = Int(header.value)
-        else {
-            return "invalid Content-Length: \(Self.preview(Array(header.value.utf8)))"
+        let digits = header.value.utf8
+        guard !digits.isEmpty, digits.allSatisfy(Self.isDigit) else {
+            return "Content-Length on line \(headerLines) of a header block is not a decimal number"
+        }
+        // 18 digits always fit in an Int; a longer value is refused, never parsed.
+        guard digits.count <= 18, let length = Int(header.value) else {
+            return "Content-Length on line \(headerLines) of a header block has more than 18 digits"
         }
         state = .headers(contentLength: length)
         return nil
@@ -213,11 +225,6 @@ public struct FrameDecoder: Sendable {
 
     private static func trimmingCR(_ line: [UInt8]) -> [UInt8] {
         line.last == UInt8(ascii: "\r") ? Array(line.dropLast()) : line
-    }
-
-    private static func preview(_ bytes: [UInt8]) -> String {
-        let text = String(decoding: bytes.prefix(64), as: UTF8.self)
-        return "'\(text)'" + (bytes.count > 64 ? "…" : "")
     }
 
     private static func isWhitespace(_ byte: UInt8) -> Bool {

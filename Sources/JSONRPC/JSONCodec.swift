@@ -3,7 +3,9 @@ import CJansson
 /// Why a JSON text could not be turned into a `JSONValue`.
 public enum JSONDecodingError: Error, Sendable, Equatable {
     /// Not a JSON text: bad syntax, invalid UTF-8, a duplicate key, an integer outside 64 bits.
-    /// Line and column are 1-based, `position` is the byte offset where jansson stopped.
+    /// `reason` is one of a fixed set of wordings that never quote the text (which may hold
+    /// a password); line and column are 1-based, `position` is the byte offset where
+    /// jansson stopped.
     case syntax(reason: String, line: Int, column: Int, position: Int)
     /// Valid JSON nested deeper than the limit. `id` is the request id when the text is an
     /// object whose `id` could still be read, so the error can be matched to its request.
@@ -43,7 +45,7 @@ public enum JSONCodec {
                 throw .tooDeep(limit: maxDepth, id: nil)
             }
             throw .syntax(
-                reason: errorText(error),
+                reason: ParseErrorWording.reason(for: error),
                 line: Int(error.line), column: Int(error.column), position: Int(error.position))
         }
         defer { tofu_json_decref(root) }
@@ -152,13 +154,6 @@ public enum JSONCodec {
         switch json_type(UInt32(tofu_json_typeof(id))) {
         case JSON_NULL, JSON_INTEGER, JSON_REAL, JSON_STRING: return convert(id, depthLeft: 0)
         default: return nil
-        }
-    }
-
-    private static func errorText(_ error: json_error_t) -> String {
-        withUnsafeBytes(of: error.text) { raw in
-            let bytes = raw.prefix(while: { $0 != 0 })
-            return String(decoding: bytes, as: UTF8.self)
         }
     }
 

@@ -1,7 +1,10 @@
 /// What a peer may send before it gets an error instead of an answer. Each is a
 /// `tofu-rpc` flag; the defaults are the design's.
 public struct Limits: Sendable, Equatable {
-    /// Largest message body, in bytes (a line, or a Content-Length body).
+    /// Largest message body, in bytes (a line, or a Content-Length body). Also the most
+    /// requests queued, and the most answers left unwritten while the peer does not read:
+    /// past that, reading and starting calls pause until the peer reads (one answer larger
+    /// than this is still sent whole).
     public var maxMessageBytes: Int
     /// Deepest nesting of arrays and objects in one message.
     public var maxDepth: Int

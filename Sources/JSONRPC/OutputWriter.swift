@@ -8,6 +8,10 @@ import Synchronization
 
 /// Writes framed messages to a file descriptor from a thread of its own, so a peer that
 /// reads slowly blocks that thread, never Swift's cooperative pool nor the input thread.
+///
+/// It counts what is queued and not yet written. Past `bound`, the connection stops reading
+/// and starting calls (`waitForRoom`, `hasRoom`) until the peer has read enough: a peer
+/// that sends requests and never reads the answers cannot make memory grow.
 final class OutputWriter: Sendable {
     private enum Item: Sendable {
         case bytes([UInt8])
@@ -16,32 +20,58 @@ final class OutputWriter: Sendable {
     }
 
     private struct State: Sendable {
-        var items: [Item] = []
+        var items = FIFO<Item>()
         /// Someone (the writing thread, or the input thread in `announce`) owns the descriptor.
         var writing = false
+        /// Bytes queued and not yet written (or dropped, once the peer is gone).
+        var unwritten = 0
+        /// `unwritten` went past the bound; `onRoom` is due when it is back within.
+        var full = false
+        /// The input thread is blocked in `waitForRoom`.
+        var inputWaiting = false
+        var onRoom: (@Sendable () -> Void)?
     }
 
     /// What the input thread writes itself: one pipe buffer, which a pipe that polls
     /// writable takes without blocking (a larger batch goes to the writing thread).
     private static let directLimit = Int(PIPE_BUF)
 
+    /// Small messages are written together, up to this many bytes per write; a larger one is
+    /// written from its own storage, never copied.
+    private static let coalesceLimit = 64 << 10
+
+    /// Unwritten bytes past which the connection holds back (one answer may be larger: it
+    /// is still written, and nothing more is taken on until it is).
+    let bound: Int
+
     private let fd: Int32
     private let state = Locked(State())
     private let signal = DispatchSemaphore(value: 0)
+    private let room = DispatchSemaphore(value: 0)
     private let broken = Atomic<Bool>(false)
     private let unannounced = Atomic<Bool>(false)
     private let onBroken: @Sendable (Int32) -> Void
 
     /// `onBroken` is called once, with errno, when the peer stops reading (e.g. EPIPE);
     /// later output is dropped.
-    init(fd: Int32, onBroken: @escaping @Sendable (Int32) -> Void) {
+    init(fd: Int32, bound: Int, onBroken: @escaping @Sendable (Int32) -> Void) {
         self.fd = fd
+        self.bound = bound
         self.onBroken = onBroken
         DetachedThread.start(name: "tofu-rpc output") { [self] in self.loop() }
     }
 
+    /// Sets what is called (on the writing thread) each time the unwritten output, having
+    /// gone past the bound, is back within it.
+    func whenRoom(_ body: (@Sendable () -> Void)?) {
+        state.withLock { $0.onRoom = body }
+    }
+
+    /// Whether the unwritten output is within the bound.
+    var hasRoom: Bool { state.withLock { $0.unwritten <= bound } }
+
     func send(_ bytes: [UInt8]) {
-        state.withLock { $0.items.append(.bytes(bytes)) }
+        add(bytes)
         signal.signal()
     }
 
@@ -49,7 +79,7 @@ final class OutputWriter: Sendable {
     /// to one chunk of input, then `announce()`s them, so a pipelined burst costs one wake-up
     /// and one write instead of one per answer.
     func enqueue(_ bytes: [UInt8]) {
-        state.withLock { $0.items.append(.bytes(bytes)) }
+        add(bytes)
         unannounced.store(true, ordering: .releasing)
     }
 
@@ -67,7 +97,23 @@ final class OutputWriter: Sendable {
             state.writing = false
             return !state.items.isEmpty
         }
+        written(batch.count)
         if more { signal.signal() }
+    }
+
+    /// Blocks the calling thread (the input thread, never a task) while the unwritten output
+    /// is past the bound; `announce`s first, so what it queued itself gets written. It
+    /// sleeps on a semaphore the writing thread signals: a peer that never reads costs no CPU.
+    func waitForRoom() {
+        guard !hasRoom else { return }
+        announce()
+        while state.withLock({ state -> Bool in
+            guard state.unwritten > bound else { return false }
+            state.inputWaiting = true
+            return true
+        }) {
+            room.wait()
+        }
     }
 
     /// Ends the writing thread once everything sent before has been written.
@@ -84,6 +130,31 @@ final class OutputWriter: Sendable {
         }
     }
 
+    private func add(_ bytes: [UInt8]) {
+        state.withLock { state in
+            state.items.append(.bytes(bytes))
+            state.unwritten += bytes.count
+            if state.unwritten > bound { state.full = true }
+        }
+    }
+
+    /// `count` bytes are written (or dropped): wakes the input thread and calls `onRoom` when
+    /// that brings the output back within the bound.
+    private func written(_ count: Int) {
+        guard count > 0 else { return }
+        let (wake, onRoom) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
+            state.unwritten -= count
+            guard state.unwritten <= bound else { return (false, nil) }
+            defer {
+                state.inputWaiting = false
+                state.full = false
+            }
+            return (state.inputWaiting, state.full ? state.onRoom : nil)
+        }
+        if wake { room.signal() }
+        onRoom?()
+    }
+
     /// Takes every queued item for the calling thread to write, if they are only bytes, fit
     /// `directLimit`, nobody is writing, and the descriptor polls writable.
     private func claimSmallBatch() -> [UInt8]? {
@@ -92,44 +163,76 @@ final class OutputWriter: Sendable {
         return state.withLock { state -> [UInt8]? in
             guard !state.writing else { return nil }
             var batch: [UInt8] = []
-            for item in state.items {
+            for item in state.items.elements {
                 guard case .bytes(let bytes) = item, batch.count + bytes.count <= Self.directLimit else { return nil }
                 batch.append(contentsOf: bytes)
             }
-            state.items.removeAll(keepingCapacity: true)
+            _ = state.items.removeAll()
             state.writing = true
             return batch
+        }
+    }
+
+    /// What the writing thread does next.
+    private enum Step {
+        case write([UInt8])
+        case flush(CheckedContinuation<Void, Never>)
+        case stop
+        /// Nothing is queued, or `announce` is writing (it signals again when done).
+        case idle
+    }
+
+    /// Takes the next step off the queue: queued small messages as one write, or one large
+    /// message as it is. Items are taken one write at a time, so each is freed once written.
+    private func nextStep(claiming: Bool) -> Step {
+        state.withLock { state -> Step in
+            if claiming {
+                guard !state.writing else { return .idle }
+                state.writing = true
+            }
+            guard let first = state.items.popFirst() else {
+                state.writing = false
+                return .idle
+            }
+            switch first {
+            case .flush(let continuation): return .flush(continuation)
+            case .stop: return .stop
+            case .bytes(let bytes):
+                var batch = bytes
+                while batch.count < Self.coalesceLimit, case .bytes(let next)? = state.items.first,
+                    next.count <= Self.coalesceLimit - batch.count
+                {
+                    batch.append(contentsOf: next)
+                    _ = state.items.popFirst()
+                }
+                return .write(batch)
+            }
         }
     }
 
     private func loop() {
         while true {
             signal.wait()
-            // While `announce` writes, the descriptor is its own: it signals again when done.
-            guard let items = state.withLock({ state -> [Item]? in
-                guard !state.writing else { return nil }
-                state.writing = true
-                defer { state.items.removeAll(keepingCapacity: true) }
-                return state.items
-            }) else { continue }
-            var batch: [UInt8] = []
-            var stopping = false
-            for item in items {
-                switch item {
-                case .bytes(let bytes):
-                    batch.append(contentsOf: bytes)
+            var claiming = true
+            while true {
+                let step = nextStep(claiming: claiming)
+                claiming = false
+                switch step {
+                case .idle:
+                    break
+                case .write(let bytes):
+                    write(bytes)
+                    written(bytes.count)
+                    continue
                 case .flush(let continuation):
-                    write(batch)
-                    batch.removeAll(keepingCapacity: true)
                     continuation.resume()
+                    continue
                 case .stop:
-                    stopping = true
+                    state.withLock { $0.writing = false }
+                    return
                 }
-                if stopping { break }
+                break
             }
-            write(batch)
-            state.withLock { $0.writing = false }
-            if stopping { return }
         }
     }
 

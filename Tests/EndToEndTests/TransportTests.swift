@@ -113,8 +113,8 @@ import Testing
 
     @Test(arguments: [
         ("Content-Type: application/json\r\n\r\n{}", "without a Content-Length"),
-        ("Content-Length: -5\r\n\r\n{}", "invalid Content-Length"),
-        ("Content-Length: five\r\n\r\n{}", "invalid Content-Length"),
+        ("Content-Length: -5\r\n\r\n{}", "Content-Length on line 1 of a header block is not a decimal number"),
+        ("Content-Length: five\r\n\r\n{}", "Content-Length on line 1 of a header block is not a decimal number"),
     ])
     func unrecoverableFramingClosesWithTheReasonOnStderr(stream: String, reason: String) async throws {
         let server = try ServerProcess()
@@ -175,5 +175,19 @@ import Testing
         server.closeInput()
         #expect(try await server.waitForExit() == 0)
         #expect(try await server.reader.drain().first?.object["id"] as? Int == 1)
+    }
+
+    /// A failed notification is logged with its method name, which the peer chose: control and
+    /// bidirectional-override characters in it are escaped, never written to the terminal.
+    @Test func aMethodNameIsLoggedWithoutItsControlCharacters() async throws {
+        let server = try ServerProcess(arguments: ["--log-level", "notice"])
+        server.send(line: Wire.request("evil\u{1B}]0;owned\u{07}\u{9B}2J\u{202E}exe.txt"))
+        server.closeInput()
+        #expect(try await server.waitForExit() == 0)
+        let log = server.stderr
+        #expect(log.contains("evil\\u{1B}]0;owned\\u{7}\\u{9B}2J\\u{202E}exe.txt"), "\(log)")
+        for raw in ["\u{1B}", "\u{07}", "\u{9B}", "\u{202E}"] {
+            #expect(!log.contains(raw), "stderr holds \(raw.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
     }
 }

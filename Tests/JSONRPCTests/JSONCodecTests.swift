@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"a":1,"a":2}"#, "duplicate object key near '\"a\"'"),
+        (#"{"a":1,"a":2}"#, "an object has the same key twice"),
         ("{\"a\":\"\u{FF}\"}", ""),
         (#"{"a":"\udc00"}"#, ""),
         ("18446744073709551616", ""),
@@ -46,6 +46,51 @@ import Testing
                 guard case .syntax(let got, _, _, _) = error else { Issue.record("expected a syntax error"); return }
                 #expect(got == reason)
             }
+        }
+    }
+
+    /// Each kind of error jansson reports gets one fixed wording, and none quotes the text:
+    /// jansson's own message would quote `Zq9xWv`, which could be a password.
+    @Test(arguments: [
+        (#"{"p" "Zq9xWv"}"#, "':' expected after an object key"),
+        (#"{"p":"Zq9xWv" "q":1}"#, "',' or '}' expected after an object member"),
+        (#"["Zq9xWv" 1]"#, "',' or ']' expected after an array element"),
+        (#"{"p":1, Zq9xWv}"#, "a string key or '}' expected in an object"),
+        ("[\"Zq9\nxWv\"]", "a string is not closed before the end of the line"),
+        ("[\"Zq9\u{1}xWv\"]", "an unescaped control character in a string"),
+        (#"["Zq9\qxWv"]"#, "an invalid escape in a string"),
+        (#"["Zq9\uZZZZ"]"#, "an invalid escape in a string"),
+        (#"["Zq9\uD800xWv"]"#, "an unpaired UTF-16 surrogate escape in a string"),
+        (#"[Zq9xWv]"#, "not a JSON value (a word, number or character JSON does not allow)"),
+        ("[1,]", "a JSON value expected"),
+        (#"["Zq9xWv"#, "the text ends inside a string"),
+        (#"{"Zq9xWv":"#, "the text ends before the JSON value is complete"),
+        ("{} Zq9xWv", "more text after the JSON value"),
+        ("[98765432109876543210]", "an integer outside the 64-bit range"),
+        ("[-98765432109876543210]", "an integer outside the 64-bit range"),
+        ("[7e4242]", "a number outside the range of a double"),
+        (#"{"Zq9\u0000xWv":1}"#, "an object key contains \\u0000"),
+        (#"{"Zq9xWv":1,"Zq9xWv":2}"#, "an object has the same key twice"),
+    ])
+    func parseErrorsSayWhatKindNotWhatIsThere(text: String, reason: String) {
+        do {
+            _ = try JSONCodec.parse(text)
+            Issue.record("parsed an invalid text")
+        } catch {
+            guard case .syntax(let got, _, _, _) = error else { Issue.record("\(error)"); return }
+            #expect(got == reason)
+            #expect(!got.contains("Zq9") && !got.contains("xWv") && !got.contains("9876") && !got.contains("4242"))
+        }
+    }
+
+    @Test func invalidUTF8IsReportedWithoutTheByte() {
+        do {
+            _ = try JSONCodec.parse(Array(#"["Zq9"#.utf8) + [0xC0, 0xAF] + Array(#"xWv"]"#.utf8))
+            Issue.record("parsed an invalid text")
+        } catch {
+            guard case .syntax(let got, _, _, let position) = error else { Issue.record("\(error)"); return }
+            #expect(got == "invalid UTF-8")
+            #expect(position == 5)
         }
     }
 

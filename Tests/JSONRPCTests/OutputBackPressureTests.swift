@@ -1,0 +1,240 @@
+import Foundation
+import JSONRPC
+import Locking
+import Logging
+import TestSupport
+import Testing
+
+/// A `Connection` whose client writes requests and reads the answers only when the test says
+/// so: what the server does while nobody reads its output.
+final class UnreadServer: Sendable {
+    private let writer: PipeWriter
+    private let readEnd: Int32
+    private let reading = Locked<PeerReader?>(nil)
+    private let run: Task<Connection.Ending, Never>
+
+    init(methods: MethodTable, limits: Limits) {
+        let toServer = Self.pipeClosingOnExec()
+        let toClient = Self.pipeClosingOnExec()
+        let connection = Connection(
+            input: toServer[0], output: toClient[1], methods: methods, limits: limits,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let serverRead = toServer[0]
+        let serverWrite = toClient[1]
+        run = Task {
+            let ending = await connection.run()
+            close(serverRead)
+            close(serverWrite)
+            return ending
+        }
+        writer = PipeWriter(fd: toServer[1])
+        readEnd = toClient[0]
+    }
+
+    /// A pipe whose ends are close-on-exec from the moment they exist (a named pipe opened with
+    /// O_CLOEXEC; Swift's Glibc has no pipe2). With pipe() then fcntl(), a process another test
+    /// spawns in between inherits an end and holds it open: end of input never comes, and a
+    /// closed reader never gives EPIPE, which these tests wait for.
+    static func pipeClosingOnExec() -> [Int32] {
+        let path = temporaryDirectory("tofu-fifo") + "/fifo"
+        precondition(mkfifo(path, 0o600) == 0, "mkfifo failed: \(errno)")
+        let read = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        let write = open(path, O_WRONLY | O_CLOEXEC)
+        precondition(read >= 0 && write >= 0, "opening the fifo failed: \(errno)")
+        _ = fcntl(read, F_SETFL, fcntl(read, F_GETFL) & ~O_NONBLOCK)
+        unlink(path)
+        return [read, write]
+    }
+
+    func send(_ bytes: [UInt8]) { writer.send(bytes) }
+    func closeInput() { writer.close() }
+
+    /// Starts reading the server's output (once).
+    var reader: PeerReader {
+        reading.withLock { reader in
+            if let reader { return reader }
+            let started = PeerReader(fd: readEnd)
+            reader = started
+            return started
+        }
+    }
+
+    /// Closes the client's read end without reading: the server's writes fail with EPIPE.
+    func stopReading() { close(readEnd) }
+
+    func ending() async -> Connection.Ending { await run.value }
+}
+
+/// How many times the methods ran.
+final class CallCount: Sendable {
+    private let count = Locked(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
+
+/// The server runs in the test process, on the cooperative pool every other test shares: a
+/// loaded suite can starve it for many seconds. Waits are long, and the suite's time limit is
+/// what fails a server that hangs.
+@Suite(.timeLimit(.minutes(3))) struct OutputBackPressureTests {
+    /// How long to wait for one answer.
+    static let patience = TestTime.bound(.seconds(90))
+
+    static let answerBytes = 16 << 10
+    static let limits = Limits(maxMessageBytes: 64 << 10, maxInFlight: 4)
+
+    /// `big` (a task) and `bigNow` (answered on the input thread) each answer 16 KiB and count
+    /// their calls; `huge` answers 256 KiB, four times the bound.
+    static func methods(calls: CallCount) -> MethodTable {
+        var table = MethodTable()
+        let answer = JSONValue.string(String(repeating: "a", count: answerBytes))
+        table.register("big") { _, _ in
+            calls.add()
+            return answer
+        }
+        table.register("bigNow", immediate: { _ in
+            calls.add()
+            return answer
+        }, otherwise: { _, _ in answer })
+        table.register("huge") { _, _ in .string(String(repeating: "h", count: 256 << 10)) }
+        return table
+    }
+
+    /// Waits until `calls` has not moved for 300 ms (the server is blocked, or done).
+    static func settled(_ calls: CallCount) async throws -> Int {
+        var last = -1
+        var still = 0
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(20))
+        while ContinuousClock.now < deadline {
+            let now = calls.value
+            still = now == last ? still + 1 : 0
+            if still >= 6 { return now }
+            last = now
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return calls.value
+    }
+
+    /// What may be answered while nobody reads: the bound's worth of answers, one more that
+    /// passed it, one answer per slot in flight, what fits in the pipe, one the writing thread
+    /// holds, and as many again for timing. 200 requests are sent; without back-pressure every
+    /// one is answered.
+    static var mostAnsweredUnread: Int {
+        limits.maxMessageBytes / answerBytes + 1 + limits.maxInFlight + (64 << 10) / answerBytes + 1 + 4
+    }
+
+    @Test(arguments: ["big", "bigNow"])
+    func aClientThatDoesNotReadStopsTheServerThenGetsEveryAnswer(method: String) async throws {
+        let calls = CallCount()
+        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        let count = 200
+        var requests: [UInt8] = []
+        for id in 0..<count { requests += Wire.ndjson(Wire.request(method, id: id)) }
+        server.send(requests)
+        let answeredUnread = try await Self.settled(calls)
+        #expect(answeredUnread <= Self.mostAnsweredUnread, "\(answeredUnread) of \(count) answered while nobody read")
+        #expect(answeredUnread > 0)
+        print("\(method): \(answeredUnread) of \(count) answered while nobody read (at most \(Self.mostAnsweredUnread) allowed)")
+        let answers = try await server.reader.next(count, timeout: Self.patience)
+        #expect(calls.value == count)
+        #expect(Set(answers.compactMap { $0.object["id"] as? Int }) == Set(0..<count))
+        #expect(answers.allSatisfy { ($0.object["result"] as? String)?.utf8.count == Self.answerBytes })
+        server.closeInput()
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    /// Calls queued behind a slow one do not all start when it finishes if nobody reads: each
+    /// waits for the output to have room, like the input.
+    @Test func queuedCallsWaitForRoomInTheOutputToo() async throws {
+        let gate = Gate()
+        let calls = CallCount()
+        var table = Self.methods(calls: calls)
+        table.register("slow") { _, _ in
+            try await gate.wait()
+            return "slow done"
+        }
+        let server = UnreadServer(methods: table, limits: Limits(maxMessageBytes: Self.limits.maxMessageBytes, maxInFlight: 1))
+        var requests = Wire.ndjson(Wire.request("slow", id: "slow"))
+        for id in 0..<200 { requests += Wire.ndjson(Wire.request("big", id: id)) }
+        server.send(requests)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(calls.value == 0, "a call started while the slow one held the only slot")
+        gate.release()
+        let answeredUnread = try await Self.settled(calls)
+        #expect(answeredUnread > 0 && answeredUnread <= Self.mostAnsweredUnread, "\(answeredUnread) queued calls ran while nobody read")
+        let answers = try await server.reader.next(201, timeout: Self.patience)
+        #expect(Set(answers.compactMap { $0.object["id"] as? Int }) == Set(0..<200))
+        server.closeInput()
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    /// An answer larger than the bound (one request, and a batch of many) is still sent whole,
+    /// and the requests behind it are answered after it.
+    @Test func anAnswerLargerThanTheBoundIsStillSent() async throws {
+        let calls = CallCount()
+        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        let batch = "[" + (0..<8).map { Wire.request("big", id: "b\($0)") }.joined(separator: ",") + "]"
+        server.send(Wire.ndjson(Wire.request("huge", id: "huge")) + Wire.ndjson(batch) + Wire.ndjson(Wire.request("big", id: "after")))
+        server.closeInput()
+        let answers = try await server.reader.next(3, timeout: Self.patience)
+        let huge = answers.first { $0.object["id"] as? String == "huge" }
+        #expect((huge?.object["result"] as? String)?.utf8.count == 256 << 10)
+        let entries = answers.first { !$0.array.isEmpty }?.array ?? []
+        #expect(entries.count == 8 && entries.allSatisfy { ($0["result"] as? String)?.utf8.count == Self.answerBytes })
+        #expect(answers.contains { $0.object["id"] as? String == "after" })
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    /// The answer to the last line of input, past the bound on its own, is written at once, so
+    /// the calls queued behind a slow one still run after it: nothing waits on an answer that
+    /// nobody announced.
+    @Test func anAnswerPastTheBoundToTheLastLineIsWrittenAndTheQueueRuns() async throws {
+        let gate = Gate()
+        var table = Self.methods(calls: CallCount())
+        table.register("slow") { _, _ in
+            try await gate.wait()
+            return "slow done"
+        }
+        let huge = JSONValue.string(String(repeating: "h", count: 256 << 10))
+        table.register("hugeNow", immediate: { _ in huge }, otherwise: { _, _ in huge })
+        let server = UnreadServer(methods: table, limits: Limits(maxMessageBytes: 64 << 10, maxInFlight: 1))
+        let reader = server.reader
+        server.send(
+            Wire.ndjson(Wire.request("slow", id: "slow")) + Wire.ndjson(Wire.request("big", id: "queued"))
+                + Array(Wire.request("hugeNow", id: "huge").utf8))
+        server.closeInput()
+        let first = try await reader.next(timeout: Self.patience)
+        #expect(first.object["id"] as? String == "huge")
+        gate.release()
+        let rest = try await reader.next(2, timeout: Self.patience)
+        #expect(Set(rest.compactMap { $0.object["id"] as? String }) == ["slow", "queued"])
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    /// End of input while the server is held back: everything is still answered, then it ends.
+    @Test func endOfInputWhileHeldBackAnswersEverything() async throws {
+        let calls = CallCount()
+        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        for id in 0..<60 { server.send(Wire.ndjson(Wire.request(id.isMultiple(of: 2) ? "big" : "bigNow", id: id))) }
+        server.closeInput()
+        _ = try await Self.settled(calls)
+        #expect(calls.value < 60)
+        let answers = try await server.reader.drain(timeout: Self.patience)
+        #expect(answers.count == 60)
+        #expect(await server.ending() == .endOfInput)
+    }
+
+    /// A client that closes its end of the output while the server is held back: the answers
+    /// are dropped, the rest of the input is read, and the server ends at end of input.
+    @Test func aClientThatStopsReadingForGoodDoesNotHangTheServer() async throws {
+        let calls = CallCount()
+        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        var requests: [UInt8] = []
+        for id in 0..<100 { requests += Wire.ndjson(Wire.request("big", id: id)) }
+        server.send(requests)
+        _ = try await Self.settled(calls)
+        server.stopReading()
+        server.closeInput()
+        #expect(await server.ending() == .endOfInput)
+        #expect(calls.value == 100)
+    }
+}
