@@ -391,6 +391,7 @@ public final class Connection: Sendable {
     /// Runs one call; returns its response, or nil for a notification.
     private func perform(_ call: Call, _ framing: Framing) async -> JSONValue? {
         let outcome: Result<JSONValue, ResponseError>
+        var committed = false
         if let handler = methods.handler(for: call.method) {
             let context = RequestContext(id: call.id, method: call.method, framing: framing) { [self] message, framing in
                 send(message, framing)
@@ -400,10 +401,11 @@ public final class Connection: Sendable {
             } catch {
                 outcome = .failure(responseError(from: error, in: call))
             }
+            committed = context.committed.isSet
         } else {
             outcome = .failure(.methodNotFound(call.method))
         }
-        if Task.isCancelled, let id = call.id { return OutgoingMessage.response(id: id, error: .cancelled) }
+        if Task.isCancelled, !committed, let id = call.id { return OutgoingMessage.response(id: id, error: .cancelled) }
         return response(to: call, outcome)
     }
 

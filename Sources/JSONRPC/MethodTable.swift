@@ -1,3 +1,5 @@
+import Locking
+
 /// What a handler knows about the call it is answering.
 public struct RequestContext: Sendable {
     /// The request's id; nil when the call is a notification.
@@ -6,11 +8,27 @@ public struct RequestContext: Sendable {
     /// The framing the call came in; notifications sent for it go out the same way.
     public let framing: Framing
     let send: @Sendable (JSONValue, Framing) -> Void
+    let committed = CommittedFlag()
+
+    /// Says that this call has done something it cannot undo (e.g. written to a store or sent
+    /// data to a third party): from now on its own answer, result or error, is sent even if the
+    /// call is cancelled, instead of -32800, so the peer learns what happened. Thread-safe.
+    public func answerEvenIfCancelled() {
+        committed.set()
+    }
 
     /// Sends a notification to the peer (e.g. `$/progress`) in this call's framing.
     public func notify(_ method: String, params: JSONValue?) {
         send(OutgoingMessage.notification(method: method, params: params), framing)
     }
+}
+
+/// Set once a call may no longer be answered with a bare -32800 (see
+/// `RequestContext.answerEvenIfCancelled`).
+final class CommittedFlag: Sendable {
+    private let value = Locked(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// Answers one method. It returns the result, or throws a `ResponseError`; any other error

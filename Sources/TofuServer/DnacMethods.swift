@@ -13,7 +13,7 @@ struct DnacMethods: Sendable {
     let store: PinStore
 
     func register(in table: inout MethodTable) {
-        table.register("addDnacServer") { params, _ in try await addDnacServer(params) }
+        table.register("addDnacServer") { params, context in try await addDnacServer(params, context) }
         table.register("listDnacServers") { params, _ in
             _ = try params.named(allowing: [])
             let servers = try await answering { try await store.servers() }
@@ -48,11 +48,13 @@ struct DnacMethods: Sendable {
     /// Runs the add in a task of its own, so that a cancel reaches it only until its first step
     /// that cannot be undone (see `CommitGate`); from there it completes, and its answer says
     /// what it changed and sent.
-    func addDnacServer(_ params: Params) async throws -> JSONValue {
+    func addDnacServer(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
         let request = try validate(params)
         // A damaged record of this server is reported before anything is pinned or sent.
         _ = try await answering { try await store.server(for: request.host) }
         let gate = CommitGate()
+        // Past the point of no return, the answer (result or error) says what was done.
+        defer { if gate.isCommitted { context.answerEvenIfCancelled() } }
         let work = Task { try await add(request, gate: gate) }
         return try await withTaskCancellationHandler {
             try await work.value
@@ -341,6 +343,9 @@ final class CommitGate: Sendable {
             return true
         }
     }
+
+    /// Whether the call passed the point of no return.
+    var isCommitted: Bool { state.withLock { $0 == .committed } }
 
     /// Cancels the call unless it passed the point of no return; true if it is now cancelled.
     func cancel() -> Bool {

@@ -143,15 +143,9 @@ import Testing
         #expect(pins.first?["sha256Fingerprint"] as? String == certificate.fingerprint)
         let servers = try await server.result("listDnacServers")["servers"] as? [[String: Any]] ?? []
         #expect(servers.first?["authenticated"] as? Bool == true, "the call stopped half-way: \(servers)")
-        // Its answer must say so, not -32800. JSONRPC's Connection.perform answers -32800 for any
-        // cancelled task, whatever its handler returned: that needs changing in JSONRPC (see the
-        // report of wp-store); until then this is a known issue, and once it is fixed this
-        // block fails ("known issue was not recorded") and the wrapper must go.
-        withKnownIssue("JSONRPC answers -32800 for a cancelled task even when its handler completed") {
-            #expect(answer.errorCode == nil, "\(answer)")
-            #expect((answer.object["result"] as? [String: Any])?["pinStatus"] as? String == "pinned")
-        }
-        #expect(answer.errorCode == nil || answer.errorCode == -32800)
+        // Its answer says so: the completed result, not -32800.
+        #expect(answer.errorCode == nil, "\(answer)")
+        #expect((answer.object["result"] as? [String: Any])?["pinStatus"] as? String == "pinned")
         _ = try await server.stop()
         peers.stop()
     }
