@@ -180,7 +180,7 @@ cmd_deletecert() {
   params=$(jq -cn --arg host "$key" --arg expected "$expected" '{host: $host} + (if $expected != "" then {expectedFingerprint: $expected} else {} end)')
   start_server
   call deleteCert "$params"
-  print_result || jq -r "$JQ_ESCAPE"'.deleted | "deleted host=\(.host | esc);  subject=\(.subject | esc);  sha256=\(.sha256Fingerprint | esc)"' <<<"$RESULT"
+  print_result || jq -r --arg key "$key" "$JQ_ESCAPE"'if .damagedRow != null then .damagedRow | "deleted damaged host=\(.host // $key | esc);  table=\(.table | esc);  rowid=\(.rowid | tostring);  problem=\(.problem | esc)" else .deleted | "deleted host=\(.host | esc);  subject=\(.subject | esc);  sha256=\(.sha256Fingerprint | esc)" end' <<<"$RESULT"
 }
 
 cmd_pin_cert() {
@@ -374,6 +374,10 @@ cmd_remove_dnac_server() {
   start_server
   call removeDnacServer "$(jq -cn --arg server "$1" '{server: $server}')"
   print_result && return 0
+  if [ "$(jq -r '.damagedRow != null' <<<"$RESULT")" = true ]; then
+    jq -r --arg key "$1" "$JQ_ESCAPE"'.damagedRow | "removed damaged server=\(.host // $key | esc);  table=\(.table | esc);  rowid=\(.rowid | tostring);  problem=\(.problem | esc)"' <<<"$RESULT"
+    return 0
+  fi
   jq -r "$JQ_ESCAPE"'"removed server=\(.removed.server | esc);  username=\(.removed.username | esc)"' <<<"$RESULT"
   local server
   server=$(jq -r "$JQ_ESCAPE"'.removed.server | esc' <<<"$RESULT")

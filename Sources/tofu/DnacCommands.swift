@@ -121,6 +121,10 @@ struct RemoveDnacServer: ParsableCommand {
     func run() throws {
         let result = try options.client().call("removeDnacServer", ["server": .string(server)]).orExit()
         if options.json { return Output.printJSON(result) }
+        if let row = result["damagedRow"], row != .null {
+            Output.print("removed damaged " + Output.line([("server", Output.text(row["host"] ?? .string(server))), ("table", Output.text(row["table"])), ("rowid", Output.text(row["rowid"])), ("problem", Output.text(row["problem"]))]))
+            return
+        }
         let removed = result["removed"] ?? .null
         Output.print("removed " + Output.line([("server", Output.text(removed["server"])), ("username", Output.text(removed["username"]))]))
         Output.note("the pin of \(Output.text(removed["server"])) stays; to delete it too: tofu deletecert host \(Output.text(removed["server"]))")

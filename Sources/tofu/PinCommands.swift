@@ -80,6 +80,11 @@ struct DeleteCert: ParsableCommand {
         if let expectedFingerprint { params["expectedFingerprint"] = .string(expectedFingerprint) }
         let result = try options.client().call("deleteCert", params).orExit()
         if options.json { return Output.printJSON(result) }
+        if let row = result["damagedRow"], row != .null {
+            // The pin's row could not be read: say which row went, not empty fields.
+            Output.print("deleted damaged " + Output.line([("host", Output.text(row["host"] ?? .string(key))), ("table", Output.text(row["table"])), ("rowid", Output.text(row["rowid"])), ("problem", Output.text(row["problem"]))]))
+            return
+        }
         let pin = result["deleted"] ?? .null
         Output.print("deleted " + Output.line([("host", Output.text(pin["host"])), ("subject", Output.text(pin["subject"])), ("sha256", Output.text(pin["sha256Fingerprint"]))]))
     }

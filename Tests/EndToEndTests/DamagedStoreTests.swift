@@ -203,3 +203,31 @@ import Testing
         #expect(try await server.stop() == 0)
     }
 }
+
+/// Both clients repair a damaged row the way the error's remedy says, and say which row went.
+@Suite struct DamagedRowRepairByCLITests {
+    @Test(arguments: CLITests.Client.allCases)
+    func deletingADamagedPinNamesTheRow(client: CLITests.Client) async throws {
+        let certificate = try await CertificateFactory.make()
+        let store = DamagedStoreTests.newStore()
+        let pinned = try await CLITests.run(client, ["pin-cert", "kong.example_443", "--pem", certificate.certificatePath], store: store)
+        #expect(pinned.status == 0, "\(pinned.stderr)")
+        let id = try await DamagedStoreTests.rowid(store, "pin", host: "kong.example_443")
+        try await DamagedStoreTests.edit(store, "UPDATE pin SET port = 'x' WHERE id = \(id)")
+        let listed = try await CLITests.run(client, ["listcerts"], store: store)
+        #expect(listed.status == 7, "\(listed.stdout) \(listed.stderr)")
+        #expect(listed.stderr.contains("kong.example_443"), "\(listed.stderr)")
+        let deleted = try await CLITests.run(client, ["deletecert", "host", "kong.example_443"], store: store)
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect(deleted.stdout == "deleted damaged host=kong.example_443;  table=pin;  rowid=\(id);  problem=\(Self.problem(deleted.stdout))\n", "\(deleted.stdout)")
+        #expect(deleted.stdout.contains("problem=") && !deleted.stdout.contains("problem=\n"))
+        let after = try await CLITests.run(client, ["listcerts"], store: store)
+        #expect(after.status == 0 && after.stdout.isEmpty, "\(after.stdout) \(after.stderr)")
+    }
+
+    /// The problem text as printed (its words belong to the store's reader).
+    static func problem(_ line: String) -> String {
+        guard let range = line.range(of: "problem=") else { return "" }
+        return String(line[range.upperBound...].dropLast())
+    }
+}
