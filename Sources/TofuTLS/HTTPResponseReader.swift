@@ -338,9 +338,9 @@ public struct HTTPResponseReader: Sendable {
                 throw HTTPResponseError(
                     "the answer uses the transfer coding '\(HTTPSyntax.excerpt(Array(codings.joined(separator: ", ").utf8)))', which tofu did not ask for")
             }
-            // With Content-Length as well, Transfer-Encoding wins, but the connection is not reused
-            // (a sign of request smuggling, RFC 9112 §6.3).
-            if head.value("content-length") != nil { persistent = false }
+            // With Content-Length as well, or in HTTP/1.0, Transfer-Encoding wins but the framing
+            // is suspect (request smuggling, RFC 9112 §6.1, §6.3): the connection is not reused.
+            if head.value("content-length") != nil || head.minorVersion == 0 { persistent = false }
             state = .line(.chunkSize)
             return
         }

@@ -130,6 +130,8 @@ import TofuTLS
         ("HTTP/1.0 404 Not Found\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", true),
         ("HTTP/1.0 404 Not Found\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n", false),
         ("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false),
+        ("HTTP/1.0 404 Not Found\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false),
+        ("HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", true),
     ])
     func connectionPersistence(text: String, persistent: Bool) throws {
         let answer = try Self.read(text, close: false)
