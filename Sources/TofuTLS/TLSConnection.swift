@@ -17,6 +17,8 @@ public final class TLSConnection {
     private let ssl: OpaquePointer
     /// Set by OpenSSL's client-certificate callback when the server asks for one.
     private let certificateRequest = CertificateRequest()
+    /// Until the handshake (and the wait for a verdict on the missing client certificate) is done.
+    private var handshaking = true
     /// Set to stop this connection's blocking steps; a reconnection shares it.
     let cancelFlag: CancelFlag
     public let host: HostKey
@@ -79,6 +81,7 @@ public final class TLSConnection {
         if certificateRequest.wasMade && SSL_version(ssl) == TLS1_3_VERSION {
             try awaitVerdictOnNoClientCertificate(deadline: deadline, address: address)
         }
+        handshaking = false
         guard let leafPointer = SSL_get0_peer_certificate(ssl) else {
             throw ProbeFailure(.protocol, "\(address) completed the handshake without presenting a certificate")
         }
@@ -202,7 +205,7 @@ public final class TLSConnection {
         let text = OpenSSLError.drain("OpenSSL").reason
         if reason >= SSL_AD_REASON_OFFSET {
             let alert = String(cString: SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET))
-            if certificateRequest.wasMade || reason - SSL_AD_REASON_OFFSET == SSL_AD_CERTIFICATE_REQUIRED {
+            if (handshaking && certificateRequest.wasMade) || reason - SSL_AD_REASON_OFFSET == SSL_AD_CERTIFICATE_REQUIRED {
                 // The server asked for a client certificate, got none, and refused (TLS 1.2:
                 // handshake_failure or certificate_required; TLS 1.3: certificate_required).
                 return ProbeFailure(
