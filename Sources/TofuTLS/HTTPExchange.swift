@@ -42,8 +42,9 @@ struct ExchangeFailure: Error {
 struct HTTPExchange {
     private let connection: TLSConnection
     private let deadline: Deadline
-    /// Whether another request may go over this connection (RFC 9112 §9.3, and the peer has
-    /// neither closed it nor sent bytes after the last answer).
+    /// Whether another request may go over this connection: RFC 9112 §9.3 allows it, and the
+    /// peer sent nothing after the last answer (bytes there would be read as the next answer:
+    /// response splitting).
     private(set) var isReusable = true
 
     init(connection: TLSConnection, deadline: Deadline) {
@@ -91,7 +92,7 @@ struct HTTPExchange {
                     guard let head else {
                         throw ExchangeFailure(detail: "the answer ended without a status line", requestSent: true, endedBeforeAnswer: false)
                     }
-                    isReusable = persistent && !closed && !reader.hasSurplus
+                    isReusable = persistent && !reader.hasSurplus
                     var headers: [String: String] = [:]
                     for field in head.fields where headers[field.name] == nil { headers[field.name] = head.value(field.name) }
                     return HTTPResponse(status: head.status, headers: headers, body: body, path: path)

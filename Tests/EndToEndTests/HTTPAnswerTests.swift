@@ -24,6 +24,9 @@ import Testing
         (["behaviour": "old", "after404": "silent"], nil, [newer, older], 2),
         // A 404 that keeps the connection: the older path goes over the same connection.
         (["behaviour": "old"], nil, [newer, older], 1),
+        // A 404 followed by bytes nobody asked for (a forged answer to the next request): the
+        // connection is not trusted with another request.
+        (["behaviour": "old", "after404": "surplus"], nil, [newer, older], 2),
         (["behaviour": "continue"], nil, [newer], 1),
         (["behaviour": "early"], nil, [newer], 1),
         (["behaviour": "barelf"], nil, [newer], 1),

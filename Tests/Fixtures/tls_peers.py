@@ -25,7 +25,8 @@ HTTP Basic auth; default admin / secret).
 With old, after404 says how the 404 ends the connection: keepalive (default: it does not) |
 http10 (an HTTP/1.0 404, then a close) | closelist ("Connection: close, TE", then a close) |
 silent (an HTTP/1.1 404 that says nothing, then a close); the close comes closeDelay seconds
-(default 0.3) after the 404, without reading what the client sent meanwhile.
+(default 0.3) after the 404, without reading what the client sent meanwhile. surplus: a 404
+followed at once by a forged answer to the next request (response splitting), connection kept.
 Real answers that hand-written clients trip over: continue (100 Continue, then the token) |
 early (103 Early Hints, then the token) | nocontent (204) | barelf (headers ending in bare LF).
 Hostile answers: chunkoverflow (a chunk of 7FFFFFFFFFFFFFFF bytes) | hugelength
@@ -189,6 +190,12 @@ async def answer(listener, method, path, headers, writer):
             respond(writer, "404 Not Found", '{"error":"not found"}', version="HTTP/1.0")
         elif after == "closelist":
             respond(writer, "404 Not Found", '{"error":"not found"}', extra="Connection: close, TE\r\n")
+        elif after == "surplus":
+            # A 404 and, in the same write, an "answer" to the next request: response splitting.
+            writer.write(b'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}'
+                         b'HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\n{"Token":"forged"}')
+            await writer.drain()
+            return False
         else:
             respond(writer, "404 Not Found", '{"error":"not found"}')
         await writer.drain()
