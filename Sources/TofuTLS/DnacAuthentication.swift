@@ -19,6 +19,9 @@ public enum DnacAuthentication {
         let deadline = Deadline(milliseconds: timeoutMilliseconds)
         let credentials = Data("\(username):\(password)".utf8).base64EncodedString()
         let (newer, older) = (paths[0], paths[1])
+        // What the controller answered may be quoted in an error; never if it echoes the secrets.
+        let secrets = [credentials, password]
+        func answered(_ failure: ExchangeFailure) -> String { withholdingEchoes(of: secrets, in: failure.detail) }
         var exchange = HTTPExchange(connection: connection, deadline: deadline)
         let first: HTTPResponse
         do {
@@ -27,7 +30,7 @@ public enum DnacAuthentication {
             let sent = error.requestSent
                 ? "the credentials were sent once, over the checked connection, to \(newer)"
                 : "the request with the credentials to \(newer) could not be sent completely, over the checked connection"
-            throw HTTPExchangeError(detail: "\(error.detail); \(sent)")
+            throw HTTPExchangeError(detail: "\(answered(error)); \(sent)")
         }
         guard first.status == 404 else { return first }
 
@@ -44,7 +47,7 @@ public enum DnacAuthentication {
                 let twice = error.requestSent
                     ? "the credentials were sent twice over the checked connection: to \(newer) (answered 404) and to \(older)"
                     : "\(sent); sending the request to \(older) over the same connection failed"
-                throw HTTPExchangeError(detail: "\(error.detail); \(twice)")
+                throw HTTPExchangeError(detail: "\(answered(error)); \(twice)")
             }
         }
         let fresh = try reopen(like: connection, deadline: deadline, sent: sent, older: older)
@@ -54,8 +57,35 @@ public enum DnacAuthentication {
         } catch {
             let how = error.requestSent ? "and to \(older)" : "and an attempt to send them to \(older) failed,"
             throw HTTPExchangeError(
-                detail: "\(error.detail); \(sent), \(how) over a new connection that presented the same certificate")
+                detail: "\(answered(error)); \(sent), \(how) over a new connection that presented the same certificate")
         }
+    }
+
+    /// `detail` with every excerpt of the answer (“…”, see `HTTPSyntax.excerpt`) withheld if any
+    /// 8 characters of a secret appear in it: a controller that echoes the request must not get
+    /// the password or its base64 form into an error message, a log or a terminal.
+    static func withholdingEchoes(of secrets: [String], in detail: String) -> String {
+        let echoed = secrets.contains { secret in
+            let characters = Array(secret)
+            let width = min(8, characters.count)
+            guard width > 0 else { return false }
+            return (0...(characters.count - width)).contains { detail.contains(String(characters[$0..<($0 + width)])) }
+        }
+        guard echoed else { return detail }
+        var result = ""
+        var quoted = false
+        for character in detail {
+            switch character {
+            case "\u{201C}" where !quoted:
+                result += "\u{201C}withheld: it may echo the credentials\u{201D}"
+                quoted = true
+            case "\u{201D}" where quoted:
+                quoted = false
+            default:
+                if !quoted { result.append(character) }
+            }
+        }
+        return result
     }
 
     private static func request(_ path: String, host: HostKey, credentials: String) -> [UInt8] {

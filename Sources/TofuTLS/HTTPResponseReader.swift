@@ -66,7 +66,7 @@ public struct HTTPResponseLimits: Sendable, Equatable {
 }
 
 /// Why the answer cannot be read; `detail` is a sentence for the operator. Never carries the
-/// peer's bytes beyond a short, escaped excerpt.
+/// peer's bytes beyond a short, escaped excerpt in “curly quotes”.
 public struct HTTPResponseError: Error, Sendable, Equatable, CustomStringConvertible {
     public let detail: String
     init(_ detail: String) { self.detail = detail }
@@ -271,7 +271,7 @@ public struct HTTPResponseReader: Sendable {
             HTTPSyntax.isDigit(text[9]), HTTPSyntax.isDigit(text[10]), HTTPSyntax.isDigit(text[11]),
             text.count == 12 || text[12] == 32
         else {
-            throw HTTPResponseError("the answer is not HTTP/1.x (its first line is '\(HTTPSyntax.excerpt(text))')")
+            throw HTTPResponseError("the answer is not HTTP/1.x (its first line is \(HTTPSyntax.excerpt(text)))")
         }
         let code = Int(text[9] - 48) * 100 + Int(text[10] - 48) * 10 + Int(text[11] - 48)
         guard (100...599).contains(code) else { throw HTTPResponseError("the answer's status \(code) is not an HTTP status") }
@@ -292,14 +292,14 @@ public struct HTTPResponseReader: Sendable {
             throw HTTPResponseError("the answer has more than \(limits.fieldCount) header fields")
         }
         guard let colon = text.firstIndex(of: 58) else {
-            throw HTTPResponseError("a header line of the answer has no colon ('\(HTTPSyntax.excerpt(text))')")
+            throw HTTPResponseError("a header line of the answer has no colon (\(HTTPSyntax.excerpt(text)))")
         }
         // Whitespace between name and colon is removed, as a proxy must (RFC 9112 §5.1).
         var nameEnd = colon
         while nameEnd > 0, text[nameEnd - 1] == 32 || text[nameEnd - 1] == 9 { nameEnd -= 1 }
         let name = text[0..<nameEnd]
         guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenCharacter) else {
-            throw HTTPResponseError("a header name of the answer is not a token ('\(HTTPSyntax.excerpt(text))')")
+            throw HTTPResponseError("a header name of the answer is not a token (\(HTTPSyntax.excerpt(text)))")
         }
         let value = HTTPSyntax.trimmed(Substring(decoding: text[(colon + 1)...], as: UTF8.self))
         fieldNames.append(String(decoding: name, as: UTF8.self).lowercased())
@@ -336,7 +336,7 @@ public struct HTTPResponseReader: Sendable {
             let codings = head.tokens("transfer-encoding")
             guard codings == ["chunked"] else {
                 throw HTTPResponseError(
-                    "the answer uses the transfer coding '\(HTTPSyntax.excerpt(Array(codings.joined(separator: ", ").utf8)))', which tofu did not ask for")
+                    "the answer uses the transfer coding \(HTTPSyntax.excerpt(Array(codings.joined(separator: ", ").utf8))), which tofu did not ask for")
             }
             // With Content-Length as well, or in HTTP/1.0, Transfer-Encoding wins but the framing
             // is suspect (request smuggling, RFC 9112 §6.1, §6.3): the connection is not reused.
@@ -365,7 +365,7 @@ public struct HTTPResponseReader: Sendable {
         for member in text.split(separator: ",", omittingEmptySubsequences: false) {
             let digits = HTTPSyntax.trimmed(member)
             guard !digits.isEmpty, digits.utf8.allSatisfy(HTTPSyntax.isDigit) else {
-                throw HTTPResponseError("the answer's Content-Length '\(HTTPSyntax.excerpt(Array(text.utf8)))' is not a number")
+                throw HTTPResponseError("the answer's Content-Length \(HTTPSyntax.excerpt(Array(text.utf8))) is not a number")
             }
             var value = 0
             for digit in digits.utf8 {
@@ -378,7 +378,7 @@ public struct HTTPResponseReader: Sendable {
                 }
             }
             guard length == nil || length == value else {
-                throw HTTPResponseError("the answer's Content-Length values disagree ('\(HTTPSyntax.excerpt(Array(text.utf8)))')")
+                throw HTTPResponseError("the answer's Content-Length values disagree (\(HTTPSyntax.excerpt(Array(text.utf8))))")
             }
             length = value
         }
@@ -398,14 +398,14 @@ public struct HTTPResponseReader: Sendable {
             size = next.partialValue
             guard !shifted.overflow, !next.overflow, size <= budget else {
                 throw HTTPResponseError(
-                    "the chunk size '\(HTTPSyntax.excerpt(text))' (hexadecimal) would take the answer's body past \(limits.bodyBytes) bytes")
+                    "the chunk size \(HTTPSyntax.excerpt(text)) (hexadecimal) would take the answer's body past \(limits.bodyBytes) bytes")
             }
             index += 1
         }
-        guard index > 0 else { throw HTTPResponseError("invalid chunk size '\(HTTPSyntax.excerpt(text))'") }
+        guard index > 0 else { throw HTTPResponseError("invalid chunk size \(HTTPSyntax.excerpt(text))") }
         while index < text.count, text[index] == 32 || text[index] == 9 { index += 1 }
         guard index == text.count || text[index] == 59 else {
-            throw HTTPResponseError("invalid chunk size '\(HTTPSyntax.excerpt(text))'")
+            throw HTTPResponseError("invalid chunk size \(HTTPSyntax.excerpt(text))")
         }
         return size
     }
@@ -443,7 +443,9 @@ enum HTTPSyntax {
         return String(text[start...end])
     }
 
-    /// At most 40 bytes of peer text, printable ASCII only (anything else as \xNN), for a message.
+    /// At most 40 bytes of peer text in “curly quotes”, printable ASCII only (anything else as
+    /// \xNN), for a message; the quotes cannot occur inside, so the excerpt can be found again
+    /// (and withheld, see `DnacAuthentication`).
     static func excerpt(_ bytes: [UInt8]) -> String {
         var text = ""
         for byte in bytes.prefix(40) {
@@ -454,6 +456,6 @@ enum HTTPSyntax {
                 text += "\\x" + (hex.count == 1 ? "0" + hex : hex)
             }
         }
-        return bytes.count > 40 ? text + "…" : text
+        return "\u{201C}" + text + (bytes.count > 40 ? "…" : "") + "\u{201D}"
     }
 }

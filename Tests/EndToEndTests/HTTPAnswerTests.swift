@@ -84,6 +84,43 @@ import Testing
         peers.stop()
     }
 
+    /// A controller that echoes the request into a malformed answer: the error quotes what was
+    /// wrong with the answer, except when that would repeat the password or its base64 form.
+    @Test func anAnswerEchoingTheCredentialsIsNotQuoted() async throws {
+        let peers = try TLSPeers()
+        let dnac = try await Self.controller(peers, try await CertificateFactory.make(), ["behaviour": "raw"])
+        let server = try StoreServer(storePath: DnacTests.newStore())
+        let basic = Data("admin:\(DnacTests.password)".utf8).base64EncodedString()
+        let answers = [
+            "Basic \(basic)\r\n\r\n",
+            "HTTP/1.1 200 OK\r\n\(DnacTests.password)\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: \(basic)\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(basic)\r\n",
+        ]
+        // Any 8 characters in a row of either secret.
+        let windows = [basic, DnacTests.password].flatMap { secret in
+            let characters = Array(secret)
+            return (0...(characters.count - 8)).map { String(characters[$0..<($0 + 8)]) }
+        }
+        for answer in answers {
+            try await peers.dnac(dnac, ["raw": Data(answer.utf8).base64EncodedString()])
+            let received = try await server.call("addDnacServer", DnacTests.add(dnac))
+            #expect(received.errorCode == -32006, "\(received)")
+            let error = received.object["error"] as? [String: Any] ?? [:]
+            let strings = [error["message"] as? String ?? ""] + (received.errorData ?? [:]).values.compactMap { $0 as? String }
+            for text in strings {
+                #expect(!windows.contains { text.contains($0) }, "a secret is echoed: \(text)")
+            }
+            #expect(received.errorReason.contains("withheld: it may echo the credentials"), "\(received)")
+        }
+        // An answer that echoes nothing secret is still quoted.
+        try await peers.dnac(dnac, ["raw": Data("SSH-2.0-OpenSSH_9.2\r\n\r\n".utf8).base64EncodedString()])
+        let plain = try await server.call("addDnacServer", DnacTests.add(dnac))
+        #expect(plain.errorReason.contains("its first line is \u{201C}SSH-2.0-OpenSSH_9.2\u{201D}"), "\(plain)")
+        _ = try await server.stop()
+        peers.stop()
+    }
+
     /// Hostile answers to the token request, one after the other against one tofu-rpc: each is
     /// a clean -32006 naming what was wrong, well before the timeout, and tofu-rpc keeps
     /// serving. (A chunk size of 7FFFFFFFFFFFFFFF used to kill it with an overflow trap.)
@@ -92,8 +129,8 @@ import Testing
         let certificate = try await CertificateFactory.make()
         let server = try StoreServer(storePath: DnacTests.newStore())
         let cases = [
-            ("chunkoverflow", "chunk size '7FFFFFFFFFFFFFFF'"),
-            ("hugelength", "announces a body of 99999999999999999999 bytes"),
+            ("chunkoverflow", "chunk size “7FFFFFFFFFFFFFFF”"),
+            ("hugelength", "announces a body of “99999999999999999999” bytes"),
             ("manyheaders", "more than 256 header fields"),
             ("longheader", "headers exceed 65536 bytes"),
             ("endless1xx", "interim (1xx) answers"),

@@ -173,17 +173,17 @@ import TofuTLS
     /// Each is refused with a sentence, promptly, without arithmetic overflow (the chunk size
     /// 7FFFFFFFFFFFFFFF used to trap in `body.count + size`).
     @Test(arguments: [
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7FFFFFFFFFFFFFFF\r\n", "chunk size '7FFFFFFFFFFFFFFF'"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7FFFFFFFFFFFFFFF\r\n", "chunk size “7FFFFFFFFFFFFFFF”"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFFFFFF\r\n", "would take the answer's body past"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000000000000000000000005\r\nhello\r\n0\r\n\r\n", nil),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n", "invalid chunk size '-5'"),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n", "invalid chunk size ' 5'"),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n", "invalid chunk size '0x5'"),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\nhello\r\n", "invalid chunk size ''"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n", "invalid chunk size “-5”"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n", "invalid chunk size “ 5”"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n", "invalid chunk size “0x5”"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\nhello\r\n", "invalid chunk size “”"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello world\r\n", "not followed by a line end"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n80000\r\n", nil),
-        ("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", "announces a body of 99999999999999999999 bytes"),
-        ("HTTP/1.1 200 OK\r\nContent-Length: 1048577\r\n\r\n", "announces a body of 1048577 bytes"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", "announces a body of “99999999999999999999” bytes"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 1048577\r\n\r\n", "announces a body of “1048577” bytes"),
         ("HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello", "values disagree"),
         ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", "values disagree"),
         ("HTTP/1.1 200 OK\r\nContent-Length: 5a\r\n\r\nhello", "is not a number"),
@@ -191,7 +191,7 @@ import TofuTLS
         ("HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello", "is not a number"),
         ("HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\nhello", "is not a number"),
         ("HTTP/1.1 200 OK\r\nContent-Length: 5,\r\n\r\nhello", "is not a number"),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "transfer coding 'gzip, chunked'"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "transfer coding “gzip, chunked”"),
         ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n", "switches protocols"),
         ("HTTP/2 200\r\n\r\n", "not HTTP/1.x"),
         ("HTTP/1.1 20 OK\r\n\r\n", "not HTTP/1.x"),
@@ -280,7 +280,7 @@ import TofuTLS
     @Test func peerTextInMessagesIsEscaped() {
         let detail = Self.failure(Array("HTTP/1.1 200 OK\r\nX\u{1B}[31m\u{202E}: v\r\n\r\n".utf8)) ?? ""
         #expect(detail.contains("\\x1B[31m\\xE2\\x80\\xAE"), "\(detail)")
-        #expect(!detail.unicodeScalars.contains { $0.value < 0x20 || $0.value >= 0x7F && $0 != "…" })
+        #expect(!detail.unicodeScalars.contains { $0.value < 0x20 || $0.value >= 0x7F && !"…“”".unicodeScalars.contains($0) })
         let long = Self.failure("HTTP/1.1 200 OK\r\nContent-Length: " + String(repeating: "9", count: 5000) + "\r\n\r\n") ?? ""
         #expect(long.count < 200, "\(long)")
     }
