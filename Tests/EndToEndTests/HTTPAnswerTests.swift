@@ -30,7 +30,8 @@ import Testing
         (["behaviour": "continue"], nil, [newer], 1),
         (["behaviour": "early"], nil, [newer], 1),
         (["behaviour": "barelf"], nil, [newer], 1),
-        // Bodiless: answered at once, not after the timeout.
+        // Bodiless: answered at once, not after the timeout (30 s here; the bound of 15 s
+        // leaves room for a loaded machine).
         (["behaviour": "nocontent"], -32006, [newer], 1),
     ] as [([String: String], Int?, [String], Int)])
     func realAnswers(options: [String: String], code: Int?, paths: [String], connections: Int) async throws {
@@ -38,10 +39,10 @@ import Testing
         let dnac = try await Self.controller(peers, try await CertificateFactory.make(), options)
         let server = try StoreServer(storePath: DnacTests.newStore())
         let start = ContinuousClock.now
-        let answer = try await server.call("addDnacServer", DnacTests.add(dnac, extra: ["timeoutMs": 8000]))
+        let answer = try await server.call("addDnacServer", DnacTests.add(dnac, extra: ["timeoutMs": 30000]))
         let elapsed = ContinuousClock.now - start
         #expect(answer.errorCode == code, "\(options): \(answer)")
-        #expect(elapsed < TestTime.bound(.seconds(4)), "\(options) took \(elapsed): it waited for the timeout")
+        #expect(elapsed < TestTime.bound(.seconds(15)), "\(options) took \(elapsed): it waited for the timeout")
         if code == nil {
             #expect((answer.object["result"] as? [String: Any])?["authenticated"] as? Bool == true)
         } else {
@@ -67,7 +68,7 @@ import Testing
         let dnac = try await Self.controller(peers, checked, ["behaviour": "old", "after404": after404])
         try await peers.alternate([checked, other], on: dnac)
         let server = try StoreServer(storePath: DnacTests.newStore())
-        let answer = try await server.call("addDnacServer", DnacTests.add(dnac, extra: ["timeoutMs": 8000]))
+        let answer = try await server.call("addDnacServer", DnacTests.add(dnac, extra: ["timeoutMs": 30000]))
         #expect(answer.errorCode == -32006, "\(answer)")
         let message = (answer.object["error"] as? [String: Any])?["message"] as? String ?? ""
         #expect(message.contains(sent), "\(message)")
@@ -138,11 +139,11 @@ import Testing
         for (behaviour, reason) in cases {
             let dnac = try await Self.controller(peers, certificate, ["behaviour": behaviour])
             let start = ContinuousClock.now
-            let answer = try await server.call("addDnacServer", DnacTests.add(dnac, extra: ["timeoutMs": 8000]))
+            let answer = try await server.call("addDnacServer", DnacTests.add(dnac, extra: ["timeoutMs": 30000]))
             #expect(answer.errorCode == -32006, "\(behaviour): \(answer)")
             #expect(answer.errorReason.contains(reason), "\(behaviour): \(answer)")
             #expect(answer.errorReason.contains("the credentials were sent once, over the checked connection, to \(Self.newer)"), "\(answer)")
-            #expect(ContinuousClock.now - start < TestTime.bound(.seconds(4)), "\(behaviour) was not refused promptly")
+            #expect(ContinuousClock.now - start < TestTime.bound(.seconds(15)), "\(behaviour) was not refused promptly")
             // Still serving: another request gets its answer.
             let listed = try await server.result("listCerts", ["host": dnac.key])["certs"] as? [Any]
             #expect(listed?.count == 1, "\(behaviour)")
