@@ -139,7 +139,17 @@ import Testing
         for (behaviour, reason) in cases {
             let dnac = try await Self.controller(peers, certificate, ["behaviour": behaviour])
             let start = ContinuousClock.now
-            let answer = try await server.call("addDnacServer", DnacTests.add(dnac, extra: ["timeoutMs": 30000]))
+            let answer: Received
+            do {
+                answer = try await server.call("addDnacServer", DnacTests.add(dnac, extra: ["timeoutMs": 30000]))
+            } catch {
+                let process = server.process.process
+                _ = try? await server.process.waitForExit(timeout: .seconds(5))
+                let death = process.isRunning ? "is still running" : process.terminationReason == .uncaughtSignal
+                    ? "was killed by signal \(process.terminationStatus)" : "exited with \(process.terminationStatus)"
+                Issue.record("\(behaviour): no answer (\(error)); tofu-rpc \(death)")
+                break
+            }
             #expect(answer.errorCode == -32006, "\(behaviour): \(answer)")
             #expect(answer.errorReason.contains(reason), "\(behaviour): \(answer)")
             #expect(answer.errorReason.contains("the credentials were sent once, over the checked connection, to \(Self.newer)"), "\(answer)")
