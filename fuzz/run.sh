@@ -1,16 +1,41 @@
 #!/usr/bin/env bash
-# make fuzz [FUZZ_SECONDS=60]: libFuzzer over the framer and JSON-RPC decoding, seeded from
-# Tests/Corpus. New crashing inputs land in .build/fuzz/; add them to Tests/Corpus with the fix.
+# make fuzz [FUZZ_SECONDS=60]: every libFuzzer target, one after the other, FUZZ_SECONDS each:
+#   framing  the framer and JSON-RPC decoding, seeded from Tests/Corpus
+#   http     the HTTP response reader (a controller's answer), seeded from fuzz/http-corpus
+# Each is compiled alone from the sources it exercises. New crashing inputs land in
+# .build/fuzz/; add them to the target's corpus with the fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+root=$PWD
+mkdir -p .build/fuzz
+
+# build NAME MODULE SWIFTC-ARGS...: compile one target with libFuzzer and ASan.
+# (gold warns once per ASan helper symbol; those lines are dropped, everything else shows.)
+build() {
+  local name=$1 module=$2
+  shift 2
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "$module" "$@" \
+    -o ".build/fuzz/fuzz-$name" 2> >(grep -v "Cannot export local symbol" >&2)
+}
+
+# run NAME CORPUS-DIR MAX-LEN: fuzz for $seconds seconds, print the final stats.
+run() {
+  local name=$1 corpus=$2 max_len=$3
+  echo "== fuzz-$name: $seconds s =="
+  (cd .build/fuzz && "./fuzz-$name" -max_total_time="$seconds" -max_len="$max_len" -print_final_stats=1 "$corpus" 2>&1 | tail -15)
+}
+
 mkdir -p .build/fuzz/corpus
 cp Tests/Corpus/*.ndjson Tests/Corpus/*.lsp .build/fuzz/corpus/
-sources=(JSONValue JSONCodec ParseErrorWording Framing FrameDecoder Message Params ResponseError ErrorCode)
-files=()
-for source in "${sources[@]}"; do files+=("Sources/JSONRPC/$source.swift"); done
-# (gold warns once per ASan helper symbol; those lines are dropped, everything else shows.)
-swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name JSONRPCFuzz -I Sources/CJansson \
-  fuzz/FuzzFraming.swift "${files[@]}" -o .build/fuzz/fuzz-framing 2> >(grep -v "Cannot export local symbol" >&2)
-cd .build/fuzz
-./fuzz-framing -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 corpus 2>&1 | tail -15
+framing=()
+for source in JSONValue JSONCodec ParseErrorWording Framing FrameDecoder Message Params ResponseError ErrorCode; do
+  framing+=("Sources/JSONRPC/$source.swift")
+done
+build framing JSONRPCFuzz -I Sources/CJansson fuzz/FuzzFraming.swift "${framing[@]}"
+run framing corpus 65536
+
+mkdir -p .build/fuzz/http-corpus
+cp fuzz/http-corpus/* .build/fuzz/http-corpus/
+build http HTTPFuzz fuzz/FuzzHTTP.swift Sources/TofuTLS/HTTPResponseReader.swift
+run http http-corpus 8192

@@ -1,147 +1,111 @@
-import Foundation
+import TofuCore
 
 /// One HTTP/1.1 response, bounded: what a DNA Center answered.
 public struct HTTPResponse: Sendable {
     public let status: Int
-    /// Header names lowercased.
+    /// Header names lowercased; a repeated field's values comma-joined.
     public let headers: [String: String]
     public let body: [UInt8]
     /// The request path it answers.
     public let path: String
 }
 
-/// Why an HTTP exchange over an established TLS connection failed.
+/// Why the token request failed: `detail` says what went wrong and what was sent where.
 public struct HTTPExchangeError: Error, Sendable, CustomStringConvertible {
     public let detail: String
+    /// The certificate a new connection presented when it was not the checked one (the
+    /// controller closed the checked connection after the 404 on the newer token path, and
+    /// the reconnection for the older path met another certificate). Nothing was sent on that
+    /// connection; the caller records the mismatch.
+    public let presentedOnReconnect: CertificateSummary?
+
+    init(detail: String, presentedOnReconnect: CertificateSummary? = nil) {
+        self.detail = detail
+        self.presentedOnReconnect = presentedOnReconnect
+    }
+
     public var description: String { detail }
 }
 
-/// A minimal HTTP/1.1 client for one request at a time over a `TLSConnection`: bounded in
-/// header size, body size and time; Content-Length, chunked and close-delimited bodies.
-struct HTTPExchange {
-    static let maxHeaderBytes = 64 << 10
-    static let maxBodyBytes = 1 << 20
+/// A request/answer exchange that failed, and whether another connection may be tried.
+struct ExchangeFailure: Error {
+    let detail: String
+    /// Whether every byte of the request was handed to TLS.
+    let requestSent: Bool
+    /// The connection ended (closed or reset) before any byte of an answer: on a reused
+    /// connection, the server had closed it without saying so.
+    let endedBeforeAnswer: Bool
+}
 
+/// One request at a time over a `TLSConnection`, read with `HTTPResponseReader`: bounded in
+/// size (the reader's limits) and in time (`deadline`).
+struct HTTPExchange {
     private let connection: TLSConnection
     private let deadline: Deadline
-    private var buffer: [UInt8] = []
-    private var ended = false
+    /// Whether another request may go over this connection: RFC 9112 §9.3 allows it, and the
+    /// peer sent nothing after the last answer (bytes there would be read as the next answer:
+    /// response splitting).
+    private(set) var isReusable = true
 
     init(connection: TLSConnection, deadline: Deadline) {
         self.connection = connection
         self.deadline = deadline
     }
 
-    /// Sends `request` and reads the response to it.
-    mutating func send(_ request: [UInt8], path: String) throws(HTTPExchangeError) -> HTTPResponse {
+    /// Sends `request` and reads the (final) answer to it.
+    mutating func send(_ request: [UInt8], path: String) throws(ExchangeFailure) -> HTTPResponse {
+        isReusable = false
         do {
             try connection.write(request, deadline: deadline)
         } catch {
-            throw HTTPExchangeError(detail: "sending the request failed: \(error.detail)")
+            let ended = error.reason == .reset
+            throw ExchangeFailure(detail: Self.describe(error, doing: "sending the request"), requestSent: false, endedBeforeAnswer: ended)
         }
-        let head = try readHead()
-        let lines = String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n")
-        let statusParts = lines[0].split(separator: " ", maxSplits: 2)
-        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]), (100...599).contains(status) else {
-            throw HTTPExchangeError(detail: "the answer is not HTTP/1.x (status line '\(lines[0].prefix(80))')")
-        }
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() where !line.isEmpty {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        let body: [UInt8]
-        if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
-            body = try readChunked()
-        } else if let lengthText = headers["content-length"] {
-            guard let length = Int(lengthText), length >= 0 else { throw HTTPExchangeError(detail: "invalid Content-Length '\(lengthText)'") }
-            guard length <= Self.maxBodyBytes else {
-                throw HTTPExchangeError(detail: "the answer announces \(length) bytes, more than the \(Self.maxBodyBytes) a token answer can need")
-            }
-            body = try readExactly(length)
-        } else {
-            body = try readToEnd()
-        }
-        return HTTPResponse(status: status, headers: headers, body: body, path: path)
-    }
-
-    /// Whether the peer closed the connection (so another request needs a new one).
-    var isClosed: Bool { ended }
-
-    private mutating func fill() throws(HTTPExchangeError) {
-        guard !ended else { throw HTTPExchangeError(detail: "the connection closed before the answer was complete") }
-        let chunk: [UInt8]
-        do {
-            chunk = try connection.read(maximum: 16 << 10, deadline: deadline)
-        } catch {
-            throw HTTPExchangeError(detail: error.reason == .timeout ? "no complete answer before the deadline" : "reading the answer failed: \(error.detail)")
-        }
-        if chunk.isEmpty { ended = true } else { buffer += chunk }
-    }
-
-    private mutating func readHead() throws(HTTPExchangeError) -> [UInt8] {
-        let separator: [UInt8] = [13, 10, 13, 10]
-        while true {
-            if let end = firstIndex(of: separator) {
-                let head = Array(buffer[..<end])
-                buffer.removeFirst(end + 4)
-                return head
-            }
-            guard buffer.count <= Self.maxHeaderBytes else { throw HTTPExchangeError(detail: "the answer's headers exceed \(Self.maxHeaderBytes) bytes") }
-            try fill()
-        }
-    }
-
-    private mutating func readLine() throws(HTTPExchangeError) -> String {
-        while true {
-            if let end = firstIndex(of: [13, 10]) {
-                let line = String(decoding: buffer[..<end], as: UTF8.self)
-                buffer.removeFirst(end + 2)
-                return line
-            }
-            guard buffer.count <= 1024 else { throw HTTPExchangeError(detail: "a chunk header is too long") }
-            try fill()
-        }
-    }
-
-    private mutating func readExactly(_ count: Int) throws(HTTPExchangeError) -> [UInt8] {
-        while buffer.count < count { try fill() }
-        let bytes = Array(buffer.prefix(count))
-        buffer.removeFirst(count)
-        return bytes
-    }
-
-    private mutating func readChunked() throws(HTTPExchangeError) -> [UInt8] {
+        var reader = HTTPResponseReader()
+        var head: HTTPResponseHead?
         var body: [UInt8] = []
+        var closed = false
         while true {
-            let sizeText = try readLine().split(separator: ";").first.map(String.init) ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
-                throw HTTPExchangeError(detail: "invalid chunk size '\(sizeText.prefix(20))'")
+            var events: [HTTPResponseEvent]
+            do {
+                let bytes = try connection.read(maximum: 16 << 10, deadline: deadline)
+                if bytes.isEmpty {
+                    closed = true
+                    events = try reader.finish()
+                } else {
+                    events = try reader.feed(bytes)
+                }
+            } catch let error as ProbeFailure {
+                let ended = error.reason == .reset && !reader.hasReceivedBytes
+                throw ExchangeFailure(detail: Self.describe(error, doing: "reading the answer"), requestSent: true, endedBeforeAnswer: ended)
+            } catch let error as HTTPResponseError {
+                throw ExchangeFailure(detail: error.detail, requestSent: true, endedBeforeAnswer: closed && !reader.hasReceivedBytes)
+            } catch {
+                throw ExchangeFailure(detail: "reading the answer failed: \(error)", requestSent: true, endedBeforeAnswer: false)
             }
-            if size == 0 {
-                while try !readLine().isEmpty {}
-                return body
+            for event in events {
+                switch event {
+                case .interim: continue
+                case .head(let final): head = final
+                case .body(let bytes): body += bytes
+                case .end(let persistent):
+                    guard let head else {
+                        throw ExchangeFailure(detail: "the answer ended without a status line", requestSent: true, endedBeforeAnswer: false)
+                    }
+                    isReusable = persistent && !reader.hasSurplus
+                    var headers: [String: String] = [:]
+                    for field in head.fields where headers[field.name] == nil { headers[field.name] = head.value(field.name) }
+                    return HTTPResponse(status: head.status, headers: headers, body: body, path: path)
+                }
             }
-            guard body.count + size <= Self.maxBodyBytes else { throw HTTPExchangeError(detail: "the chunked answer exceeds \(Self.maxBodyBytes) bytes") }
-            body += try readExactly(size)
-            guard try readLine().isEmpty else { throw HTTPExchangeError(detail: "a chunk is not followed by CRLF") }
         }
     }
 
-    private mutating func readToEnd() throws(HTTPExchangeError) -> [UInt8] {
-        while !ended {
-            guard buffer.count <= Self.maxBodyBytes else { throw HTTPExchangeError(detail: "the answer exceeds \(Self.maxBodyBytes) bytes") }
-            try fill()
+    private static func describe(_ failure: ProbeFailure, doing what: String) -> String {
+        switch failure.reason {
+        case .timeout: return "no complete answer before the deadline"
+        case .cancelled: return "the call was cancelled while \(what)"
+        default: return "\(what) failed: \(failure.detail)"
         }
-        defer { buffer.removeAll() }
-        return buffer
-    }
-
-    private func firstIndex(of pattern: [UInt8]) -> Int? {
-        guard buffer.count >= pattern.count else { return nil }
-        for start in 0...(buffer.count - pattern.count) where buffer[start] == pattern[0] {
-            if Array(buffer[start..<(start + pattern.count)]) == pattern { return start }
-        }
-        return nil
     }
 }

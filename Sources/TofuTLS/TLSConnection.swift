@@ -15,6 +15,10 @@ public final class TLSConnection {
     private let fd: Int32
     private let context: OpaquePointer
     private let ssl: OpaquePointer
+    /// Set by OpenSSL's client-certificate callback when the server asks for one.
+    private let certificateRequest = CertificateRequest()
+    /// Until the handshake (and the wait for a verdict on the missing client certificate) is done.
+    private var handshaking = true
     /// Set to stop this connection's blocking steps; a reconnection shares it.
     let cancelFlag: CancelFlag
     public let host: HostKey
@@ -41,6 +45,17 @@ public final class TLSConnection {
         // The system's CA directory, looked up lazily, so the verdict below means something.
         _ = SSL_CTX_load_verify_dir(context, X509_get_default_cert_dir())
         SSL_set_verify(ssl, SSL_VERIFY_NONE, nil)
+        // tofu presents no client certificate; the callback notes that the server asked for one,
+        // so a refusal can be named for what it is (mutual TLS) rather than a bare alert.
+        SSL_CTX_set_client_cert_cb(context) { ssl, _, _ in
+            if let ssl, let flag = SSL_get_ex_data(ssl, 0) {
+                Unmanaged<CertificateRequest>.fromOpaque(flag).takeUnretainedValue().wasMade = true
+            }
+            return 0
+        }
+        guard SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(certificateRequest).toOpaque()) == 1 else {
+            throw ProbeFailure(.protocol, OpenSSLError.drain("SSL_set_ex_data").reason)
+        }
         guard SSL_set_fd(ssl, fd) == 1 else { throw ProbeFailure(.protocol, OpenSSLError.drain("SSL_set_fd").reason) }
         if !host.isIPAddress {
             guard tofu_SSL_set_tlsext_host_name(ssl, host.host) == 1 else {
@@ -63,12 +78,16 @@ public final class TLSConnection {
             if status == 1 { break }
             try waitFor(status, deadline: deadline, doing: "the TLS handshake with \(address)")
         }
+        if certificateRequest.wasMade && SSL_version(ssl) == TLS1_3_VERSION {
+            try awaitVerdictOnNoClientCertificate(deadline: deadline, address: address)
+        }
+        handshaking = false
         guard let leafPointer = SSL_get0_peer_certificate(ssl) else {
             throw ProbeFailure(.protocol, "\(address) completed the handshake without presenting a certificate")
         }
         var chain: [CertificateSummary] = []
         if let stack = SSL_get_peer_cert_chain(ssl) {
-            for index in 0..<tofu_sk_X509_num(stack) {
+            for index in 0..<max(0, tofu_sk_X509_num(stack)) {
                 guard let entry = tofu_sk_X509_value(stack, index), X509_up_ref(entry) == 1 else { continue }
                 if let summary = try? X509Certificate(owning: entry).summary() { chain.append(summary) }
             }
@@ -87,6 +106,40 @@ public final class TLSConnection {
             leaf: leaf, chain: chain, verification: verification, tlsVersion: String(cString: SSL_get_version(ssl)),
             address: address)
     }
+
+    /// Over TLS 1.3 the client's handshake is complete before the server has seen that no
+    /// client certificate came, so a server that demands one refuses with its alert
+    /// (certificate_required) only afterwards. Waits briefly for that verdict, so the refusal
+    /// fails the connection here, before anything is pinned or sent, as it does over TLS 1.2.
+    /// A server that only asked (optional client certificate) sends nothing: the wait ends.
+    private func awaitVerdictOnNoClientCertificate(deadline: Deadline, address: String) throws(ProbeFailure) {
+        let verdict = Deadline(milliseconds: min(Self.clientCertificateVerdictMilliseconds, deadline.remainingMilliseconds))
+        var byte: UInt8 = 0
+        while true {
+            ERR_clear_error()
+            var count = 0
+            let status = SSL_peek_ex(ssl, &byte, 1, &count)
+            if status == 1 { return }
+            switch SSL_get_error(ssl, status) {
+            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                do {
+                    try Wait.until(fd, events: Int16(POLLIN), deadline: verdict, cancel: cancelFlag, doing: "the TLS handshake with \(address)")
+                } catch {
+                    if error.reason == .timeout { return }
+                    throw error
+                }
+            case SSL_ERROR_SSL where ERR_GET_REASON(ERR_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING:
+                throw classify(during: "the TLS handshake with \(address)")
+            default:
+                // A close or reset right after the handshake: what it means shows on the first read.
+                ERR_clear_error()
+                return
+            }
+        }
+    }
+
+    /// How long a TLS 1.3 connection waits for a refusal after the server asked for a client certificate.
+    static let clientCertificateVerdictMilliseconds = 500
 
     /// Sends all of `bytes` before `deadline`.
     func write(_ bytes: [UInt8], deadline: Deadline) throws(ProbeFailure) {
@@ -141,17 +194,25 @@ public final class TLSConnection {
             }
             throw ProbeFailure(.reset, "the connection failed during \(what): \(String(cString: strerror(code)))")
         default:
-            throw Self.classify(during: what)
+            throw classify(during: what)
         }
     }
 
     /// An OpenSSL failure in the handshake, as an operator would want it named.
-    private static func classify(during what: String) -> ProbeFailure {
+    private func classify(during what: String) -> ProbeFailure {
         let code = ERR_peek_error()
         let reason = ERR_GET_REASON(code)
         let text = OpenSSLError.drain("OpenSSL").reason
         if reason >= SSL_AD_REASON_OFFSET {
             let alert = String(cString: SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET))
+            if (handshaking && certificateRequest.wasMade) || reason - SSL_AD_REASON_OFFSET == SSL_AD_CERTIFICATE_REQUIRED {
+                // The server asked for a client certificate, got none, and refused (TLS 1.2:
+                // handshake_failure or certificate_required; TLS 1.3: certificate_required).
+                return ProbeFailure(
+                    .tlsAlert,
+                    "the controller demands a TLS client certificate (mutual TLS), which tofu does not present: it refused \(what) with the TLS alert '\(alert)'. Check that this is the controller's address and port, not a service or proxy that requires client certificates",
+                    alert: alert)
+            }
             return ProbeFailure(.tlsAlert, "the peer refused \(what) with the TLS alert '\(alert)'", alert: alert)
         }
         switch reason {
@@ -164,4 +225,10 @@ public final class TLSConnection {
             return ProbeFailure(.protocol, "\(what) failed: \(text)")
         }
     }
+}
+
+/// Whether the server asked for a client certificate during the handshake (OpenSSL's callback
+/// sets it; the connection's own thread reads it).
+private final class CertificateRequest {
+    var wasMade = false
 }

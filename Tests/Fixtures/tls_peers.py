@@ -8,7 +8,10 @@ Commands (each answers {"ok": true, ...} or {"ok": false, "error": "..."}):
    "count": N, "dnac": {...}}                      -> {"ids": [...], "ports": [...]}
       MODE: tls (TLS, then the fake DNA Center over HTTP/1.1), silent (accepts, never speaks),
             close (accepts, closes at once), http (answers plain HTTP), drip (one byte a second),
-            reset (resets mid-handshake), alert (refuses the handshake with a TLS alert)
+            reset (resets mid-handshake), alert (refuses the handshake with a TLS alert),
+            clientcert (asks for a client certificate; with "tls": "1.2"|"1.3" the only version
+            offered, and "require": true (default) refuses a client without one, as mutual TLS
+            does; "require": false only asks, then serves the fake DNA Center like tls)
   {"op": "set_cert", "id": ID, "cert": ..., "key": ...}   regenerate: same port, new certificate
   {"op": "alternate", "id": ID, "certs": [[CERT, KEY], ...]}  each new connection gets the next one
   {"op": "dnac", "id": ID, ...}                           change the fake DNA Center's behaviour
@@ -19,6 +22,17 @@ The fake DNA Center ("dnac" options): behaviour = token (default) | unauthorized
 old (404 on the 1.2.6+ path, token on /api/system/v1/auth/token) | error (500) | nonjson |
 chunked | endless (headers, then a body that never ends); username, password (checked with
 HTTP Basic auth; default admin / secret).
+With old, after404 says how the 404 ends the connection: keepalive (default: it does not) |
+http10 (an HTTP/1.0 404, then a close) | closelist ("Connection: close, TE", then a close) |
+silent (an HTTP/1.1 404 that says nothing, then a close); the close comes closeDelay seconds
+(default 0.3) after the 404, without reading what the client sent meanwhile. surplus: a 404
+followed at once by a forged answer to the next request (response splitting), connection kept.
+Real answers that hand-written clients trip over: continue (100 Continue, then the token) |
+early (103 Early Hints, then the token) | nocontent (204) | barelf (headers ending in bare LF).
+Hostile answers: chunkoverflow (a chunk of 7FFFFFFFFFFFFFFF bytes) | hugelength
+(Content-Length: 99999999999999999999) | manyheaders (10,000 header fields) | longheader (a
+header line of 1 MiB) | endless1xx (100 Continue, again and again) | raw (the bytes of the
+"raw" option, base64, then a close).
 """
 import asyncio, base64, json, logging, socket, ssl, struct, sys
 
@@ -30,8 +44,10 @@ next_id = 1
 
 
 class Listener:
-    def __init__(self, mode, cert, key, dnac):
+    def __init__(self, mode, cert, key, dnac, tls="1.3", require=True):
         self.mode = mode
+        self.tls = tls
+        self.require = require
         self.requests = []
         self.connections = 0
         self.dnac = {"behaviour": "token", "username": "admin", "password": "secret"}
@@ -55,6 +71,11 @@ class Listener:
     def set_cert(self, cert, key):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
+        if self.mode == "clientcert":
+            version = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[self.tls]
+            context.minimum_version = context.maximum_version = version
+            context.verify_mode = ssl.CERT_REQUIRED if self.require else ssl.CERT_OPTIONAL
+            context.load_verify_locations(cert)
         if self.mode == "alert":
             # Demands a client certificate over TLS 1.2, where refusing one is a fatal
             # handshake_failure alert sent before the client's handshake completes.
@@ -86,7 +107,7 @@ async def serve(listener, reader, writer):
             await reader.read(1024)
             sock = writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        elif mode == "tls":
+        elif mode in ("tls", "clientcert"):
             await writer.start_tls(listener.next_context())
             await serve_http(listener, reader, writer)
     except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError):
@@ -135,15 +156,17 @@ async def serve_http(listener, reader, writer):
                 headers[name.strip().lower()] = value.strip()
         body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
         listener.requests.append({"method": method, "path": path, "headers": headers, "body": body.decode("latin-1")})
-        await answer(listener, method, path, headers, writer)
+        if await answer(listener, method, path, headers, writer):
+            return
 
 
-def respond(writer, status, body, content_type="application/json", extra=""):
+def respond(writer, status, body, content_type="application/json", extra="", version="HTTP/1.1"):
     data = body.encode()
-    writer.write((f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(data)}\r\n{extra}\r\n").encode() + data)
+    writer.write((f"{version} {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(data)}\r\n{extra}\r\n").encode() + data)
 
 
 async def answer(listener, method, path, headers, writer):
+    """Answers one request; True when the connection is to be closed after it."""
     dnac = listener.dnac
     # "hold" (dnac option): the token request is recorded at once but answered only once a
     # later {"op": "dnac", "hold": false} lifts the hold, so a test can act in between (delete
@@ -162,6 +185,27 @@ async def answer(listener, method, path, headers, writer):
         respond(writer, "401 Unauthorized", '{"error":"Authentication has failed"}')
     elif behaviour == "forbidden":
         respond(writer, "403 Forbidden", '{"error":"Forbidden"}')
+    elif behaviour == "raw":
+        writer.write(base64.b64decode(dnac.get("raw", "")))
+        await writer.drain()
+        return True
+    elif behaviour == "old" and path == new_path and dnac.get("after404", "keepalive") != "keepalive":
+        after = dnac["after404"]
+        if after == "http10":
+            respond(writer, "404 Not Found", '{"error":"not found"}', version="HTTP/1.0")
+        elif after == "closelist":
+            respond(writer, "404 Not Found", '{"error":"not found"}', extra="Connection: close, TE\r\n")
+        elif after == "surplus":
+            # A 404 and, in the same write, an "answer" to the next request: response splitting.
+            writer.write(b'HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}'
+                         b'HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\n{"Token":"forged"}')
+            await writer.drain()
+            return False
+        else:
+            respond(writer, "404 Not Found", '{"error":"not found"}')
+        await writer.drain()
+        await asyncio.sleep(float(dnac.get("closeDelay", 0.3)))
+        return True
     elif method != "POST" or path not in (new_path, old_path) or (behaviour == "old" and path == new_path):
         respond(writer, "404 Not Found", '{"error":"not found"}')
     elif headers.get("authorization") != expected:
@@ -171,6 +215,40 @@ async def answer(listener, method, path, headers, writer):
         half = len(data) // 2
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                      + b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (half, data[:half], len(data) - half, data[half:]))
+    elif behaviour == "continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        respond(writer, "200 OK", token)
+    elif behaviour == "early":
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </static/app.css>; rel=preload; as=style\r\n\r\n")
+        await writer.drain()
+        respond(writer, "200 OK", token)
+    elif behaviour == "nocontent":
+        writer.write(b"HTTP/1.1 204 No Content\r\nServer: fake\r\n\r\n")
+    elif behaviour == "barelf":
+        data = token.encode()
+        writer.write(b"HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: %d\n\n%s" % (len(data), data))
+    elif behaviour == "chunkoverflow":
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"5\r\n{\"a\":\r\n7FFFFFFFFFFFFFFF\r\n" + b"x" * 1024)
+        await writer.drain()
+        await asyncio.sleep(30)
+    elif behaviour == "hugelength":
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 99999999999999999999\r\n\r\n"
+                     + token.encode())
+        await writer.drain()
+        await asyncio.sleep(30)
+    elif behaviour == "manyheaders":
+        fields = b"".join(b"X-Field-%d: value\r\n" % index for index in range(10000))
+        writer.write(b"HTTP/1.1 200 OK\r\n" + fields + b"Content-Length: %d\r\n\r\n%s" % (len(token), token.encode()))
+    elif behaviour == "longheader":
+        writer.write(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (1 << 20) + b"\r\nContent-Length: %d\r\n\r\n%s" % (len(token), token.encode()))
+    elif behaviour == "endless1xx":
+        for _ in range(100000):
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.01)
     elif behaviour == "endless":
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{")
         await writer.drain()
@@ -181,6 +259,7 @@ async def answer(listener, method, path, headers, writer):
     else:
         respond(writer, "200 OK", token)
     await writer.drain()
+    return False
 
 
 async def listen(command):
@@ -188,8 +267,9 @@ async def listen(command):
     host = command.get("host", "127.0.0.1")
     ids, ports = [], []
     for _ in range(int(command.get("count", 1))):
-        listener = Listener(command["mode"], command.get("cert"), command.get("key"), command.get("dnac"))
-        if listener.mode == "alert":
+        listener = Listener(command["mode"], command.get("cert"), command.get("key"), command.get("dnac"),
+                            str(command.get("tls", "1.3")), bool(command.get("require", True)))
+        if listener.mode == "alert" or (listener.mode == "clientcert" and listener.require):
             import threading
             server_socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
             server_socket.bind((host, int(command.get("port", 0))))

@@ -65,6 +65,20 @@ public final class TLSPeers: Sendable {
         return peer
     }
 
+    /// One listener with options of its mode (e.g. clientcert's `tls` and `require`).
+    public func listen(_ mode: String, certificate: TestCertificate, options: [String: Any], dnac: [String: Any]? = nil) async throws -> Peer {
+        var request: [String: Any] = ["op": "listen", "mode": mode, "host": "127.0.0.1", "count": 1]
+        request["cert"] = certificate.certificatePath
+        request["key"] = certificate.keyPath
+        request.merge(options) { _, new in new }
+        if let dnac { request["dnac"] = dnac }
+        let answer = try await command(request)
+        guard let id = (answer["ids"] as? [Int])?.first, let port = (answer["ports"] as? [Int])?.first else {
+            throw FactoryError(message: "no listener started")
+        }
+        return Peer(id: id, host: "127.0.0.1", port: port)
+    }
+
     /// The controller regenerates (or re-issues) its certificate: same port, new certificate.
     public func present(_ certificate: TestCertificate, on peer: Peer, chainPath: String? = nil) async throws {
         _ = try await command(["op": "set_cert", "id": peer.id, "cert": chainPath ?? certificate.certificatePath, "key": certificate.keyPath])
