@@ -130,6 +130,11 @@ struct DnacMethods: Sendable {
         case .notAccepted(let current): throw Self.notAccepted(request, pinned: current, presented: presented.leaf)
         }
         if let answer {
+            if case .failure(let failure) = answer, let other = failure.presentedOnReconnect {
+                // A reconnection met another certificate: that is a mismatch too, for the history.
+                try? await store.recordMismatch(
+                    other, for: request.host, why: "on reconnecting for the older token path; checked \(presented.leaf.sha256Fingerprint)")
+            }
             // Any failure here leaves the old pin in place: the replacement has not happened yet.
             try Self.judge(answer, request: request, pin: pin, status: status)
         }
@@ -198,6 +203,7 @@ struct DnacMethods: Sendable {
         case .failure(let error):
             var details = kept
             details["reason"] = .string(error.detail)
+            if let other = error.presentedOnReconnect { details["presentedOnReconnect"] = .object(PinJSON.certificate(other)) }
             throw ResponseError(
                 code: TofuErrorCode.notDnac, kind: "notDnac",
                 message: "\(request.host) accepted TLS but did not answer the DNA Center token request, which carried the credentials over the checked connection: \(error.detail). \(keptWords) Check the address and port of the controller.",

@@ -149,6 +149,16 @@ public actor PinStore {
         }
     }
 
+    /// Records in the history that `host` presented `presented` where another certificate was
+    /// expected (e.g. a reconnection of the token request), whatever is pinned: `why` says where.
+    public func recordMismatch(_ presented: CertificateSummary, for host: HostKey, why: String) async throws(TofuError) {
+        try await write { db in
+            try Rows.record(
+                HistoryEvent(at: Timestamp.now(), host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
+                             detail: "presented " + Self.describe(presented) + "; " + why), into: db)
+        }
+    }
+
     /// Replaces the pin of `host`, which must still be `expected`, with `certificate`: one
     /// UPDATE, so the host is never without a pin. Called once the certificate was accepted
     /// and the credentials with it, so what another process did meanwhile is settled honestly:

@@ -81,6 +81,12 @@ import Testing
         #expect(try await peers.connections(dnac) == 2)
         let pins = try await server.result("listCerts")["certs"] as? [[String: Any]] ?? []
         #expect(pins.compactMap { $0["sha256Fingerprint"] as? String } == [checked.fingerprint])
+        let presented = (answer.errorData?["presentedOnReconnect"] as? [String: Any])?["sha256Fingerprint"] as? String
+        #expect(presented == other.fingerprint, "\(answer)")
+        // The history records the first use and the certificate the reconnection met.
+        let events = try await server.result("certHistory")["events"] as? [[String: Any]] ?? []
+        #expect(events.compactMap { $0["event"] as? String } == ["pinned", "mismatch"], "\(events)")
+        #expect(events.last?["sha256Fingerprint"] as? String == other.fingerprint, "\(events)")
         _ = try await server.stop()
         peers.stop()
     }
