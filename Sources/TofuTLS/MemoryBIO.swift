@@ -14,7 +14,12 @@ final class MemoryBIO {
     init(copying bytes: [UInt8]) throws(OpenSSLError) {
         guard let method = BIO_s_mem(), let bio = BIO_new(method) else { throw OpenSSLError.drain("BIO_new") }
         pointer = bio
-        let written = bytes.withUnsafeBytes { BIO_write(bio, $0.baseAddress, Int32($0.count)) }
+        // BIO_write takes an int: a text of 2 GiB or more (possible under a raised
+        // --max-message-bytes) is refused, not truncated or trapped on.
+        guard let count = Int32(exactly: bytes.count) else {
+            throw OpenSSLError(reason: "the text is \(bytes.count) bytes, more than OpenSSL can read at once")
+        }
+        let written = bytes.withUnsafeBytes { BIO_write(bio, $0.baseAddress, count) }
         guard written == bytes.count || bytes.isEmpty else { throw OpenSSLError.drain("BIO_write") }
     }
 

@@ -155,7 +155,7 @@ public final class X509Certificate {
         let names = OpaquePointer(raw)
         defer { tofu_GENERAL_NAMES_free(names) }
         var result: [String] = []
-        for index in 0..<tofu_sk_GENERAL_NAME_num(names) {
+        for index in 0..<max(0, tofu_sk_GENERAL_NAME_num(names)) {
             guard let entry = tofu_sk_GENERAL_NAME_value(names, index) else { continue }
             let type = entry.pointee.type
             let data = entry.pointee.d.ia5
