@@ -18,6 +18,20 @@ public final class ProbePool: Sendable {
     /// Probes at once when nothing else is said (tofu-rpc's `--max-probes`).
     public static let defaultLimit = 64
 
+    /// File descriptors left for everything but probes: stdio, the store's connections (each a
+    /// database, WAL and shared-memory file), the event loop's.
+    static let reservedDescriptors = 64
+
+    /// The most probes the process's file-descriptor limit (ulimit -n) affords, each counted
+    /// at two descriptors (its socket, and what getaddrinfo opens), after the reserve; nil when
+    /// the limit is unlimited. A pool within it leaves the store room to open its files.
+    public static var affordableLimit: Int? {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        let soft = Int(clamping: limit.rlim_cur)
+        return max(1, (soft - reservedDescriptors) / 2)
+    }
+
     /// The pool every `TLSProbe` of this process runs on.
     public static let shared = ProbePool(limit: defaultLimit)
 

@@ -39,8 +39,8 @@ struct TofuRPC: AsyncParsableCommand {
     @Option(help: "Most messages worked on at once (a batch counts as one); later ones wait their turn in arrival order.")
     var maxInFlight = Limits().maxInFlight
 
-    @Option(help: "Most TLS probes (verifyCert, addDnacServer) connected at once, each with a thread and a socket; later ones wait their turn in arrival order, and their timeoutMs starts when they leave the queue.")
-    var maxProbes = TofuMethods.defaultMaxProbes
+    @Option(help: "Most TLS probes (verifyCert, addDnacServer) connected at once, each with a thread and a socket; later ones wait their turn in arrival order, and their timeoutMs starts when they leave the queue. (default: \(TofuMethods.defaultMaxProbes), or fewer if ulimit -n is low)")
+    var maxProbes: Int?
 
     @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = Self.defaultLogLevel
@@ -48,7 +48,7 @@ struct TofuRPC: AsyncParsableCommand {
     static var defaultLogLevel: String { ProcessInfo.processInfo.environment["TOFU_LOG_LEVEL"] ?? "notice" }
 
     func validate() throws {
-        for (name, value) in [("--max-message-bytes", maxMessageBytes), ("--max-depth", maxDepth), ("--max-batch", maxBatch), ("--max-in-flight", maxInFlight), ("--store-timeout-ms", storeTimeoutMs), ("--max-probes", maxProbes)]
+        for (name, value) in [("--max-message-bytes", maxMessageBytes), ("--max-depth", maxDepth), ("--max-batch", maxBatch), ("--max-in-flight", maxInFlight), ("--store-timeout-ms", storeTimeoutMs), ("--max-probes", maxProbes ?? 1)]
         where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
@@ -65,7 +65,7 @@ struct TofuRPC: AsyncParsableCommand {
     }
 
     /// Serves stdin/stdout until the input ends; the exit status.
-    static func serve(store: String?, storeTimeoutMs: Int, limits: Limits, maxProbes: Int = TofuMethods.defaultMaxProbes, level: Logger.Level) async -> Int32 {
+    static func serve(store: String?, storeTimeoutMs: Int, limits: Limits, maxProbes: Int? = nil, level: Logger.Level) async -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -1,0 +1,234 @@
+import Foundation
+import Locking
+import TestSupport
+import Testing
+
+/// However many probes are asked for, tofu-rpc connects at most `--max-probes` (default 64) at
+/// once, each on a pool thread with one socket; the rest wait their turn. A lack of file
+/// descriptors is reported as that, never as a store failure or as the host refusing.
+@Suite struct ProbeFanOutTests {
+    static let torture = ProcessInfo.processInfo.environment["TOFU_TORTURE"] == "1"
+
+    /// The Threads: line of /proc/PID/status.
+    static func threads(_ pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        return status.split(separator: "\n").first { $0.hasPrefix("Threads:") }.flatMap { Int($0.split(separator: "\t").last ?? "") }
+    }
+
+    /// The most threads a process had, sampled every few milliseconds until stopped.
+    final class ThreadSampler: Sendable {
+        private final class State: Sendable {
+            let value = Locked<(peak: Int, stop: Bool)>((0, false))
+        }
+
+        private let state = State()
+        private let task: Task<Void, Never>
+
+        init(pid: Int32) {
+            let state = self.state
+            task = Task.detached {
+                while !state.value.withLock({ $0.stop }) {
+                    if let count = ProbeFanOutTests.threads(pid) { state.value.withLock { $0.peak = max($0.peak, count) } }
+                    try? await Task.sleep(for: .milliseconds(3))
+                }
+            }
+        }
+
+        func stop() async -> Int {
+            state.value.withLock { $0.stop = true }
+            await task.value
+            return state.value.withLock { $0.peak }
+        }
+    }
+
+    /// tofu-rpc under `ulimit -n limit`.
+    static func limitedServer(store: String, files: Int, arguments: [String] = []) throws -> ServerProcess {
+        try ServerProcess("/bin/bash", arguments: ["-c", "ulimit -n \(files) && exec \"$0\" --store \"$1\" \"${@:2}\"", productPath("tofu-rpc"), store] + arguments)
+    }
+
+    /// Two batches of 1,000 verifyCert calls under `ulimit -n 256` (10,000 calls in batches of
+    /// 1,000 under `make torture`): every answer is a verifyCert result that tells the truth
+    /// about its host (pinned: match, unpinned: unpinned, silent: unreachable by timeout), none
+    /// is storeUnavailable, and the process never has more threads than the pool and a fixed
+    /// number of its own.
+    @Test func thousandsOfProbesStayWithinThePoolUnderALowFileLimit() async throws {
+        let peers = try TLSPeers()
+        let certificate = try await CertificateFactory.make()
+        let tls = try await peers.listen("tls", certificate: certificate, count: 6)
+        let silent = try await peers.listen("silent", count: 2)
+        let store = temporaryDirectory("tofu-fanout") + "/store.sqlite"
+        let server = try Self.limitedServer(store: store, files: 256)
+        let pid = server.process.processIdentifier
+        let pinned = Set(tls.prefix(3).map(\.key))
+        for (index, peer) in tls.prefix(3).enumerated() {
+            let answer = try await server.call("pinCert", id: "pin-\(index)", params: ["host": peer.address, "pem": certificate.pem])
+            #expect(answer.errorCode == nil, "\(answer)")
+        }
+        let idle = try #require(Self.threads(pid))
+        let hosts = tls + silent
+        let batches = Self.torture ? 10 : 2
+        var expected: [String: (host: String, status: String)] = [:]
+        let sampler = ThreadSampler(pid: pid)
+        let start = ContinuousClock.now
+        for batch in 0..<batches {
+            var requests: [String] = []
+            for index in 0..<1000 {
+                let peer = hosts[(batch * 1000 + index) % hosts.count]
+                let isSilent = silent.contains { $0.port == peer.port }
+                let id = "b\(batch)-\(index)"
+                expected[id] = (peer.key, isSilent ? "unreachable" : pinned.contains(peer.key) ? "match" : "unpinned")
+                requests.append(Wire.request("verifyCert", id: id, params: ["host": peer.address, "timeoutMs": isSilent ? 1000 : 20_000]))
+            }
+            server.send(line: "[" + requests.joined(separator: ",") + "]")
+        }
+        var answered = 0
+        var wrong: [String] = []
+        var storeUnavailable = 0
+        for _ in 0..<batches {
+            let answers = try await server.reader.next(timeout: TestTime.bound(.seconds(Self.torture ? 900 : 180))).array
+            for answer in answers {
+                answered += 1
+                guard let id = answer["id"] as? String, let want = expected[id] else {
+                    wrong.append("unknown answer \(answer)")
+                    continue
+                }
+                if let error = answer["error"] as? [String: Any] {
+                    if error["code"] as? Int == -32005 { storeUnavailable += 1 }
+                    wrong.append("\(id): error \(error)")
+                    continue
+                }
+                let result = answer["result"] as? [String: Any] ?? [:]
+                let status = result["status"] as? String ?? ""
+                let reason = result["reason"] as? String
+                if result["host"] as? String != want.host || status != want.status || (status == "unreachable" && reason != "timeout") {
+                    wrong.append("\(id) \(want.host): expected \(want.status), got \(status) \(reason ?? "") \(result["detail"] ?? "")")
+                }
+            }
+        }
+        let peak = await sampler.stop()
+        print("fan-out: \(answered) answers in \(ContinuousClock.now - start), threads \(idle) idle, \(peak) at most")
+        #expect(answered == batches * 1000)
+        #expect(storeUnavailable == 0)
+        #expect(wrong.isEmpty, "\(wrong.count) wrong answers, e.g. \(wrong.prefix(5))")
+        let overhead = 8 + ProcessInfo.processInfo.activeProcessorCount
+        #expect(peak <= idle + 64 + overhead, "\(peak) threads with \(idle) idle: more than the pool of 64 and \(overhead) of tofu-rpc's own")
+        server.closeInput()
+        #expect(try await server.waitForExit() == 0)
+        peers.stop()
+    }
+
+    /// `--max-probes 4`: a silent peer sees at most 4 connections while 20 probes wait, and a
+    /// waiting probe that is cancelled answers -32800 at once.
+    @Test func maxProbesBoundsConnectionsAndAWaitingProbeCancelsAtOnce() async throws {
+        let peers = try TLSPeers()
+        let silent = try await peers.listen("silent")
+        let server = try StoreServer(storePath: temporaryDirectory("tofu-maxprobes") + "/store.sqlite", arguments: ["--max-probes", "4"])
+        var requests: [UInt8] = []
+        for index in 1...24 {
+            requests += Wire.ndjson(Wire.request("verifyCert", id: index, params: ["host": silent.address, "timeoutMs": 60_000]))
+        }
+        server.process.send(requests)
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(10))
+        while try await peers.connections(silent) < 4 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        for _ in 0..<5 {
+            #expect(try await peers.connections(silent) == 4, "connections while 20 probes wait")
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(Self.threads(server.process.process.processIdentifier) ?? 0 <= 4 + 24, "threads")
+
+        // The last one waits behind 19 others: cancelled, it answers at once.
+        let start = ContinuousClock.now
+        server.process.send(line: Wire.request("$/cancelRequest", params: ["id": 24]))
+        let cancelled = try await server.process.reader.next(timeout: TestTime.bound(.seconds(2)))
+        #expect(ContinuousClock.now - start < TestTime.bound(.seconds(1)))
+        #expect(cancelled.object["id"] as? Int == 24 && cancelled.errorCode == -32800, "\(cancelled)")
+        #expect(try await peers.connections(silent) == 4)
+
+        // Cancelling a connecting probe frees its place for the next in line.
+        server.process.send(line: Wire.request("$/cancelRequest", params: ["id": 1]))
+        let first = try await server.process.reader.next(timeout: TestTime.bound(.seconds(2)))
+        #expect(first.object["id"] as? Int == 1 && first.errorCode == -32800, "\(first)")
+        let later = ContinuousClock.now + TestTime.bound(.seconds(5))
+        while try await peers.connections(silent) < 5 && ContinuousClock.now < later {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await peers.connections(silent) == 5)
+
+        for id in 2...23 { server.process.send(line: Wire.request("$/cancelRequest", params: ["id": id])) }
+        for _ in 2...23 {
+            let answer = try await server.process.reader.next(timeout: TestTime.bound(.seconds(5)))
+            #expect(answer.errorCode == -32800, "\(answer)")
+        }
+        #expect(try await server.stop() == 0)
+        peers.stop()
+    }
+
+    /// Under `ulimit -n 40` with `--max-probes 64` (more than the limit affords, which tofu-rpc
+    /// warns of), sockets run out: those probes answer -32003 with reason localLimit naming the
+    /// limit, never storeUnavailable and never "refused"; the others reach their host (and time out).
+    @Test func runningOutOfFileDescriptorsIsReportedAsThat() async throws {
+        let peers = try TLSPeers()
+        let silent = try await peers.listen("silent", count: 4)
+        let store = temporaryDirectory("tofu-emfile") + "/store.sqlite"
+        let server = try Self.limitedServer(store: store, files: 40, arguments: ["--max-probes", "64"])
+        var requests: [String] = []
+        for index in 0..<64 {
+            let params: [String: Any] = [
+                "server": silent[index % 4].address, "username": "admin", "password": "pw", "confirmPassword": "pw", "timeoutMs": 2000,
+            ]
+            requests.append(Wire.request("addDnacServer", id: index, params: params))
+        }
+        server.send(line: "[" + requests.joined(separator: ",") + "]")
+        let answers = try await server.reader.next(timeout: TestTime.bound(.seconds(60))).array
+        #expect(answers.count == 64)
+        var reasons: [String: Int] = [:]
+        for answer in answers {
+            let error = answer["error"] as? [String: Any] ?? [:]
+            let data = error["data"] as? [String: Any] ?? [:]
+            #expect(error["code"] as? Int == -32003, "\(answer)")
+            let reason = data["reason"] as? String ?? "none"
+            reasons[reason, default: 0] += 1
+            if reason == "localLimit" {
+                #expect((data["detail"] as? String)?.contains("tofu-rpc has run out of file descriptors (ulimit -n 40)") == true, "\(answer)")
+            }
+        }
+        print("out of descriptors: \(reasons)")
+        #expect(Set(reasons.keys).isSubset(of: ["timeout", "localLimit"]), "\(reasons)")
+        #expect(reasons["localLimit", default: 0] > 0 && reasons["timeout", default: 0] > 0, "\(reasons)")
+        #expect(server.stderr.contains("--max-probes 64 is more than ulimit -n affords"), "\(server.stderr)")
+        server.closeInput()
+        #expect(try await server.waitForExit() == 0)
+        peers.stop()
+    }
+
+    /// Without --max-probes, a low `ulimit -n` lowers the pool to what it affords (here 100 files:
+    /// (100 - 64) / 2 = 18 probes) rather than let sockets starve the store: every verifyCert is
+    /// a proper answer, none storeUnavailable.
+    @Test func aLowFileLimitLowersThePoolInsteadOfStarvingTheStore() async throws {
+        let peers = try TLSPeers()
+        let silent = try await peers.listen("silent")
+        let server = try Self.limitedServer(store: temporaryDirectory("tofu-lowfiles") + "/store.sqlite", files: 100)
+        var requests: [String] = []
+        for index in 0..<40 {
+            requests.append(Wire.request("verifyCert", id: index, params: ["host": silent.address, "timeoutMs": 1500]))
+        }
+        server.send(line: "[" + requests.joined(separator: ",") + "]")
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(10))
+        while try await peers.connections(silent) < 18 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await peers.connections(silent) == 18)
+        let answers = try await server.reader.next(timeout: TestTime.bound(.seconds(60))).array
+        #expect(answers.count == 40)
+        for answer in answers {
+            let result = answer["result"] as? [String: Any] ?? [:]
+            #expect(result["status"] as? String == "unreachable" && result["reason"] as? String == "timeout", "\(answer)")
+        }
+        server.closeInput()
+        #expect(try await server.waitForExit() == 0)
+        peers.stop()
+    }
+}
