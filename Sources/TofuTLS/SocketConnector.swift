@@ -14,7 +14,7 @@ enum SocketConnector {
             do {
                 return (try connect(to: address, deadline: deadline, cancel: cancel), address.text)
             } catch {
-                if error.reason == .timeout || error.reason == .cancelled { throw error }
+                if error.reason == .timeout || error.reason == .cancelled || error.reason == .localLimit { throw error }
                 lastFailure = error
             }
         }
@@ -78,7 +78,10 @@ enum SocketConnector {
         guard fd >= 0 else {
             let error = errno
             if let exhausted = ProbeFailure.outOfDescriptors(error, doing: "connecting to \(address.text)") { throw exhausted }
-            throw ProbeFailure(.localLimit, "tofu-rpc cannot open a socket to \(address.text): \(String(cString: strerror(error)))")
+            if error == ENOBUFS || error == ENOMEM {
+                throw ProbeFailure(.localLimit, "the system is short of memory for a socket (\(String(cString: strerror(error)))); nothing is known about \(address.text)")
+            }
+            throw ProbeFailure(.refused, "cannot open a socket for \(address.text): \(String(cString: strerror(error)))")
         }
         var noDelay: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
@@ -114,6 +117,8 @@ enum SocketConnector {
         case ECONNREFUSED: return ProbeFailure(.refused, "\(address.text) refused the connection (nothing listens on that port)")
         case ETIMEDOUT: return ProbeFailure(.timeout, "connecting to \(address.text) timed out")
         case ECONNRESET: return ProbeFailure(.reset, "\(address.text) reset the connection")
+        case EADDRNOTAVAIL:
+            return ProbeFailure(.localLimit, "this machine has no local port free to connect to \(address.text) (\(why)); nothing is known about the host")
         default: return ProbeFailure(.refused, "cannot connect to \(address.text): \(why)")
         }
     }

@@ -231,7 +231,7 @@ import Testing
         #expect(answered == batches * 1000)
         #expect(storeUnavailable == 0)
         #expect(wrong.isEmpty, "\(wrong.count) wrong answers, e.g. \(wrong.prefix(5))")
-        let overhead = 8 + ProcessInfo.processInfo.activeProcessorCount
+        let overhead = 16 + ProcessInfo.processInfo.activeProcessorCount
         #expect(peak <= idle + 64 + overhead, "\(peak) threads with \(idle) idle: more than the pool of 64 and \(overhead) of tofu-rpc's own")
         server.closeInput()
         #expect(try await server.waitForExit() == 0)
