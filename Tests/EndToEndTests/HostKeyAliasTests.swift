@@ -53,16 +53,24 @@ import Testing
         peers.stop()
     }
 
-    /// The CLI passes host keys to tofu-rpc, which refuses an alias with exit status 2 (usage)
-    /// and the canonical address on stderr.
-    @Test func theCLIRefusesAnAliasNamingTheAddress() async throws {
+    /// Both clients pass host keys to tofu-rpc, which refuses an alias: exit status 2 (usage)
+    /// and the canonical address on stderr, before anything connects.
+    @Test(arguments: CLITests.Client.allCases)
+    func theClientsRefuseAnAliasNamingTheAddress(client: CLITests.Client) async throws {
+        let peers = try TLSPeers()
+        let certificate = try await CertificateFactory.make()
+        let peer = try await peers.listen("tls", certificate: certificate)
         let store = temporaryDirectory("tofu-alias-cli") + "/store.sqlite"
-        let environment = ["TOFU_RPC": productPath("tofu-rpc"), "NO_COLOR": "1", "TOFU_STORE": ""]
-        for arguments in [["verifycert", "0x7f000001:4433"], ["deletecert", "host", "0x7f.1_4433"]] {
-            let result = try await runProgram(productPath("tofu"), arguments + ["--store", store], environment: environment)
-            #expect(result.status == 2, "\(arguments): \(result.status) \(result.stderr)")
-            #expect(result.stderr.contains("127.0.0.1"), "\(arguments): \(result.stderr)")
+        for arguments in [
+            ["verifycert", "0x7f000001:\(peer.port)"], ["verifycert", "[::ffff:127.0.0.1]:\(peer.port)"],
+            ["deletecert", "host", "0x7f.1_\(peer.port)"], ["listcerts", "--host", "127.1:\(peer.port)"],
+        ] {
+            let result = try await CLITests.run(client, arguments, store: store)
+            #expect(result.status == 2, "\(client) \(arguments): \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains("use 127.0.0.1"), "\(client) \(arguments): \(result.stderr)")
         }
+        #expect(try await peers.connections(peer) == 0)
+        peers.stop()
     }
 
     private static func message(_ answer: Received) -> String {
