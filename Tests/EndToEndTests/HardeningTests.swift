@@ -189,7 +189,7 @@ import Testing
         let hosts = tls + silent
         let batches = HardeningTests.torture ? 10 : 2
         var expected: [String: (host: String, status: String)] = [:]
-        let sampler = ProbeFanOutTests.ThreadSampler(pid: pid)
+        let sampler = ProbeFanOutTests.Sampler(pid: pid, ProbeFanOutTests.threads)
         let start = ContinuousClock.now
         for batch in 0..<batches {
             var requests: [String] = []

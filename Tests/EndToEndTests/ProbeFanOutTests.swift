@@ -13,8 +13,43 @@ import Testing
         return status.split(separator: "\n").first { $0.hasPrefix("Threads:") }.flatMap { Int($0.split(separator: "\t").last ?? "") }
     }
 
-    /// The most threads a process had, sampled every few milliseconds until stopped.
-    final class ThreadSampler: Sendable {
+    /// TCP connections to `port` on this machine that are connecting or open, from
+    /// /proc/net/tcp (one read of the kernel's table, unlike a walk of /proc/PID/fd): what a
+    /// listener there sees at once. A closed probe's socket lingers in FIN_WAIT or TIME_WAIT
+    /// states, which are not counted.
+    static func connections(toPort port: Int) -> Int? {
+        let wanted = String(format: "%04X", port)
+        var count = 0
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            guard let text = readProcFile(table) else { return nil }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 3, let remotePort = fields[2].split(separator: ":").last else { continue }
+                // 01 ESTABLISHED, 02 SYN_SENT.
+                if remotePort == wanted && (fields[3] == "01" || fields[3] == "02") { count += 1 }
+            }
+        }
+        return count
+    }
+
+    /// A /proc file read to its end with read(2) (Foundation goes by the size stat gives, 0 there).
+    static func readProcFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The most of something (threads, sockets) a process had, sampled every few milliseconds until stopped.
+    final class Sampler: Sendable {
         private final class State: Sendable {
             let value = Locked<(peak: Int, stop: Bool)>((0, false))
         }
@@ -22,20 +57,22 @@ import Testing
         private let state = State()
         private let task: Task<Void, Never>
 
-        init(pid: Int32) {
+        init(pid: Int32, _ measure: @escaping @Sendable (Int32) -> Int?) {
             let state = self.state
             task = Task.detached {
                 while !state.value.withLock({ $0.stop }) {
-                    if let count = ProbeFanOutTests.threads(pid) { state.value.withLock { $0.peak = max($0.peak, count) } }
+                    if let count = measure(pid) { state.value.withLock { $0.peak = max($0.peak, count) } }
                     try? await Task.sleep(for: .milliseconds(3))
                 }
             }
         }
 
+        var peak: Int { state.value.withLock { $0.peak } }
+
         func stop() async -> Int {
             state.value.withLock { $0.stop = true }
             await task.value
-            return state.value.withLock { $0.peak }
+            return peak
         }
     }
 
@@ -50,12 +87,14 @@ import Testing
         let peers = try TLSPeers()
         let silent = try await peers.listen("silent")
         let server = try StoreServer(storePath: temporaryDirectory("tofu-maxprobes") + "/store.sqlite", arguments: ["--max-probes", "4"])
+        let port = silent.port
+        let open = Sampler(pid: server.process.process.processIdentifier) { _ in Self.connections(toPort: port) }
         var requests: [UInt8] = []
         for index in 1...24 {
             requests += Wire.ndjson(Wire.request("verifyCert", id: index, params: ["host": silent.address, "timeoutMs": 60_000]))
         }
         server.process.send(requests)
-        let deadline = ContinuousClock.now + TestTime.bound(.seconds(10))
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(30))
         while try await peers.connections(silent) < 4 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -68,16 +107,17 @@ import Testing
         // The last one waits behind 19 others: cancelled, it answers at once.
         let start = ContinuousClock.now
         server.process.send(line: Wire.request("$/cancelRequest", params: ["id": 24]))
-        let cancelled = try await server.process.reader.next(timeout: TestTime.bound(.seconds(2)))
-        #expect(ContinuousClock.now - start < TestTime.bound(.seconds(1)))
+        let cancelled = try await server.process.reader.next(timeout: TestTime.bound(.seconds(10)))
+        // "At once": the probe's own timeout is 60 s, and 19 probes wait before it.
+        #expect(ContinuousClock.now - start < TestTime.bound(.seconds(5)))
         #expect(cancelled.object["id"] as? Int == 24 && cancelled.errorCode == -32800, "\(cancelled)")
         #expect(try await peers.connections(silent) == 4)
 
         // Cancelling a connecting probe frees its place for the next in line.
         server.process.send(line: Wire.request("$/cancelRequest", params: ["id": 1]))
-        let first = try await server.process.reader.next(timeout: TestTime.bound(.seconds(2)))
+        let first = try await server.process.reader.next(timeout: TestTime.bound(.seconds(10)))
         #expect(first.object["id"] as? Int == 1 && first.errorCode == -32800, "\(first)")
-        let later = ContinuousClock.now + TestTime.bound(.seconds(5))
+        let later = ContinuousClock.now + TestTime.bound(.seconds(20))
         while try await peers.connections(silent) < 5 && ContinuousClock.now < later {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -85,9 +125,10 @@ import Testing
 
         for id in 2...23 { server.process.send(line: Wire.request("$/cancelRequest", params: ["id": id])) }
         for _ in 2...23 {
-            let answer = try await server.process.reader.next(timeout: TestTime.bound(.seconds(5)))
+            let answer = try await server.process.reader.next(timeout: TestTime.bound(.seconds(20)))
             #expect(answer.errorCode == -32800, "\(answer)")
         }
+        #expect(await open.stop() == 4, "connections open at once")
         #expect(try await server.stop() == 0)
         peers.stop()
     }
@@ -131,29 +172,29 @@ import Testing
     }
 
     /// Without --max-probes, a low `ulimit -n` lowers the pool to what it affords (here 100 files:
-    /// (100 - 64) / 2 = 18 probes) rather than let sockets starve the store: every verifyCert is
-    /// a proper answer, none storeUnavailable.
+    /// (100 - 64) / 2 = 18 probes) rather than let sockets starve the store: the peer never has
+    /// more than 18 connections at once, and every verifyCert is a proper answer, none storeUnavailable.
     @Test func aLowFileLimitLowersThePoolInsteadOfStarvingTheStore() async throws {
         let peers = try TLSPeers()
         let silent = try await peers.listen("silent")
         let server = try Self.limitedServer(store: temporaryDirectory("tofu-lowfiles") + "/store.sqlite", files: 100)
+        #expect(try await server.call("listCerts", id: "warm").errorCode == nil)
+        let port = silent.port
+        let sockets = Sampler(pid: server.process.processIdentifier) { _ in Self.connections(toPort: port) }
         var requests: [String] = []
         for index in 0..<40 {
             requests.append(Wire.request("verifyCert", id: index, params: ["host": silent.address, "timeoutMs": 1500]))
         }
         server.send(line: "[" + requests.joined(separator: ",") + "]")
-        let deadline = ContinuousClock.now + TestTime.bound(.seconds(10))
-        while try await peers.connections(silent) < 18 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(try await peers.connections(silent) == 18)
-        let answers = try await server.reader.next(timeout: TestTime.bound(.seconds(60))).array
+        let answers = try await server.reader.next(timeout: TestTime.bound(.seconds(120))).array
+        let peak = await sockets.stop()
+        #expect(peak == 18, "at most \(peak) connections open at once")
         #expect(answers.count == 40)
         for answer in answers {
             let result = answer["result"] as? [String: Any] ?? [:]
             #expect(result["status"] as? String == "unreachable" && result["reason"] as? String == "timeout", "\(answer)")
         }
+        #expect(try await peers.connections(silent) == 40)
         server.closeInput()
         #expect(try await server.waitForExit() == 0)
         peers.stop()
