@@ -28,4 +28,4 @@ for index in "${!seeds[@]}"; do printf '%s' "${seeds[$index]}" > ".build/fuzz/ho
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name TofuCoreFuzz \
   fuzz/FuzzHostKey.swift Sources/TofuCore/HostKey.swift -o .build/fuzz/fuzz-hostkey 2> >(grep -v "Cannot export local symbol" >&2)
 cd .build/fuzz
-./fuzz-hostkey -max_total_time="$seconds" -max_len=512 -print_final_stats=1 hostkey-corpus 2>&1 | tail -15
+./fuzz-hostkey -max_total_time="$seconds" -max_len=512 -dict="$root/fuzz/hostkey.dict" -print_final_stats=1 hostkey-corpus 2>&1 | tail -15
