@@ -8,6 +8,11 @@
 /// Accepted as input: that form, a bare host (port 443), `host:port`, `[v6]` and
 /// `[v6]:port`, a bare IPv6 address (port 443). Normalised so one host has one key: names
 /// lowercased without a trailing dot, IPv6 in RFC 5952 form, port 1–65535.
+///
+/// An address has exactly one spelling: every other text the system resolver would connect to
+/// that address (`0x7f000001`, `127.1`, `0177.0.0.1`, `::ffff:127.0.0.1`, …) is refused, naming
+/// the address, so a second spelling can never become a second pin around the first. A name and
+/// its addresses stay separate keys: tofu does not resolve names to compare them.
 public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The host: a lowercase name, an IPv4 address, or an IPv6 address in RFC 5952 form (no brackets).
     public let host: String
