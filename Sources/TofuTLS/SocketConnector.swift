@@ -1,6 +1,3 @@
-import Dispatch
-import Foundation
-import Locking
 import TofuCore
 
 #if canImport(Glibc)
@@ -11,13 +8,13 @@ import TofuCore
 enum SocketConnector {
     /// A connected, non-blocking TCP socket to `host`, and the address it reached.
     static func connect(_ host: HostKey, deadline: Deadline, cancel: CancelFlag) throws(ProbeFailure) -> (fd: Int32, address: String) {
-        let addresses = try resolve(host, deadline: deadline)
+        let addresses = try resolve(host, deadline: deadline, cancel: cancel)
         var lastFailure = ProbeFailure(.refused, "no address of \(host.host) accepted a connection on port \(host.port)")
         for address in addresses {
             do {
                 return (try connect(to: address, deadline: deadline, cancel: cancel), address.text)
             } catch {
-                if error.reason == .timeout || error.reason == .cancelled { throw error }
+                if error.reason == .timeout || error.reason == .cancelled || error.reason == .localLimit { throw error }
                 lastFailure = error
             }
         }
@@ -30,24 +27,14 @@ enum SocketConnector {
         let text: String
     }
 
-    /// IP literals need no lookup; names go through getaddrinfo on a thread of their own,
-    /// abandoned (not waited for) if the deadline passes first.
-    static func resolve(_ host: HostKey, deadline: Deadline) throws(ProbeFailure) -> [Address] {
-        let result = Locked<Result<[Address], ProbeFailure>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let name = host.host
-        let port = host.port
-        let numeric = host.isIPAddress
-        let thread = Thread {
-            let outcome = lookup(name, port: port, numeric: numeric)
-            result.withLock { $0 = outcome }
-            done.signal()
-        }
-        thread.start()
-        if done.wait(timeout: .now() + .milliseconds(deadline.remainingMilliseconds)) == .timedOut {
-            throw ProbeFailure(.timeout, "resolving \(name) took longer than the deadline")
-        }
-        guard let outcome = result.withLock({ $0 }) else { throw ProbeFailure(.dns, "resolving \(name) gave no answer") }
+    /// IP literals need no lookup; names go through getaddrinfo on the probe's own thread.
+    /// getaddrinfo cannot be interrupted, so the deadline and a cancellation are checked when it
+    /// returns: a name whose DNS server does not answer holds the probe's pool thread for the
+    /// resolver's own timeout (resolv.conf's `timeout` and `attempts`), within the pool's bound.
+    static func resolve(_ host: HostKey, deadline: Deadline, cancel: CancelFlag) throws(ProbeFailure) -> [Address] {
+        let outcome = lookup(host.host, port: host.port, numeric: host.isIPAddress)
+        if cancel.isCancelled { throw ProbeFailure(.cancelled, "cancelled while resolving \(host.host)") }
+        if deadline.hasPassed { throw ProbeFailure(.timeout, "resolving \(host.host) took longer than the deadline") }
         return try outcome.get()
     }
 
@@ -59,7 +46,11 @@ enum SocketConnector {
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(name, String(port), &hints, &list)
         guard status == 0, let first = list else {
-            let why = status == EAI_SYSTEM ? String(cString: strerror(errno)) : String(cString: gai_strerror(status))
+            let error = errno
+            if status == EAI_SYSTEM, let exhausted = ProbeFailure.outOfDescriptors(error, doing: "resolving \(name)") {
+                return .failure(exhausted)
+            }
+            let why = status == EAI_SYSTEM ? String(cString: strerror(error)) : String(cString: gai_strerror(status))
             return .failure(ProbeFailure(.dns, "\(name) did not resolve (\(why))"))
         }
         defer { freeaddrinfo(first) }
@@ -84,7 +75,14 @@ enum SocketConnector {
 
     private static func connect(to address: Address, deadline: Deadline, cancel: CancelFlag) throws(ProbeFailure) -> Int32 {
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ProbeFailure(.refused, "cannot open a socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            let error = errno
+            if let exhausted = ProbeFailure.outOfDescriptors(error, doing: "connecting to \(address.text)") { throw exhausted }
+            if error == ENOBUFS || error == ENOMEM {
+                throw ProbeFailure(.localLimit, "the system is short of memory for a socket (\(String(cString: strerror(error)))); nothing is known about \(address.text)")
+            }
+            throw ProbeFailure(.refused, "cannot open a socket for \(address.text): \(String(cString: strerror(error)))")
+        }
         var noDelay: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
         let status = address.storage.withUnsafeBytes { raw in
@@ -119,6 +117,8 @@ enum SocketConnector {
         case ECONNREFUSED: return ProbeFailure(.refused, "\(address.text) refused the connection (nothing listens on that port)")
         case ETIMEDOUT: return ProbeFailure(.timeout, "connecting to \(address.text) timed out")
         case ECONNRESET: return ProbeFailure(.reset, "\(address.text) reset the connection")
+        case EADDRNOTAVAIL:
+            return ProbeFailure(.localLimit, "this machine has no local port free to connect to \(address.text) (\(why)); nothing is known about the host")
         default: return ProbeFailure(.refused, "cannot connect to \(address.text): \(why)")
         }
     }

@@ -40,13 +40,16 @@ struct TofuRPC: AsyncParsableCommand {
     @Option(help: "Most messages worked on at once (a batch counts as one); later ones wait their turn in arrival order.")
     var maxInFlight = Limits().maxInFlight
 
+    @Option(help: "Most TLS probes (verifyCert, addDnacServer) connected at once, each with a thread and a socket; later ones wait their turn in arrival order, and their timeoutMs starts when they leave the queue. (default: \(TofuMethods.defaultMaxProbes), or fewer if ulimit -n is low)")
+    var maxProbes: Int?
+
     @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = Self.defaultLogLevel
 
     static var defaultLogLevel: String { ProcessInfo.processInfo.environment["TOFU_LOG_LEVEL"] ?? "notice" }
 
     func validate() throws {
-        for (name, value) in [("--max-message-bytes", maxMessageBytes), ("--max-depth", maxDepth), ("--max-batch", maxBatch), ("--max-in-flight", maxInFlight), ("--store-timeout-ms", storeTimeoutMs)]
+        for (name, value) in [("--max-message-bytes", maxMessageBytes), ("--max-depth", maxDepth), ("--max-batch", maxBatch), ("--max-in-flight", maxInFlight), ("--store-timeout-ms", storeTimeoutMs), ("--max-probes", maxProbes ?? 1)]
         where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
@@ -57,12 +60,13 @@ struct TofuRPC: AsyncParsableCommand {
 
     func run() async throws {
         let limits = Limits(maxMessageBytes: maxMessageBytes, maxDepth: maxDepth, maxBatchEntries: maxBatch, maxInFlight: maxInFlight)
-        let status = await Self.serve(store: store, storeTimeoutMs: storeTimeoutMs, limits: limits, level: Logger.Level(rawValue: logLevel) ?? .notice)
+        let status = await Self.serve(
+            store: store, storeTimeoutMs: storeTimeoutMs, limits: limits, maxProbes: maxProbes, level: Logger.Level(rawValue: logLevel) ?? .notice)
         if status != 0 { throw ExitCode(status) }
     }
 
     /// Serves stdin/stdout until the input ends; the exit status.
-    static func serve(store: String?, storeTimeoutMs: Int, limits: Limits, level: Logger.Level) async -> Int32 {
+    static func serve(store: String?, storeTimeoutMs: Int, limits: Limits, maxProbes: Int? = nil, level: Logger.Level) async -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -83,7 +87,7 @@ struct TofuRPC: AsyncParsableCommand {
             pinStore = PinStore(unusable: error)
         }
         let connection = Connection(
-            input: STDIN_FILENO, output: STDOUT_FILENO, methods: TofuMethods.table(store: pinStore, logger: logger),
+            input: STDIN_FILENO, output: STDOUT_FILENO, methods: TofuMethods.table(store: pinStore, logger: logger, maxProbes: maxProbes),
             limits: limits, logger: logger)
         let ending = await connection.run()
         await pinStore.close()

@@ -166,4 +166,75 @@ import Testing
         _ = try await server.stop()
         peers.stop()
     }
+
+    /// Two batches of 1,000 verifyCert calls under `ulimit -n 256` (10,000 calls in batches of
+    /// 1,000 under `make torture`), through the probe pool (see ProbeFanOutTests): every answer is a verifyCert result that tells the truth
+    /// about its host (pinned: match, unpinned: unpinned, silent: unreachable by timeout), none
+    /// is storeUnavailable, and the process never has more threads than the pool and a fixed
+    /// number of its own.
+    @Test func thousandsOfProbesStayWithinThePoolUnderALowFileLimit() async throws {
+        let peers = try TLSPeers()
+        let certificate = try await CertificateFactory.make()
+        let tls = try await peers.listen("tls", certificate: certificate, count: 6)
+        let silent = try await peers.listen("silent", count: 2)
+        let store = temporaryDirectory("tofu-fanout") + "/store.sqlite"
+        let server = try ProbeFanOutTests.limitedServer(store: store, files: 256)
+        let pid = server.process.processIdentifier
+        let pinned = Set(tls.prefix(3).map(\.key))
+        for (index, peer) in tls.prefix(3).enumerated() {
+            let answer = try await server.call("pinCert", id: "pin-\(index)", params: ["host": peer.address, "pem": certificate.pem])
+            #expect(answer.errorCode == nil, "\(answer)")
+        }
+        let idle = try #require(ProbeFanOutTests.threads(pid))
+        let hosts = tls + silent
+        let batches = HardeningTests.torture ? 10 : 2
+        var expected: [String: (host: String, status: String)] = [:]
+        let sampler = ProbeFanOutTests.Sampler(pid: pid, ProbeFanOutTests.threads)
+        let start = ContinuousClock.now
+        for batch in 0..<batches {
+            var requests: [String] = []
+            for index in 0..<1000 {
+                let peer = hosts[(batch * 1000 + index) % hosts.count]
+                let isSilent = silent.contains { $0.port == peer.port }
+                let id = "b\(batch)-\(index)"
+                expected[id] = (peer.key, isSilent ? "unreachable" : pinned.contains(peer.key) ? "match" : "unpinned")
+                requests.append(Wire.request("verifyCert", id: id, params: ["host": peer.address, "timeoutMs": isSilent ? 1000 : 20_000]))
+            }
+            server.send(line: "[" + requests.joined(separator: ",") + "]")
+        }
+        var answered = 0
+        var wrong: [String] = []
+        var storeUnavailable = 0
+        for _ in 0..<batches {
+            let answers = try await server.reader.next(timeout: TestTime.bound(.seconds(HardeningTests.torture ? 900 : 180))).array
+            for answer in answers {
+                answered += 1
+                guard let id = answer["id"] as? String, let want = expected[id] else {
+                    wrong.append("unknown answer \(answer)")
+                    continue
+                }
+                if let error = answer["error"] as? [String: Any] {
+                    if error["code"] as? Int == -32005 { storeUnavailable += 1 }
+                    wrong.append("\(id): error \(error)")
+                    continue
+                }
+                let result = answer["result"] as? [String: Any] ?? [:]
+                let status = result["status"] as? String ?? ""
+                let reason = result["reason"] as? String
+                if result["host"] as? String != want.host || status != want.status || (status == "unreachable" && reason != "timeout") {
+                    wrong.append("\(id) \(want.host): expected \(want.status), got \(status) \(reason ?? "") \(result["detail"] ?? "")")
+                }
+            }
+        }
+        let peak = await sampler.stop()
+        print("fan-out: \(answered) answers in \(ContinuousClock.now - start), threads \(idle) idle, \(peak) at most")
+        #expect(answered == batches * 1000)
+        #expect(storeUnavailable == 0)
+        #expect(wrong.isEmpty, "\(wrong.count) wrong answers, e.g. \(wrong.prefix(5))")
+        let overhead = 16 + ProcessInfo.processInfo.activeProcessorCount
+        #expect(peak <= idle + 64 + overhead, "\(peak) threads with \(idle) idle: more than the pool of 64 and \(overhead) of tofu-rpc's own")
+        server.closeInput()
+        #expect(try await server.waitForExit() == 0)
+        peers.stop()
+    }
 }

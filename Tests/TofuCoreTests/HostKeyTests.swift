@@ -1,6 +1,10 @@
 import Testing
 import TofuCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite struct HostKeyTests {
     @Test(arguments: [
         // PI's own form, IPv4
@@ -30,8 +34,16 @@ import TofuCore
         ("2001:db8::1:0", "2001:db8::1:0_443"),
         ("::1", "::1_443"),
         ("[::1]:4433", "::1_4433"),
-        ("::ffff:192.0.2.1", "::ffff:192.0.2.1_443"),
-        ("::FFFF:C000:0201", "::ffff:192.0.2.1_443"),
+        // NAT64 (RFC 6052) stays an IPv6 address of its own; so do other loopback addresses
+        ("64:ff9b::7f00:1", "64:ff9b::7f00:1_443"),
+        ("64:ff9b::127.0.0.1", "64:ff9b::7f00:1_443"),
+        ("127.0.0.2", "127.0.0.2_443"),
+        // names that merely contain numbers are names
+        ("127.0.0.1.nip.example", "127.0.0.1.nip.example_443"),
+        ("0x7f000001.example", "0x7f000001.example_443"),
+        ("1e5", "1e5_443"),
+        ("0xg", "0xg_443"),
+        ("a.0x7g", "a.0x7g_443"),
         // ports at the edges
         ("192.0.2.10:1", "192.0.2.10_1"),
         ("192.0.2.10_65535", "192.0.2.10_65535"),
@@ -60,6 +72,120 @@ import TofuCore
         } catch {
             #expect(error.input == input)
             #expect(error.description.contains("is not a host key"))
+        }
+    }
+
+    /// Every spelling the system resolver (inet_aton, getaddrinfo) reads as an IPv4 address,
+    /// other than the canonical dotted quad, is refused, and the refusal names the address it
+    /// would have reached: a second spelling must never become a second pin for one host.
+    @Test(arguments: [
+        // hexadecimal, octal, shortened, mixed, leading zeros, one 32-bit number
+        ("0x7f000001", "127.0.0.1"),
+        ("0X7F000001", "127.0.0.1"),
+        ("0x7f.0.0.0x1", "127.0.0.1"),
+        ("0x7f.0x0.0x0.0x1", "127.0.0.1"),
+        ("0x00000000007f.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("017700000001", "127.0.0.1"),
+        ("0177.01", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("127.0.1", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("127.000.000.001", "127.0.0.1"),
+        ("127.0.0.01", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("192.0.2.010", "192.0.2.8"),
+        ("3221225994", "192.0.2.10"),
+        ("192.0.522", "192.0.2.10"),
+        ("192.522", "192.0.2.10"),
+        ("0xc0.0.2.0xa", "192.0.2.10"),
+        // a trailing dot, with and without a port
+        ("127.0.0.1.", "127.0.0.1"),
+        ("0x7f000001.", "127.0.0.1"),
+        ("127.1.:443", "127.0.0.1"),
+        ("0x7f000001:443", "127.0.0.1"),
+        ("0x7f.0.0.0x1_8443", "127.0.0.1"),
+        // IPv6 spellings of an IPv4 host
+        ("::ffff:127.0.0.1", "127.0.0.1"),
+        ("::FFFF:7F00:1", "127.0.0.1"),
+        ("::ffff:7f00:1", "127.0.0.1"),
+        ("[::ffff:127.0.0.1]:443", "127.0.0.1"),
+        ("[::ffff:127.0.0.1]_443", "127.0.0.1"),
+        ("0:0:0:0:0:ffff:7f00:0001", "127.0.0.1"),
+        ("::ffff:192.0.2.1", "192.0.2.1"),
+        ("::FFFF:C000:0201", "192.0.2.1"),
+        ("::127.0.0.1", "127.0.0.1"),
+        ("::7f00:1", "127.0.0.1"),
+        ("[::192.0.2.10]:443", "192.0.2.10"),
+        // the unspecified address connects to this machine itself
+        ("0.0.0.0", "127.0.0.1"),
+        ("0", "127.0.0.1"),
+        ("0x0", "127.0.0.1"),
+        ("::", "::1"),
+        ("[::]:443", "::1"),
+        ("::ffff:0.0.0.0", "127.0.0.1"),
+        // Unicode digits and the dots IDNA maps to '.'
+        ("１２７．０．０．１", "127.0.0.1"),
+        ("127。0。0。1", "127.0.0.1"),
+        ("127｡0｡0｡1", "127.0.0.1"),
+        ("０ｘ７ｆ０００００１", "127.0.0.1"),
+        ("𝟏𝟐𝟕.0.0.1", "127.0.0.1"),
+    ])
+    func numericAliasesAreRefusedNamingTheAddress(input: String, address: String) {
+        do {
+            let key = try HostKey(parsing: input)
+            Issue.record("'\(input)' was accepted as \(key)")
+        } catch {
+            #expect(error.input == input)
+            #expect(error.description.contains("use \(address)"), "\(error)")
+        }
+    }
+
+    /// The aliases above are real: this system's resolver (getaddrinfo, no lookup) reads each
+    /// ASCII spelling as the address the refusal names, so each would have reached that host.
+    @Test(arguments: [
+        ("0x7f000001", "127.0.0.1"), ("0x7f.0.0.0x1", "127.0.0.1"), ("0177.0.0.1", "127.0.0.1"), ("017700000001", "127.0.0.1"),
+        ("127.1", "127.0.0.1"), ("127.0.1", "127.0.0.1"), ("0x7f.1", "127.0.0.1"), ("127.000.000.001", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"), ("192.0.2.010", "192.0.2.8"), ("192.522", "192.0.2.10"), ("0", "0.0.0.0"),
+        ("::ffff:127.0.0.1", "::ffff:127.0.0.1"), ("::7f00:1", "::127.0.0.1"),
+    ])
+    func theResolverReadsEachAliasAsTheAddressNamed(spelling: String, address: String) {
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(spelling, "443", &hints, &list) == 0, let first = list else {
+            Issue.record("getaddrinfo does not read '\(spelling)' as an address")
+            return
+        }
+        defer { freeaddrinfo(first) }
+        var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        #expect(getnameinfo(first.pointee.ai_addr, first.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0)
+        #expect(String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) == address)
+    }
+
+    /// A name whose last label is a number is never a host name (RFC 3696 §2), whether or not
+    /// this system's inet_aton reads it: other resolvers (BSD, browsers) read "0x" as 0.
+    @Test(arguments: [
+        "dnac.example.1", "dnac.example.0x1", "dnac.0x", "0x", "1.2.3.4.5", "4294967296", "0x100000000",
+        "256.0.0.1", "1.2.3.256", "0x7f.0x100.1", "99999999999999999999999999", "08", "09.1.1.1", "0xfffffffff",
+        "127.0.0.1%eth0", "127%2e0%2e0%2e1", "%31%32%37.0.0.1", "127.0.0.1 x", "127.0.0.1\u{0}", "fe80::1%25eth0",
+        "١٢٧.٠.٠.١", "127.0.0.1\u{200B}",
+    ])
+    func numericLookingNamesAreRefused(input: String) {
+        #expect(throws: HostKeyError.self, "'\(input)'") { try HostKey(parsing: input) }
+    }
+
+    /// Case never makes a second key: every spelling of one name or one IPv6 address is one key.
+    @Test(arguments: [
+        (["dnac.example.com", "DNAC.Example.COM", "dNaC.eXaMpLe.CoM", "DNAC.EXAMPLE.COM.", "Dnac.Example.Com:443", "DNAC.EXAMPLE.COM_443"], "dnac.example.com_443"),
+        (["2001:db8::5", "2001:DB8::5", "2001:Db8:0:0::5", "[2001:DB8::5]:443", "2001:0DB8::0005_443"], "2001:db8::5_443"),
+        (["xn--bcher-kva.example", "XN--BCHER-KVA.EXAMPLE", "Xn--Bcher-Kva.Example."], "xn--bcher-kva.example_443"),
+    ])
+    func everyCaseIsOneKey(spellings: [String], key: String) throws {
+        for spelling in spellings {
+            #expect(try HostKey(parsing: spelling).description == key, "'\(spelling)'")
+            #expect(try HostKey(parsing: HostKey(parsing: spelling).description).description == key)
         }
     }
 
