@@ -2,14 +2,23 @@
     import Glibc
 #endif
 
-/// A thread of its own for blocking I/O, which must stay off Swift's cooperative pool.
+/// A thread of its own for blocking I/O, which must stay off Swift's cooperative pool: the one
+/// way the project starts threads (JSON-RPC's input and output threads, the TLS probe pool).
 ///
 /// POSIX threads, not Foundation's `Thread`: that one class links all of Foundation into every
-/// binary that uses JSONRPC, which cost the `tofu` CLI about 2 ms on every start.
-enum DetachedThread {
+/// binary that uses it, which cost the `tofu` CLI about 2 ms on every start.
+public enum DetachedThread {
     /// Runs `body` on a new detached thread named `name` (at most 15 bytes are kept), as
-    /// `top -H` and debuggers show it.
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+    /// `top -H` and debuggers show it. A thread that cannot be started stops the process: for
+    /// threads a process cannot work without.
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+        let status = tryStart(name: name, body)
+        guard status == 0 else { fatalError("cannot start the \(name) thread: \(String(cString: strerror(status)))") }
+    }
+
+    /// Runs `body` on a new detached thread named `name`; returns 0, or pthread_create's error
+    /// (EAGAIN past the process's thread limit), in which case `body` never runs.
+    public static func tryStart(name: String, _ body: @escaping @Sendable () -> Void) -> Int32 {
         let box = Unmanaged.passRetained(Body { nameThisThread(name); body() }).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(&thread, nil, { pointer in
@@ -19,9 +28,10 @@ enum DetachedThread {
         }, box)
         guard status == 0 else {
             Unmanaged<Body>.fromOpaque(box).release()
-            fatalError("cannot start the \(name) thread: \(String(cString: strerror(status)))")
+            return status
         }
         pthread_detach(thread)
+        return 0
     }
 
     /// Through /proc: Glibc's module does not export pthread_setname_np, and a name is worth
