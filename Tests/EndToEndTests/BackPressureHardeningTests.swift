@@ -5,36 +5,19 @@ import Testing
 /// A `tofu-rpc` whose client writes requests and starts reading the answers only when the
 /// test says so.
 final class UnreadServerProcess: Sendable {
-    let process: Process
-    private let input: PipeWriter
-    private let output: Int32
-    private let errors: TextCollector
+    private let server: ServerProcess
+    var process: Process { server.process }
 
     init(arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: productPath("tofu-rpc"))
-        process.arguments = arguments
-        let input = Pipe().closingOnExec()
-        let output = Pipe().closingOnExec()
-        let errors = Pipe().closingOnExec()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        self.process = process
-        self.input = PipeWriter(fd: duplicateClosingOnExec(input.fileHandleForWriting.fileDescriptor))
-        try? input.fileHandleForWriting.close()
-        self.output = duplicateClosingOnExec(output.fileHandleForReading.fileDescriptor)
-        try? output.fileHandleForReading.close()
-        self.errors = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
+        server = try ServerProcess(arguments: arguments, readingAtOnce: false)
     }
 
-    func send(_ bytes: [UInt8]) { input.send(bytes) }
-    func closeInput() { input.close() }
-    var stderr: String { errors.text }
+    func send(_ bytes: [UInt8]) { server.send(bytes) }
+    func closeInput() { server.closeInput() }
+    var stderr: String { server.stderr }
 
-    /// Starts reading the output; call once.
-    func startReading() -> PeerReader { PeerReader(fd: output) }
+    /// Starts reading the output.
+    func startReading() -> PeerReader { server.reader }
 
     /// A field of /proc/PID/status, in KiB (VmHWM: the peak resident set).
     func status(_ field: String) -> Int {

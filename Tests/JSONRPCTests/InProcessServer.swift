@@ -1,19 +1,21 @@
 import Foundation
 import JSONRPC
+import Locking
 import Logging
 import TestSupport
 
-/// A `Connection` in this process, spoken to over two real pipes.
+/// A `Connection` in this process, spoken to over two real pipes. Its output is read from the
+/// start, or (`readingAtOnce: false`) only once the test asks for `reader`: what the server does
+/// while nobody reads its output.
 final class InProcessServer: Sendable {
-    let reader: PeerReader
     private let writer: PipeWriter
+    private let readEnd: Int32
+    private let reading = Locked<PeerReader?>(nil)
     private let run: Task<Connection.Ending, Never>
 
-    init(methods: MethodTable, limits: Limits = Limits()) {
-        var toServer: [Int32] = [0, 0]
-        var toClient: [Int32] = [0, 0]
-        precondition(pipe(&toServer) == 0 && pipe(&toClient) == 0, "pipe() failed")
-        closeOnExec(toServer[0], toServer[1], toClient[0], toClient[1])
+    init(methods: MethodTable, limits: Limits = Limits(), readingAtOnce: Bool = true) {
+        let toServer = Self.pipeClosingOnExec()
+        let toClient = Self.pipeClosingOnExec()
         let connection = Connection(
             input: toServer[0], output: toClient[1], methods: methods, limits: limits,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -26,7 +28,23 @@ final class InProcessServer: Sendable {
             return ending
         }
         writer = PipeWriter(fd: toServer[1])
-        reader = PeerReader(fd: toClient[0])
+        readEnd = toClient[0]
+        if readingAtOnce { _ = reader }
+    }
+
+    /// A pipe whose ends are close-on-exec from the moment they exist (a named pipe opened with
+    /// O_CLOEXEC; Swift's Glibc has no pipe2). With pipe() then fcntl(), a process another test
+    /// spawns in between inherits an end and holds it open: end of input never comes, and a
+    /// closed reader never gives EPIPE.
+    static func pipeClosingOnExec() -> [Int32] {
+        let path = temporaryDirectory("tofu-fifo") + "/fifo"
+        precondition(mkfifo(path, 0o600) == 0, "mkfifo failed: \(errno)")
+        let read = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        let write = open(path, O_WRONLY | O_CLOEXEC)
+        precondition(read >= 0 && write >= 0, "opening the fifo failed: \(errno)")
+        _ = fcntl(read, F_SETFL, fcntl(read, F_GETFL) & ~O_NONBLOCK)
+        unlink(path)
+        return [read, write]
     }
 
     func send(_ bytes: [UInt8]) { writer.send(bytes) }
@@ -34,6 +52,19 @@ final class InProcessServer: Sendable {
 
     /// Closes the client's end: the server sees end of input.
     func closeInput() { writer.close() }
+
+    /// The reader of the server's output, started on first use.
+    var reader: PeerReader {
+        reading.withLock { reader in
+            if let reader { return reader }
+            let started = PeerReader(fd: readEnd)
+            reader = started
+            return started
+        }
+    }
+
+    /// Closes the client's read end without reading: the server's writes fail with EPIPE.
+    func stopReading() { close(readEnd) }
 
     func ending() async -> Connection.Ending { await run.value }
 }

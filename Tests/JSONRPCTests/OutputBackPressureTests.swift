@@ -5,66 +5,6 @@ import Logging
 import TestSupport
 import Testing
 
-/// A `Connection` whose client writes requests and reads the answers only when the test says
-/// so: what the server does while nobody reads its output.
-final class UnreadServer: Sendable {
-    private let writer: PipeWriter
-    private let readEnd: Int32
-    private let reading = Locked<PeerReader?>(nil)
-    private let run: Task<Connection.Ending, Never>
-
-    init(methods: MethodTable, limits: Limits) {
-        let toServer = Self.pipeClosingOnExec()
-        let toClient = Self.pipeClosingOnExec()
-        let connection = Connection(
-            input: toServer[0], output: toClient[1], methods: methods, limits: limits,
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let serverRead = toServer[0]
-        let serverWrite = toClient[1]
-        run = Task {
-            let ending = await connection.run()
-            close(serverRead)
-            close(serverWrite)
-            return ending
-        }
-        writer = PipeWriter(fd: toServer[1])
-        readEnd = toClient[0]
-    }
-
-    /// A pipe whose ends are close-on-exec from the moment they exist (a named pipe opened with
-    /// O_CLOEXEC; Swift's Glibc has no pipe2). With pipe() then fcntl(), a process another test
-    /// spawns in between inherits an end and holds it open: end of input never comes, and a
-    /// closed reader never gives EPIPE, which these tests wait for.
-    static func pipeClosingOnExec() -> [Int32] {
-        let path = temporaryDirectory("tofu-fifo") + "/fifo"
-        precondition(mkfifo(path, 0o600) == 0, "mkfifo failed: \(errno)")
-        let read = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        let write = open(path, O_WRONLY | O_CLOEXEC)
-        precondition(read >= 0 && write >= 0, "opening the fifo failed: \(errno)")
-        _ = fcntl(read, F_SETFL, fcntl(read, F_GETFL) & ~O_NONBLOCK)
-        unlink(path)
-        return [read, write]
-    }
-
-    func send(_ bytes: [UInt8]) { writer.send(bytes) }
-    func closeInput() { writer.close() }
-
-    /// Starts reading the server's output (once).
-    var reader: PeerReader {
-        reading.withLock { reader in
-            if let reader { return reader }
-            let started = PeerReader(fd: readEnd)
-            reader = started
-            return started
-        }
-    }
-
-    /// Closes the client's read end without reading: the server's writes fail with EPIPE.
-    func stopReading() { close(readEnd) }
-
-    func ending() async -> Connection.Ending { await run.value }
-}
-
 /// How many times the methods ran.
 final class CallCount: Sendable {
     private let count = Locked(0)
@@ -125,7 +65,7 @@ final class CallCount: Sendable {
     @Test(arguments: ["big", "bigNow"])
     func aClientThatDoesNotReadStopsTheServerThenGetsEveryAnswer(method: String) async throws {
         let calls = CallCount()
-        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        let server = InProcessServer(methods: Self.methods(calls: calls), limits: Self.limits, readingAtOnce: false)
         let count = 200
         var requests: [UInt8] = []
         for id in 0..<count { requests += Wire.ndjson(Wire.request(method, id: id)) }
@@ -152,7 +92,7 @@ final class CallCount: Sendable {
             try await gate.wait()
             return "slow done"
         }
-        let server = UnreadServer(methods: table, limits: Limits(maxMessageBytes: Self.limits.maxMessageBytes, maxInFlight: 1))
+        let server = InProcessServer(methods: table, limits: Limits(maxMessageBytes: Self.limits.maxMessageBytes, maxInFlight: 1), readingAtOnce: false)
         var requests = Wire.ndjson(Wire.request("slow", id: "slow"))
         for id in 0..<200 { requests += Wire.ndjson(Wire.request("big", id: id)) }
         server.send(requests)
@@ -171,7 +111,7 @@ final class CallCount: Sendable {
     /// and the requests behind it are answered after it.
     @Test func anAnswerLargerThanTheBoundIsStillSent() async throws {
         let calls = CallCount()
-        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        let server = InProcessServer(methods: Self.methods(calls: calls), limits: Self.limits, readingAtOnce: false)
         let batch = "[" + (0..<8).map { Wire.request("big", id: "b\($0)") }.joined(separator: ",") + "]"
         server.send(Wire.ndjson(Wire.request("huge", id: "huge")) + Wire.ndjson(batch) + Wire.ndjson(Wire.request("big", id: "after")))
         server.closeInput()
@@ -196,7 +136,7 @@ final class CallCount: Sendable {
         }
         let huge = JSONValue.string(String(repeating: "h", count: 256 << 10))
         table.register("hugeNow", immediate: { _ in huge }, otherwise: { _, _ in huge })
-        let server = UnreadServer(methods: table, limits: Limits(maxMessageBytes: 64 << 10, maxInFlight: 1))
+        let server = InProcessServer(methods: table, limits: Limits(maxMessageBytes: 64 << 10, maxInFlight: 1), readingAtOnce: false)
         let reader = server.reader
         server.send(
             Wire.ndjson(Wire.request("slow", id: "slow")) + Wire.ndjson(Wire.request("big", id: "queued"))
@@ -213,7 +153,7 @@ final class CallCount: Sendable {
     /// End of input while the server is held back: everything is still answered, then it ends.
     @Test func endOfInputWhileHeldBackAnswersEverything() async throws {
         let calls = CallCount()
-        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        let server = InProcessServer(methods: Self.methods(calls: calls), limits: Self.limits, readingAtOnce: false)
         for id in 0..<60 { server.send(Wire.ndjson(Wire.request(id.isMultiple(of: 2) ? "big" : "bigNow", id: id))) }
         server.closeInput()
         _ = try await Self.settled(calls)
@@ -227,7 +167,7 @@ final class CallCount: Sendable {
     /// are dropped, the rest of the input is read, and the server ends at end of input.
     @Test func aClientThatStopsReadingForGoodDoesNotHangTheServer() async throws {
         let calls = CallCount()
-        let server = UnreadServer(methods: Self.methods(calls: calls), limits: Self.limits)
+        let server = InProcessServer(methods: Self.methods(calls: calls), limits: Self.limits, readingAtOnce: false)
         var requests: [UInt8] = []
         for id in 0..<100 { requests += Wire.ndjson(Wire.request("big", id: id)) }
         server.send(requests)

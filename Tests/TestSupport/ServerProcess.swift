@@ -19,11 +19,16 @@ public func productPath(_ name: String) -> String {
 /// A real `tofu-rpc` (or other) process with its stdin, stdout and stderr on pipes.
 public final class ServerProcess: Sendable {
     public let process: Process
-    public let reader: PeerReader
     private let input: PipeWriter
+    private let output: Int32
+    private let reading = Locked<PeerReader?>(nil)
     private let errors: TextCollector
 
-    public init(_ executable: String = "tofu-rpc", arguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// With `readingAtOnce: false`, nothing reads the process's stdout until `reader` is first
+    /// used: what a client that does not read its answers looks like to the server.
+    public init(
+        _ executable: String = "tofu-rpc", arguments: [String] = [], environment: [String: String] = [:], readingAtOnce: Bool = true
+    ) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: productPath(executable))
         process.arguments = arguments
@@ -40,8 +45,20 @@ public final class ServerProcess: Sendable {
         self.process = process
         self.input = PipeWriter(fd: duplicateClosingOnExec(input.fileHandleForWriting.fileDescriptor))
         try? input.fileHandleForWriting.close()
-        self.reader = PeerReader(fd: output.fileHandleForReading.fileDescriptor)
+        self.output = duplicateClosingOnExec(output.fileHandleForReading.fileDescriptor)
+        try? output.fileHandleForReading.close()
         self.errors = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
+        if readingAtOnce { _ = reader }
+    }
+
+    /// The reader of the process's stdout, started on first use.
+    public var reader: PeerReader {
+        reading.withLock { reader in
+            if let reader { return reader }
+            let started = PeerReader(fd: output)
+            reader = started
+            return started
+        }
     }
 
     public func send(_ bytes: [UInt8]) {
