@@ -75,9 +75,10 @@ fuzz: deps
 	bash fuzz/run.sh $(FUZZ_SECONDS)
 
 # Leak reports come from the test runner and Foundation's process machinery, not from tofu:
-# leak detection is left to valgrind; ASan still stops on every memory error.
+# leak detection is left to valgrind; ASan still stops on every memory error. handle_segv=0
+# lets a SIGSEGV the core-dump tests send kill the process as it would without ASan.
 sanitize-address: deps
-	TOFU_TEST_TIME_SCALE=5 ASAN_OPTIONS=detect_leaks=0:suppressions=$(CURDIR)/Tests/asan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
+	TOFU_TEST_TIME_SCALE=5 ASAN_OPTIONS=detect_leaks=0:handle_segv=0:suppressions=$(CURDIR)/Tests/asan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
 
 sanitize-thread: deps
 	TOFU_TEST_TIME_SCALE=5 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan

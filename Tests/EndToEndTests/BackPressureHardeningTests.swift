@@ -105,7 +105,7 @@ final class UnreadServerProcess: Sendable {
             let ticks = server.cpuTicks
             try await Task.sleep(for: unreadFor / checks)
             let peak = server.status("VmHWM")
-            #expect(peak < allowed, "check \(check): peak \(peak) KiB while nobody reads; allowed \(allowed) KiB (baseline \(baseline))")
+            #expect(peak < allowed || !TestTime.memoryBoundsHold, "check \(check): peak \(peak) KiB while nobody reads; allowed \(allowed) KiB (baseline \(baseline))")
             #expect(server.cpuTicks - ticks <= 5, "check \(check): the server used CPU while it waited for its output to drain")
         }
         let heldBack = server.status("VmHWM")
@@ -134,7 +134,7 @@ final class UnreadServerProcess: Sendable {
         }
         #expect(seen == Set(0..<count), "\(seen.count) distinct answers of \(count)")
         let peak = server.status("VmHWM")
-        #expect(peak < allowed, "peak \(peak) KiB after reading everything; allowed \(allowed) KiB")
+        #expect(peak < allowed || !TestTime.memoryBoundsHold, "peak \(peak) KiB after reading everything; allowed \(allowed) KiB")
         server.closeInput()
         #expect(try await reader.drain().isEmpty)
         while server.process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
@@ -189,6 +189,6 @@ extension BackPressureHardeningTests {
         #expect(try await server.settles(timeout: TestTime.bound(.seconds(60))), "the server never stopped reading")
         let peak = server.status("VmHWM")
         print("queued requests: \(requests.count >> 20) MiB sent, peak \(peak) KiB (baseline \(baseline), allowed \(allowed))")
-        #expect(peak < allowed, "peak \(peak) KiB with requests queued; allowed \(allowed) KiB")
+        #expect(peak < allowed || !TestTime.memoryBoundsHold, "peak \(peak) KiB with requests queued; allowed \(allowed) KiB")
     }
 }

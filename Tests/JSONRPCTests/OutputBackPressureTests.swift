@@ -15,7 +15,7 @@ final class CallCount: Sendable {
 /// The server runs in the test process, on the cooperative pool every other test shares: a
 /// loaded suite can starve it for many seconds. Waits are long, and the suite's time limit is
 /// what fails a server that hangs.
-@Suite(.timeLimit(.minutes(3))) struct OutputBackPressureTests {
+@Suite(.timeLimit(.minutes(3 * TestTime.scale))) struct OutputBackPressureTests {
     /// How long to wait for one answer.
     static let patience = TestTime.bound(.seconds(90))
 
