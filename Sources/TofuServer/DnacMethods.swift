@@ -19,9 +19,10 @@ struct DnacMethods: Sendable {
             let servers = try await answering { try await store.servers() }
             return ["servers": .array(servers.map(Self.json))]
         }
-        table.register("removeDnacServer") { params, _ in
+        table.register("removeDnacServer") { params, context in
             let host = try params.named(allowing: ["server"]).hostKey("server")
-            switch try await answering({ try await store.removeServer(host) }) {
+            let store = self.store
+            switch try await committing(context, { try await store.removeServer(host) }) {
             case .server(let removed): return ["removed": Self.json(removed)]
             case .damaged(let row): return ["removed": .null, "damagedRow": ResponseError.damagedRowJSON(row)]
             }

@@ -9,17 +9,17 @@ struct PinMethods: Sendable {
     let store: PinStore
 
     func register(in table: inout MethodTable) {
-        table.register("pinCert") { params, _ in try await pinCert(params) }
+        table.register("pinCert") { params, context in try await pinCert(params, context) }
         table.register("listCerts", immediate: { params in try listCertsNow(params) }, otherwise: { params, _ in try await listCerts(params) })
-        table.register("deleteCert") { params, _ in try await deleteCert(params) }
+        table.register("deleteCert") { params, context in try await deleteCert(params, context) }
         table.register("certHistory") { params, _ in try await certHistory(params) }
     }
 
-    func pinCert(_ params: Params) async throws -> JSONValue {
+    func pinCert(_ params: Params, _ context: RequestContext? = nil) async throws -> JSONValue {
         let named = try params.named(allowing: ["host", "pem"])
         let host = try named.hostKey("host")
         let certificate = try named.certificate("pem")
-        let (pin, status) = try await answering { try await store.pin(certificate, for: host) }
+        let (pin, status) = try await committing(context) { try await store.pin(certificate, for: host) }
         return ["pin": PinJSON.pin(pin), "pinStatus": .string(status.rawValue)]
     }
 
@@ -68,11 +68,11 @@ struct PinMethods: Sendable {
         return request.answer(page)
     }
 
-    func deleteCert(_ params: Params) async throws -> JSONValue {
+    func deleteCert(_ params: Params, _ context: RequestContext? = nil) async throws -> JSONValue {
         let named = try params.named(allowing: ["host", "expectedFingerprint"])
         let host = try named.hostKey("host")
         let expected = try named.fingerprint("expectedFingerprint")
-        switch try await answering({ try await store.delete(host, expected: expected) }) {
+        switch try await committing(context, { try await store.delete(host, expected: expected) }) {
         case .pin(let deleted): return ["deleted": PinJSON.pin(deleted)]
         case .damaged(let row): return ["deleted": .null, "damagedRow": ResponseError.damagedRowJSON(row)]
         }

@@ -43,20 +43,22 @@ struct VerifyMethods: Sendable {
             }
             return try await verifyOffline(host, presented: try named.certificate("pem"))
         }
-        return try await answering { try await verifyLive(host, timeout: timeout) }.json
+        return try await answering { try await verifyLive(host, timeout: timeout, context: context) }.json
     }
 
     // MARK: - Modes
 
     /// One host, live.
-    func verifyLive(_ host: HostKey, timeout: Int) async throws -> VerifyResult {
+    func verifyLive(_ host: HostKey, timeout: Int, context: RequestContext? = nil) async throws -> VerifyResult {
         switch await TLSProbe.fetch(host, timeoutMilliseconds: timeout) {
         case .failure(let failure):
             if failure.reason == .cancelled || Task.isCancelled { throw CancellationError() }
             let pin = try await store.pin(for: host)
             return VerifyResult(host: host, status: .unreachable, pinned: pin, presented: nil, failure: failure)
         case .success(let presented):
-            switch try await store.recordVerification(of: presented.leaf, for: host) {
+            // The comparison is recorded (lastVerifiedAt, history): from there the verdict is the answer.
+            let store = self.store
+            switch try await committing(context, { try await store.recordVerification(of: presented.leaf, for: host) }) {
             case .unpinned:
                 return VerifyResult(host: host, status: .unpinned, pinned: nil, presented: presented.leaf, probe: presented)
             case .match(let pin):
