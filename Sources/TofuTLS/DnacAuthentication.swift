@@ -62,12 +62,13 @@ public enum DnacAuthentication {
     }
 
     /// `detail` with every excerpt of the answer (“…”, see `HTTPSyntax.excerpt`) withheld if any
-    /// 8 characters of a secret appear in it: a controller that echoes the request must not get
-    /// the password or its base64 form into an error message, a log or a terminal.
+    /// 4 characters of a secret, written as an excerpt writes them (`'`, `\` and non-ASCII bytes
+    /// escaped), appear in it: a controller that echoes the request must not get the password or
+    /// its base64 form into an error message, a log or a terminal, whole or cut at the excerpt's end.
     static func withholdingEchoes(of secrets: [String], in detail: String) -> String {
         let echoed = secrets.contains { secret in
-            let characters = Array(secret)
-            let width = min(8, characters.count)
+            let characters = Array(HTTPSyntax.escaped(Array(secret.utf8)))
+            let width = min(4, characters.count)
             guard width > 0 else { return false }
             return (0...(characters.count - width)).contains { detail.contains(String(characters[$0..<($0 + width)])) }
         }

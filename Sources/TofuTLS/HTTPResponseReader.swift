@@ -447,8 +447,13 @@ enum HTTPSyntax {
     /// \xNN), for a message; the quotes cannot occur inside, so the excerpt can be found again
     /// (and withheld, see `DnacAuthentication`).
     static func excerpt(_ bytes: [UInt8]) -> String {
+        "\u{201C}" + escaped(bytes.prefix(40)) + (bytes.count > 40 ? "…" : "") + "\u{201D}"
+    }
+
+    /// `bytes` as an excerpt shows them: printable ASCII but `'` and `\`, the rest as \xNN.
+    static func escaped(_ bytes: some Sequence<UInt8>) -> String {
         var text = ""
-        for byte in bytes.prefix(40) {
+        for byte in bytes {
             if byte >= 0x20 && byte < 0x7F && byte != 0x27 && byte != 0x5C {
                 text.unicodeScalars.append(UnicodeScalar(byte))
             } else {
@@ -456,6 +461,6 @@ enum HTTPSyntax {
                 text += "\\x" + (hex.count == 1 ? "0" + hex : hex)
             }
         }
-        return "\u{201C}" + text + (bytes.count > 40 ? "…" : "") + "\u{201D}"
+        return text
     }
 }

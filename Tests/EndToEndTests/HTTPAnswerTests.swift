@@ -93,25 +93,29 @@ import Testing
 
     /// A controller that echoes the request into a malformed answer: the error quotes what was
     /// wrong with the answer, except when that would repeat the password or its base64 form.
-    @Test func anAnswerEchoingTheCredentialsIsNotQuoted() async throws {
+    @Test(arguments: [DnacTests.password, "Pa55w0r'Secr3t!'x", "пароль-секрет", #"ab\cd\ef\gh"#])
+    func anAnswerEchoingTheCredentialsIsNotQuoted(password: String) async throws {
         let peers = try TLSPeers()
         let dnac = try await Self.controller(peers, try await CertificateFactory.make(), ["behaviour": "raw"])
         let server = try StoreServer(storePath: DnacTests.newStore())
-        let basic = Data("admin:\(DnacTests.password)".utf8).base64EncodedString()
+        let basic = Data("admin:\(password)".utf8).base64EncodedString()
         let answers = [
             "Basic \(basic)\r\n\r\n",
-            "HTTP/1.1 200 OK\r\n\(DnacTests.password)\r\n\r\n",
+            "HTTP/1.1 200 OK\r\n\(password)\r\n\r\n",
             "HTTP/1.1 200 OK\r\nContent-Length: \(basic)\r\n\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(basic)\r\n",
+            // The password cut by the excerpt's 40-byte end: only its first 5 bytes would show.
+            "HTTP/1.1 200 OK\r\n\(String(repeating: "x", count: 35))\(password)\r\n\r\n",
         ]
-        // Any 8 characters in a row of either secret.
-        let windows = [basic, DnacTests.password].flatMap { secret in
-            let characters = Array(secret)
-            return (0...(characters.count - 8)).map { String(characters[$0..<($0 + 8)]) }
+        // Any 4 characters in a row of either secret, raw or as an excerpt escapes them.
+        let windows = [basic, password].flatMap { secret in
+            [Array(secret), Array(Self.escaped(secret))].flatMap { characters in
+                (0...(characters.count - 4)).map { String(characters[$0..<($0 + 4)]) }
+            }
         }
         for answer in answers {
             try await peers.dnac(dnac, ["raw": Data(answer.utf8).base64EncodedString()])
-            let received = try await server.call("addDnacServer", DnacTests.add(dnac))
+            let received = try await server.call("addDnacServer", DnacTests.add(dnac, password: password))
             #expect(received.errorCode == -32006, "\(received)")
             let error = received.object["error"] as? [String: Any] ?? [:]
             let strings = [error["message"] as? String ?? ""] + (received.errorData ?? [:]).values.compactMap { $0 as? String }
@@ -122,10 +126,18 @@ import Testing
         }
         // An answer that echoes nothing secret is still quoted.
         try await peers.dnac(dnac, ["raw": Data("SSH-2.0-OpenSSH_9.2\r\n\r\n".utf8).base64EncodedString()])
-        let plain = try await server.call("addDnacServer", DnacTests.add(dnac))
+        let plain = try await server.call("addDnacServer", DnacTests.add(dnac, password: password))
         #expect(plain.errorReason.contains("its first line is \u{201C}SSH-2.0-OpenSSH_9.2\u{201D}"), "\(plain)")
         _ = try await server.stop()
         peers.stop()
+    }
+
+    /// How an excerpt writes text: printable ASCII but ' and \\, the rest of the bytes as \\xNN.
+    static func escaped(_ text: String) -> String {
+        text.utf8.map { byte in
+            byte >= 0x20 && byte < 0x7F && byte != 0x27 && byte != 0x5C
+                ? String(UnicodeScalar(byte)) : "\\x" + String(format: "%02X", byte)
+        }.joined()
     }
 
     /// Hostile answers to the token request, one after the other against one tofu-rpc: each is
