@@ -47,6 +47,8 @@ public final class Connection: Sendable {
         var nextToken: UInt64 = 0
         var running: [UInt64: Running] = [:]
         var messagesInFlight = 0
+        /// One batch runs at a time: its answer is one array held until its last entry is done.
+        var batchRunning = false
         var shutdownRequested = false
         /// Tokens whose task finished before it was tracked.
         var finished: Set<UInt64> = []
@@ -57,6 +59,17 @@ public final class Connection: Sendable {
         var drained: CheckedContinuation<Void, Never>?
 
         var isIdle: Bool { messagesInFlight == 0 && queue.isEmpty }
+
+        /// Whether `pending` may start now as far as batches go (slots and output aside).
+        func mayStart(_ pending: Pending) -> Bool { !(pending.isBatch && batchRunning) }
+
+        /// The head of the queue, taken if it may start; a batch taken holds the batch slot.
+        mutating func popStartable() -> Pending? {
+            guard let head = queue.first, mayStart(head), let next = queue.popFirst() else { return nil }
+            queuedBytes -= next.size
+            if next.isBatch { batchRunning = true }
+            return next
+        }
 
         /// The waiter to resume, if every message is now answered.
         mutating func takeDrainedWaiter() -> CheckedContinuation<Void, Never>? {
@@ -75,6 +88,7 @@ public final class Connection: Sendable {
         let framing: Framing
         /// What to answer if it is dropped before it runs (nil: nothing, e.g. a notification).
         let cancelledAnswer: JSONValue?
+        var isBatch = false
         let start: @Sendable (UInt64) -> Void
     }
 
@@ -277,47 +291,75 @@ public final class Connection: Sendable {
         }
         let collected = outcomes
         let cancelled: JSONValue? = cancelledAnswers.isEmpty ? nil : .array(cancelledAnswers)
-        admit(Pending(id: nil, size: size, framing: framing, cancelledAnswer: cancelled) { [self] token in
-            var running: [Task<JSONValue?, Never>?] = []
-            for outcome in collected {
-                guard case .run(let call) = outcome else {
-                    running.append(nil)
-                    continue
-                }
-                let entryToken = nextToken()
-                let task = Task { [self] in
-                    let response = await perform(call, framing)
-                    untrack(entryToken)
-                    return response
-                }
-                track(entryToken, id: call.id, cancel: { task.cancel() })
-                running.append(task)
+        var pending = Pending(id: nil, size: size, framing: framing, cancelledAnswer: cancelled) { [self] token in
+            // Every entry is tracked at once, so a $/cancelRequest or `exit` reaches it whether
+            // it runs already or waits for its turn.
+            let entries = collected.map { outcome -> BatchEntry? in
+                guard case .run(let call) = outcome else { return nil }
+                let entry = BatchEntry(token: nextToken())
+                track(entry.token, id: call.id, cancel: { entry.cancel() })
+                return entry
             }
-            let entries = running
             Task { [self] in
-                // Each answer is serialised as it is collected: a batch of large answers never
-                // exists as one tree of values, only as the bytes that go out.
-                var answers: [UInt8] = [UInt8(ascii: "[")]
-                for (outcome, task) in zip(collected, entries) {
-                    var response: JSONValue?
-                    if let task {
-                        response = await task.value
-                    } else if case .answer(let answer) = outcome {
-                        response = answer
-                    }
-                    guard let response else { continue }
-                    if answers.count > 1 { answers.append(UInt8(ascii: ",")) }
-                    answers.append(contentsOf: JSONCodec.serialize(response))
-                }
-                if answers.count > 1 {
-                    answers.append(UInt8(ascii: "]"))
-                    writer.send(framing.frame(answers))
-                }
-                finishMessage(token)
+                let answers = await runBatch(collected, entries, framing)
+                if let answers { writer.send(framing.frame(answers)) }
+                finishMessage(token, batch: true)
             }
             track(token, id: nil, cancel: {})
-        })
+        }
+        pending.isBatch = true
+        admit(pending)
         return ending
+    }
+
+    /// Runs a batch's calls, at most `maxInFlight` at once, in order, and returns its answer
+    /// (nil when every entry was a notification). Each answer is serialised as it is collected,
+    /// so a batch never exists as one tree of values; once the answer passes `maxMessageBytes`,
+    /// the entries not yet started are not run and answer -32600 `limitExceeded`
+    /// (`batchAnswerBytes`): memory stays bounded whatever a batch asks for.
+    private func runBatch(_ outcomes: [Outcome], _ entries: [BatchEntry?], _ framing: Framing) async -> [UInt8]? {
+        let window = max(1, limits.maxInFlight)
+        var answers: [UInt8] = [UInt8(ascii: "[")]
+        var next = 0
+        func start(_ index: Int) {
+            guard case .run(let call) = outcomes[index], let entry = entries[index] else { return }
+            guard answers.count <= limits.maxMessageBytes else {
+                entry.refuse(call.id.map {
+                    OutgoingMessage.response(id: $0, error: .limitExceeded(
+                        "batchAnswerBytes", max: limits.maxMessageBytes,
+                        reason: "the batch's answer passed \(limits.maxMessageBytes) bytes before this call started; it was not run: send it again on its own or in a smaller batch"))
+                })
+                untrack(entry.token)
+                return
+            }
+            entry.start { [self] in
+                let response = await perform(call, framing)
+                untrack(entry.token)
+                return response
+            }
+        }
+        for index in outcomes.indices {
+            while next < outcomes.count && next < index + window {
+                start(next)
+                next += 1
+            }
+            var response: JSONValue?
+            if let entry = entries[index] {
+                response = await entry.answer(ifCancelled: { [self] in
+                    untrack(entry.token)
+                    guard case .run(let call) = outcomes[index] else { return nil }
+                    return call.id.map { OutgoingMessage.response(id: $0, error: .cancelled) }
+                })
+            } else if case .answer(let answer) = outcomes[index] {
+                response = answer
+            }
+            guard let response else { continue }
+            if answers.count > 1 { answers.append(UInt8(ascii: ",")) }
+            answers.append(contentsOf: JSONCodec.serialize(response))
+        }
+        guard answers.count > 1 else { return nil }
+        answers.append(UInt8(ascii: "]"))
+        return answers
     }
 
     // MARK: - Lifecycle methods
@@ -442,8 +484,9 @@ public final class Connection: Sendable {
     /// requests gets every answer instead of errors.
     private func admit(_ pending: Pending) {
         let startNow = state.withLock { state -> Bool in
-            if state.queue.isEmpty && state.messagesInFlight < limits.maxInFlight {
+            if state.queue.isEmpty && state.messagesInFlight < limits.maxInFlight && state.mayStart(pending) {
                 state.messagesInFlight += 1
+                if pending.isBatch { state.batchRunning = true }
                 return true
             }
             state.queue.append(pending)
@@ -462,9 +505,8 @@ public final class Connection: Sendable {
     private func startQueued() {
         let started = state.withLock { state -> [Pending] in
             var started: [Pending] = []
-            while state.messagesInFlight < limits.maxInFlight, writer.hasRoom, let next = state.queue.popFirst() {
+            while state.messagesInFlight < limits.maxInFlight, writer.hasRoom, let next = state.popStartable() {
                 state.messagesInFlight += 1
-                state.queuedBytes -= next.size
                 started.append(next)
             }
             return started
@@ -499,10 +541,10 @@ public final class Connection: Sendable {
 
     /// A message is answered: the next queued one (if any, and if the output has room)
     /// takes its slot; else the slot is freed, and `run` learns when the last one is done.
-    private func finishMessage(_ token: UInt64) {
+    private func finishMessage(_ token: UInt64, batch: Bool = false) {
         let (next, drained) = state.withLock { state -> (Pending?, CheckedContinuation<Void, Never>?) in
-            if writer.hasRoom, let next = state.queue.popFirst() {
-                state.queuedBytes -= next.size
+            if batch { state.batchRunning = false }
+            if writer.hasRoom, let next = state.popStartable() {
                 return (next, nil)
             }
             state.messagesInFlight -= 1
