@@ -65,7 +65,9 @@ extension ResponseError {
 
     /// The call that removes a damaged row, where one can reach it, else the sqlite3 command.
     private static func repair(of row: DamagedRow, store: String) -> (words: String, call: JSONValue?) {
-        let sqlite = "sqlite3 '\(store)' 'DELETE FROM \(row.table) WHERE id = \(row.rowid)'"
+        // Quoted for a POSIX shell, so a store path with a quote in it cannot become a command.
+        let quotedStore = "'" + store.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+        let sqlite = "sqlite3 \(quotedStore) 'DELETE FROM \(row.table) WHERE id = \(row.rowid)'"
         let fix = "or correct the row with sqlite3 (its id is \(row.rowid))"
         switch (row.table, row.reachableHost) {
         case ("pin", let host?):

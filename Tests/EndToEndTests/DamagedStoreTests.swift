@@ -231,3 +231,30 @@ import Testing
         return String(line[range.upperBound...].dropLast())
     }
 }
+
+/// The sqlite3 command a damaged-row error suggests is safe to paste, whatever the store's path.
+@Suite struct RepairCommandQuotingTests {
+    @Test func aQuoteInTheStorePathCannotRunACommand() async throws {
+        let base = temporaryDirectory("tofu-quote")
+        let marker = base + "/PWNED"
+        let directory = base + "/q'$(touch PWNED)'"
+        #expect(mkdir(directory, 0o700) == 0)
+        let store = directory + "/store.sqlite"
+        let certificate = try await CertificateFactory.make()
+        let server = try StoreServer(storePath: store)
+        _ = try await server.result("pinCert", ["host": "kong.example", "pem": certificate.pem])
+        let id = try await DamagedStoreTests.rowid(store, "pin", host: "kong.example_443")
+        try await DamagedStoreTests.edit(store, "UPDATE pin SET host = 'Kong Example' WHERE id = \(id)")
+        let answer = try await server.call("listCerts")
+        let remedy = answer.errorData?["remedy"] as? String ?? ""
+        let start = try #require(remedy.range(of: "sqlite3 "), "\(remedy)")
+        let end = try #require(remedy.range(of: "WHERE id = \(id)'", range: start.upperBound..<remedy.endIndex), "\(remedy)")
+        let command = String(remedy[start.lowerBound..<end.upperBound])
+        let ran = try await runProgram("/bin/bash", ["-c", "cd \"$0\" && " + command, base])
+        #expect(ran.status == 0, "\(command): \(ran.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: marker), "the suggested command ran code from the path: \(command)")
+        let after = try await server.result("listCerts")["certs"] as? [Any]
+        #expect(after?.isEmpty == true, "the suggested command did not remove the row: \(command)")
+        #expect(try await server.stop() == 0)
+    }
+}
