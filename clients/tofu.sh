@@ -46,8 +46,10 @@ TEXT
 # \u202E). `esc` for text, `safe_json` for --json (the same JSON value, those code points as
 # JSON escapes). Prepended to every jq program that prints what tofu-rpc sent.
 readonly JQ_ESCAPE='
-def must_escape: . < 32 or (. >= 127 and . < 160) or . == 1564 or . == 8206 or . == 8207
-  or (. >= 8232 and . <= 8238) or (. >= 8294 and . <= 8297);
+def must_escape: . < 32 or (. >= 127 and . < 160) or . == 173 or . == 847 or . == 1564
+  or . == 4447 or . == 4448 or . == 6068 or . == 6069 or (. >= 6155 and . <= 6159)
+  or (. >= 8203 and . <= 8207) or (. >= 8232 and . <= 8238) or (. >= 8288 and . <= 8303)
+  or . == 12644 or (. >= 65024 and . <= 65039) or . == 65279 or . == 65440 or (. >= 65520 and . <= 65528);
 def hex4: [(. / 4096 | floor) % 16, (. / 256 | floor) % 16, (. / 16 | floor) % 16, . % 16]
   | map("0123456789ABCDEF"[.:. + 1]) | add;
 def escaped_with(f): explode as $codes

@@ -5,15 +5,21 @@
 ///
 /// The rule, the same in clients/tofu.sh: every control character (U+0000–U+001F, U+007F–U+009F),
 /// every bidirectional formatting character (U+061C, U+200E, U+200F, U+202A–U+202E,
-/// U+2066–U+2069) and the line and paragraph separators (U+2028, U+2029) are shown as an
-/// escape: `\xNN` below U+0100, `\uNNNN` above (`\x1B`, `\x9B`, `\u202E`). Everything else,
+/// U+2066–U+2069), the line and paragraph separators (U+2028, U+2029), and every invisible
+/// character of the Basic Multilingual Plane that Unicode calls default-ignorable (U+00AD,
+/// U+034F, U+115F, U+1160, U+17B4, U+17B5, U+180B–U+180F, U+200B–U+200D, U+2060–U+206F, U+3164,
+/// U+FE00–U+FE0F, U+FEFF, U+FFA0, U+FFF0–U+FFF8: a zero-width space would make `CN = ko\u200Bng`
+/// look like `CN = kong`) are shown as an escape: `\xNN` below U+0100, `\uNNNN` above
+/// (`\x1B`, `\x9B`, `\u202E`). Everything else,
 /// other scripts included, is printed as it is. A backslash is not escaped: subjects keep
 /// OpenSSL's one-line form (`\,`, `\1B`), and the fingerprint, not the text, is what identifies
 /// a certificate.
 enum TerminalText {
     static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069: true
+        case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B...0x180F,
+            0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0x3164, 0xFE00...0xFE0F, 0xFEFF, 0xFFA0, 0xFFF0...0xFFF8:
+            true
         default: false
         }
     }

@@ -13,7 +13,9 @@ import Testing
     static func unsafe(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x0A: false
-        case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069: true
+        case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B...0x180F,
+            0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0x3164, 0xFE00...0xFE0F, 0xFEFF, 0xFFA0, 0xFFF0...0xFFF8:
+            true
         default: false
         }
     }
@@ -28,11 +30,13 @@ import Testing
     }
 
     static let subject = "/O=Kong\u{9B}2J/OU=\u{2066}ops\u{2069}\u{200F}/OU=\u{80}\u{85}\u{9F}\u{A0}\u{61C}\u{200D}\u{200E}\u{2029}"
-        + "\u{202A}\u{202B}\u{202C}\u{202D}\u{202F}\u{2065}\u{2067}\u{2068}\u{206A}/CN=evil\u{202E}txt.exe\u{1B}[2J\u{2028}x"
+        + "\u{202A}\u{202B}\u{202C}\u{202D}\u{202F}\u{2065}\u{2067}\u{2068}\u{206A}\u{200A}\u{200B}\u{FEFF}\u{2070}\u{AD}\u{AE}"
+        + "/CN=evil\u{202E}txt.exe\u{1B}[2J\u{2028}x"
     /// The subject as printed: OpenSSL's one-line form (which writes ESC as \1B), then escaped;
-    /// the neighbours of each escaped range (U+00A0, U+200D, U+202F, U+2065, U+206A) as they are.
-    static let printedSubject = #"O = Kong\x9B2J, OU = \u2066ops\u2069\u200F, OU = \x80\x85\x9F"# + "\u{A0}" + #"\u061C"# + "\u{200D}"
-        + #"\u200E\u2029\u202A\u202B\u202C\u202D"# + "\u{202F}\u{2065}" + #"\u2067\u2068"# + "\u{206A}" + #", CN = evil\u202Etxt.exe\1B[2J\u2028x"#
+    /// the neighbours of escaped ranges (U+00A0, U+00AE, U+200A, U+202F, U+2070) as they are.
+    static let printedSubject = #"O = Kong\x9B2J, OU = \u2066ops\u2069\u200F, OU = \x80\x85\x9F"# + "\u{A0}" + #"\u061C\u200D"#
+        + #"\u200E\u2029\u202A\u202B\u202C\u202D"# + "\u{202F}" + #"\u2065\u2067\u2068\u206A"# + "\u{200A}" + #"\u200B\uFEFF"#
+        + "\u{2070}" + #"\xAD"# + "\u{AE}" + #", CN = evil\u202Etxt.exe\1B[2J\u2028x"#
 
     static func certificate() async throws -> TestCertificate {
         let names = CertificateFactory.rawSubjectAltNames([
