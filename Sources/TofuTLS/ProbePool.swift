@@ -169,18 +169,8 @@ public final class ProbePool: Sendable {
     }
 
     private func startThread() {
-        let box = Unmanaged.passRetained(ThreadBody { [self] in
-            Self.nameThisThread("tofu probe")
-            work()
-        }).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { pointer in
-            guard let pointer else { return nil }
-            Unmanaged<ThreadBody>.fromOpaque(pointer).takeRetainedValue().run()
-            return nil
-        }, box)
+        let status = DetachedThread.tryStart(name: "tofu probe") { [self] in work() }
         guard status == 0 else {
-            Unmanaged<ThreadBody>.fromOpaque(box).release()
             let reason = "tofu-rpc cannot start a probe thread (\(String(cString: strerror(status)))); lower --max-probes or raise the process limit (ulimit -u)"
             // The running threads drain the queue; with none left, nothing would.
             let orphans = state.withLock { state -> [Job] in
@@ -193,20 +183,5 @@ public final class ProbePool: Sendable {
             for job in orphans { job.refuse(reason) }
             return
         }
-        pthread_detach(thread)
-    }
-
-    /// Through /proc, as JSONRPC's DetachedThread does: Glibc does not export pthread_setname_np.
-    private static func nameThisThread(_ name: String) {
-        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        let bytes = Array(name.utf8.prefix(15))
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-    }
-
-    private final class ThreadBody: Sendable {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 }
