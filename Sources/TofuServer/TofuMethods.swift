@@ -8,14 +8,16 @@ public enum TofuMethods {
     /// Most TLS probes (verifyCert, addDnacServer) connected at once in this process; more wait their turn.
     public static let defaultMaxProbes = ProbePool.defaultLimit
 
-    /// `maxProbes` nil: the default, lowered to what `ulimit -n` affords. Given: as given, with a
-    /// warning when the file-descriptor limit cannot hold that many sockets.
+    /// `maxProbes` nil: the default; given: as given; either way lowered to what `ulimit -n`
+    /// affords (with a warning when it was given): a process whose probes took every file
+    /// descriptor could not open its store, and libdispatch stops a process that cannot open
+    /// the files it watches its threads with.
     public static func table(store: PinStore, logger: Logger, maxProbes: Int? = nil) -> MethodTable {
         let affordable = ProbePool.affordableLimit ?? Int.max
         if let maxProbes, maxProbes > affordable {
-            logger.warning("--max-probes \(maxProbes) is more than ulimit -n affords (\(affordable)); probes past that answer localLimit: raise ulimit -n")
+            logger.warning("--max-probes \(maxProbes) is more than ulimit -n affords; using \(affordable): raise ulimit -n for more")
         }
-        ProbePool.shared.limit = maxProbes ?? min(defaultMaxProbes, affordable)
+        ProbePool.shared.limit = min(maxProbes ?? defaultMaxProbes, affordable)
         var table = MethodTable()
         table.register("rpc.discover") { params, _ in
             _ = try params.named(allowing: [])

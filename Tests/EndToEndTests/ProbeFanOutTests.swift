@@ -233,39 +233,32 @@ import Testing
         peers.stop()
     }
 
-    /// Under `ulimit -n 40` with `--max-probes 64` (more than the limit affords, which tofu-rpc
-    /// warns of), sockets run out: those probes answer -32003 with reason localLimit naming the
-    /// limit, never storeUnavailable and never "refused"; the others reach their host (and time out).
-    @Test func runningOutOfFileDescriptorsIsReportedAsThat() async throws {
+    /// Under `ulimit -n 40`, `--max-probes 64` is more than the limit affords: tofu-rpc says so
+    /// and lowers the pool to what it affords (1), so probes never take the descriptors the
+    /// store and the runtime need (when they did, tofu-rpc was stopped by libdispatch, SIGILL, in
+    /// about 2 runs of 100). Every call gets its proper answer (the silent peers time out), none
+    /// storeUnavailable, and tofu-rpc exits cleanly.
+    @Test func aMaxProbesAboveTheFileLimitIsLoweredToIt() async throws {
         let peers = try TLSPeers()
         let silent = try await peers.listen("silent", count: 4)
         let store = temporaryDirectory("tofu-emfile") + "/store.sqlite"
         let server = try Self.limitedServer(store: store, files: 40, arguments: ["--max-probes", "64"])
         var requests: [String] = []
-        for index in 0..<64 {
+        for index in 0..<8 {
             let params: [String: Any] = [
-                "server": silent[index % 4].address, "username": "admin", "password": "pw", "confirmPassword": "pw", "timeoutMs": 2000,
+                "server": silent[index % 4].address, "username": "admin", "password": "pw", "confirmPassword": "pw", "timeoutMs": 300,
             ]
             requests.append(Wire.request("addDnacServer", id: index, params: params))
         }
         server.send(line: "[" + requests.joined(separator: ",") + "]")
         let answers = try await server.reader.next(timeout: TestTime.bound(.seconds(60))).array
-        #expect(answers.count == 64)
-        var reasons: [String: Int] = [:]
+        #expect(answers.count == 8)
         for answer in answers {
             let error = answer["error"] as? [String: Any] ?? [:]
             let data = error["data"] as? [String: Any] ?? [:]
-            #expect(error["code"] as? Int == -32003, "\(answer)")
-            let reason = data["reason"] as? String ?? "none"
-            reasons[reason, default: 0] += 1
-            if reason == "localLimit" {
-                #expect((data["detail"] as? String)?.contains("tofu-rpc has run out of file descriptors (ulimit -n 40)") == true, "\(answer)")
-            }
+            #expect(error["code"] as? Int == -32003 && data["reason"] as? String == "timeout", "\(answer)")
         }
-        print("out of descriptors: \(reasons)")
-        #expect(Set(reasons.keys).isSubset(of: ["timeout", "localLimit"]), "\(reasons)")
-        #expect(reasons["localLimit", default: 0] > 0 && reasons["timeout", default: 0] > 0, "\(reasons)")
-        #expect(server.stderr.contains("--max-probes 64 is more than ulimit -n affords"), "\(server.stderr)")
+        #expect(server.stderr.contains("--max-probes 64 is more than ulimit -n affords; using 1"), "\(server.stderr)")
         server.closeInput()
         #expect(try await server.waitForExit() == 0)
         peers.stop()
