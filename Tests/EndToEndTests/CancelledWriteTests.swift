@@ -5,7 +5,7 @@ import Testing
 /// A `$/cancelRequest` that races a store write never makes the answer lie: -32800 means the
 /// store did not change; a change that was made is answered as made.
 @Suite struct CancelledWriteTests {
-    static let count = 300
+    static let count = 200
 
     /// The calls, then their cancels in reverse order, each group in one write: the writes are
     /// serialised by the store, so cancels come to calls that are waiting, writing, and done.

@@ -46,7 +46,7 @@ public final class PeerReader: Sendable {
     }
 
     /// The next message, waiting up to `timeout`.
-    public func next(timeout: Duration = TestTime.bound(.seconds(20))) async throws -> Received {
+    public func next(timeout: Duration = TestTime.bound(.seconds(60))) async throws -> Received {
         let deadline = ContinuousClock.now + timeout
         while true {
             let (message, ended, garbage) = state.withLock { state -> (Received?, Bool, String?) in
@@ -61,7 +61,7 @@ public final class PeerReader: Sendable {
     }
 
     /// The next `count` messages.
-    public func next(_ count: Int, timeout: Duration = TestTime.bound(.seconds(20))) async throws -> [Received] {
+    public func next(_ count: Int, timeout: Duration = TestTime.bound(.seconds(60))) async throws -> [Received] {
         var received: [Received] = []
         for _ in 0..<count { received.append(try await next(timeout: timeout)) }
         return received
