@@ -25,7 +25,7 @@ public enum DnacAuthentication {
         var exchange = HTTPExchange(connection: connection, deadline: deadline)
         let first: HTTPResponse
         do {
-            first = try exchange.send(request(newer, host: connection.host, credentials: credentials), path: newer)
+            first = try wiping(request(newer, host: connection.host, credentials: credentials)) { bytes throws(ExchangeFailure) in try exchange.send(bytes, path: newer) }
         } catch {
             let sent = error.requestSent
                 ? "the credentials were sent once, over the checked connection, to \(newer)"
@@ -37,7 +37,7 @@ public enum DnacAuthentication {
         var sent = "the credentials were sent once, over the checked connection, to \(newer) (answered 404)"
         if exchange.isReusable {
             do {
-                return try exchange.send(request(older, host: connection.host, credentials: credentials), path: older)
+                return try wiping(request(older, host: connection.host, credentials: credentials)) { bytes throws(ExchangeFailure) in try exchange.send(bytes, path: older) }
             } catch where error.endedBeforeAnswer {
                 // The controller closed the connection after the 404 without saying so.
                 sent = error.requestSent
@@ -53,7 +53,7 @@ public enum DnacAuthentication {
         let fresh = try reopen(like: connection, deadline: deadline, sent: sent, older: older)
         var second = HTTPExchange(connection: fresh, deadline: deadline)
         do {
-            return try second.send(request(older, host: connection.host, credentials: credentials), path: older)
+            return try wiping(request(older, host: connection.host, credentials: credentials)) { bytes throws(ExchangeFailure) in try second.send(bytes, path: older) }
         } catch {
             let how = error.requestSent ? "and to \(older)" : "and an attempt to send them to \(older) failed,"
             throw HTTPExchangeError(
@@ -87,6 +87,14 @@ public enum DnacAuthentication {
             }
         }
         return result
+    }
+
+    /// Runs `body` with a request that carries the credentials, then wipes the request's bytes
+    /// (the Swift strings it was made from cannot be wiped reliably: core dumps are off for that).
+    private static func wiping<T, E: Error>(_ request: consuming [UInt8], _ body: ([UInt8]) throws(E) -> T) throws(E) -> T {
+        var bytes = request
+        defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+        return try body(bytes)
     }
 
     private static func request(_ path: String, host: HostKey, credentials: String) -> [UInt8] {
