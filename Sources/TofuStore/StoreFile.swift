@@ -219,6 +219,21 @@ enum StoreFile {
     }
 
     /// The operator's words for a database failure.
+    /// The process's file-descriptor limit when (nearly) every descriptor under it is open: SQLite
+    /// then says only "unable to open database file", which reads like a problem with the store.
+    static func outOfDescriptors() -> UInt64? {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        guard let directory = opendir("/proc/self/fd") else { return errno == EMFILE || errno == ENFILE ? UInt64(limit.rlim_cur) : nil }
+        defer { closedir(directory) }
+        var open: UInt64 = 0
+        while readdir(directory) != nil { open += 1 }
+        // Less ".", ".." and the descriptor opendir holds; opening a store takes up to four
+        // (the database, its WAL, its shared memory, a journal), so within four counts as out.
+        let held = open >= 3 ? open - 3 : 0
+        return held + 4 >= UInt64(limit.rlim_cur) ? UInt64(limit.rlim_cur) : nil
+    }
+
     static func unavailable(_ error: any Error, path: String) -> TofuError {
         if let error = error as? TofuError { return error }
         if let damage = error as? RowDamage { return .damagedRow(damage.row, store: path) }
@@ -238,6 +253,10 @@ enum StoreFile {
         case .SQLITE_FULL:
             return .storeUnavailable(reason: "the disk holding the store \(path) is full; nothing was written")
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
+            if let limit = outOfDescriptors() {
+                return .storeUnavailable(
+                    reason: "cannot open the store \(path): tofu-rpc has run out of file descriptors (ulimit -n \(limit)); the store itself may be fine: raise the limit, or lower --max-probes")
+            }
             return .storeUnavailable(reason: "cannot open the store \(path) (\(detail)); check the file and its directory")
         default:
             return .storeUnavailable(reason: "the store \(path) failed (\(detail))")

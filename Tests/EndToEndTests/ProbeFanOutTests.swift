@@ -264,6 +264,37 @@ import Testing
         peers.stop()
     }
 
+    /// With so few descriptors (`ulimit -n 12`) that the store cannot be opened once a probe
+    /// holds its socket, the store's refusal says what happened: out of file descriptors, with
+    /// the limit, not "check the file and its directory" (SQLite says only "unable to open").
+    @Test func aStoreThatCannotOpenForWantOfDescriptorsSaysSo() async throws {
+        let peers = try TLSPeers()
+        let silent = try await peers.listen("silent")
+        let store = temporaryDirectory("tofu-nofds") + "/store.sqlite"
+        let server = try Self.limitedServer(store: store, files: 12)
+        var requests: [UInt8] = []
+        for index in 0..<8 {
+            requests += Wire.ndjson(Wire.request("verifyCert", id: index, params: ["host": silent.address, "timeoutMs": 1000]))
+        }
+        server.send(requests)
+        var named = 0
+        for _ in 0..<8 {
+            let answer = try await server.reader.next()
+            if answer.errorCode == -32005 {
+                #expect(answer.errorReason.contains("tofu-rpc has run out of file descriptors (ulimit -n 12)"), "\(answer)")
+                #expect(!answer.errorReason.contains("check the file and its directory"), "\(answer)")
+                named += 1
+            } else {
+                let result = answer.object["result"] as? [String: Any] ?? [:]
+                #expect(["timeout", "localLimit"].contains(result["reason"] as? String ?? ""), "\(answer)")
+            }
+        }
+        #expect(named > 0, "the store opened with 12 descriptors: the test no longer starves it")
+        server.closeInput()
+        _ = try await server.waitForExit()
+        peers.stop()
+    }
+
     /// Without --max-probes, a low `ulimit -n` lowers the pool to what it affords (here 100 files:
     /// (100 - 64) / 2 = 18 probes) rather than let sockets starve the store: the peer never has
     /// more than 18 connections at once, and every verifyCert is a proper answer, none storeUnavailable.
