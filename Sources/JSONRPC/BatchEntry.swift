@@ -23,11 +23,13 @@ final class BatchEntry: Sendable {
         }
     }
 
-    /// Answers `answer` without running the call.
-    func refuse(_ answer: JSONValue?) {
+    /// Answers `answer` without running the call; false if it was cancelled first (it then
+    /// answers as cancelled).
+    func refuse(_ answer: JSONValue?) -> Bool {
         phase.withLock { phase in
-            guard case .waiting = phase else { return }
+            guard case .waiting = phase else { return false }
             phase = .refused(answer)
+            return true
         }
     }
 

@@ -324,12 +324,12 @@ public final class Connection: Sendable {
         func start(_ index: Int) {
             guard case .run(let call) = outcomes[index], let entry = entries[index] else { return }
             guard answers.count <= limits.maxMessageBytes else {
-                entry.refuse(call.id.map {
+                let refused = entry.refuse(call.id.map {
                     OutgoingMessage.response(id: $0, error: .limitExceeded(
                         "batchAnswerBytes", max: limits.maxMessageBytes,
                         reason: "the batch's answer passed \(limits.maxMessageBytes) bytes before this call started; it was not run: send it again on its own or in a smaller batch"))
                 })
-                untrack(entry.token)
+                if refused { untrack(entry.token) }
                 return
             }
             entry.start { [self] in
