@@ -1,0 +1,12 @@
+import JSONRPC
+
+/// Runs a store write that a cancel must not tear from its answer: a cancel that comes before
+/// the write starts answers -32800 and nothing changes; once the write has started it runs to
+/// its end (it is not cancelled with the call), and the call's own answer (what the write did,
+/// or why it failed) is sent even if the call was cancelled meanwhile.
+func committing<T: Sendable>(_ context: RequestContext?, _ write: @escaping @Sendable () async throws -> T) async throws -> T {
+    try Task.checkCancellation()
+    let task = Task { try await answering(write) }
+    defer { context?.answerEvenIfCancelled() }
+    return try await task.value
+}
