@@ -12,7 +12,8 @@ import Locking
 /// are answered concurrently and possibly out of order, and a slow one never delays the
 /// rest. Memory is bounded whatever the peer does: input by the limits, output by
 /// back-pressure (while more than `maxMessageBytes` of answers are unwritten because the
-/// peer is not reading, nothing more is read and no queued call starts). The connection itself answers the lifecycle methods (`shutdown`, `exit`,
+/// peer is not reading, nothing more is read and no queued call starts), batches by running
+/// one at a time. The connection itself answers the lifecycle methods (`shutdown`, `exit`,
 /// `$/cancelRequest`, as in LSP); everything else goes to the `MethodTable`.
 public final class Connection: Sendable {
     /// How the connection ended, and the process exit status it stands for.

@@ -21,7 +21,6 @@ struct DnacMethods: Sendable {
         }
         table.register("removeDnacServer") { params, context in
             let host = try params.named(allowing: ["server"]).hostKey("server")
-            let store = self.store
             switch try await committing(context, { try await store.removeServer(host) }) {
             case .server(let removed): return ["removed": Self.json(removed)]
             case .damaged(let row): return ["removed": .null, "damagedRow": ResponseError.damagedRowJSON(row)]

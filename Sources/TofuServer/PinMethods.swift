@@ -15,7 +15,7 @@ struct PinMethods: Sendable {
         table.register("certHistory") { params, _ in try await certHistory(params) }
     }
 
-    func pinCert(_ params: Params, _ context: RequestContext? = nil) async throws -> JSONValue {
+    func pinCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
         let named = try params.named(allowing: ["host", "pem"])
         let host = try named.hostKey("host")
         let certificate = try named.certificate("pem")
@@ -68,7 +68,7 @@ struct PinMethods: Sendable {
         return request.answer(page)
     }
 
-    func deleteCert(_ params: Params, _ context: RequestContext? = nil) async throws -> JSONValue {
+    func deleteCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
         let named = try params.named(allowing: ["host", "expectedFingerprint"])
         let host = try named.hostKey("host")
         let expected = try named.fingerprint("expectedFingerprint")

@@ -57,7 +57,6 @@ struct VerifyMethods: Sendable {
             return VerifyResult(host: host, status: .unreachable, pinned: pin, presented: nil, failure: failure)
         case .success(let presented):
             // The comparison is recorded (lastVerifiedAt, history): from there the verdict is the answer.
-            let store = self.store
             switch try await committing(context, { try await store.recordVerification(of: presented.leaf, for: host) }) {
             case .unpinned:
                 return VerifyResult(host: host, status: .unpinned, pinned: nil, presented: presented.leaf, probe: presented)
