@@ -18,6 +18,9 @@ static inline long tofu_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
 static inline long tofu_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
     return SSL_CTX_set_min_proto_version(ctx, version);
 }
+static inline long tofu_SSL_CTX_set_client_session_callbacks_only(SSL_CTX *ctx) {
+    return SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+}
 static inline long tofu_BIO_get_mem_data(BIO *bio, char **data) {
     return BIO_get_mem_data(bio, data);
 }

@@ -15,8 +15,8 @@ public final class TLSConnection {
     private let fd: Int32
     private let context: OpaquePointer
     private let ssl: OpaquePointer
-    /// Set by OpenSSL's client-certificate callback when the server asks for one.
-    private let certificateRequest = CertificateRequest()
+    /// What OpenSSL's callbacks saw: a request for a client certificate, a session ticket.
+    private let signals = HandshakeSignals()
     /// Until the handshake (and the wait for a verdict on the missing client certificate) is done.
     private var handshaking = true
     /// Set to stop this connection's blocking steps; a reconnection shares it.
@@ -48,12 +48,18 @@ public final class TLSConnection {
         // tofu presents no client certificate; the callback notes that the server asked for one,
         // so a refusal can be named for what it is (mutual TLS) rather than a bare alert.
         SSL_CTX_set_client_cert_cb(context) { ssl, _, _ in
-            if let ssl, let flag = SSL_get_ex_data(ssl, 0) {
-                Unmanaged<CertificateRequest>.fromOpaque(flag).takeUnretainedValue().wasMade = true
-            }
+            HandshakeSignals.of(ssl)?.certificateRequested = true
             return 0
         }
-        guard SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(certificateRequest).toOpaque()) == 1 else {
+        // A TLS 1.3 server sends session tickets only once it has accepted the client's side of
+        // the handshake, so a ticket settles the question of the missing client certificate.
+        // Only the callback sees them (no cache keeps them); returning 0 lets OpenSSL free each.
+        _ = tofu_SSL_CTX_set_client_session_callbacks_only(context)
+        SSL_CTX_sess_set_new_cb(context) { ssl, _ in
+            HandshakeSignals.of(ssl)?.sessionTicketArrived = true
+            return 0
+        }
+        guard SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(signals).toOpaque()) == 1 else {
             throw ProbeFailure(.protocol, OpenSSLError.drain("SSL_set_ex_data").reason)
         }
         guard SSL_set_fd(ssl, fd) == 1 else { throw ProbeFailure(.protocol, OpenSSLError.drain("SSL_set_fd").reason) }
@@ -78,7 +84,7 @@ public final class TLSConnection {
             if status == 1 { break }
             try waitFor(status, deadline: deadline, doing: "the TLS handshake with \(address)")
         }
-        if certificateRequest.wasMade && SSL_version(ssl) == TLS1_3_VERSION {
+        if signals.certificateRequested && SSL_version(ssl) == TLS1_3_VERSION {
             try awaitVerdictOnNoClientCertificate(deadline: deadline, address: address)
         }
         handshaking = false
@@ -109,9 +115,10 @@ public final class TLSConnection {
 
     /// Over TLS 1.3 the client's handshake is complete before the server has seen that no
     /// client certificate came, so a server that demands one refuses with its alert
-    /// (certificate_required) only afterwards. Waits briefly for that verdict, so the refusal
-    /// fails the connection here, before anything is pinned or sent, as it does over TLS 1.2.
-    /// A server that only asked (optional client certificate) sends nothing: the wait ends.
+    /// (certificate_required) only afterwards. Waits for that verdict, so the refusal fails the
+    /// connection here, before anything is pinned or sent, as it does over TLS 1.2. A server
+    /// that only asked (optional client certificate) says so by sending its session tickets,
+    /// which ends the wait at once; one that sends no tickets ends it when the wait runs out.
     private func awaitVerdictOnNoClientCertificate(deadline: Deadline, address: String) throws(ProbeFailure) {
         let verdict = Deadline(milliseconds: min(Self.clientCertificateVerdictMilliseconds, deadline.remainingMilliseconds))
         var byte: UInt8 = 0
@@ -119,7 +126,7 @@ public final class TLSConnection {
             ERR_clear_error()
             var count = 0
             let status = SSL_peek_ex(ssl, &byte, 1, &count)
-            if status == 1 { return }
+            if status == 1 || signals.sessionTicketArrived { return }
             switch SSL_get_error(ssl, status) {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
                 do {
@@ -138,8 +145,10 @@ public final class TLSConnection {
         }
     }
 
-    /// How long a TLS 1.3 connection waits for a refusal after the server asked for a client certificate.
-    static let clientCertificateVerdictMilliseconds = 500
+    /// How long a TLS 1.3 connection waits for a refusal after the server asked for a client
+    /// certificate and sent no session ticket: long enough for a server that checks the (missing)
+    /// certificate slowly, short enough for the rare server that asks, accepts, and sends no ticket.
+    static let clientCertificateVerdictMilliseconds = 2000
 
     /// Sends all of `bytes` before `deadline`.
     func write(_ bytes: [UInt8], deadline: Deadline) throws(ProbeFailure) {
@@ -205,7 +214,7 @@ public final class TLSConnection {
         let text = OpenSSLError.drain("OpenSSL").reason
         if reason >= SSL_AD_REASON_OFFSET {
             let alert = String(cString: SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET))
-            if (handshaking && certificateRequest.wasMade) || reason - SSL_AD_REASON_OFFSET == SSL_AD_CERTIFICATE_REQUIRED {
+            if (handshaking && signals.certificateRequested) || reason - SSL_AD_REASON_OFFSET == SSL_AD_CERTIFICATE_REQUIRED {
                 // The server asked for a client certificate, got none, and refused (TLS 1.2:
                 // handshake_failure or certificate_required; TLS 1.3: certificate_required).
                 return ProbeFailure(
@@ -227,8 +236,17 @@ public final class TLSConnection {
     }
 }
 
-/// Whether the server asked for a client certificate during the handshake (OpenSSL's callback
-/// sets it; the connection's own thread reads it).
-private final class CertificateRequest {
-    var wasMade = false
+/// What OpenSSL's callbacks report during the handshake. They run inside `SSL_connect` and
+/// `SSL_peek` on the connection's own thread, which is also the only reader.
+private final class HandshakeSignals {
+    /// The server asked for a client certificate.
+    var certificateRequested = false
+    /// The server sent a session ticket (TLS 1.3: it accepted the client's side of the handshake).
+    var sessionTicketArrived = false
+
+    /// The signals of the connection `ssl` belongs to.
+    static func of(_ ssl: OpaquePointer?) -> HandshakeSignals? {
+        guard let ssl, let pointer = SSL_get_ex_data(ssl, 0) else { return nil }
+        return Unmanaged<HandshakeSignals>.fromOpaque(pointer).takeUnretainedValue()
+    }
 }

@@ -66,4 +66,55 @@ import Testing
         _ = try await server.stop()
         peers.stop()
     }
+
+    /// TLS 1.3 lets the client finish its handshake before the server has judged the missing
+    /// client certificate: a server that takes its time over the refusal is still refused
+    /// before anything is pinned or sent.
+    @Test func aControllerThatRefusesSlowlyOverTLS13() async throws {
+        let peers = try TLSPeers()
+        let certificate = try await CertificateFactory.make()
+        let peer = try await peers.listen(
+            "clientcert", certificate: certificate, options: ["tls": "1.3", "require": true, "refuseDelay": 1.2])
+        let server = try StoreServer(storePath: DnacTests.newStore())
+        var add = DnacTests.add(peer)
+        add["timeoutMs"] = 8000
+        let added = try await server.call("addDnacServer", add)
+        #expect(added.errorCode == -32003, "\(added)")
+        #expect((added.errorData?["detail"] as? String)?.contains(Self.cause) == true, "\(added)")
+        let verified = try await server.result("verifyCert", ["host": peer.key, "timeoutMs": 8000])
+        #expect(verified["status"] as? String == "unreachable", "\(verified)")
+        #expect((verified["detail"] as? String)?.contains(Self.cause) == true, "\(verified)")
+        #expect((try await server.result("listCerts")["certs"] as? [Any])?.isEmpty == true, "something was pinned")
+        #expect((try await server.result("certHistory")["events"] as? [Any])?.isEmpty == true)
+        #expect(try await peers.requests(peer).isEmpty)
+        _ = try await server.stop()
+        peers.stop()
+    }
+
+    /// A server that only asks for a client certificate says it accepted the handshake without
+    /// one by sending its session tickets, so tofu does not wait out the verdict window
+    /// (2 seconds); one that sends no tickets is accepted when the window ends.
+    @Test(arguments: [true, false])
+    func aControllerThatOnlyAsksOverTLS13(sendsTickets: Bool) async throws {
+        let peers = try TLSPeers()
+        let certificate = try await CertificateFactory.make()
+        let peer = try await peers.listen(
+            "clientcert", certificate: certificate, options: ["tls": "1.3", "require": false, "tickets": sendsTickets],
+            dnac: ["username": "admin", "password": DnacTests.password])
+        let server = try StoreServer(storePath: DnacTests.newStore())
+        let added = try await server.result("addDnacServer", DnacTests.add(peer))
+        #expect(added["pinStatus"] as? String == "pinned", "\(added)")
+        let clock = ContinuousClock()
+        let started = clock.now
+        let verified = try await server.result("verifyCert", ["host": peer.key, "timeoutMs": 8000])
+        let elapsed = clock.now - started
+        #expect(verified["status"] as? String == "match", "\(verified)")
+        if sendsTickets {
+            #expect(elapsed < .milliseconds(1500), "the session ticket did not end the wait: \(elapsed)")
+        } else {
+            #expect(elapsed >= .milliseconds(1900), "no ticket came, yet the wait ended early: \(elapsed)")
+        }
+        _ = try await server.stop()
+        peers.stop()
+    }
 }

@@ -11,7 +11,10 @@ Commands (each answers {"ok": true, ...} or {"ok": false, "error": "..."}):
             reset (resets mid-handshake), alert (refuses the handshake with a TLS alert),
             clientcert (asks for a client certificate; with "tls": "1.2"|"1.3" the only version
             offered, and "require": true (default) refuses a client without one, as mutual TLS
-            does; "require": false only asks, then serves the fake DNA Center like tls)
+            does; "require": false only asks, then serves the fake DNA Center like tls;
+            "refuseDelay": S makes a refusing peer take S seconds over its verdict, after its
+            handshake is complete on the client's side; "tickets": false sends no TLS 1.3
+            session tickets)
   {"op": "set_cert", "id": ID, "cert": ..., "key": ...}   regenerate: same port, new certificate
   {"op": "alternate", "id": ID, "certs": [[CERT, KEY], ...]}  each new connection gets the next one
   {"op": "dnac", "id": ID, ...}                           change the fake DNA Center's behaviour
@@ -34,7 +37,7 @@ Hostile answers: chunkoverflow (a chunk of 7FFFFFFFFFFFFFFF bytes) | hugelength
 header line of 1 MiB) | endless1xx (100 Continue, again and again) | raw (the bytes of the
 "raw" option, base64, then a close).
 """
-import asyncio, base64, json, logging, socket, ssl, struct, sys
+import asyncio, base64, json, logging, socket, ssl, struct, sys, time
 
 # asyncio warns on every TLS connection a peer closes first; the hostile peers do that on purpose.
 logging.getLogger("asyncio").setLevel(logging.ERROR)
@@ -44,10 +47,12 @@ next_id = 1
 
 
 class Listener:
-    def __init__(self, mode, cert, key, dnac, tls="1.3", require=True):
+    def __init__(self, mode, cert, key, dnac, tls="1.3", require=True, refuse_delay=0.0, tickets=True):
         self.mode = mode
         self.tls = tls
         self.require = require
+        self.refuse_delay = refuse_delay
+        self.tickets = tickets
         self.requests = []
         self.connections = 0
         self.dnac = {"behaviour": "token", "username": "admin", "password": "secret"}
@@ -76,6 +81,8 @@ class Listener:
             context.minimum_version = context.maximum_version = version
             context.verify_mode = ssl.CERT_REQUIRED if self.require else ssl.CERT_OPTIONAL
             context.load_verify_locations(cert)
+            if not self.tickets:
+                context.num_tickets = 0
         if self.mode == "alert":
             # Demands a client certificate over TLS 1.2, where refusing one is a fatal
             # handshake_failure alert sent before the client's handshake completes.
@@ -130,11 +137,41 @@ def refuse_handshakes(listener, server_socket):
         listener.connections += 1
         sock.settimeout(5)
         try:
-            listener.context.wrap_socket(sock, server_side=True)
+            if listener.refuse_delay:
+                refuse_slowly(listener, sock)
+            else:
+                listener.context.wrap_socket(sock, server_side=True)
         except (ssl.SSLError, OSError):
             pass
         finally:
             sock.close()
+
+
+def refuse_slowly(listener, sock):
+    """A refusal that comes refuse_delay seconds after the server's Finished: the handshake
+    runs over memory BIOs, and the client's answer to the server's flight (its empty Certificate
+    and Finished) waits that long before the server reads it and sends its alert."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = listener.context.wrap_bio(incoming, outgoing, server_side=True)
+    flights = 0
+    while True:
+        try:
+            tls.do_handshake()
+            return
+        except ssl.SSLWantReadError:
+            pending = outgoing.read()
+            if pending:
+                sock.sendall(pending)
+                flights += 1
+            data = sock.recv(65536)
+            if not data:
+                return
+            if flights:
+                time.sleep(listener.refuse_delay)
+            incoming.write(data)
+        except ssl.SSLError:
+            sock.sendall(outgoing.read())
+            return
 
 
 async def serve_http(listener, reader, writer):
@@ -268,7 +305,8 @@ async def listen(command):
     ids, ports = [], []
     for _ in range(int(command.get("count", 1))):
         listener = Listener(command["mode"], command.get("cert"), command.get("key"), command.get("dnac"),
-                            str(command.get("tls", "1.3")), bool(command.get("require", True)))
+                            str(command.get("tls", "1.3")), bool(command.get("require", True)),
+                            float(command.get("refuseDelay", 0)), bool(command.get("tickets", True)))
         if listener.mode == "alert" or (listener.mode == "clientcert" and listener.require):
             import threading
             server_socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
