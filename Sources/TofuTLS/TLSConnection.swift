@@ -207,13 +207,22 @@ public final class TLSConnection {
         }
     }
 
+    /// The TLS alert's name; OpenSSL 3 calls the alerts TLS 1.3 added "unknown".
+    static func alertName(_ alert: Int32) -> String {
+        switch alert {
+        case SSL_AD_CERTIFICATE_REQUIRED: return "certificate required"
+        case SSL_AD_MISSING_EXTENSION: return "missing extension"
+        default: return String(cString: SSL_alert_desc_string_long(alert))
+        }
+    }
+
     /// An OpenSSL failure in the handshake, as an operator would want it named.
     private func classify(during what: String) -> ProbeFailure {
         let code = ERR_peek_error()
         let reason = ERR_GET_REASON(code)
         let text = OpenSSLError.drain("OpenSSL").reason
         if reason >= SSL_AD_REASON_OFFSET {
-            let alert = String(cString: SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET))
+            let alert = Self.alertName(reason - SSL_AD_REASON_OFFSET)
             if (handshaking && signals.certificateRequested) || reason - SSL_AD_REASON_OFFSET == SSL_AD_CERTIFICATE_REQUIRED {
                 // The server asked for a client certificate, got none, and refused (TLS 1.2:
                 // handshake_failure or certificate_required; TLS 1.3: certificate_required).

@@ -19,6 +19,7 @@ import Testing
         #expect(added.errorCode == -32003, "TLS \(tls): \(added)")
         #expect(added.errorData?["reason"] as? String == "tlsAlert", "TLS \(tls): \(added)")
         #expect((added.errorData?["detail"] as? String)?.contains(Self.cause) == true, "TLS \(tls): \(added)")
+        #expect((added.errorData?["detail"] as? String)?.contains("unknown") == false, "TLS \(tls): the alert is not named: \(added)")
         #expect((try await server.result("listCerts")["certs"] as? [Any])?.isEmpty == true, "TLS \(tls): something was pinned")
         #expect((try await server.result("listDnacServers")["servers"] as? [Any])?.isEmpty == true)
         #expect((try await server.result("certHistory")["events"] as? [Any])?.isEmpty == true)
