@@ -53,11 +53,13 @@ let package = Package(
         ),
 
         // The durable pin store: one actor per process over SQLite (GRDB), shared by processes.
+        // TofuTLS for SHA-256 only: every certificate read back must hash to its fingerprint.
         .target(
             name: "TofuStore",
             dependencies: [
                 "Locking",
                 "TofuCore",
+                "TofuTLS",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -119,7 +121,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TofuStoreTests",
-            dependencies: ["TofuStore", "TofuCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TofuStore", "TofuCore", "TofuTLS", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "TofuServerTests",

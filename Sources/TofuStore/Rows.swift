@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import TofuCore
+import TofuTLS
 
 /// Pins, servers and events to and from rows. SANs are stored one per line: tofu escapes
 /// control characters in them, so a name can never contain a newline.
@@ -35,12 +36,18 @@ enum Rows {
         let reader = RowReader(row, table: "pin", names: pinNames)
         let host = try reader.hostKey(address: 2, port: 3)
         let sans = try reader.text(12)
+        let fingerprint = try reader.fingerprint(5)
+        let der = try reader.blob(4)
+        // The certificate an answer shows (PEM) must be the one the pin compares by.
+        guard Fingerprint(sha256Of: der) == fingerprint else {
+            throw reader.damage(4, "holds a certificate whose SHA-256 fingerprint is not the one in sha256Fingerprint (\(fingerprint)): one of the two was changed")
+        }
         let certificate = CertificateSummary(
             subject: try reader.text(7), issuer: try reader.text(8), serialNumber: try reader.text(9),
-            sha256Fingerprint: try reader.fingerprint(5), spkiSha256: try reader.text(6),
+            sha256Fingerprint: fingerprint, spkiSha256: try reader.text(6),
             notBefore: try reader.timestamp(10), notAfter: try reader.timestamp(11),
             subjectAltNames: sans.isEmpty ? [] : sans.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
-            publicKey: try reader.text(13), der: try reader.blob(4))
+            publicKey: try reader.text(13), der: der)
         return Pin(host: host, certificate: certificate, pinnedAt: try reader.timestamp(14), lastVerifiedAt: try reader.optionalTimestamp(15))
     }
 
@@ -157,7 +164,8 @@ struct RowReader {
         return fingerprint
     }
 
-    /// An RFC 3339 UTC time exactly as tofu writes it: `2026-11-29T04:00:00Z`.
+    /// An RFC 3339 UTC time exactly as tofu writes it, `2026-11-29T04:00:00Z`, and a real one
+    /// (month, day of that month, hour, minute and second in range).
     func timestamp(_ index: Int) throws(RowDamage) -> String {
         let value = try value(index)
         guard case .string(let text) = value.storage, Self.isTimestamp(text) else {
@@ -227,7 +235,7 @@ struct RowReader {
         return result
     }
 
-    private static func isTimestamp(_ text: String) -> Bool {
+    static func isTimestamp(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard bytes.count == 20 else { return false }
         for (index, byte) in bytes.enumerated() {
@@ -244,6 +252,11 @@ struct RowReader {
                 guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
             }
         }
-        return true
+        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } }
+        let year = number(0..<4), month = number(5..<7), day = number(8..<10)
+        guard (1...12).contains(month), number(11..<13) < 24, number(14..<16) < 60, number(17..<19) < 60 else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return (1...days).contains(day)
     }
 }

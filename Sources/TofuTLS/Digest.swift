@@ -1,4 +1,5 @@
 import COpenSSL
+import TofuCore
 
 /// SHA-256 and base64 through OpenSSL.
 enum Digest {
@@ -16,5 +17,13 @@ enum Digest {
         var output = [UInt8](repeating: 0, count: 4 * ((bytes.count + 2) / 3) + 1)
         let length = EVP_EncodeBlock(&output, bytes, Int32(bytes.count))
         return String(decoding: output.prefix(Int(max(0, length))), as: UTF8.self)
+    }
+}
+
+extension Fingerprint {
+    /// The SHA-256 fingerprint of a certificate's DER bytes: what a pin is compared by, and
+    /// what a stored certificate must still hash to.
+    public init(sha256Of der: [UInt8]) {
+        self.init(digest: Digest.sha256(der))
     }
 }

@@ -98,7 +98,7 @@ public final class X509Certificate {
             subject: name(X509_get_subject_name(pointer)),
             issuer: name(X509_get_issuer_name(pointer)),
             serialNumber: serialNumber(),
-            sha256Fingerprint: Fingerprint(digest: Digest.sha256(der)),
+            sha256Fingerprint: Fingerprint(sha256Of: der),
             spkiSha256: try spkiSha256(),
             notBefore: try time(X509_get0_notBefore(pointer), "notBefore"),
             notAfter: try time(X509_get0_notAfter(pointer), "notAfter"),

@@ -44,6 +44,9 @@ import Testing
         ("address = 'localhost'", "address"),
         ("der = 'not a certificate'", "der"),
         ("der = X''", "der"),
+        ("der = X'3082000130'", "der"),
+        ("sha256Fingerprint = '\(String(repeating: "CD:", count: 31))CD'", "der"),
+        ("notAfter = '2026-02-30T00:00:00Z'", "notAfter"),
         ("sha256Fingerprint = 'not hex'", "sha256Fingerprint"),
         ("sha256Fingerprint = lower(sha256Fingerprint)", "sha256Fingerprint"),
         ("sha256Fingerprint = 7", "sha256Fingerprint"),
@@ -56,6 +59,7 @@ import Testing
         ("subjectAltNames = X'0A'", "subjectAltNames"),
         ("publicKey = X'00'", "publicKey"),
         ("pinnedAt = 'now'", "pinnedAt"),
+        ("pinnedAt = '9999-99-99T99:99:99Z'", "pinnedAt"),
         ("lastVerifiedAt = X'00'", "lastVerifiedAt"),
     ]
 
@@ -142,6 +146,7 @@ import Testing
         ("username = X'00'", "username"),
         ("pinnedFingerprint = 'abc'", "pinnedFingerprint"),
         ("addedAt = 'x'", "addedAt"),
+        ("addedAt = '2026-11-31T00:00:00Z'", "addedAt"),
         ("lastCheckedAt = X'00'", "lastCheckedAt"),
         ("address = 'localhost'", "address"),
     ]
@@ -180,6 +185,7 @@ import Testing
     static let eventDamages: [(String, String)] = [
         ("event = 'exploded'", "event"),
         ("at = 5", "at"),
+        ("at = '2026-11-29T25:00:00Z'", "at"),
         ("sha256Fingerprint = 'x'", "sha256Fingerprint"),
         ("host = 'not a key!'", "host"),
         ("detail = X'00'", "detail"),

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import TofuCore
+import TofuTLS
 
 @testable import TofuStore
 
@@ -9,14 +10,15 @@ import TofuCore
 /// SQLite has (NULL too, which the schema's NOT NULL keeps out only until someone edits the
 /// schema), is read as what tofu wrote or named as damaged; never trapped, never converted.
 @Suite struct RowsTests {
-    static let fingerprint = Fingerprint(digest: Array(0..<32))
+    static let der: [UInt8] = [0x30, 0x01, 0x00]
+    static let fingerprint = Fingerprint(sha256Of: der)
     static let time = "2026-11-29T04:00:00Z"
 
     static let pin = Pin(
         host: try! HostKey(parsing: "kong.example_8443"),
         certificate: CertificateSummary(
             subject: "CN = kong", issuer: "CN = kong", serialNumber: "01", sha256Fingerprint: fingerprint, spkiSha256: "abc=",
-            notBefore: time, notAfter: time, subjectAltNames: ["DNS:kong", "IP:192.0.2.1"], publicKey: "EC P-256", der: [0x30, 0x01, 0x00]),
+            notBefore: time, notAfter: time, subjectAltNames: ["DNS:kong", "IP:192.0.2.1"], publicKey: "EC P-256", der: der),
         pinnedAt: time, lastVerifiedAt: nil)
 
     /// Tables with tofu's columns and no types or constraints, so any value can be put anywhere.
@@ -76,11 +78,12 @@ import TofuCore
     }
 
     @Test func everyPinColumnIsChecked() throws {
-        // A pin's text columns may be any text ("x"); only lastVerifiedAt may be NULL.
+        // A pin's text columns may be any text ("x"); only lastVerifiedAt may be NULL; no other
+        // bytes in der hash to the pin's fingerprint.
         let text: Set<String> = ["text"]
         try Self.check("pin", Rows.pinColumns, allowed: [
             "spkiSha256": text, "subject": text, "issuer": text, "serialNumber": text, "subjectAltNames": text, "publicKey": text,
-            "lastVerifiedAt": ["NULL"], "der": ["blob"],
+            "lastVerifiedAt": ["NULL"],
         ]) { row throws(RowDamage) in try Rows.pin(row) }
     }
 
@@ -98,6 +101,30 @@ import TofuCore
         let queue = try Self.database()
         let read = try queue.read { db in try Row.fetchOne(db, sql: "SELECT \(Rows.pinColumns) FROM pin").map { row throws(RowDamage) in try Rows.pin(row) } }
         #expect(read == Self.pin)
+    }
+
+    /// The certificate and the fingerprint a pin is compared by must agree: either edited alone
+    /// is damage, named at der.
+    @Test func aCertificateThatDoesNotHashToItsFingerprintIsDamage() throws {
+        let queue = try Self.database()
+        let other = Fingerprint(sha256Of: [0x30, 0x01, 0x01]).description
+        for edit in ["UPDATE pin SET der = X'300101'", "UPDATE pin SET der = X'300100', sha256Fingerprint = '\(other)'"] {
+            try queue.write { db in try db.execute(sql: edit) }
+            let found = try Self.damage(queue, "pin", Rows.pinColumns) { row throws(RowDamage) in try Rows.pin(row) }
+            #expect(found?.column == "der", "\(edit): \(String(describing: found))")
+            #expect(found?.problem.contains("sha256Fingerprint") == true)
+        }
+    }
+
+    @Test(arguments: [
+        ("2026-11-29T04:00:00Z", true), ("2024-02-29T23:59:59Z", true), ("2000-02-29T00:00:00Z", true), ("0001-01-01T00:00:00Z", true),
+        ("9999-12-31T23:59:59Z", true), ("9999-99-99T99:99:99Z", false), ("2026-13-01T00:00:00Z", false), ("2026-00-10T00:00:00Z", false),
+        ("2026-02-29T00:00:00Z", false), ("1900-02-29T00:00:00Z", false), ("2026-04-31T00:00:00Z", false), ("2026-04-00T00:00:00Z", false),
+        ("2026-11-29T24:00:00Z", false), ("2026-11-29T04:60:00Z", false), ("2026-11-29T04:00:60Z", false), ("2026-11-29 04:00:00Z", false),
+        ("2026-11-29T04:00:00+00:00", false), ("2026-11-29T04:00:00z", false),
+    ])
+    func timesAreReadOnlyWhenTheyAreRealTimes(text: String, valid: Bool) {
+        #expect(RowReader.isTimestamp(text) == valid, "\(text)")
     }
 
     @Test func storedTextIsEscapedAndClipped() {
