@@ -25,10 +25,6 @@ static inline long tofu_BIO_get_mem_data(BIO *bio, char **data) {
     return BIO_get_mem_data(bio, data);
 }
 static inline void tofu_OPENSSL_free(void *pointer) { OPENSSL_free(pointer); }
-static inline int tofu_sk_X509_num(const STACK_OF(X509) *stack) { return sk_X509_num(stack); }
-static inline X509 *tofu_sk_X509_value(const STACK_OF(X509) *stack, int index) {
-    return sk_X509_value(stack, index);
-}
 static inline int tofu_sk_GENERAL_NAME_num(const GENERAL_NAMES *names) { return sk_GENERAL_NAME_num(names); }
 static inline GENERAL_NAME *tofu_sk_GENERAL_NAME_value(const GENERAL_NAMES *names, int index) {
     return sk_GENERAL_NAME_value(names, index);

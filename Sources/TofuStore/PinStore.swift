@@ -159,8 +159,9 @@ public actor PinStore {
         }
     }
 
-    /// Replaces the pin of `host`, which must still be `expected`, with `certificate`: one
-    /// UPDATE, so the host is never without a pin. Called once the certificate was accepted
+    /// Replaces the pin of `host`, which must still be `expected`, with `certificate`: the old
+    /// row's deletion and the new one's insertion are one transaction, so the host is never
+    /// without a pin. Called once the certificate was accepted
     /// and the credentials with it, so what another process did meanwhile is settled honestly:
     /// a pin deleted meanwhile gives way to `certificate` (`.pinned`); a pin already replaced
     /// by `certificate` is `.matched`; a pin changed to a third certificate throws

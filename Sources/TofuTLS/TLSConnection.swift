@@ -91,13 +91,6 @@ public final class TLSConnection {
         guard let leafPointer = SSL_get0_peer_certificate(ssl) else {
             throw ProbeFailure(.protocol, "\(address) completed the handshake without presenting a certificate")
         }
-        var chain: [CertificateSummary] = []
-        if let stack = SSL_get_peer_cert_chain(ssl) {
-            for index in 0..<max(0, tofu_sk_X509_num(stack)) {
-                guard let entry = tofu_sk_X509_value(stack, index), X509_up_ref(entry) == 1 else { continue }
-                if let summary = try? X509Certificate(owning: entry).summary() { chain.append(summary) }
-            }
-        }
         guard X509_up_ref(leafPointer) == 1 else { throw ProbeFailure(.protocol, "OpenSSL could not keep the certificate") }
         let leaf: CertificateSummary
         do {
@@ -105,11 +98,10 @@ public final class TLSConnection {
         } catch {
             throw ProbeFailure(.protocol, "\(address) presented a certificate tofu cannot read: \(error.reason)")
         }
-        if chain.first?.sha256Fingerprint != leaf.sha256Fingerprint { chain.insert(leaf, at: 0) }
         let verdict = SSL_get_verify_result(ssl)
         let verification = verdict == X509_V_OK ? "ok" : String(cString: X509_verify_cert_error_string(verdict))
         presented = ProbeResult(
-            leaf: leaf, chain: chain, verification: verification, tlsVersion: String(cString: SSL_get_version(ssl)),
+            leaf: leaf, verification: verification, tlsVersion: String(cString: SSL_get_version(ssl)),
             address: address)
     }
 
