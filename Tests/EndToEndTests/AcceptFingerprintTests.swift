@@ -18,7 +18,7 @@ import Testing
         let presented = try await CertificateFactory.make()
         let expected = try await CertificateFactory.make()
         let dnac = try await peers.listen("tls", certificate: presented, dnac: ["username": "admin", "password": Self.password])
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
 
         let refused = try await server.call("addDnacServer", Self.add(dnac, accept: expected.fingerprint))
         #expect(refused.errorCode == -32002, "\(refused)")
@@ -57,7 +57,7 @@ import Testing
         let presented = try await CertificateFactory.make()
         let expected = try await CertificateFactory.make()
         let dnac = try await peers.listen("tls", certificate: presented, dnac: ["username": "admin", "password": Self.password])
-        let store = DnacTests.newStore()
+        let store = newStorePath()
         let arguments = ["add-dnac-server", "--server", dnac.address, "--username", "admin", "--password-stdin", "--timeout-ms", "3000"]
         let refused = try await CLITests.run(client, arguments + ["--accept-fingerprint", expected.fingerprint], store: store, stdin: Self.password + "\n")
         #expect(refused.status == 3, "\(client): \(refused.status) \(refused.stderr)")

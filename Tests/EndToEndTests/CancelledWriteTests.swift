@@ -36,7 +36,7 @@ import Testing
 
     @Test func aCancelledDeleteSaysWhetherItDeleted() async throws {
         let certificate = try await CertificateFactory.make()
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         var bytes: [UInt8] = []
         for index in 0..<Self.count {
             bytes += Wire.ndjson(Wire.request("pinCert", id: "p\(index)", params: ["host": Self.host(index), "pem": certificate.pem]))
@@ -61,7 +61,7 @@ import Testing
 
     @Test func aCancelledPinSaysWhetherItPinned() async throws {
         let certificate = try await CertificateFactory.make()
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let answers = try await Self.raceCancels(server, "pinCert") { ["host": Self.host($0), "pem": certificate.pem] }
         let pinned = try await Self.pinnedHosts(server)
         var cancelled = 0

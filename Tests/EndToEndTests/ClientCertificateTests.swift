@@ -13,7 +13,7 @@ import Testing
         let peers = try TLSPeers()
         let certificate = try await CertificateFactory.make()
         let peer = try await peers.listen("clientcert", certificate: certificate, options: ["tls": tls, "require": true])
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
 
         let added = try await server.call("addDnacServer", DnacTests.add(peer))
         #expect(added.errorCode == -32003, "TLS \(tls): \(added)")
@@ -57,7 +57,7 @@ import Testing
         let peer = try await peers.listen(
             "clientcert", certificate: certificate, options: ["tls": tls, "require": false],
             dnac: ["username": "admin", "password": DnacTests.password])
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let added = try await server.result("addDnacServer", DnacTests.add(peer))
         #expect(added["pinStatus"] as? String == "pinned", "TLS \(tls): \(added)")
         #expect(added["authenticated"] as? Bool == true)
@@ -76,7 +76,7 @@ import Testing
         let certificate = try await CertificateFactory.make()
         let peer = try await peers.listen(
             "clientcert", certificate: certificate, options: ["tls": "1.3", "require": true, "refuseDelay": 1.2])
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         var add = DnacTests.add(peer)
         add["timeoutMs"] = 8000
         let added = try await server.call("addDnacServer", add)
@@ -102,7 +102,7 @@ import Testing
         let peer = try await peers.listen(
             "clientcert", certificate: certificate, options: ["tls": "1.3", "require": false, "tickets": sendsTickets],
             dnac: ["username": "admin", "password": DnacTests.password])
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let added = try await server.result("addDnacServer", DnacTests.add(peer))
         #expect(added["pinStatus"] as? String == "pinned", "\(added)")
         let clock = ContinuousClock()

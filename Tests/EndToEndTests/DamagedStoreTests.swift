@@ -6,8 +6,6 @@ import Testing
 /// the row it cannot read (table, rowid, host), the process keeps serving, the other rows stay
 /// usable, and deleteCert / removeDnacServer remove the damaged row.
 @Suite(.serialized) struct DamagedStoreTests {
-    static func newStore() -> String { temporaryDirectory("tofu-damaged") + "/store.sqlite" }
-
     static func edit(_ store: String, _ sql: String) async throws {
         let result = try await runProgram("/usr/bin/sqlite3", ["-cmd", ".timeout 5000", store, sql])
         #expect(result.status == 0, "sqlite3 \(sql): \(result.stderr)")
@@ -71,7 +69,7 @@ import Testing
         let certificate = try await CertificateFactory.make()
         let damaged = try await peers.listen("tls", certificate: certificate, dnac: ["username": "admin", "password": "pw"])
         let healthy = try await peers.listen("tls", certificate: certificate)
-        let store = Self.newStore()
+        let store = newStorePath("tofu-damaged")
         let server = try StoreServer(storePath: store)
         for peer in [damaged, healthy] {
             _ = try await server.result("pinCert", ["host": peer.address, "pem": certificate.pem])
@@ -120,7 +118,7 @@ import Testing
     /// A host column that is no key tofu accepts: named by rowid, and sqlite3 is the way out.
     @Test func aRowWhoseHostKeyDoesNotParseIsNamedByRowid() async throws {
         let certificate = try await CertificateFactory.make()
-        let store = Self.newStore()
+        let store = newStorePath("tofu-damaged")
         let server = try StoreServer(storePath: store)
         _ = try await server.result("pinCert", ["host": "kong.example", "pem": certificate.pem])
         _ = try await server.result("pinCert", ["host": "other.example", "pem": certificate.pem])
@@ -156,7 +154,7 @@ import Testing
         let peers = try TLSPeers()
         let certificate = try await CertificateFactory.make()
         let dnac = try await peers.listen("tls", certificate: certificate, dnac: ["username": "admin", "password": "pw"])
-        let store = Self.newStore()
+        let store = newStorePath("tofu-damaged")
         let server = try StoreServer(storePath: store)
         let params: [String: Any] = ["server": dnac.address, "username": "admin", "password": "pw", "confirmPassword": "pw", "timeoutMs": 3000]
         _ = try await server.result("addDnacServer", params)
@@ -194,7 +192,7 @@ import Testing
     @Test(arguments: eventDamages)
     func aDamagedHistoryRowIsNamed(set: String, column: String) async throws {
         let certificate = try await CertificateFactory.make()
-        let store = Self.newStore()
+        let store = newStorePath("tofu-damaged")
         let server = try StoreServer(storePath: store)
         _ = try await server.result("pinCert", ["host": "kong.example", "pem": certificate.pem])
         _ = try await server.result("pinCert", ["host": "other.example", "pem": certificate.pem])
@@ -215,7 +213,7 @@ import Testing
     @Test(arguments: CLITests.Client.allCases)
     func deletingADamagedPinNamesTheRow(client: CLITests.Client) async throws {
         let certificate = try await CertificateFactory.make()
-        let store = DamagedStoreTests.newStore()
+        let store = newStorePath("tofu-damaged")
         let pinned = try await CLITests.run(client, ["pin-cert", "kong.example_443", "--pem", certificate.certificatePath], store: store)
         #expect(pinned.status == 0, "\(pinned.stderr)")
         let id = try await DamagedStoreTests.rowid(store, "pin", host: "kong.example_443")

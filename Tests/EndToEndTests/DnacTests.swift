@@ -6,8 +6,6 @@ import Testing
 @Suite struct DnacTests {
     static let password = "s3cr3t-Pässwörd-\"quoted\"-$(id)"
 
-    static func newStore() -> String { temporaryDirectory("tofu-store") + "/store.sqlite" }
-
     static func add(_ peer: Peer, password: String = password, extra: [String: Any] = [:]) -> [String: Any] {
         var params: [String: Any] = ["server": peer.address, "username": "admin", "password": password, "confirmPassword": password, "timeoutMs": 3000]
         params.merge(extra) { _, new in new }
@@ -23,7 +21,7 @@ import Testing
         let peers = try TLSPeers()
         let old = try await CertificateFactory.make()
         let dnac = try await Self.controller(peers, old)
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
 
         // 1. Add the controller: pinned on first use, credentials accepted.
         let added = try await server.result("addDnacServer", Self.add(dnac))
@@ -71,7 +69,7 @@ import Testing
         let peers = try TLSPeers()
         let old = try await CertificateFactory.make()
         let dnac = try await Self.controller(peers, old)
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         _ = try await server.result("addDnacServer", Self.add(dnac))
         let new = try await CertificateFactory.make()
         try await peers.present(new, on: dnac)
@@ -105,7 +103,7 @@ import Testing
     }
 
     @Test func everyValidationErrorNamesItsField() async throws {
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let base: [String: Any] = ["server": "127.0.0.1:9", "username": "admin", "password": "pw", "confirmPassword": "pw"]
         let cases: [([String: Any], String)] = [
             (base.merging(["server": "not a host!"]) { $1 }, "server"),
@@ -139,7 +137,7 @@ import Testing
     @Test func unreachableControllersAreNamedAndNothingIsPinned() async throws {
         let peers = try TLSPeers()
         let silent = try await peers.listen("silent")
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let closed = try await server.call("addDnacServer", Self.add(Peer(id: 0, host: "127.0.0.1", port: TLSPeers.closedPort())))
         #expect(closed.errorCode == -32003)
         #expect(closed.errorData?["reason"] as? String == "refused")
@@ -164,7 +162,7 @@ import Testing
     func controllerAnswers(behaviour: String, code: Int?, paths: [String]) async throws {
         let peers = try TLSPeers()
         let dnac = try await Self.controller(peers, try await CertificateFactory.make(), behaviour: behaviour)
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let start = ContinuousClock.now
         let answer = try await server.call("addDnacServer", Self.add(dnac, extra: ["timeoutMs": 1500]))
         #expect(answer.errorCode == code, "\(behaviour): \(answer)")
@@ -186,7 +184,7 @@ import Testing
     @Test func withoutCredentialCheckNothingIsSent() async throws {
         let peers = try TLSPeers()
         let dnac = try await Self.controller(peers, try await CertificateFactory.make())
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let added = try await server.result("addDnacServer", Self.add(dnac, extra: ["checkCredentials": false]))
         #expect(added["authenticated"] is NSNull)
         #expect(added["pinStatus"] as? String == "pinned")
@@ -198,7 +196,7 @@ import Testing
     @Test func removingAServerKeepsItsPin() async throws {
         let peers = try TLSPeers()
         let dnac = try await Self.controller(peers, try await CertificateFactory.make())
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         _ = try await server.result("addDnacServer", Self.add(dnac))
         let again = try await server.result("addDnacServer", Self.add(dnac))
         #expect(again["pinStatus"] as? String == "matched")
@@ -222,7 +220,7 @@ import Testing
         let peers = try TLSPeers()
         let a = try await CertificateFactory.make()
         let b = try await CertificateFactory.make()
-        let store = Self.newStore()
+        let store = newStorePath()
         for round in 0..<5 {
             let dnac = try await Self.controller(peers, a)
             try await peers.alternate([a, b], on: dnac)

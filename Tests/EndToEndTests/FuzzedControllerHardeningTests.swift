@@ -74,7 +74,7 @@ import Testing
         var random = SeededGenerator(state: seed)
         let peers = try TLSPeers()
         let dnac = try await HTTPAnswerTests.controller(peers, try await CertificateFactory.make(), ["behaviour": "raw"])
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         var codes: [Int: Int] = [:]
         for round in 0..<rounds {
             let base = Array(Self.bases[Int.random(in: 0..<Self.bases.count, using: &random)].utf8)

@@ -37,7 +37,7 @@ import Testing
     func realAnswers(options: [String: String], code: Int?, paths: [String], connections: Int) async throws {
         let peers = try TLSPeers()
         let dnac = try await Self.controller(peers, try await CertificateFactory.make(), options)
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let start = ContinuousClock.now
         let answer = try await server.call("addDnacServer", DnacTests.add(dnac, extra: ["timeoutMs": 30000]))
         let elapsed = ContinuousClock.now - start
@@ -67,7 +67,7 @@ import Testing
         let other = try await CertificateFactory.make()
         let dnac = try await Self.controller(peers, checked, ["behaviour": "old", "after404": after404])
         try await peers.alternate([checked, other], on: dnac)
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let answer = try await server.call("addDnacServer", DnacTests.add(dnac, extra: ["timeoutMs": 30000]))
         #expect(answer.errorCode == -32006, "\(answer)")
         let message = (answer.object["error"] as? [String: Any])?["message"] as? String ?? ""
@@ -97,7 +97,7 @@ import Testing
     func anAnswerEchoingTheCredentialsIsNotQuoted(password: String) async throws {
         let peers = try TLSPeers()
         let dnac = try await Self.controller(peers, try await CertificateFactory.make(), ["behaviour": "raw"])
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let basic = Data("admin:\(password)".utf8).base64EncodedString()
         let answers = [
             "Basic \(basic)\r\n\r\n",
@@ -146,7 +146,7 @@ import Testing
     @Test func hostileAnswersGetATypedErrorAndTheServerGoesOn() async throws {
         let peers = try TLSPeers()
         let certificate = try await CertificateFactory.make()
-        let server = try StoreServer(storePath: DnacTests.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let cases = [
             ("chunkoverflow", "chunk size “7FFFFFFFFFFFFFFF”"),
             ("hugelength", "announces a body of “99999999999999999999” bytes"),

@@ -4,10 +4,8 @@ import Testing
 
 /// pinCert, listCerts, deleteCert and certHistory through the real binary on real store files.
 @Suite struct PinMethodTests {
-    static func newStore() -> String { temporaryDirectory("tofu-store") + "/data/store.sqlite" }
-
     @Test func theOutageWorkflowOnPins() async throws {
-        let store = Self.newStore()
+        let store = newStorePath(inSubdirectory: true)
         let server = try StoreServer(storePath: store)
         let old = try await CertificateFactory.make()
         let new = try await CertificateFactory.make()
@@ -63,7 +61,7 @@ import Testing
     }
 
     @Test func aReissueWithTheSameKeyIsNamedSo() async throws {
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath(inSubdirectory: true))
         let directory = temporaryDirectory()
         let old = try await CertificateFactory.make(in: directory)
         let reissued = try await CertificateFactory.make(reusingKey: old.keyPath, in: directory)
@@ -74,7 +72,7 @@ import Testing
     }
 
     @Test func badParamsNameTheFieldAndChangeNothing() async throws {
-        let store = Self.newStore()
+        let store = newStorePath(inSubdirectory: true)
         let server = try StoreServer(storePath: store)
         let certificate = try await CertificateFactory.make()
         _ = try await server.result("pinCert", ["host": "192.0.2.1", "pem": certificate.pem])
@@ -121,7 +119,7 @@ import Testing
     }
 
     @Test func includePemAndExpiringWithinDays() async throws {
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath(inSubdirectory: true))
         let soon = try await CertificateFactory.make(days: 10)
         let later = try await CertificateFactory.make(days: 400)
         _ = try await server.result("pinCert", ["host": "soon.example", "pem": soon.pem])
@@ -137,7 +135,7 @@ import Testing
     }
 
     @Test func historyLimitKeepsTheMostRecentOldestFirst() async throws {
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath(inSubdirectory: true))
         let certificate = try await CertificateFactory.make()
         for round in 0..<3 {
             _ = try await server.result("pinCert", ["host": "h\(round).example", "pem": certificate.pem])

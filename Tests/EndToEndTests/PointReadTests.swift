@@ -6,10 +6,8 @@ import Testing
 /// (see Connection's immediate handlers): the same answers as the task path, fresh, and
 /// never a deadlock with a client that reads late.
 @Suite struct PointReadTests {
-    static func newStore() -> String { temporaryDirectory("tofu-point") + "/store.sqlite" }
-
     @Test func aPointReadIsTheListingsEntryAndSeesOtherProcessesAtOnce() async throws {
-        let store = Self.newStore()
+        let store = newStorePath("tofu-point")
         let reader = try StoreServer(storePath: store)
         let writer = try StoreServer(storePath: store)
         let certificate = try await CertificateFactory.make()
@@ -39,7 +37,7 @@ import Testing
     /// with a synced write (GRDB creates and drops a table), changing the file on every lookup.
     /// The same process then writes, which opens the rest of the store.
     @Test func aColdPointReadWritesNothingAndTheProcessCanStillWrite() async throws {
-        let store = Self.newStore()
+        let store = newStorePath("tofu-point")
         let certificate = try await CertificateFactory.make()
         let setup = try StoreServer(storePath: store)
         _ = try await setup.result("pinCert", ["host": "192.0.2.40", "pem": certificate.pem])
@@ -62,7 +60,7 @@ import Testing
     }
 
     @Test func aPointReadOfAStoreThatIsNotOursIsATypedErrorAndTouchesNothing() async throws {
-        let store = Self.newStore()
+        let store = newStorePath("tofu-point")
         let garbage = Data("this is not an SQLite database, and tofu must not touch it\n".utf8)
         try garbage.write(to: URL(fileURLWithPath: store))
         let server = try StoreServer(storePath: store)
@@ -80,7 +78,7 @@ import Testing
     /// pipe long before the input is read, so a server whose input thread blocked on writing
     /// would stop reading and both would wait forever.
     @Test func aClientThatWritesEverythingBeforeReadingGetsEveryAnswer() async throws {
-        let store = Self.newStore()
+        let store = newStorePath("tofu-point")
         let setup = try StoreServer(storePath: store)
         let certificate = try await CertificateFactory.make()
         _ = try await setup.result("pinCert", ["host": "192.0.2.30", "pem": certificate.pem])

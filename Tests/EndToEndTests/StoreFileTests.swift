@@ -4,10 +4,8 @@ import Testing
 
 /// The store file: shared by processes, durable, created safely, refused when it is not usable.
 @Suite struct StoreFileTests {
-    static func newStore() -> String { temporaryDirectory("tofu-store") + "/data/store.sqlite" }
-
     @Test func aPinSurvivesARestart() async throws {
-        let store = Self.newStore()
+        let store = newStorePath(inSubdirectory: true)
         let certificate = try await CertificateFactory.make()
         let first = try StoreServer(storePath: store)
         _ = try await first.result("pinCert", ["host": "kong.example", "pem": certificate.pem])
@@ -19,7 +17,7 @@ import Testing
     }
 
     @Test func aSecondProcessSeesEachChangeAtOnce() async throws {
-        let store = Self.newStore()
+        let store = newStorePath(inSubdirectory: true)
         let certificate = try await CertificateFactory.make()
         let writer = try StoreServer(storePath: store)
         let reader = try StoreServer(storePath: store)
@@ -37,7 +35,7 @@ import Testing
     /// Two processes pin one host with different certificates at the same moment, many times:
     /// exactly one wins each round, the other is told -32002, and history has one pin per host.
     @Test func racingPinsLeaveExactlyOnePin() async throws {
-        let store = Self.newStore()
+        let store = newStorePath(inSubdirectory: true)
         let a = try await CertificateFactory.make()
         let b = try await CertificateFactory.make()
         let left = try StoreServer(storePath: store)
@@ -81,7 +79,7 @@ import Testing
     /// comes twice, and every pin that existed throughout comes once. (Every pin and delete is
     /// a synced commit; more would mostly load the disk that the other tests share.)
     @Test func pagingStaysCorrectWhileAnotherProcessDeletes() async throws {
-        let store = Self.newStore()
+        let store = newStorePath(inSubdirectory: true)
         let certificate = try await CertificateFactory.make()
         let seeder = try StoreServer(storePath: store)
         let total = 3_000
@@ -128,7 +126,7 @@ import Testing
     /// Every page holds exactly `limit` pins but the last, which holds the rest and no cursor;
     /// a store of exactly two pages has no empty third one. An off-by-one fails here at once.
     @Test func pagesHaveExactSizes() async throws {
-        let store = Self.newStore()
+        let store = newStorePath(inSubdirectory: true)
         let certificate = try await CertificateFactory.make()
         let server = try StoreServer(storePath: store)
         func seed(_ range: Range<Int>) async throws {
@@ -236,7 +234,7 @@ import Testing
     }
 
     @Test func aStoreFromANewerTofuIsRefusedAndLeftAlone() async throws {
-        let store = Self.newStore()
+        let store = newStorePath(inSubdirectory: true)
         let first = try StoreServer(storePath: store)
         _ = try await first.result("listCerts")
         _ = try await first.stop()
@@ -246,7 +244,7 @@ import Testing
     }
 
     @Test func aLockedStoreAnswersStoreUnavailableAfterTheTimeout() async throws {
-        let store = Self.newStore()
+        let store = newStorePath(inSubdirectory: true)
         let first = try StoreServer(storePath: store)
         _ = try await first.result("listCerts")
         let holder = try await WriteLockHolder(store)

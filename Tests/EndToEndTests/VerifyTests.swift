@@ -4,8 +4,6 @@ import Testing
 
 /// verifyCert through the real binary against real TLS peers on loopback.
 @Suite struct VerifyTests {
-    static func newStore() -> String { temporaryDirectory("tofu-store") + "/store.sqlite" }
-
     func verify(_ server: StoreServer, _ host: String, timeoutMs: Int = 3000) async throws -> [String: Any] {
         try await server.result("verifyCert", ["host": host, "timeoutMs": timeoutMs])
     }
@@ -15,7 +13,7 @@ import Testing
         let directory = temporaryDirectory()
         let original = try await CertificateFactory.make(in: directory)
         let controller = try await peers.listen("tls", certificate: original)
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
 
         let unpinned = try await verify(server, controller.address)
         #expect(unpinned["status"] as? String == "unpinned")
@@ -64,7 +62,7 @@ import Testing
         let future = try await CertificateFactory.make(notBefore: "20990101000000Z", notAfter: "21000101000000Z")
         let old = try await peers.listen("tls", certificate: expired)
         let early = try await peers.listen("tls", certificate: future)
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         #expect(try await verify(server, old.address)["presentedValidity"] as? String == "expired")
         #expect(try await verify(server, early.address)["presentedValidity"] as? String == "notYetValid")
         _ = try await server.stop()
@@ -76,7 +74,7 @@ import Testing
         let (leaf, intermediate, chainPath) = try await CertificateFactory.chain()
         let chained = try await peers.listen("tls", certificate: leaf, chainPath: chainPath, count: 1)[0]
         let rsa = try await peers.listen("tls", certificate: try await CertificateFactory.make(subject: "/C=US/O=Cisco Systems/CN=dnäc", key: .rsa(2048)))
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let result = try await verify(server, chained.address)
         let presented = result["presented"] as? [String: Any]
         #expect(presented?["sha256Fingerprint"] as? String == leaf.fingerprint, "the leaf is what is compared")
@@ -94,7 +92,7 @@ import Testing
         let peers = try TLSPeers()
         let certificate = try await CertificateFactory.make()
         let v6 = try await peers.listen("tls", host: "::1", certificate: certificate)
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let pinned = try await server.result("pinCert", ["host": "[0:0:0:0:0:0:0:1]:\(v6.port)", "pem": certificate.pem])
         #expect((pinned["pin"] as? [String: Any])?["host"] as? String == "::1_\(v6.port)")
         let match = try await verify(server, "::1_\(v6.port)")
@@ -113,7 +111,7 @@ import Testing
     @Test func everyUnreachableReason() async throws {
         let peers = try TLSPeers()
         let certificate = try await CertificateFactory.make()
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let huge = try await CertificateFactory.hugeChain(for: certificate, copies: 2500)
         let cases: [(String, String, Int)] = [
             ("127.0.0.1:\(TLSPeers.closedPort())", "refused", 3000),
@@ -141,7 +139,7 @@ import Testing
     /// network at all, so the lookup cannot leave the machine.
     @Test(.enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
     func dnsFailureInAnIsolatedNamespace() async throws {
-        let store = Self.newStore()
+        let store = newStorePath()
         let server = try ServerProcess("/usr/bin/unshare", arguments: ["--net", productPath("tofu-rpc"), "--store", store])
         let answer = try await server.call("verifyCert", id: 1, params: ["host": "kong.invalid", "timeoutMs": 5000])
         let result = answer.object["result"] as? [String: Any]
@@ -154,7 +152,7 @@ import Testing
     @Test func aSilentHostDelaysNoOtherRequest() async throws {
         let peers = try TLSPeers()
         let silent = try await peers.listen("silent", count: 3)
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         for (index, peer) in silent.enumerated() {
             server.process.send(line: Wire.request("verifyCert", id: "slow-\(index)", params: ["host": peer.address, "timeoutMs": 20000]))
         }
@@ -172,7 +170,7 @@ import Testing
         let peers = try TLSPeers()
         let certificate = try await CertificateFactory.make()
         let hosts = try await peers.listen("tls", certificate: certificate, count: 200)
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         var pins: [UInt8] = []
         for (index, peer) in hosts.enumerated() {
             pins += Wire.ndjson(Wire.request("pinCert", id: "pin-\(index)", params: ["host": peer.address, "pem": certificate.pem]))
@@ -211,7 +209,7 @@ import Testing
         let peers = try TLSPeers()
         let certificate = try await CertificateFactory.make()
         let silent = try await peers.listen("silent", count: 40)
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         var pins: [UInt8] = []
         for (index, peer) in silent.enumerated() {
             pins += Wire.ndjson(Wire.request("pinCert", id: "pin-\(index)", params: ["host": peer.address, "pem": certificate.pem]))
@@ -235,7 +233,7 @@ import Testing
     /// match), a new key, and the presented certificate's validity. It changes nothing.
     /// (Offline hosts are names, never a documentation address: nothing is dialled here.)
     @Test func offlineComparisonHasTheLiveCasesAndChangesNothing() async throws {
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let directory = temporaryDirectory()
         let pinned = try await CertificateFactory.make(in: directory)
         let reissued = try await CertificateFactory.make(reusingKey: pinned.keyPath, in: directory)
@@ -283,7 +281,7 @@ import Testing
     }
 
     @Test func badParamsNameTheField() async throws {
-        let server = try StoreServer(storePath: Self.newStore())
+        let server = try StoreServer(storePath: newStorePath())
         let certificate = try await CertificateFactory.make()
         let cases: [([String: Any], String?)] = [
             ([:], "host"),

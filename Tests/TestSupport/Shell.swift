@@ -51,6 +51,12 @@ public func temporaryDirectory(_ label: String = "tofu-test") -> String {
     return path
 }
 
+/// A path for a new store file in a new temporary directory; `inSubdirectory` puts it one
+/// directory further down, which does not exist yet (tofu creates it).
+public func newStorePath(_ label: String = "tofu-store", inSubdirectory: Bool = false) -> String {
+    temporaryDirectory(label) + (inSubdirectory ? "/data/store.sqlite" : "/store.sqlite")
+}
+
 /// Runs a program to completion without blocking Swift's cooperative pool.
 /// `whileRunning` is called once, with its pid, shortly after it starts.
 public func runProgram(
