@@ -20,9 +20,12 @@ enum StoreFile {
         let pointReader: DatabaseQueue
 
         /// Closes every connection, the writer last: the last connection to close folds the WAL
-        /// back into the file. (`reader` is the writer's pool or the point reader.)
+        /// back into the file, which a read-only one cannot do. (`reader` is the writer's pool or
+        /// the point reader.) GRDB's `DatabasePool.close` closes its writer before its readers,
+        /// so the readers are closed first here (`releaseMemory` closes a pool's readers).
         func close() {
             try? pointReader.close()
+            writer?.releaseMemory()
             try? writer?.close()
         }
     }

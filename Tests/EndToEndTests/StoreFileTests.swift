@@ -331,3 +331,22 @@ import Testing
         #expect(try await server.waitForExit() == 0)
     }
 }
+
+@Suite struct CleanExitTests {
+    /// After a clean exit the store file alone holds every pin (a plain copy is a whole backup):
+    /// the last connection to close folds the WAL back and removes it, whatever the process did,
+    /// reads through the pool's readers included.
+    @Test(arguments: ["listCerts", "certHistory", "listDnacServers", "verifyCert"])
+    func aCleanExitLeavesNoWAL(after method: String) async throws {
+        let store = newStorePath()
+        let certificate = try await CertificateFactory.make()
+        let server = try StoreServer(storePath: store)
+        _ = try await server.result("pinCert", ["host": "kong.example", "pem": certificate.pem])
+        let params: [String: Any] = method == "verifyCert" ? ["host": "kong.example", "pem": certificate.pem] : [:]
+        _ = try await server.result(method, params)
+        #expect(try await server.stop() == 0)
+        for suffix in ["-wal", "-shm"] {
+            #expect(!FileManager.default.fileExists(atPath: store + suffix), "\(method): \(suffix) left after a clean exit")
+        }
+    }
+}
