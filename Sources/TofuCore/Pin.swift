@@ -6,13 +6,63 @@ public struct Pin: Sendable, Hashable {
     public var pinnedAt: String
     /// RFC 3339 UTC of the last live verification that matched; nil if never verified.
     public var lastVerifiedAt: String?
+    /// What a live handshake must present to match.
+    public var policy: PinPolicy
+    /// The certificate the host will present after a planned rotation, staged beside the pin.
+    public var next: StagedCertificate?
 
-    public init(host: HostKey, certificate: CertificateSummary, pinnedAt: String, lastVerifiedAt: String? = nil) {
+    public init(
+        host: HostKey, certificate: CertificateSummary, pinnedAt: String, lastVerifiedAt: String? = nil, policy: PinPolicy = .certificate,
+        next: StagedCertificate? = nil
+    ) {
         self.host = host
         self.certificate = certificate
         self.pinnedAt = pinnedAt
         self.lastVerifiedAt = lastVerifiedAt
+        self.policy = policy
+        self.next = next
     }
+
+    /// How a certificate presented in a completed handshake stands against this pin.
+    public func judge(_ presented: CertificateSummary) -> PinJudgement {
+        if presented.sha256Fingerprint == certificate.sha256Fingerprint { return .pinned }
+        if let next, presented.sha256Fingerprint == next.certificate.sha256Fingerprint { return .next }
+        if policy == .publicKey && presented.spkiSha256 == certificate.spkiSha256 { return .sameKey }
+        return .different
+    }
+}
+
+/// What a pin accepts in a live handshake.
+public enum PinPolicy: String, Sendable, CaseIterable {
+    /// Exactly the pinned certificate (PI's behaviour, and the default).
+    case certificate
+    /// Any certificate with the pinned public key (SPKI), as RFC 7469 pins: a renewal that keeps
+    /// the key replaces the stored certificate.
+    case publicKey
+}
+
+/// A certificate staged as a pin's next one, and when.
+public struct StagedCertificate: Sendable, Hashable {
+    public var certificate: CertificateSummary
+    /// RFC 3339 UTC.
+    public var stagedAt: String
+
+    public init(certificate: CertificateSummary, stagedAt: String) {
+        self.certificate = certificate
+        self.stagedAt = stagedAt
+    }
+}
+
+/// How a presented certificate stands against a pin (see `Pin.judge`).
+public enum PinJudgement: Sendable {
+    /// The pinned certificate itself.
+    case pinned
+    /// The staged next certificate: a live handshake promotes it.
+    case next
+    /// Another certificate with the pinned key, under the `publicKey` policy: a live handshake renews.
+    case sameKey
+    /// Anything else: a mismatch.
+    case different
 }
 
 /// What pinning did.
@@ -23,12 +73,18 @@ public enum PinStatus: String, Sendable {
     case matched
     /// A different pin was replaced (addDnacServer with acceptFingerprint).
     case replaced
+    /// The certificate was staged as the pin's next one (pinCert with next).
+    case staged
+    /// The staged certificate was presented and promoted to the pin.
+    case rotated
+    /// A new certificate with the pinned key replaced the stored one (policy publicKey).
+    case renewed
 }
 
 /// One line of the store's audit trail.
 public struct HistoryEvent: Sendable, Hashable {
     public enum Kind: String, Sendable, CaseIterable {
-        case pinned, matched, replaced, deleted, mismatch
+        case pinned, matched, replaced, deleted, mismatch, staged, rotated, renewed, policyChanged
     }
 
     public var at: String
@@ -75,6 +131,10 @@ public enum TofuDecision: Sendable {
     case pinned(Pin)
     /// The pinned certificate was presented.
     case matched(Pin)
+    /// The staged certificate was presented and is now the pin (the old one is in the history).
+    case rotated(Pin, previous: CertificateSummary)
+    /// A new certificate with the pinned key was presented and is now the pin (policy publicKey).
+    case renewed(Pin, previous: CertificateSummary)
     /// A different certificate was presented and the caller accepted exactly it: replace the
     /// pin once every later step has succeeded (see `PinStore.replace`). Nothing changed yet.
     case replacementAccepted(current: Pin)

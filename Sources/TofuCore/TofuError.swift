@@ -8,6 +8,10 @@ public enum TofuError: Error, Sendable, Equatable {
     /// The certificate is not the pinned one (-32002): `presented` is what the caller gave
     /// or the host presented, `expectedFingerprint` what the caller said it expected.
     case certificateMismatch(host: HostKey, pinned: Pin, presented: CertificateSummary?, expectedFingerprint: Fingerprint?)
+    /// The pin of this host has no staged next certificate (-32001, kind nothingStaged).
+    case nothingStaged(host: HostKey)
+    /// The staged next certificate is not the one the caller expected (-32002); nothing changed.
+    case stagedMismatch(host: HostKey, pin: Pin, expectedFingerprint: Fingerprint)
     /// The pin store cannot be used (-32005); `reason` says why and what to do.
     case storeUnavailable(reason: String)
     /// A row the call needed cannot be read (-32005); the rest of the store is usable.

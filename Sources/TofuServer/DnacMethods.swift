@@ -43,6 +43,7 @@ struct DnacMethods: Sendable {
         let timeout: Int
         let checkCredentials: Bool
         let accept: Fingerprint?
+        let policy: PinPolicy?
     }
 
     /// Runs the add in a task of its own, so that a cancel reaches it only until its first step
@@ -71,7 +72,7 @@ struct DnacMethods: Sendable {
             let decision = BlockingBridge.wait { () async -> Result<TofuDecision, TofuError> in
                 do throws(TofuError) {
                     return .success(try await store.trustOnFirstUse(
-                        presented.leaf, for: request.host, accepting: request.accept, beforePinning: { gate.commit() }))
+                        presented.leaf, for: request.host, accepting: request.accept, policy: request.policy, beforePinning: { gate.commit() }))
                 } catch {
                     return .failure(error)
                 }
@@ -125,6 +126,8 @@ struct DnacMethods: Sendable {
         switch decision {
         case .pinned(let new): (pin, status) = (new, .pinned)
         case .matched(let current): (pin, status) = (current, .matched)
+        case .rotated(let current, _): (pin, status) = (current, .rotated)
+        case .renewed(let current, _): (pin, status) = (current, .renewed)
         case .replacementAccepted(let current): (pin, status) = (current, .replaced)
         case .mismatch(let current): throw Self.mismatch(request, pinned: current, presented: presented.leaf)
         case .notAccepted(let current): throw Self.notAccepted(request, pinned: current, presented: presented.leaf)
@@ -147,7 +150,7 @@ struct DnacMethods: Sendable {
         guard gate.commit() else { throw CancellationError() }
         if case .replacementAccepted(let current) = decision {
             do throws(TofuError) {
-                (pin, status) = try await store.replace(host, expected: current.certificate.sha256Fingerprint, with: presented.leaf)
+                (pin, status) = try await store.replace(host, expected: current.certificate.sha256Fingerprint, with: presented.leaf, policy: request.policy)
             } catch {
                 throw Self.afterwards(
                     ResponseError.from(error), "\(sentWords), but the pin could not be replaced, so it was not changed:",
@@ -195,10 +198,15 @@ struct DnacMethods: Sendable {
             "host": .string(request.host.description),
             "pinStatus": .string(status == .replaced ? "kept" : status.rawValue),
             "pin": PinJSON.pin(pin),
-            "credentialsSent": true, "storeChanged": .bool(status == .pinned),
+            "credentialsSent": true, "storeChanged": .bool(status != .matched && status != .replaced),
         ]
-        let keptWords = status == .replaced
-            ? "The old pin was kept." : status == .pinned ? "The certificate was pinned on first use." : "The pin is unchanged."
+        let keptWords = switch status {
+        case .replaced: "The old pin was kept."
+        case .pinned: "The certificate was pinned on first use."
+        case .rotated: "The staged certificate it presented was promoted to the pin before the credentials were sent."
+        case .renewed: "The renewed certificate (same public key) it presented replaced the stored one before the credentials were sent."
+        case .matched, .staged: "The pin is unchanged."
+        }
         switch answer {
         case .failure(let error):
             var details = kept
@@ -234,7 +242,7 @@ struct DnacMethods: Sendable {
 
     private func validate(_ params: Params) throws -> Request {
         let named = try params.named(allowing: [
-            "server", "port", "username", "password", "confirmPassword", "timeoutMs", "checkCredentials", "acceptFingerprint",
+            "server", "port", "username", "password", "confirmPassword", "timeoutMs", "checkCredentials", "acceptFingerprint", "policy",
         ])
         var host = try named.hostKey("server")
         if let port = try named.integer("port", in: 1...65535) {
@@ -257,7 +265,8 @@ struct DnacMethods: Sendable {
         let timeout = try named.integer("timeoutMs", in: 100...120_000, default: VerifyMethods.defaultTimeoutMs) ?? VerifyMethods.defaultTimeoutMs
         return Request(
             host: host, username: username, password: password, timeout: timeout,
-            checkCredentials: try named.optional("checkCredentials", as: Bool.self) ?? true, accept: try named.fingerprint("acceptFingerprint"))
+            checkCredentials: try named.optional("checkCredentials", as: Bool.self) ?? true, accept: try named.fingerprint("acceptFingerprint"),
+            policy: try named.policy("policy"))
     }
 
     // MARK: - Errors and JSON
@@ -293,7 +302,8 @@ struct DnacMethods: Sendable {
                 "acceptFingerprint": .string(presented.sha256Fingerprint.description),
             ]],
         ]
-        var message = "\(host) presents a different certificate than the one pinned (\(changeWords)): pinned \(pinned.certificate.sha256Fingerprint), presented \(presented.sha256Fingerprint). The connection was dropped and nothing was sent."
+        let staged = pinned.next.map { "; it is not the staged next certificate (\($0.certificate.sha256Fingerprint)) either" } ?? ""
+        var message = "\(host) presents a different certificate than the one pinned (\(changeWords)): pinned \(pinned.certificate.sha256Fingerprint), presented \(presented.sha256Fingerprint)\(staged). The connection was dropped and nothing was sent."
         details["credentialsSent"] = false
         details["storeChanged"] = false
         message += " Remedy: deleteCert \(host), then add the server again; or add it with acceptFingerprint \(presented.sha256Fingerprint)."

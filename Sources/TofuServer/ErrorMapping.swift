@@ -24,12 +24,27 @@ extension ResponseError {
                 details["presented"] = .object(PinJSON.certificate(presented))
                 let change = pinned.certificate.change(to: presented) ?? .newKey
                 details["change"] = .string(change.rawValue)
-                message = "\(host) is pinned to a different certificate (pinned \(pinned.certificate.sha256Fingerprint), given \(presented.sha256Fingerprint)); nothing was changed. If the host's certificate really changed, delete the pin (deleteCert) and pin again."
+                let staged = pinned.next.map { " nor its staged next certificate (\($0.certificate.sha256Fingerprint))" } ?? ""
+                message = "\(host) is pinned to a different certificate (pinned \(pinned.certificate.sha256Fingerprint), given \(presented.sha256Fingerprint)); the given certificate is neither the pin\(staged), and nothing was changed. If the host's certificate really changed, delete the pin (deleteCert) and pin again; for a planned rotation, stage it (pinCert with next: true)."
                 details["remedy"] = .string("deleteCert {host, expectedFingerprint: pinned.sha256Fingerprint}, then pin the new certificate")
             } else {
                 message = "\(host) is pinned to a different certificate; nothing was changed."
             }
             return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
+        case .nothingStaged(let host):
+            return ResponseError(
+                code: TofuErrorCode.certNotFound, kind: "nothingStaged",
+                message: "The pin for \(host) has no staged next certificate; nothing was changed. Stage one with pinCert {host, pem, next: true}.",
+                details: ["host": .string(host.description)])
+        case .stagedMismatch(let host, let pin, let expected):
+            let staged = pin.next?.certificate.sha256Fingerprint.description ?? "none"
+            return ResponseError(
+                code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch",
+                message: "The staged next certificate for \(host) is \(staged), not the expected \(expected); nothing was deleted. List it again and retry with the fingerprint you see.",
+                details: [
+                    "host": .string(host.description), "pinned": PinJSON.pin(pin), "expectedFingerprint": .string(expected.description),
+                    "remedy": "listCerts {host} to see the staged certificate (next), then deleteCert {host, next: true, expectedFingerprint: next.sha256Fingerprint}",
+                ])
         case .serverNotFound(let host):
             return ResponseError(
                 code: TofuErrorCode.certNotFound, kind: "dnacServerNotFound",

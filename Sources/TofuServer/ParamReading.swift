@@ -41,6 +41,15 @@ extension NamedParams {
         return fingerprint
     }
 
+    /// An optional pin policy: "certificate" or "publicKey".
+    func policy(_ name: String) throws(ResponseError) -> PinPolicy? {
+        guard let text: String = try optional(name) else { return nil }
+        guard let policy = PinPolicy(rawValue: text) else {
+            throw .invalidParams(field: name, "must be \(PinPolicy.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or "))")
+        }
+        return policy
+    }
+
     /// An optional integer within `range`, or `fallback`.
     func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int? = nil) throws(ResponseError) -> Int? {
         guard let value: Int = try optional(name) else { return fallback }

@@ -27,6 +27,12 @@ enum PinJSON {
         object["port"] = .int(Int64(pin.host.port))
         object["pinnedAt"] = .string(pin.pinnedAt)
         object["lastVerifiedAt"] = pin.lastVerifiedAt.map(JSONValue.string) ?? .null
+        object["policy"] = .string(pin.policy.rawValue)
+        object["next"] = pin.next.map { staged in
+            var next = certificate(staged.certificate, includePem: includePem)
+            next["stagedAt"] = .string(staged.stagedAt)
+            return .object(next)
+        } ?? .null
         return .object(object)
     }
 

@@ -13,14 +13,29 @@ struct PinMethods: Sendable {
         table.register("listCerts", immediate: { params in try listCertsNow(params) }, otherwise: { params, _ in try await listCerts(params) })
         table.register("deleteCert") { params, context in try await deleteCert(params, context) }
         table.register("certHistory") { params, _ in try await certHistory(params) }
+        table.register("setPinPolicy") { params, context in try await setPinPolicy(params, context) }
     }
 
     func pinCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
-        let named = try params.named(allowing: ["host", "pem"])
+        let named = try params.named(allowing: ["host", "pem", "next", "policy"])
         let host = try named.hostKey("host")
         let certificate = try named.certificate("pem")
-        let (pin, status) = try await committing(context) { try await store.pin(certificate, for: host) }
+        let policy = try named.policy("policy")
+        if try named.optional("next", as: Bool.self) == true {
+            if policy != nil { throw ResponseError.invalidParams(field: "policy", "does not go with 'next': set the pin's policy with setPinPolicy") }
+            let pin = try await committing(context) { try await store.stage(certificate, for: host) }
+            return ["pin": PinJSON.pin(pin), "pinStatus": .string(PinStatus.staged.rawValue)]
+        }
+        let (pin, status) = try await committing(context) { try await store.pin(certificate, for: host, policy: policy) }
         return ["pin": PinJSON.pin(pin), "pinStatus": .string(status.rawValue)]
+    }
+
+    func setPinPolicy(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
+        let named = try params.named(allowing: ["host", "policy"])
+        let host = try named.hostKey("host")
+        guard let policy = try named.policy("policy") else { throw ResponseError.invalidParams(field: "policy", "is required") }
+        let pin = try await committing(context) { try await store.setPolicy(policy, for: host) }
+        return ["pin": PinJSON.pin(pin)]
     }
 
     /// listCerts' params, read and checked.
@@ -30,13 +45,15 @@ struct PinMethods: Sendable {
         let after: String?
         let includePem: Bool
         let expiringBefore: String?
+        let stagedOnly: Bool
 
         init(_ params: Params) throws {
-            let named = try params.named(allowing: ["host", "limit", "cursor", "includePem", "expiringWithinDays"])
+            let named = try params.named(allowing: ["host", "limit", "cursor", "includePem", "expiringWithinDays", "staged"])
             host = try named.optionalHostKey("host")
             limit = try named.integer("limit", in: 1...10_000, default: 1000) ?? 1000
             after = try named.optional("cursor", as: String.self).map { cursor throws(ResponseError) in try PageCursor.decode(cursor) }
             includePem = try named.optional("includePem", as: Bool.self) ?? false
+            stagedOnly = try named.optional("staged", as: Bool.self) ?? false
             expiringBefore = try named.integer("expiringWithinDays", in: 0...36_500).map { days in
                 Timestamp.string(Date().addingTimeInterval(Double(days) * 86_400))
             }
@@ -52,7 +69,8 @@ struct PinMethods: Sendable {
     func listCerts(_ params: Params) async throws -> JSONValue {
         let request = try ListRequest(params)
         return request.answer(try await answering {
-            try await store.list(after: request.after, limit: request.limit, host: request.host, expiringBefore: request.expiringBefore)
+            try await store.list(
+                after: request.after, limit: request.limit, host: request.host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
         })
     }
 
@@ -63,15 +81,21 @@ struct PinMethods: Sendable {
         let request = try ListRequest(params)
         guard let host = request.host else { return nil }
         let page = try answering { () throws(TofuError) in
-            try store.listNow(after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore)
+            try store.listNow(after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
         }
         return request.answer(page)
     }
 
     func deleteCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
-        let named = try params.named(allowing: ["host", "expectedFingerprint"])
+        let named = try params.named(allowing: ["host", "expectedFingerprint", "next"])
         let host = try named.hostKey("host")
         let expected = try named.fingerprint("expectedFingerprint")
+        if try named.optional("next", as: Bool.self) == true {
+            let pin = try await committing(context) { try await store.unstage(host, expected: expected) }
+            var unstaged = pin
+            unstaged.next = nil
+            return ["deleted": .null, "deletedNext": pin.next.map { .object(PinJSON.certificate($0.certificate)) } ?? .null, "pin": PinJSON.pin(unstaged)]
+        }
         switch try await committing(context, { try await store.delete(host, expected: expected) }) {
         case .pin(let deleted): return ["deleted": PinJSON.pin(deleted)]
         case .damaged(let row): return ["deleted": .null, "damagedRow": ResponseError.damagedRowJSON(row)]

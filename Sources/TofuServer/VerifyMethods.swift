@@ -61,23 +61,30 @@ struct VerifyMethods: Sendable {
             case .unpinned:
                 return VerifyResult(host: host, status: .unpinned, pinned: nil, presented: presented.leaf, probe: presented)
             case .match(let pin):
-                return VerifyResult(host: host, status: .match, pinned: pin, presented: presented.leaf, probe: presented)
+                return VerifyResult(host: host, status: .match, pinned: pin, presented: presented.leaf, probe: presented, matched: .pinned)
+            case .rotated(let pin, let previous):
+                return VerifyResult(
+                    host: host, status: .match, pinned: pin, presented: presented.leaf, probe: presented, matched: .next,
+                    event: .rotated, previous: previous)
+            case .renewed(let pin, let previous):
+                return VerifyResult(
+                    host: host, status: .match, pinned: pin, presented: presented.leaf, probe: presented, matched: .sameKey,
+                    event: .renewed, previous: previous)
             case .mismatch(let pin):
                 return VerifyResult(host: host, status: .mismatch, pinned: pin, presented: presented.leaf, probe: presented)
             }
         }
     }
 
-    /// One host, against a certificate given as PEM; changes nothing.
+    /// One host, against a certificate given as PEM; changes nothing. The staged certificate
+    /// and, under policy publicKey, the pinned key match too (`matched` says which), as a live
+    /// handshake would, but only a live handshake promotes or renews.
     func verifyOffline(_ host: HostKey, presented: CertificateSummary) async throws -> JSONValue {
         let pin = try await answering { try await store.pin(for: host) }
-        let status: VerifyResult.Status
-        if let pin {
-            status = pin.certificate.sha256Fingerprint == presented.sha256Fingerprint ? .match : .mismatch
-        } else {
-            status = .unpinned
-        }
-        return VerifyResult(host: host, status: status, pinned: pin, presented: presented).json
+        guard let pin else { return VerifyResult(host: host, status: .unpinned, pinned: nil, presented: presented).json }
+        let judgement = pin.judge(presented)
+        let status: VerifyResult.Status = judgement == .different ? .mismatch : .match
+        return VerifyResult(host: host, status: status, pinned: pin, presented: presented, matched: judgement == .different ? nil : judgement).json
     }
 
     /// Every pin, `concurrency` at a time, in host order; `$/progress` after each host when a token is given.
@@ -131,6 +138,12 @@ struct VerifyResult: Sendable {
     var presented: CertificateSummary?
     var failure: ProbeFailure?
     var probe: ProbeResult?
+    /// On a match, what matched: the pin, the staged certificate, or the pinned key.
+    var matched: PinJudgement?
+    /// What the pin did on this live handshake, if anything.
+    var event: PinStatus?
+    /// The certificate a rotation or renewal replaced.
+    var previous: CertificateSummary?
 
     var json: JSONValue {
         var object: [String: JSONValue] = [
@@ -144,6 +157,16 @@ struct VerifyResult: Sendable {
             object["detail"] = .string(failure.detail)
             if let alert = failure.alert { object["alert"] = .string(alert) }
         }
+        if let matched {
+            object["matched"] = switch matched {
+            case .pinned: "pin"
+            case .next: "next"
+            case .sameKey: "publicKey"
+            case .different: .null
+            }
+        }
+        if probe != nil || failure != nil { object["event"] = event.map { .string($0.rawValue) } ?? .null }
+        if let previous { object["previous"] = .object(PinJSON.certificate(previous)) }
         if let presented {
             object["presentedValidity"] = .string(presented.validity(at: Timestamp.now()).rawValue)
             if status == .mismatch, let pinned, let change = pinned.certificate.change(to: presented) {

@@ -37,23 +37,111 @@ public actor PinStore {
 
     // MARK: - Pins
 
-    /// Pins `certificate` for `host` if nothing is pinned; `.matched` if the same certificate
-    /// is; a different pin throws `.certificateMismatch` and changes nothing.
-    public func pin(_ certificate: CertificateSummary, for host: HostKey) async throws(TofuError) -> (Pin, PinStatus) {
+    /// Pins `certificate` for `host` if nothing is pinned, under `policy` (default: certificate);
+    /// `.matched` if the same certificate is (and `policy`, when given, becomes its policy); a
+    /// different pin throws `.certificateMismatch` and changes nothing.
+    public func pin(_ certificate: CertificateSummary, for host: HostKey, policy: PinPolicy? = nil) async throws(TofuError) -> (Pin, PinStatus) {
         try await write { db in
-            if let existing = try Self.fetchPin(host, db) {
+            if var existing = try Self.fetchPin(host, db) {
                 guard existing.certificate.sha256Fingerprint == certificate.sha256Fingerprint else {
                     throw TofuError.certificateMismatch(host: host, pinned: existing, presented: certificate, expectedFingerprint: nil)
                 }
+                if let policy, policy != existing.policy { existing = try Self.change(existing, to: policy, db) }
                 return (existing, .matched)
             }
-            let pin = Pin(host: host, certificate: certificate, pinnedAt: Timestamp.now())
+            let pin = Pin(host: host, certificate: certificate, pinnedAt: Timestamp.now(), policy: policy ?? .certificate)
             try Rows.insert(pin, into: db)
             try Rows.record(
                 HistoryEvent(at: pin.pinnedAt, host: host, kind: .pinned, sha256Fingerprint: certificate.sha256Fingerprint,
-                             detail: Self.describe(certificate)), into: db)
+                             detail: Self.describe(certificate) + Self.policyWords(pin.policy)), into: db)
             return (pin, .pinned)
         }
+    }
+
+    /// Stages `certificate` as the next one of the pin of `host`, replacing what was staged:
+    /// the certificate the host will present after a planned rotation. Nothing is promoted
+    /// here; a live handshake that presents it does that (`recordVerification`,
+    /// `trustOnFirstUse`). No pin throws `.certNotFound`; the pinned certificate itself throws
+    /// `.invalidParameter` (field pem).
+    public func stage(_ certificate: CertificateSummary, for host: HostKey) async throws(TofuError) -> Pin {
+        try await write { db in
+            guard var pin = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
+            if pin.certificate.sha256Fingerprint == certificate.sha256Fingerprint {
+                throw TofuError.invalidParameter(
+                    field: "pem", reason: "is the certificate already pinned for \(host) (\(certificate.sha256Fingerprint)): stage the certificate the host will present after the rotation")
+            }
+            if pin.next?.certificate.sha256Fingerprint == certificate.sha256Fingerprint { return pin }
+            let now = Timestamp.now()
+            let replaced = pin.next.map { "; replaces the staged \($0.certificate.sha256Fingerprint)" } ?? ""
+            pin.next = StagedCertificate(certificate: certificate, stagedAt: now)
+            try Rows.update(pin, in: db)
+            try Rows.record(
+                HistoryEvent(at: now, host: host, kind: .staged, sha256Fingerprint: certificate.sha256Fingerprint,
+                             detail: Self.describe(certificate) + "; pinned \(pin.certificate.sha256Fingerprint)" + replaced), into: db)
+            return pin
+        }
+    }
+
+    /// Removes the staged next certificate of `host`, leaving its pin; with `expected`, only if
+    /// the staged certificate is that one. Returns the pin as it was (with `next`).
+    public func unstage(_ host: HostKey, expected: Fingerprint?) async throws(TofuError) -> Pin {
+        try await write { db in
+            guard let pin = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
+            guard let next = pin.next else { throw TofuError.nothingStaged(host: host) }
+            if let expected, expected != next.certificate.sha256Fingerprint {
+                throw TofuError.stagedMismatch(host: host, pin: pin, expectedFingerprint: expected)
+            }
+            var unstaged = pin
+            unstaged.next = nil
+            try Rows.update(unstaged, in: db)
+            try Rows.record(
+                HistoryEvent(at: Timestamp.now(), host: host, kind: .deleted, sha256Fingerprint: next.certificate.sha256Fingerprint,
+                             detail: "the staged next certificate: " + Self.describe(next.certificate) + "; the pin \(pin.certificate.sha256Fingerprint) stays"), into: db)
+            return pin
+        }
+    }
+
+    /// Sets the policy of the pin of `host`; no pin throws `.certNotFound`.
+    public func setPolicy(_ policy: PinPolicy, for host: HostKey) async throws(TofuError) -> Pin {
+        try await write { db in
+            guard let pin = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
+            return pin.policy == policy ? pin : try Self.change(pin, to: policy, db)
+        }
+    }
+
+    private static func change(_ pin: Pin, to policy: PinPolicy, _ db: Database) throws -> Pin {
+        var changed = pin
+        changed.policy = policy
+        try Rows.update(changed, in: db)
+        try Rows.record(
+            HistoryEvent(at: Timestamp.now(), host: pin.host, kind: .policyChanged, sha256Fingerprint: pin.certificate.sha256Fingerprint,
+                         detail: "policy \(pin.policy.rawValue) -> \(policy.rawValue)"), into: db)
+        return changed
+    }
+
+    /// What a completed handshake that presented `presented` does to `pin`, inside the caller's
+    /// transaction: the staged certificate is promoted, a same-key renewal (policy publicKey)
+    /// replaces the certificate; nil for anything else (a match or a mismatch changes no pin).
+    private static func advance(_ pin: Pin, presenting presented: CertificateSummary, at now: String, _ db: Database) throws -> (Pin, PinStatus)? {
+        let kind: HistoryEvent.Kind
+        let status: PinStatus
+        switch pin.judge(presented) {
+        case .pinned, .different: return nil
+        case .next: (kind, status) = (.rotated, .rotated)
+        case .sameKey: (kind, status) = (.renewed, .renewed)
+        }
+        var advanced = pin
+        advanced.certificate = presented
+        advanced.pinnedAt = now
+        advanced.lastVerifiedAt = now
+        // A renewal keeps what is staged, unless it is what was just presented.
+        if status == .rotated || advanced.next?.certificate.sha256Fingerprint == presented.sha256Fingerprint { advanced.next = nil }
+        try Rows.update(advanced, in: db)
+        let words = status == .rotated ? "promoted the staged certificate" : "renewed with the same public key"
+        try Rows.record(
+            HistoryEvent(at: now, host: pin.host, kind: kind, sha256Fingerprint: presented.sha256Fingerprint,
+                         detail: "\(words): now " + describe(presented) + "; was \(pin.certificate.sha256Fingerprint) serial=\(pin.certificate.serialNumber)"), into: db)
+        return (advanced, status)
     }
 
     /// Deletes the pin of `host`; with `expected`, only if the pin is that certificate.
@@ -88,10 +176,16 @@ public actor PinStore {
         }
     }
 
-    /// Compares what `host` presented with its pin, in one transaction, and records it: a
-    /// match sets `lastVerifiedAt` and logs `matched`; a mismatch logs `mismatch`; no pin
-    /// changes nothing. Never pins, never deletes.
-    public func recordVerification(of presented: CertificateSummary, for host: HostKey) async throws(TofuError) -> Verification {
+    /// Compares what `host` presented in a completed handshake with its pin, in one
+    /// transaction, and records it: a match sets `lastVerifiedAt` and logs `matched`; the staged
+    /// certificate is promoted (`rotated`), a same-key renewal under policy publicKey replaces the
+    /// stored certificate (`renewed`); a mismatch logs `mismatch`; no pin changes nothing. Never
+    /// pins a host that has no pin, never deletes. `beforeChanging` is asked inside the
+    /// transaction before a promotion or renewal: false (the caller was cancelled) throws
+    /// `.cancelled` and nothing is written.
+    public func recordVerification(
+        of presented: CertificateSummary, for host: HostKey, beforeChanging: @escaping @Sendable () -> Bool = { true }
+    ) async throws(TofuError) -> Verification {
         try await write { db in
             guard var pin = try Self.fetchPin(host, db) else { return .unpinned }
             let now = Timestamp.now()
@@ -103,9 +197,15 @@ public actor PinStore {
                                  detail: Self.describe(presented)), into: db)
                 return .match(pin)
             }
+            if pin.judge(presented) != .different {
+                guard beforeChanging() else { throw TofuError.cancelled }
+                if let (advanced, status) = try Self.advance(pin, presenting: presented, at: now, db) {
+                    return status == .rotated ? .rotated(advanced, previous: pin.certificate) : .renewed(advanced, previous: pin.certificate)
+                }
+            }
             try Rows.record(
                 HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                             detail: "presented " + Self.describe(presented) + "; pinned \(pin.certificate.sha256Fingerprint)"), into: db)
+                             detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(pin)), into: db)
             return .mismatch(pin)
         }
     }
@@ -115,10 +215,15 @@ public actor PinStore {
     /// and no other": when it is not the presented one, nothing is pinned (`.notAccepted`),
     /// pinned or not; when it is, a different pin is accepted for replacement but not
     /// replaced yet. Mismatches with a pin are recorded in the history.
-    /// `beforePinning` is asked inside the transaction, just before a first-use pin is
-    /// written: false (the caller was cancelled) throws `.cancelled` and nothing is written.
+    /// A staged certificate presented is promoted, and a same-key renewal under policy
+    /// publicKey accepted, here (`.rotated`, `.renewed`). `beforePinning` is asked inside the
+    /// transaction, just before a first-use pin, a promotion or a renewal is written: false (the
+    /// caller was cancelled) throws `.cancelled` and nothing is written.
+    /// `policy`, when given, is the policy of a first-use pin, and becomes that of a pin that
+    /// matched, rotated or renewed (history `policyChanged`).
     public func trustOnFirstUse(
-        _ presented: CertificateSummary, for host: HostKey, accepting: Fingerprint?, beforePinning: @escaping @Sendable () -> Bool = { true }
+        _ presented: CertificateSummary, for host: HostKey, accepting: Fingerprint?, policy: PinPolicy? = nil,
+        beforePinning: @escaping @Sendable () -> Bool = { true }
     ) async throws(TofuError) -> TofuDecision {
         try await write { db in
             let now = Timestamp.now()
@@ -127,24 +232,37 @@ public actor PinStore {
                 if let pinned, pinned.certificate.sha256Fingerprint != presented.sha256Fingerprint {
                     try Rows.record(
                         HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                                     detail: "presented " + Self.describe(presented) + "; pinned \(pinned.certificate.sha256Fingerprint); accepted \(accepting)"), into: db)
+                                     detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(pinned) + "; accepted \(accepting)"), into: db)
                 }
                 return .notAccepted(current: pinned)
             }
             guard let current = pinned else {
                 guard beforePinning() else { throw TofuError.cancelled }
-                let pin = Pin(host: host, certificate: presented, pinnedAt: now)
+                let pin = Pin(host: host, certificate: presented, pinnedAt: now, policy: policy ?? .certificate)
                 try Rows.insert(pin, into: db)
                 try Rows.record(
                     HistoryEvent(at: now, host: host, kind: .pinned, sha256Fingerprint: presented.sha256Fingerprint,
-                                 detail: Self.describe(presented)), into: db)
+                                 detail: Self.describe(presented) + Self.policyWords(pin.policy)), into: db)
                 return .pinned(pin)
             }
-            if current.certificate.sha256Fingerprint == presented.sha256Fingerprint { return .matched(current) }
+            func withPolicy(_ pin: Pin) throws -> Pin {
+                guard let policy, policy != pin.policy else { return pin }
+                return try Self.change(pin, to: policy, db)
+            }
+            if current.certificate.sha256Fingerprint == presented.sha256Fingerprint { return .matched(try withPolicy(current)) }
+            if current.judge(presented) != .different {
+                // The handshake proved the host holds the staged (or the pinned) key: the pin
+                // moves on before a byte is sent, so the credentials go to the checked pin.
+                guard beforePinning() else { throw TofuError.cancelled }
+                if let (advanced, status) = try Self.advance(current, presenting: presented, at: now, db) {
+                    let pin = try withPolicy(advanced)
+                    return status == .rotated ? .rotated(pin, previous: current.certificate) : .renewed(pin, previous: current.certificate)
+                }
+            }
             if accepting == presented.sha256Fingerprint { return .replacementAccepted(current: current) }
             try Rows.record(
                 HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                             detail: "presented " + Self.describe(presented) + "; pinned \(current.certificate.sha256Fingerprint)"), into: db)
+                             detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(current)), into: db)
             return .mismatch(current: current)
         }
     }
@@ -166,10 +284,11 @@ public actor PinStore {
     /// a pin deleted meanwhile gives way to `certificate` (`.pinned`); a pin already replaced
     /// by `certificate` is `.matched`; a pin changed to a third certificate throws
     /// `.certificateMismatch` and nothing changes.
-    public func replace(_ host: HostKey, expected: Fingerprint, with certificate: CertificateSummary) async throws(TofuError) -> (Pin, PinStatus) {
+    /// The replacement keeps the pin's policy, or takes `policy` when given.
+    public func replace(_ host: HostKey, expected: Fingerprint, with certificate: CertificateSummary, policy: PinPolicy? = nil) async throws(TofuError) -> (Pin, PinStatus) {
         try await write { db in
             let now = Timestamp.now()
-            let pin = Pin(host: host, certificate: certificate, pinnedAt: now)
+            let pin = Pin(host: host, certificate: certificate, pinnedAt: now, policy: policy ?? .certificate)
             guard let current = try Self.fetchPin(host, db) else {
                 try Rows.insert(pin, into: db)
                 try Rows.record(
@@ -177,16 +296,22 @@ public actor PinStore {
                                  detail: Self.describe(certificate) + "; accepted to replace \(expected), which had been deleted meanwhile"), into: db)
                 return (pin, .pinned)
             }
-            if current.certificate.sha256Fingerprint == certificate.sha256Fingerprint { return (current, .matched) }
+            if current.certificate.sha256Fingerprint == certificate.sha256Fingerprint {
+                guard let policy, policy != current.policy else { return (current, .matched) }
+                return (try Self.change(current, to: policy, db), .matched)
+            }
             guard current.certificate.sha256Fingerprint == expected else {
                 throw TofuError.certificateMismatch(host: host, pinned: current, presented: certificate, expectedFingerprint: expected)
             }
-            try db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?").execute(arguments: [host.description])
-            try Rows.insert(pin, into: db)
+            // The policy stays; so does a staged certificate, unless it is the one now pinned.
+            var replacement = pin
+            replacement.policy = policy ?? current.policy
+            replacement.next = current.next?.certificate.sha256Fingerprint == certificate.sha256Fingerprint ? nil : current.next
+            try Rows.update(replacement, in: db)
             try Rows.record(
                 HistoryEvent(at: now, host: host, kind: .replaced, sha256Fingerprint: certificate.sha256Fingerprint,
                              detail: Self.describe(certificate) + "; replaced \(expected)"), into: db)
-            return (pin, .replaced)
+            return (replacement, .replaced)
         }
     }
 
@@ -243,24 +368,31 @@ public actor PinStore {
     /// A page of pins in host-key order, starting after the key `after`; `expiringBefore`
     /// keeps pins whose certificate ends before that RFC 3339 time. `more` says whether
     /// another page follows.
-    public func list(after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil) async throws(TofuError) -> (pins: [Pin], more: Bool) {
-        try await read { db in try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore) }
+    /// `stagedOnly` keeps pins with a staged next certificate.
+    public func list(after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil, stagedOnly: Bool = false) async throws(TofuError) -> (pins: [Pin], more: Bool) {
+        try await read { db in try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore, stagedOnly: stagedOnly) }
     }
 
     /// `list` done at once on the calling thread, for a caller that is on a thread of its own
     /// and cannot afford a hop to the store's. Meant for point reads (`host` given): it blocks
     /// the caller while the query runs, and while the store is opened if this is the first call.
     /// A first call opens only what reading needs, so a one-shot lookup writes nothing.
-    public nonisolated func listNow(after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil) throws(TofuError) -> (pins: [Pin], more: Bool) {
+    public nonisolated func listNow(
+        after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil, stagedOnly: Bool = false
+    ) throws(TofuError) -> (pins: [Pin], more: Bool) {
         let reader = try pointReaderNow()
         do {
-            return try reader.inDatabase { db in try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore) }
+            return try reader.inDatabase { db in
+                try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore, stagedOnly: stagedOnly)
+            }
         } catch {
             throw StoreFile.unavailable(error, path: path)
         }
     }
 
-    private static func page(_ db: Database, after: String?, limit: Int, host: HostKey?, expiringBefore: String?) throws -> (pins: [Pin], more: Bool) {
+    private static func page(
+        _ db: Database, after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool
+    ) throws -> (pins: [Pin], more: Bool) {
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let after {
@@ -275,6 +407,7 @@ public actor PinStore {
             conditions.append("notAfter < ?")
             arguments += [expiringBefore]
         }
+        if stagedOnly { conditions.append("nextSha256Fingerprint IS NOT NULL") }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments += [limit + 1]
         // Each row is decoded as it is stepped, without first copying it into a `Row` of its own.
@@ -329,6 +462,15 @@ public actor PinStore {
 
     static func describe(_ certificate: CertificateSummary) -> String {
         "subject=\(certificate.subject); serial=\(certificate.serialNumber); notAfter=\(certificate.notAfter)"
+    }
+
+    /// The pin a mismatch was against, and what was staged, for the history.
+    private static func pinWords(_ pin: Pin) -> String {
+        "pinned \(pin.certificate.sha256Fingerprint)" + (pin.next.map { "; staged \($0.certificate.sha256Fingerprint)" } ?? "")
+    }
+
+    private static func policyWords(_ policy: PinPolicy) -> String {
+        policy == .certificate ? "" : "; policy \(policy.rawValue)"
     }
 
     private func open() async throws(TofuError) -> StoreFile.Handle {
@@ -443,5 +585,9 @@ public enum Removal: Sendable {
 public enum Verification: Sendable {
     case unpinned
     case match(Pin)
+    /// The staged certificate was presented and promoted: `Pin` is the new pin.
+    case rotated(Pin, previous: CertificateSummary)
+    /// A new certificate with the pinned key was presented and is now the pin (policy publicKey).
+    case renewed(Pin, previous: CertificateSummary)
     case mismatch(Pin)
 }

@@ -13,21 +13,42 @@ import TofuTLS
 enum Rows {
     static let pinInsertColumns = """
         host, address, port, der, sha256Fingerprint, spkiSha256, subject, issuer, serialNumber,
-        notBefore, notAfter, subjectAltNames, publicKey, pinnedAt, lastVerifiedAt
+        notBefore, notAfter, subjectAltNames, publicKey, pinnedAt, lastVerifiedAt, policy,
+        nextDer, nextSha256Fingerprint, nextSpkiSha256, nextSubject, nextIssuer, nextSerialNumber,
+        nextNotBefore, nextNotAfter, nextSubjectAltNames, nextPublicKey, nextStagedAt
         """
     /// What `pin(_:)` reads, by position: the rowid and the host first, as every read here.
     static let pinColumns = "id, " + pinInsertColumns
     static let pinNames = RowReader.names(pinColumns)
+    /// Where the staged certificate's columns start: the same order as the pin's own, 13 further on.
+    private static let nextOffset = 13
 
     static func insert(_ pin: Pin, into db: Database) throws {
-        let certificate = pin.certificate
-        try db.cachedStatement(sql: "INSERT INTO pin (\(pinInsertColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(arguments: [
-                pin.host.description, pin.host.host, pin.host.port, Data(certificate.der),
-                certificate.sha256Fingerprint.description, certificate.spkiSha256, certificate.subject,
-                certificate.issuer, certificate.serialNumber, certificate.notBefore, certificate.notAfter,
-                certificate.subjectAltNames.joined(separator: "\n"), certificate.publicKey, pin.pinnedAt,
-                pin.lastVerifiedAt,
-            ])
+        let placeholders = Array(repeating: "?", count: pinNames.count - 1).joined(separator: ", ")
+        try db.cachedStatement(sql: "INSERT INTO pin (\(pinInsertColumns)) VALUES (\(placeholders))").execute(arguments: StatementArguments(arguments(pin)))
+    }
+
+    /// Writes every column of the pin row of `pin.host`, which exists.
+    static func update(_ pin: Pin, in db: Database) throws {
+        let assignments = pinNames.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
+        var values = arguments(pin)
+        let host = values.removeFirst()
+        try db.cachedStatement(sql: "UPDATE pin SET \(assignments) WHERE host = ?").execute(arguments: StatementArguments(values + [host]))
+    }
+
+    private static func arguments(_ pin: Pin) -> [(any DatabaseValueConvertible)?] {
+        let next = pin.next?.certificate
+        return [pin.host.description, pin.host.host, pin.host.port] + certificateArguments(pin.certificate)
+            + [pin.pinnedAt, pin.lastVerifiedAt, pin.policy.rawValue]
+            + (next.map(certificateArguments) ?? Array(repeating: nil, count: 10)) + [pin.next?.stagedAt]
+    }
+
+    private static func certificateArguments(_ certificate: CertificateSummary) -> [(any DatabaseValueConvertible)?] {
+        [
+            Data(certificate.der), certificate.sha256Fingerprint.description, certificate.spkiSha256, certificate.subject,
+            certificate.issuer, certificate.serialNumber, certificate.notBefore, certificate.notAfter,
+            certificate.subjectAltNames.joined(separator: "\n"), certificate.publicKey,
+        ]
     }
 
     /// A row of `SELECT \(pinColumns)`, read by position (GRDB's by-name lookup lowercases
@@ -35,20 +56,45 @@ enum Rows {
     static func pin(_ row: Row) throws(RowDamage) -> Pin {
         let reader = RowReader(row, table: "pin", names: pinNames)
         let host = try reader.hostKey(address: 2, port: 3)
-        let sans = try reader.text(12)
-        let fingerprint = try reader.fingerprint(5)
-        let der = try reader.blob(4)
+        let certificate = try Self.certificate(reader, offset: 0)
+        let policyText = try reader.text(16)
+        guard let policy = PinPolicy(rawValue: policyText) else {
+            throw reader.damage(16, "holds \(RowReader.describe(.string(policyText))) where one of \(PinPolicy.allCases.map(\.rawValue).joined(separator: ", ")) belongs")
+        }
+        var next: StagedCertificate?
+        if try reader.isNull(nextOffset + 5) {
+            // Nothing staged: then nothing of a staged certificate may be there either.
+            for index in (nextOffset + 4)...(nextOffset + 14) where try !reader.isNull(index) {
+                throw reader.damage(index, "holds \(RowReader.describe(try reader.value(index).storage)) though no next certificate is staged (nextSha256Fingerprint is NULL)")
+            }
+        } else {
+            let staged = try Self.certificate(reader, offset: nextOffset)
+            if staged.sha256Fingerprint == certificate.sha256Fingerprint {
+                throw reader.damage(nextOffset + 5, "holds the pinned certificate's own fingerprint: a staged certificate is always another one")
+            }
+            next = StagedCertificate(certificate: staged, stagedAt: try reader.timestamp(27))
+        }
+        return Pin(
+            host: host, certificate: certificate, pinnedAt: try reader.timestamp(14), lastVerifiedAt: try reader.optionalTimestamp(15),
+            policy: policy, next: next)
+    }
+
+    /// The certificate whose columns start at der = 4 + `offset`.
+    private static func certificate(_ reader: RowReader, offset: Int) throws(RowDamage) -> CertificateSummary {
+        let sans = try reader.text(offset + 12)
+        let fingerprint = try reader.fingerprint(offset + 5)
+        let der = try reader.blob(offset + 4)
         // The certificate an answer shows (PEM) must be the one the pin compares by.
         guard Fingerprint(sha256Of: der) == fingerprint else {
-            throw reader.damage(4, "holds a certificate whose SHA-256 fingerprint is not the one in sha256Fingerprint (\(fingerprint)): one of the two was changed")
+            let column = reader.names[offset + 5]
+            throw reader.damage(offset + 4, "holds a certificate whose SHA-256 fingerprint is not the one in \(column) (\(fingerprint)): one of the two was changed")
         }
-        let certificate = CertificateSummary(
-            subject: try reader.text(7), issuer: try reader.text(8), serialNumber: try reader.text(9),
-            sha256Fingerprint: fingerprint, spkiSha256: try reader.text(6),
-            notBefore: try reader.timestamp(10), notAfter: try reader.timestamp(11),
+        return CertificateSummary(
+            subject: try reader.text(offset + 7), issuer: try reader.text(offset + 8), serialNumber: try reader.text(offset + 9),
+            sha256Fingerprint: fingerprint, spkiSha256: try reader.text(offset + 6),
+            notBefore: try reader.timestamp(offset + 10), notAfter: try reader.timestamp(offset + 11),
             subjectAltNames: sans.isEmpty ? [] : sans.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
-            publicKey: try reader.text(13), der: der)
-        return Pin(host: host, certificate: certificate, pinnedAt: try reader.timestamp(14), lastVerifiedAt: try reader.optionalTimestamp(15))
+            publicKey: try reader.text(offset + 13), der: der)
     }
 
     static func record(_ event: HistoryEvent, into db: Database) throws {
@@ -172,6 +218,11 @@ struct RowReader {
             throw damage(index, "holds \(Self.describe(value.storage)) where a time (YYYY-MM-DDTHH:MM:SSZ) belongs")
         }
         return text
+    }
+
+    func isNull(_ index: Int) throws(RowDamage) -> Bool {
+        if case .null = try value(index).storage { return true }
+        return false
     }
 
     func optionalTimestamp(_ index: Int) throws(RowDamage) -> String? {

@@ -53,6 +53,24 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v3: pin policy and staged next certificate") { db in
+            // Every existing pin keeps PI's behaviour (exactly this certificate) and has nothing staged.
+            try db.execute(sql: """
+                ALTER TABLE pin ADD COLUMN policy TEXT NOT NULL DEFAULT 'certificate';
+                ALTER TABLE pin ADD COLUMN nextDer BLOB;
+                ALTER TABLE pin ADD COLUMN nextSha256Fingerprint TEXT;
+                ALTER TABLE pin ADD COLUMN nextSpkiSha256 TEXT;
+                ALTER TABLE pin ADD COLUMN nextSubject TEXT;
+                ALTER TABLE pin ADD COLUMN nextIssuer TEXT;
+                ALTER TABLE pin ADD COLUMN nextSerialNumber TEXT;
+                ALTER TABLE pin ADD COLUMN nextNotBefore TEXT;
+                ALTER TABLE pin ADD COLUMN nextNotAfter TEXT;
+                ALTER TABLE pin ADD COLUMN nextSubjectAltNames TEXT;
+                ALTER TABLE pin ADD COLUMN nextPublicKey TEXT;
+                ALTER TABLE pin ADD COLUMN nextStagedAt TEXT;
+                CREATE INDEX pin_staged ON pin(host) WHERE nextSha256Fingerprint IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }
