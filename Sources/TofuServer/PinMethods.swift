@@ -38,7 +38,7 @@ struct PinMethods: Sendable {
             after = try named.optional("cursor", as: String.self).map { cursor throws(ResponseError) in try PageCursor.decode(cursor) }
             includePem = try named.optional("includePem", as: Bool.self) ?? false
             expiringBefore = try named.integer("expiringWithinDays", in: 0...36_500).map { days in
-                Timestamp.string(Date().addingTimeInterval(Double(days) * 86_400))
+                Timestamp.now(plusDays: days)
             }
         }
 
