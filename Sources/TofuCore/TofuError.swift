@@ -1,5 +1,5 @@
 /// The failures tofu reports to its callers, each with what an operator needs to act.
-/// The server maps each case to its JSON-RPC code (-32001 … -32006, -32602).
+/// The server answers each with its `TofuErrorCode`, -32602, or -32800 for a cancellation.
 public enum TofuError: Error, Sendable, Equatable {
     /// A parameter's value is not acceptable; `field` names it.
     case invalidParameter(field: String, reason: String)
