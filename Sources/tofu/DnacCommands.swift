@@ -1,5 +1,6 @@
 import ArgumentParser
 import JSONRPC
+import TofuCore
 
 #if canImport(Glibc)
     import Glibc
@@ -64,8 +65,8 @@ struct AddDnacServer: ParsableCommand {
     }
 
     /// The exact next commands after a mismatch: the slow way and the one-step way.
-    static func hint(_ error: RemoteError, username: String) -> String? {
-        guard error.code == -32002, let data = error.data else { return nil }
+    static func hint(_ error: ResponseError, username: String) -> String? {
+        guard TofuErrorCode(rawValue: error.code.rawValue) == .certificateMismatch, let data = error.data else { return nil }
         let host = Output.text(data["host"])
         let pinned = Output.text(data["pinned"]?["sha256Fingerprint"])
         let presented = Output.text(data["presented"]?["sha256Fingerprint"])
