@@ -1,8 +1,6 @@
 /// The failures tofu reports to its callers, each with what an operator needs to act.
-/// The server answers each with its `TofuErrorCode`, -32602, or -32800 for a cancellation.
+/// The server answers each with its `TofuErrorCode`, or -32800 for a cancellation.
 public enum TofuError: Error, Sendable, Equatable {
-    /// A parameter's value is not acceptable; `field` names it.
-    case invalidParameter(field: String, reason: String)
     /// No pin for this host key (-32001).
     case certNotFound(host: HostKey)
     /// The certificate is not the pinned one (-32002): `presented` is what the caller gave

@@ -6,8 +6,6 @@ import TofuCore
 extension ResponseError {
     static func from(_ error: TofuError) -> ResponseError {
         switch error {
-        case .invalidParameter(let field, let reason):
-            return .invalidParams(field: field, reason)
         case .certNotFound(let host):
             return ResponseError(
                 code: ErrorCode(.certNotFound), kind: "certNotFound",
