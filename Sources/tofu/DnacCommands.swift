@@ -2,10 +2,6 @@ import ArgumentParser
 import JSONRPC
 import TofuCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 struct AddDnacServer: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add-dnac-server",
