@@ -35,7 +35,7 @@ struct ListCerts: ParsableCommand {
             if options.json {
                 Output.printJSON(page)
             } else {
-                for pin in page["certs"]?.arrayValue ?? [] { Output.print(Output.pin(pin, verbose: verbose)) }
+                for pin in page["certs"]?.arrayValue ?? [] { Output.print(Output.pin(pin, verbose ? [.serial, .sha256, .notAfter] : [])) }
             }
             cursor = page["nextCursor"] ?? .null
         } while cursor != .null
@@ -78,11 +78,10 @@ struct DeleteCert: ParsableCommand {
         if options.json { return Output.printJSON(result) }
         if let row = result["damagedRow"], row != .null {
             // The pin's row could not be read: say which row went, not empty fields.
-            Output.print("deleted damaged " + Output.line([("host", Output.text(row["host"] ?? .string(key))), ("table", Output.text(row["table"])), ("rowid", Output.text(row["rowid"])), ("problem", Output.text(row["problem"]))]))
+            Output.print("deleted damaged " + Output.damagedRow(row, name: "host", given: key))
             return
         }
-        let pin = result["deleted"] ?? .null
-        Output.print("deleted " + Output.line([("host", Output.text(pin["host"])), ("subject", Output.text(pin["subject"])), ("sha256", Output.text(pin["sha256Fingerprint"]))]))
+        Output.print("deleted " + Output.pin(result["deleted"] ?? .null, [.sha256]))
     }
 }
 
@@ -107,7 +106,6 @@ struct PinCert: ParsableCommand {
         let text = try PEMFile.text(at: pem)
         let result = try options.client().call("pinCert", ["host": .string(key), "pem": .string(text)]).orExit()
         if options.json { return Output.printJSON(result) }
-        let pin = result["pin"] ?? .null
-        Output.print(Output.text(result["pinStatus"]) + " " + Output.line([("host", Output.text(pin["host"])), ("subject", Output.text(pin["subject"])), ("sha256", Output.text(pin["sha256Fingerprint"]))]))
+        Output.print(Output.pinning(result))
     }
 }

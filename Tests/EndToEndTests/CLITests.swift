@@ -173,6 +173,27 @@ import Testing
         }
     }
 
+    /// remove-dnac-server on a record that cannot be read says which row went, as deletecert
+    /// does for a pin; the pin stays.
+    @Test(arguments: Client.allCases)
+    func removingADamagedServerNamesTheRow(client: Client) async throws {
+        let peers = try TLSPeers()
+        let dnac = try await peers.listen("tls", certificate: try await CertificateFactory.make(), dnac: ["username": "admin", "password": "pw"])
+        let store = DamagedStoreTests.newStore()
+        let added = try await Self.run(client, ["add-dnac-server", "--server", dnac.address, "--username", "admin", "--password-stdin"], store: store, stdin: "pw\n")
+        #expect(added.status == 0, "\(added.stderr)")
+        let id = try await DamagedStoreTests.rowid(store, "dnac_server", host: dnac.key)
+        try await DamagedStoreTests.edit(store, "UPDATE dnac_server SET authenticated = 'yes' WHERE id = \(id)")
+        let removed = try await Self.run(client, ["remove-dnac-server", dnac.key], store: store)
+        #expect(removed.status == 0, "\(removed.stderr)")
+        let problem = DamagedRowRepairByCLITests.problem(removed.stdout)
+        #expect(removed.stdout == "removed damaged server=\(dnac.key);  table=dnac_server;  rowid=\(id);  problem=\(problem)\n", "\(removed.stdout)")
+        #expect(!problem.isEmpty)
+        let listed = try await Self.run(client, ["listcerts"], store: store)
+        #expect(listed.stdout == "host=\(dnac.key);  subject=CN = kong\n", "\(listed.stdout) \(listed.stderr)")
+        peers.stop()
+    }
+
     /// The password is never in the argv of any process the clients start (world-readable
     /// in /proc), nor in their output.
     @Test(arguments: Client.allCases)
