@@ -254,7 +254,7 @@ struct DnacMethods: Sendable {
         guard password.utf8.count <= 1024 else { throw ResponseError.invalidParams(field: "password", "is longer than 1024 bytes") }
         let confirmation: String = try named.required("confirmPassword")
         guard confirmation == password else { throw ResponseError.invalidParams(field: "confirmPassword", "does not match 'password'") }
-        let timeout = try named.integer("timeoutMs", in: 100...120_000, default: VerifyMethods.defaultTimeoutMs) ?? VerifyMethods.defaultTimeoutMs
+        let timeout = try named.probeTimeout()
         return Request(
             host: host, username: username, password: password, timeout: timeout,
             checkCredentials: try named.optional("checkCredentials", as: Bool.self) ?? true, accept: try named.fingerprint("acceptFingerprint"))
