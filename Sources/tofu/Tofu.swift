@@ -48,7 +48,7 @@ struct Tofu: ParsableCommand {
             let code = exitCode(for: error)
             if code == .success {
                 Output.print(fullMessage(for: error))
-                Glibc.exit(0)
+                Glibc.exit(ExitStatus.success.rawValue)
             }
             Output.error(fullMessage(for: error) + "\n")
             Glibc.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
