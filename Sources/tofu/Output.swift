@@ -43,7 +43,10 @@ enum Output {
     /// A row that was removed although it could not be read: which one, and what was wrong.
     /// `name` labels its host (the host as stored, else `given`).
     static func damagedRow(_ row: JSONValue, name: String, given: String) -> String {
-        line([(name, text(row["host"] ?? .string(given))), ("table", text(row["table"])), ("rowid", text(row["rowid"])), ("problem", text(row["problem"]))])
+        line([
+            (name, text(row["host"] ?? .string(given))), ("table", text(row["table"])), ("rowid", text(row["rowid"])),
+            ("problem", text(row["problem"])),
+        ])
     }
 
     static func print(_ text: String) {
