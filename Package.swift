@@ -90,13 +90,15 @@ let package = Package(
             ]
         ),
 
-        // The operator's CLI: a thin client that starts tofu-rpc and speaks NDJSON to it.
+        // The operator's CLI: a thin client that starts tofu-rpc and speaks NDJSON to it. No
+        // Foundation, here or in TofuCore (FoundationFreeTests): a cold command starts faster.
         .executableTarget(
             name: "tofu",
             dependencies: [
                 "CProcessControl",
                 "JSONRPC",
                 "Locking",
+                "TofuCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

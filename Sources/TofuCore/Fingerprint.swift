@@ -23,11 +23,6 @@ public struct Fingerprint: Sendable, Hashable, CustomStringConvertible {
         description = pairs.joined(separator: ":")
     }
 
-    /// A fingerprint read back from tofu's own store, which holds only the canonical form.
-    public init(stored canonical: String) {
-        description = canonical
-    }
-
     /// The fingerprint of a digest's 32 bytes.
     public init(digest: [UInt8]) {
         description = digest.map { byte in

@@ -37,12 +37,6 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.port = port
     }
 
-    /// A key read back from tofu's own store, where only normalised keys are ever written.
-    public init(stored host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
     /// Parses any accepted spelling of a host key.
     public init(parsing input: String) throws(HostKeyError) {
         // 253 for the longest name, brackets and a port: anything much longer is no host key.

@@ -1,16 +1,53 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// RFC 3339 UTC timestamps, the form every time in tofu's answers and store takes
-/// (`2026-11-29T04:00:00Z`); the text sorts in time order.
+/// (`2026-11-29T04:00:00Z`): whole seconds, four-digit years, so the text sorts in time order.
 public enum Timestamp {
-    public static func string(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC") ?? .gmt))
-    }
-
-    public static func date(_ text: String) -> Date? {
-        try? Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC") ?? .gmt).parse(text)
-    }
+    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the times with a four-digit year.
+    static let earliest: Int64 = -62_167_219_200
+    static let latest: Int64 = 253_402_300_799
 
     /// The current time, to the second.
-    public static func now() -> String { string(Date()) }
+    public static func now() -> String { string(secondsSince1970: currentSeconds()) }
+
+    /// The time `days` days from now, to the second (a horizon such as listCerts' expiringWithinDays).
+    public static func now(plusDays days: Int) -> String {
+        let (offset, overflow) = Int64(days).multipliedReportingOverflow(by: 86_400)
+        let (time, later) = currentSeconds().addingReportingOverflow(offset)
+        guard !overflow, !later else { return string(secondsSince1970: days < 0 ? earliest : latest) }
+        return string(secondsSince1970: time)
+    }
+
+    /// The text of a time in seconds since 1970-01-01T00:00:00Z (negative before), in the
+    /// proleptic Gregorian calendar. A time before year 0000 or after 9999 is written as the
+    /// nearest of `earliest` and `latest`: a five-digit or negative year would not sort.
+    public static func string(secondsSince1970 seconds: Int64) -> String {
+        var time = time_t(min(max(seconds, earliest), latest))
+        var parts = tm()
+        // gmtime_r fails only when the year overflows an Int32, far outside the clamped range.
+        guard gmtime_r(&time, &parts) != nil else { return seconds < 0 ? "0000-01-01T00:00:00Z" : "9999-12-31T23:59:59Z" }
+        return string(utc: parts)
+    }
+
+    /// The text of a broken-down UTC time of years 0000–9999, as gmtime_r and OpenSSL's
+    /// ASN1_TIME_to_tm fill it in.
+    public static func string(utc parts: tm) -> String {
+        "\(digits(Int(parts.tm_year) + 1900, 4))-\(digits(Int(parts.tm_mon) + 1, 2))-\(digits(Int(parts.tm_mday), 2))"
+            + "T\(digits(Int(parts.tm_hour), 2)):\(digits(Int(parts.tm_min), 2)):\(digits(Int(parts.tm_sec), 2))Z"
+    }
+
+    /// Seconds since 1970 now, rounded down. CLOCK_REALTIME, as Foundation's `Date()` reads:
+    /// `time()` may read the coarse clock, up to a tick behind.
+    private static func currentSeconds() -> Int64 {
+        var now = timespec()
+        guard clock_gettime(CLOCK_REALTIME, &now) == 0 else { return Int64(time(nil)) }
+        return Int64(now.tv_sec)
+    }
+
+    private static func digits(_ value: Int, _ count: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, count - text.count)) + text
+    }
 }

@@ -1,7 +1,7 @@
 /// The failures tofu reports to its callers, each with what an operator needs to act.
-/// The server maps each case to its JSON-RPC code (-32001 … -32006, -32602).
+/// The server answers each with its `TofuErrorCode`, or -32602 / -32800.
 public enum TofuError: Error, Sendable, Equatable {
-    /// A parameter's value is not acceptable; `field` names it.
+    /// A parameter's value is not acceptable in the store's current state (-32602); `field` names it.
     case invalidParameter(field: String, reason: String)
     /// No pin for this host key (-32001).
     case certNotFound(host: HostKey)

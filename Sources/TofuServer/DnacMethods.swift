@@ -213,7 +213,7 @@ struct DnacMethods: Sendable {
             details["reason"] = .string(error.detail)
             if let other = error.presentedOnReconnect { details["presentedOnReconnect"] = .object(PinJSON.certificate(other)) }
             throw ResponseError(
-                code: TofuErrorCode.notDnac, kind: "notDnac",
+                code: ErrorCode(.notDnac), kind: "notDnac",
                 message: "\(request.host) accepted TLS but did not answer the DNA Center token request, which carried the credentials over the checked connection: \(error.detail). \(keptWords) Check the address and port of the controller.",
                 details: details)
         case .success(let response):
@@ -222,7 +222,7 @@ struct DnacMethods: Sendable {
             details["path"] = .string(response.path)
             if response.status == 401 || response.status == 403 {
                 throw ResponseError(
-                    code: TofuErrorCode.authenticationFailed, kind: "authenticationFailed",
+                    code: ErrorCode(.authenticationFailed), kind: "authenticationFailed",
                     message: "\(request.host) refused the credentials of '\(request.username)' (HTTP \(response.status) on \(response.path)). \(keptWords) Check the username and password, then add the server again.",
                     details: details)
             }
@@ -231,7 +231,7 @@ struct DnacMethods: Sendable {
                 let what = response.status == 200 ? "answered 200 without a token" : "answered HTTP \(response.status)"
                 details["reason"] = .string(what)
                 throw ResponseError(
-                    code: TofuErrorCode.notDnac, kind: "notDnac",
+                    code: ErrorCode(.notDnac), kind: "notDnac",
                     message: "\(request.host) \(what) to the DNA Center token request on \(response.path), which carried the credentials over the checked connection; it does not look like a Cisco DNA Center. \(keptWords)",
                     details: details)
             }
@@ -262,7 +262,7 @@ struct DnacMethods: Sendable {
         guard password.utf8.count <= 1024 else { throw ResponseError.invalidParams(field: "password", "is longer than 1024 bytes") }
         let confirmation: String = try named.required("confirmPassword")
         guard confirmation == password else { throw ResponseError.invalidParams(field: "confirmPassword", "does not match 'password'") }
-        let timeout = try named.integer("timeoutMs", in: 100...120_000, default: VerifyMethods.defaultTimeoutMs) ?? VerifyMethods.defaultTimeoutMs
+        let timeout = try named.probeTimeout()
         return Request(
             host: host, username: username, password: password, timeout: timeout,
             checkCredentials: try named.optional("checkCredentials", as: Bool.self) ?? true, accept: try named.fingerprint("acceptFingerprint"),
@@ -279,7 +279,7 @@ struct DnacMethods: Sendable {
         details["credentialsSent"] = false
         details["storeChanged"] = false
         return ResponseError(
-            code: TofuErrorCode.hostUnreachable, kind: "hostUnreachable",
+            code: ErrorCode(.hostUnreachable), kind: "hostUnreachable",
             message: "Cannot reach \(host) over TLS (\(failure.reason.rawValue)): \(failure.detail). Nothing was pinned or sent.",
             details: details)
     }
@@ -307,7 +307,7 @@ struct DnacMethods: Sendable {
         details["credentialsSent"] = false
         details["storeChanged"] = false
         message += " Remedy: deleteCert \(host), then add the server again; or add it with acceptFingerprint \(presented.sha256Fingerprint)."
-        return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
+        return ResponseError(code: ErrorCode(.certificateMismatch), kind: "certificateMismatch", message: message, details: details)
     }
 
     /// acceptFingerprint names one certificate and the host presented another: refused whether
@@ -329,7 +329,7 @@ struct DnacMethods: Sendable {
         details["storeChanged"] = false
         let pinWords = pinned.map { "Its pin (\($0.certificate.sha256Fingerprint)) is unchanged." } ?? "It has no pin, and none was made."
         let message = "\(host) presents certificate \(presented.sha256Fingerprint), not the one acceptFingerprint names (\(accepted)). The connection was dropped: nothing was pinned and nothing was sent. \(pinWords) Confirm the fingerprint with the controller's administrator before accepting another."
-        return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
+        return ResponseError(code: ErrorCode(.certificateMismatch), kind: "certificateMismatch", message: message, details: details)
     }
 
     static func json(_ server: DnacServer) -> JSONValue {

@@ -10,7 +10,7 @@ extension ResponseError {
             return .invalidParams(field: field, reason)
         case .certNotFound(let host):
             return ResponseError(
-                code: TofuErrorCode.certNotFound, kind: "certNotFound",
+                code: ErrorCode(.certNotFound), kind: "certNotFound",
                 message: "No certificate is pinned for \(host); nothing was changed. List the pins with listCerts.",
                 details: ["host": .string(host.description)])
         case .certificateMismatch(let host, let pinned, let presented, let expected):
@@ -30,16 +30,16 @@ extension ResponseError {
             } else {
                 message = "\(host) is pinned to a different certificate; nothing was changed."
             }
-            return ResponseError(code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch", message: message, details: details)
+            return ResponseError(code: ErrorCode(.certificateMismatch), kind: "certificateMismatch", message: message, details: details)
         case .nothingStaged(let host):
             return ResponseError(
-                code: TofuErrorCode.certNotFound, kind: "nothingStaged",
+                code: ErrorCode(.certNotFound), kind: "nothingStaged",
                 message: "The pin for \(host) has no staged next certificate; nothing was changed. Stage one with pinCert {host, pem, next: true}.",
                 details: ["host": .string(host.description)])
         case .stagedMismatch(let host, let pin, let expected):
             let staged = pin.next?.certificate.sha256Fingerprint.description ?? "none"
             return ResponseError(
-                code: TofuErrorCode.certificateMismatch, kind: "certificateMismatch",
+                code: ErrorCode(.certificateMismatch), kind: "certificateMismatch",
                 message: "The staged next certificate for \(host) is \(staged), not the expected \(expected); nothing was deleted. List it again and retry with the fingerprint you see.",
                 details: [
                     "host": .string(host.description), "pinned": PinJSON.pin(pin), "expectedFingerprint": .string(expected.description),
@@ -47,12 +47,12 @@ extension ResponseError {
                 ])
         case .serverNotFound(let host):
             return ResponseError(
-                code: TofuErrorCode.certNotFound, kind: "dnacServerNotFound",
+                code: ErrorCode(.certNotFound), kind: "dnacServerNotFound",
                 message: "No DNA Center server is recorded for \(host); nothing was changed. List them with listDnacServers.",
                 details: ["host": .string(host.description)])
         case .storeUnavailable(let reason):
             return ResponseError(
-                code: TofuErrorCode.storeUnavailable, kind: "storeUnavailable", message: "Pin store unavailable: \(reason)",
+                code: ErrorCode(.storeUnavailable), kind: "storeUnavailable", message: "Pin store unavailable: \(reason)",
                 details: ["reason": .string(reason)])
         case .damagedRow(let row, let store):
             return damaged(row, store: store)
@@ -68,7 +68,7 @@ extension ResponseError {
         var details: [String: JSONValue] = ["reason": .string(reason), "damagedRow": damagedRowJSON(row), "remedy": .string(repair.words)]
         if let call = repair.call { details["remedyCall"] = call }
         return ResponseError(
-            code: TofuErrorCode.storeUnavailable, kind: "storeUnavailable", message: "Pin store unavailable: \(reason)", details: details)
+            code: ErrorCode(.storeUnavailable), kind: "storeUnavailable", message: "Pin store unavailable: \(reason)", details: details)
     }
 
     static func damagedRowJSON(_ row: DamagedRow) -> JSONValue {
@@ -99,14 +99,9 @@ extension ResponseError {
     }
 }
 
-/// The codes of tofu's own errors.
-enum TofuErrorCode {
-    static let certNotFound = ErrorCode(rawValue: -32001)
-    static let certificateMismatch = ErrorCode(rawValue: -32002)
-    static let hostUnreachable = ErrorCode(rawValue: -32003)
-    static let authenticationFailed = ErrorCode(rawValue: -32004)
-    static let storeUnavailable = ErrorCode(rawValue: -32005)
-    static let notDnac = ErrorCode(rawValue: -32006)
+extension ErrorCode {
+    /// The JSON-RPC code of one of tofu's own errors.
+    init(_ code: TofuErrorCode) { self.init(rawValue: code.rawValue) }
 }
 
 /// Runs a call into tofu's modules, turning their typed errors into JSON-RPC errors.

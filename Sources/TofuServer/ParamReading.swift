@@ -50,6 +50,12 @@ extension NamedParams {
         return policy
     }
 
+    /// `timeoutMs` of a live TLS probe (verifyCert, addDnacServer): 100 ms to 2 minutes, 5 s
+    /// when not given, as the protocol document states for both methods.
+    func probeTimeout() throws(ResponseError) -> Int {
+        try integer("timeoutMs", in: 100...120_000) ?? 5000
+    }
+
     /// An optional integer within `range`, or `fallback`.
     func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int? = nil) throws(ResponseError) -> Int? {
         guard let value: Int = try optional(name) else { return fallback }

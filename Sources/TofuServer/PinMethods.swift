@@ -55,7 +55,7 @@ struct PinMethods: Sendable {
             includePem = try named.optional("includePem", as: Bool.self) ?? false
             stagedOnly = try named.optional("staged", as: Bool.self) ?? false
             expiringBefore = try named.integer("expiringWithinDays", in: 0...36_500).map { days in
-                Timestamp.string(Date().addingTimeInterval(Double(days) * 86_400))
+                Timestamp.now(plusDays: days)
             }
         }
 

@@ -9,7 +9,6 @@ import TofuTLS
 struct VerifyMethods: Sendable {
     let store: PinStore
 
-    static let defaultTimeoutMs = 5000
     static let defaultConcurrency = 32
 
     func register(in table: inout MethodTable) {
@@ -18,7 +17,7 @@ struct VerifyMethods: Sendable {
 
     func verifyCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
         let named = try params.named(allowing: ["host", "pem", "timeoutMs", "all", "concurrency", "progressToken"])
-        let timeout = try named.integer("timeoutMs", in: 100...120_000, default: Self.defaultTimeoutMs) ?? Self.defaultTimeoutMs
+        let timeout = try named.probeTimeout()
         if try named.optional("all", as: Bool.self) == true {
             for field in ["host", "pem"] where named.members[field] != nil {
                 throw ResponseError.invalidParams(field: field, "cannot be combined with 'all'")

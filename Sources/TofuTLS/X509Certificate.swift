@@ -141,10 +141,7 @@ public final class X509Certificate {
         guard let time, ASN1_TIME_to_tm(time, &parts) == 1 else {
             throw CertificateParseError("the certificate's \(field) time cannot be read")
         }
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let year = String(parts.tm_year + 1900)
-        let padded = String(repeating: "0", count: max(0, 4 - year.count)) + year
-        return "\(padded)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        return Timestamp.string(utc: parts)
     }
 
     private func subjectAltNames() -> [String] {

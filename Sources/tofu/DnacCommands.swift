@@ -1,9 +1,6 @@
 import ArgumentParser
 import JSONRPC
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import TofuCore
 
 struct AddDnacServer: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,17 +52,13 @@ struct AddDnacServer: ParsableCommand {
         if let timeoutMs { params["timeoutMs"] = .int(Int64(timeoutMs)) }
         let result = try options.client().call("addDnacServer", params).orExit { error in Self.hint(error, username: username) }
         if options.json { return Output.printJSON(result) }
-        let pin = result["pin"] ?? .null
         let authenticated = result["authenticated"].map { $0 == .null ? "unchecked" : Output.text($0) } ?? "unchecked"
-        Output.print(Output.text(result["pinStatus"]) + " " + Output.line([
-            ("host", Output.text(pin["host"])), ("subject", Output.text(pin["subject"])), ("sha256", Output.text(pin["sha256Fingerprint"])),
-            ("authenticated", authenticated),
-        ]))
+        Output.print(Output.pinning(result, then: [("authenticated", authenticated)]))
     }
 
     /// The exact next commands after a mismatch: the slow way and the one-step way.
-    static func hint(_ error: RemoteError, username: String) -> String? {
-        guard error.code == -32002, let data = error.data else { return nil }
+    static func hint(_ error: ResponseError, username: String) -> String? {
+        guard TofuErrorCode(rawValue: error.code.rawValue) == .certificateMismatch, let data = error.data else { return nil }
         let host = Output.text(data["host"])
         let pinned = Output.text(data["pinned"]?["sha256Fingerprint"])
         let presented = Output.text(data["presented"]?["sha256Fingerprint"])
@@ -122,7 +115,7 @@ struct RemoveDnacServer: ParsableCommand {
         let result = try options.client().call("removeDnacServer", ["server": .string(server)]).orExit()
         if options.json { return Output.printJSON(result) }
         if let row = result["damagedRow"], row != .null {
-            Output.print("removed damaged " + Output.line([("server", Output.text(row["host"] ?? .string(server))), ("table", Output.text(row["table"])), ("rowid", Output.text(row["rowid"])), ("problem", Output.text(row["problem"]))]))
+            Output.print("removed damaged " + Output.damagedRow(row, name: "server", given: server))
             return
         }
         let removed = result["removed"] ?? .null

@@ -1,9 +1,5 @@
-import ArgumentParser
 import JSONRPC
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import TofuCore
 
 /// The CLI's exit status, one per outcome a script needs to tell apart (see `tofu --help`).
 enum ExitStatus: Int32 {
@@ -18,16 +14,22 @@ enum ExitStatus: Int32 {
     case notDnac = 8
 
     /// The status for an error answer of tofu-rpc.
-    init(code: Int) {
+    init(_ code: ErrorCode) {
+        if let own = TofuErrorCode(rawValue: code.rawValue) {
+            self.init(own)
+        } else {
+            self = [.invalidParams, .invalidRequest, .methodNotFound].contains(code) ? .usage : .failure
+        }
+    }
+
+    init(_ code: TofuErrorCode) {
         switch code {
-        case -32602, -32600, -32601: self = .usage
-        case -32001: self = .notFound
-        case -32002: self = .mismatch
-        case -32003: self = .unreachable
-        case -32004: self = .authenticationFailed
-        case -32005: self = .storeUnavailable
-        case -32006: self = .notDnac
-        default: self = .failure
+        case .certNotFound: self = .notFound
+        case .certificateMismatch: self = .mismatch
+        case .hostUnreachable: self = .unreachable
+        case .authenticationFailed: self = .authenticationFailed
+        case .storeUnavailable: self = .storeUnavailable
+        case .notDnac: self = .notDnac
         }
     }
 
@@ -50,15 +52,15 @@ struct CLIFailure: Error {
 
     /// An error answer, in the server's words (escaped for the terminal: they may quote
     /// certificate text), plus the next command to run where there is one.
-    init(_ error: RemoteError, hint: String? = nil) {
-        status = ExitStatus(code: error.code)
+    init(_ error: ResponseError, hint: String? = nil) {
+        status = ExitStatus(error.code)
         message = TerminalText.escaped(error.message) + (hint.map { "\n" + $0 } ?? "")
     }
 }
 
-extension Result where Failure == RemoteError {
+extension Result where Failure == ResponseError {
     /// The result, or the failure the CLI exits with.
-    func orExit(hint: (RemoteError) -> String? = { _ in nil }) throws(CLIFailure) -> Success {
+    func orExit(hint: (ResponseError) -> String? = { _ in nil }) throws(CLIFailure) -> Success {
         switch self {
         case .success(let value): return value
         case .failure(let error): throw CLIFailure(error, hint: hint(error))

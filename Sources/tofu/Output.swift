@@ -22,13 +22,31 @@ enum Output {
         }
     }
 
-    /// `host=<key>;  subject=<subject>`, and with `verbose` serial, fingerprint and expiry.
-    static func pin(_ pin: JSONValue, verbose: Bool) -> String {
-        var fields = [("host", text(pin["host"])), ("subject", text(pin["subject"]))]
-        if verbose {
-            fields += [("serial", text(pin["serialNumber"])), ("sha256", text(pin["sha256Fingerprint"])), ("notAfter", text(pin["notAfter"]))]
-        }
-        return line(fields)
+    /// A field of a pin shown after its host and subject: labelled with the case name, read
+    /// from the member of tofu-rpc's pin object the raw value names.
+    enum PinField: String {
+        case serial = "serialNumber"
+        case sha256 = "sha256Fingerprint"
+        case notAfter
+    }
+
+    /// PI's line for a pin, `host=<key>;  subject=<subject>`, then `fields` of the pin, then `extra`.
+    static func pin(_ pin: JSONValue, _ fields: [PinField] = [], then extra: [(String, String)] = []) -> String {
+        line([("host", text(pin["host"])), ("subject", text(pin["subject"]))] + fields.map { ("\($0)", text(pin[$0.rawValue])) } + extra)
+    }
+
+    /// What pinCert and addDnacServer did: `pinned host=<key>;  subject=<subject>;  sha256=<fingerprint>`.
+    static func pinning(_ result: JSONValue, then extra: [(String, String)] = []) -> String {
+        text(result["pinStatus"]) + " " + pin(result["pin"] ?? .null, [.sha256], then: extra)
+    }
+
+    /// A row that was removed although it could not be read: which one, and what was wrong.
+    /// `name` labels its host (the host as stored, else `given`).
+    static func damagedRow(_ row: JSONValue, name: String, given: String) -> String {
+        line([
+            (name, text(row["host"] ?? .string(given))), ("table", text(row["table"])), ("rowid", text(row["rowid"])),
+            ("problem", text(row["problem"])),
+        ])
     }
 
     static func print(_ text: String) {

@@ -101,7 +101,7 @@ final class RPCClient {
     }
 
     /// Calls `method`; notifications that arrive first (e.g. `$/progress`) go to `onNotification`.
-    func call(_ method: String, _ params: [String: JSONValue] = [:], onNotification: (JSONValue) -> Void = { _ in }) throws(CLIFailure) -> Result<JSONValue, RemoteError> {
+    func call(_ method: String, _ params: [String: JSONValue] = [:], onNotification: (JSONValue) -> Void = { _ in }) throws(CLIFailure) -> Result<JSONValue, ResponseError> {
         nextID += 1
         let request: JSONValue = ["jsonrpc": "2.0", "id": .int(nextID), "method": .string(method), "params": .object(params)]
         // The request may hold a password (addDnacServer): its bytes are wiped once written.
@@ -117,7 +117,7 @@ final class RPCClient {
                 continue
             }
             if let error = message["error"] {
-                return .failure(RemoteError(error))
+                return .failure(ResponseError(answer: error))
             }
             return .success(message["result"] ?? .null)
         }
@@ -157,17 +157,11 @@ final class RPCClient {
     }
 }
 
-/// An error answer from tofu-rpc.
-struct RemoteError: Error {
-    let code: Int
-    let message: String
-    let data: JSONValue?
-
-    init(_ error: JSONValue) {
-        code = Int(error["code"]?.intValue ?? -32603)
-        message = error["message"]?.stringValue ?? "unknown error"
-        data = error["data"]
+extension ResponseError {
+    /// An error object as tofu-rpc answered it (what is missing reads as an internal error).
+    init(answer error: JSONValue) {
+        self.init(
+            code: error["code"]?.intValue.map { ErrorCode(rawValue: Int($0)) } ?? .internalError,
+            message: error["message"]?.stringValue ?? "unknown error", data: error["data"])
     }
-
-    var kind: String { data?["kind"]?.stringValue ?? "" }
 }

@@ -139,6 +139,61 @@ import Testing
         peers.stop()
     }
 
+    /// Each error code tofu-rpc may answer with, and the exit status both clients give it:
+    /// tofu's own codes (TofuErrorCode), the JSON-RPC usage errors, and anything else. The
+    /// server is a stand-in that answers the request with that error, then waits for its input
+    /// to close as tofu-rpc does (bash forgets a coprocess that has exited, and its pipes).
+    @Test(arguments: [
+        (-32001, 4), (-32002, 3), (-32003, 5), (-32004, 6), (-32005, 7), (-32006, 8),
+        (-32602, 2), (-32600, 2), (-32601, 2), (-32603, 1), (-32700, 1), (-32800, 1), (-32000, 1), (-32007, 1), (7, 1),
+    ])
+    func everyErrorCodeGivesItsExitStatus(code: Int, status: Int32) async throws {
+        let directory = temporaryDirectory("tofu-codes")
+        let server = directory + "/tofu-rpc"
+        let answer = #"{"jsonrpc":"2.0","id":1,"error":{"code":\#(code),"message":"answered \#(code) by the test","data":{"kind":"test"}}}"#
+        try Data("#!/bin/sh\nIFS= read -r request\nprintf '%s\\n' '\(answer)'\ncat >/dev/null\n".utf8).write(to: URL(fileURLWithPath: server))
+        #expect(chmod(server, 0o755) == 0)
+        let stores = Dictionary(uniqueKeysWithValues: Client.allCases.map { ($0, directory + "/store.sqlite") })
+        let results = try await Self.both(["listcerts", "--server-path", server], stores: stores, status: status)
+        for client in Client.allCases {
+            #expect(results[client]?.stderr == "tofu: answered \(code) by the test\n", "\(client)")
+        }
+    }
+
+    /// The built `tofu` loads no Foundation but FoundationEssentials (which ArgumentParser
+    /// uses): not Foundation itself, nor ICU with FoundationInternationalization, through any
+    /// module it links (TofuCore, JSONRPC, Locking). See FoundationFreeTests for the sources.
+    @Test func cliDoesNotLinkFoundation() async throws {
+        let libraries = try await runProgram("/usr/bin/ldd", [productPath("tofu")])
+        #expect(libraries.status == 0, "\(libraries)")
+        // A build with the Swift runtime linked in statically shows nothing to check.
+        try #require(libraries.stdout.contains("libswiftCore.so"), "\(libraries.stdout)")
+        for library in ["libFoundation.so", "libFoundationInternationalization.so", "lib_FoundationICU.so", "libFoundationNetworking.so"] {
+            #expect(!libraries.stdout.contains(library), "tofu links \(library):\n\(libraries.stdout)")
+        }
+    }
+
+    /// remove-dnac-server on a record that cannot be read says which row went, as deletecert
+    /// does for a pin; the pin stays.
+    @Test(arguments: Client.allCases)
+    func removingADamagedServerNamesTheRow(client: Client) async throws {
+        let peers = try TLSPeers()
+        let dnac = try await peers.listen("tls", certificate: try await CertificateFactory.make(), dnac: ["username": "admin", "password": "pw"])
+        let store = DamagedStoreTests.newStore()
+        let added = try await Self.run(client, ["add-dnac-server", "--server", dnac.address, "--username", "admin", "--password-stdin"], store: store, stdin: "pw\n")
+        #expect(added.status == 0, "\(added.stderr)")
+        let id = try await DamagedStoreTests.rowid(store, "dnac_server", host: dnac.key)
+        try await DamagedStoreTests.edit(store, "UPDATE dnac_server SET authenticated = 'yes' WHERE id = \(id)")
+        let removed = try await Self.run(client, ["remove-dnac-server", dnac.key], store: store)
+        #expect(removed.status == 0, "\(removed.stderr)")
+        let problem = DamagedRowRepairByCLITests.problem(removed.stdout)
+        #expect(removed.stdout == "removed damaged server=\(dnac.key);  table=dnac_server;  rowid=\(id);  problem=\(problem)\n", "\(removed.stdout)")
+        #expect(!problem.isEmpty)
+        let listed = try await Self.run(client, ["listcerts"], store: store)
+        #expect(listed.stdout == "host=\(dnac.key);  subject=CN = kong\n", "\(listed.stdout) \(listed.stderr)")
+        peers.stop()
+    }
+
     /// The password is never in the argv of any process the clients start (world-readable
     /// in /proc), nor in their output.
     @Test(arguments: Client.allCases)

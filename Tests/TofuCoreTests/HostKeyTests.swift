@@ -216,8 +216,8 @@ import TofuCore
     @Test(arguments: [
         canonical,
         canonical.lowercased(),
-        canonical.replacingOccurrences(of: ":", with: ""),
-        canonical.replacingOccurrences(of: ":", with: "").lowercased(),
+        canonical.replacing(":", with: ""),
+        canonical.replacing(":", with: "").lowercased(),
         "sha256 Fingerprint=" + canonical,
         "  " + canonical + "\n",
     ])
@@ -225,7 +225,7 @@ import TofuCore
         #expect(Fingerprint(parsing: text)?.description == Self.canonical)
     }
 
-    @Test(arguments: ["", "00", String(Self.canonical.dropLast()), Self.canonical + "00", Self.canonical.replacingOccurrences(of: "E", with: "G")])
+    @Test(arguments: ["", "00", String(Self.canonical.dropLast()), Self.canonical + "00", Self.canonical.replacing("E", with: "G")])
     func othersAreRefused(text: String) {
         #expect(Fingerprint(parsing: text) == nil)
     }
