@@ -179,7 +179,7 @@ import Testing
     func removingADamagedServerNamesTheRow(client: Client) async throws {
         let peers = try TLSPeers()
         let dnac = try await peers.listen("tls", certificate: try await CertificateFactory.make(), dnac: ["username": "admin", "password": "pw"])
-        let store = DamagedStoreTests.newStore()
+        let store = newStorePath("tofu-damaged")
         let added = try await Self.run(client, ["add-dnac-server", "--server", dnac.address, "--username", "admin", "--password-stdin"], store: store, stdin: "pw\n")
         #expect(added.status == 0, "\(added.stderr)")
         let id = try await DamagedStoreTests.rowid(store, "dnac_server", host: dnac.key)
