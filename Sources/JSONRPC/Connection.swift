@@ -69,17 +69,24 @@ public final class Connection: Sendable {
     /// `shutdown` was received: LSP then accepts only `exit`.
     let shutdownRequested = Atomic<Bool>(false)
     private let input: Int32
+    private let inputThreadName: String
 
-    /// Serves on `input` and `output`, which it does not close. Any thread.
-    public init(input: Int32, output: Int32, methods: MethodTable, limits: Limits = Limits(), logger: Logger) {
+    /// Serves on `input` and `output`, which it does not close. The threads it starts are
+    /// named `inputThreadName` and `outputThreadName` (15 bytes are kept), as `top -H` and
+    /// debuggers show them. Any thread.
+    public init(
+        input: Int32, output: Int32, methods: MethodTable, limits: Limits = Limits(), logger: Logger,
+        inputThreadName: String = "jsonrpc-input", outputThreadName: String = "jsonrpc-output"
+    ) {
         JSONCodec.prepare()
         self.input = input
         self.methods = methods
         self.limits = limits
         self.logger = logger
+        self.inputThreadName = inputThreadName
         let inputThread = ThreadRole("input")
         self.inputThread = inputThread
-        let writer = OutputWriter(fd: output, bound: limits.maxMessageBytes, threadName: "tofu-rpc output", inputThread: inputThread) { error in
+        let writer = OutputWriter(fd: output, bound: limits.maxMessageBytes, threadName: outputThreadName, inputThread: inputThread) { error in
             logger.warning("the peer stopped reading our output (\(String(cString: strerror(error)))); answers are dropped")
         }
         self.writer = writer
@@ -93,7 +100,7 @@ public final class Connection: Sendable {
         writer.whenRoom { [weak tracker] in tracker?.startQueued() }
         defer { writer.whenRoom(nil) }
         let ending = await withCheckedContinuation { (continuation: CheckedContinuation<Ending, Never>) in
-            DetachedThread.start(name: "tofu-rpc input") { [self] in
+            DetachedThread.start(name: inputThreadName) { [self] in
                 inputThread.claim()
                 let ending = readLoop()
                 // The answers to the last chunk (e.g. to a final line without a newline) may be
