@@ -4,7 +4,6 @@
 
 /* jansson's reference counting lives in static inline functions and macros;
    these give Swift one plain function for each. */
-static inline json_t *tofu_json_incref(json_t *json) { return json_incref(json); }
 static inline void tofu_json_decref(json_t *json) { json_decref(json); }
 static inline int tofu_json_typeof(const json_t *json) { return (int)json_typeof(json); }
 

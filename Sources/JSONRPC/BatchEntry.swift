@@ -1,7 +1,8 @@
 import Locking
 
 /// One call of a batch: started when the batch's window reaches it, cancellable before that
-/// (then it never runs), and answered exactly once.
+/// (then it never runs), and answered exactly once. `cancel` comes from any thread; the rest
+/// from the batch's own task.
 final class BatchEntry: Sendable {
     private enum Phase: Sendable {
         case waiting

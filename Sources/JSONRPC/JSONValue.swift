@@ -37,11 +37,6 @@ extension JSONValue {
         return nil
     }
 
-    public var boolValue: Bool? {
-        if case .bool(let value) = self { return value }
-        return nil
-    }
-
     public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil

@@ -6,8 +6,6 @@ public struct Call: Sendable, Equatable {
     public var method: String
     public var params: Params
 
-    public var isNotification: Bool { id == nil }
-
     public init(id: JSONValue?, method: String, params: Params = Params(nil)) {
         self.id = id
         self.method = method

@@ -7,7 +7,7 @@ public struct RequestContext: Sendable {
     public let method: String
     /// The framing the call came in; notifications sent for it go out the same way.
     public let framing: Framing
-    let send: @Sendable (JSONValue, Framing) -> Void
+    let write: @Sendable (JSONValue, Framing) -> Void
     let committed = CommittedFlag()
 
     /// Says that this call has done something it cannot undo (e.g. written to a store or sent
@@ -17,9 +17,9 @@ public struct RequestContext: Sendable {
         committed.set()
     }
 
-    /// Sends a notification to the peer (e.g. `$/progress`) in this call's framing.
+    /// Sends a notification to the peer (e.g. `$/progress`) in this call's framing. Any thread.
     public func notify(_ method: String, params: JSONValue?) {
-        send(OutgoingMessage.notification(method: method, params: params), framing)
+        write(OutgoingMessage.notification(method: method, params: params), framing)
     }
 }
 
@@ -31,15 +31,16 @@ final class CommittedFlag: Sendable {
     var isSet: Bool { value.withLock { $0 } }
 }
 
-/// Answers one method. It returns the result, or throws a `ResponseError`; any other error
-/// becomes -32603 and a cancelled task's answer becomes -32800.
+/// Answers one method, in a task of its own on the cooperative pool (it must not block: blocking
+/// work belongs on a thread of its own). It returns the result, or throws a `ResponseError`;
+/// any other error becomes -32603 and a cancelled task's answer becomes -32800.
 public typealias MethodHandler = @Sendable (Params, RequestContext) async throws -> JSONValue
 
 /// Answers a call at once, on the connection's input thread, without a task: for answers
-/// that take microseconds (a point read), where handing the call to a task and back would
-/// cost many times the work itself. It returns nil to pass the call to the method's
-/// `MethodHandler` instead (e.g. a long listing). It must never wait on the network or on
-/// a lock held for long: while it runs, nothing else is read.
+/// that take microseconds (e.g. one indexed read), where handing the call to a task and back
+/// would cost many times the work itself. It returns nil to pass the call to the method's
+/// `MethodHandler` instead (e.g. one that asks for a long listing). It must never wait on the
+/// network or on a lock held for long: while it runs, nothing else is read.
 public typealias ImmediateHandler = @Sendable (Params) throws -> JSONValue?
 
 /// The methods a server answers, by name.

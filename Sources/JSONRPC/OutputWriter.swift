@@ -6,12 +6,17 @@ import Synchronization
     import Glibc
 #endif
 
-/// Writes framed messages to a file descriptor from a thread of its own, so a peer that
-/// reads slowly blocks that thread, never Swift's cooperative pool nor the input thread.
+/// Writes framed messages to a file descriptor from a thread of its own (the output thread),
+/// so a peer that reads slowly blocks that thread, never Swift's cooperative pool nor the
+/// input thread.
 ///
 /// It counts what is queued and not yet written. Past `bound`, the connection stops reading
 /// and starting calls (`waitForRoom`, `hasRoom`) until the peer has read enough: a peer
 /// that sends requests and never reads the answers cannot make memory grow.
+///
+/// Threads: `write`, `hasRoom`, `whenRoom`, `stop` and `flush` are for any thread (`flush`
+/// from a task); `hold`, `writeHeld` and `waitForRoom` are for the connection's input thread
+/// only (checked), which may also write small batches itself.
 final class OutputWriter: Sendable {
     private enum Item: Sendable {
         case bytes([UInt8])
@@ -21,7 +26,7 @@ final class OutputWriter: Sendable {
 
     private struct State: Sendable {
         var items = FIFO<Item>()
-        /// Someone (the writing thread, or the input thread in `announce`) owns the descriptor.
+        /// Someone (the output thread, or the input thread in `writeHeld`) owns the descriptor.
         var writing = false
         /// Bytes queued and not yet written (or dropped, once the peer is gone).
         var unwritten = 0
@@ -33,7 +38,7 @@ final class OutputWriter: Sendable {
     }
 
     /// What the input thread writes itself: one pipe buffer, which a pipe that polls
-    /// writable takes without blocking (a larger batch goes to the writing thread).
+    /// writable takes without blocking (a larger batch goes to the output thread).
     private static let directLimit = Int(PIPE_BUF)
 
     /// Small messages are written together, up to this many bytes per write; a larger one is
@@ -49,50 +54,62 @@ final class OutputWriter: Sendable {
     private let signal = DispatchSemaphore(value: 0)
     private let room = DispatchSemaphore(value: 0)
     private let broken = Atomic<Bool>(false)
-    private let unannounced = Atomic<Bool>(false)
+    /// `hold` queued bytes that `writeHeld` has not yet passed on.
+    private let holding = Atomic<Bool>(false)
     private let onBroken: @Sendable (Int32) -> Void
+    private let inputThread: ThreadRole
+    private let outputThread = ThreadRole("output")
 
-    /// `onBroken` is called once, with errno, when the peer stops reading (e.g. EPIPE);
-    /// later output is dropped.
-    init(fd: Int32, bound: Int, onBroken: @escaping @Sendable (Int32) -> Void) {
+    /// Starts the output thread, named `threadName`. `inputThread` is the one thread that may
+    /// `hold`. `onBroken` is called once, with errno, when the peer stops reading (e.g.
+    /// EPIPE); later output is dropped. Any thread.
+    init(fd: Int32, bound: Int, threadName: String, inputThread: ThreadRole, onBroken: @escaping @Sendable (Int32) -> Void) {
         self.fd = fd
         self.bound = bound
+        self.inputThread = inputThread
         self.onBroken = onBroken
-        DetachedThread.start(name: "tofu-rpc output") { [self] in self.loop() }
+        DetachedThread.start(name: threadName) { [self] in
+            outputThread.claim()
+            loop()
+        }
     }
 
-    /// Sets what is called (on the writing thread) each time the unwritten output, having
-    /// gone past the bound, is back within it.
+    /// Sets what is called each time the unwritten output, having gone past the bound, is
+    /// back within it: on the output thread, or on the input thread in `writeHeld`. Any thread.
     func whenRoom(_ body: (@Sendable () -> Void)?) {
         state.withLock { $0.onRoom = body }
     }
 
-    /// Whether the unwritten output is within the bound.
+    /// Whether the unwritten output is within the bound. Any thread.
     var hasRoom: Bool { state.withLock { $0.unwritten <= bound } }
 
-    func send(_ bytes: [UInt8]) {
+    /// Queues `bytes` (one framed message) and wakes the output thread to write them. Any thread.
+    func write(_ bytes: [UInt8]) {
         add(bytes)
         signal.signal()
     }
 
-    /// Queues `bytes` without waking the writing thread: the input thread queues every answer
-    /// to one chunk of input, then `announce()`s them, so a pipelined burst costs one wake-up
-    /// and one write instead of one per answer.
-    func enqueue(_ bytes: [UInt8]) {
+    /// Queues `bytes` without waking the output thread, until `writeHeld`: the input thread
+    /// holds every answer to one chunk of input, then writes them together, so a pipelined
+    /// burst costs one wake-up and one write instead of one per answer. Input thread (checked).
+    func hold(_ bytes: [UInt8]) {
+        inputThread.check()
         add(bytes)
-        unannounced.store(true, ordering: .releasing)
+        holding.store(true, ordering: .releasing)
     }
 
-    /// Writes what was `enqueue`d since the last call: on the calling thread when it is small,
-    /// nothing else is being written and the descriptor can take it without blocking (a
-    /// request answered at once then costs no thread hop); else by waking the writing thread.
-    func announce() {
-        guard unannounced.exchange(false, ordering: .acquiringAndReleasing) else { return }
+    /// Writes what was `hold`-queued since the last call: on the calling thread when it is
+    /// small, nothing else is being written and the descriptor can take it without blocking (a
+    /// request answered at once then costs no thread hop); else by waking the output thread.
+    /// Input thread (checked).
+    func writeHeld() {
+        inputThread.check()
+        guard holding.exchange(false, ordering: .acquiringAndReleasing) else { return }
         guard let batch = claimSmallBatch() else {
             signal.signal()
             return
         }
-        write(batch)
+        writeToDescriptor(batch)
         let more = state.withLock { state in
             state.writing = false
             return !state.items.isEmpty
@@ -101,12 +118,13 @@ final class OutputWriter: Sendable {
         if more { signal.signal() }
     }
 
-    /// Blocks the calling thread (the input thread, never a task) while the unwritten output
-    /// is past the bound; `announce`s first, so what it queued itself gets written. It
-    /// sleeps on a semaphore the writing thread signals: a peer that never reads costs no CPU.
+    /// Blocks the calling thread while the unwritten output is past the bound; `writeHeld`
+    /// first, so what it held gets written. It sleeps on a semaphore the output thread
+    /// signals: a peer that never reads costs no CPU. Input thread (checked), never a task.
     func waitForRoom() {
+        inputThread.check()
         guard !hasRoom else { return }
-        announce()
+        writeHeld()
         while state.withLock({ state -> Bool in
             guard state.unwritten > bound else { return false }
             state.inputWaiting = true
@@ -116,13 +134,14 @@ final class OutputWriter: Sendable {
         }
     }
 
-    /// Ends the writing thread once everything sent before has been written.
+    /// Ends the output thread once everything queued before has been written. Any thread.
     func stop() {
         state.withLock { $0.items.append(.stop) }
         signal.signal()
     }
 
-    /// Returns once everything sent before it has been written (or dropped, if the peer is gone).
+    /// Returns once everything queued before it has been written (or dropped, if the peer is
+    /// gone). A task.
     func flush() async {
         await withCheckedContinuation { continuation in
             state.withLock { $0.items.append(.flush(continuation)) }
@@ -139,8 +158,9 @@ final class OutputWriter: Sendable {
     }
 
     /// `count` bytes are written (or dropped): wakes the input thread and calls `onRoom` when
-    /// that brings the output back within the bound.
+    /// that brings the output back within the bound. The thread that wrote them: output or input.
     private func written(_ count: Int) {
+        precondition(outputThread.isCurrent || inputThread.isCurrent, "only the output and input threads write")
         guard count > 0 else { return }
         let (wake, onRoom) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
             state.unwritten -= count
@@ -173,12 +193,12 @@ final class OutputWriter: Sendable {
         }
     }
 
-    /// What the writing thread does next.
+    /// What the output thread does next.
     private enum Step {
         case write([UInt8])
         case flush(CheckedContinuation<Void, Never>)
         case stop
-        /// Nothing is queued, or `announce` is writing (it signals again when done).
+        /// Nothing is queued, or `writeHeld` is writing (it signals again when done).
         case idle
     }
 
@@ -221,7 +241,7 @@ final class OutputWriter: Sendable {
                 case .idle:
                     break
                 case .write(let bytes):
-                    write(bytes)
+                    writeToDescriptor(bytes)
                     written(bytes.count)
                     continue
                 case .flush(let continuation):
@@ -236,7 +256,7 @@ final class OutputWriter: Sendable {
         }
     }
 
-    private func write(_ bytes: [UInt8]) {
+    private func writeToDescriptor(_ bytes: [UInt8]) {
         guard !bytes.isEmpty, !broken.load(ordering: .relaxed) else { return }
         bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return }

@@ -10,7 +10,7 @@ struct PinMethods: Sendable {
 
     func register(in table: inout MethodTable) {
         table.register("pinCert") { params, context in try await pinCert(params, context) }
-        table.register("listCerts", immediate: { params in try listCertsNow(params) }, otherwise: { params, _ in try await listCerts(params) })
+        table.register("listCerts", immediate: { params in try listOneHost(params) }, otherwise: { params, _ in try await listCerts(params) })
         table.register("deleteCert") { params, context in try await deleteCert(params, context) }
         table.register("certHistory") { params, _ in try await certHistory(params) }
         table.register("setPinPolicy") { params, context in try await setPinPolicy(params, context) }
@@ -76,8 +76,9 @@ struct PinMethods: Sendable {
 
     /// listCerts of one host, answered on the connection's input thread: the question an
     /// operator or a script asks most ("what is pinned for this host?") is one indexed read,
-    /// and a hop to a task and back would cost several times the read. Listings go to `listCerts`.
-    func listCertsNow(_ params: Params) throws -> JSONValue? {
+    /// and a hop to a task and back would cost several times the read. Nil for a listing,
+    /// which goes to `listCerts`.
+    func listOneHost(_ params: Params) throws -> JSONValue? {
         let request = try ListRequest(params)
         guard let host = request.host else { return nil }
         let page = try answering { () throws(TofuError) in

@@ -88,7 +88,7 @@ struct TofuRPC: AsyncParsableCommand {
         }
         let connection = Connection(
             input: STDIN_FILENO, output: STDOUT_FILENO, methods: TofuMethods.table(store: pinStore, logger: logger, maxProbes: maxProbes),
-            limits: limits, logger: logger)
+            limits: limits, logger: logger, inputThreadName: "tofu-rpc input", outputThreadName: "tofu-rpc output")
         let ending = await connection.run()
         await pinStore.close()
         return ending.exitStatus

@@ -13,12 +13,19 @@ final class InProcessServer: Sendable {
     private let reading = Locked<PeerReader?>(nil)
     private let run: Task<Connection.Ending, Never>
 
-    init(methods: MethodTable, limits: Limits = Limits(), readingAtOnce: Bool = true) {
+    /// `threadNames` nil: the connection's default names.
+    init(methods: MethodTable, limits: Limits = Limits(), readingAtOnce: Bool = true, threadNames: (input: String, output: String)? = nil) {
         let toServer = Self.pipeClosingOnExec()
         let toClient = Self.pipeClosingOnExec()
-        let connection = Connection(
-            input: toServer[0], output: toClient[1], methods: methods, limits: limits,
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let connection =
+            if let threadNames {
+                Connection(
+                    input: toServer[0], output: toClient[1], methods: methods, limits: limits, logger: logger,
+                    inputThreadName: threadNames.input, outputThreadName: threadNames.output)
+            } else {
+                Connection(input: toServer[0], output: toClient[1], methods: methods, limits: limits, logger: logger)
+            }
         let serverRead = toServer[0]
         let serverWrite = toClient[1]
         run = Task {

@@ -1,0 +1,83 @@
+import Logging
+
+/// Running a call's handler, on the input thread (`ImmediateHandler`) or as a task
+/// (`MethodHandler`), and turning what it returned or threw into the call's answer.
+extension Connection {
+    /// The answer of the method's `ImmediateHandler`, run here without a task; nil if the
+    /// method has none or the handler passes the call on. For single calls only: a batch's
+    /// entries run as tasks. Input thread (its callers check).
+    func immediate(_ call: Call) -> Outcome? {
+        guard let handler = methods.immediateHandler(for: call.method) else { return nil }
+        let outcome: Result<JSONValue, ResponseError>
+        do {
+            guard let result = try handler(call.params) else { return nil }
+            outcome = .success(result)
+        } catch {
+            outcome = .failure(responseError(from: error, in: call))
+        }
+        return response(to: call, outcome).map(Outcome.answer) ?? .noAnswer
+    }
+
+    /// Runs one call's `MethodHandler`; returns its response, or nil for a notification. A task.
+    func perform(_ call: Call, _ framing: Framing) async -> JSONValue? {
+        let outcome: Result<JSONValue, ResponseError>
+        var committed = false
+        if let handler = methods.handler(for: call.method) {
+            let context = RequestContext(id: call.id, method: call.method, framing: framing) { [self] message, framing in
+                write(message, framing)
+            }
+            do {
+                outcome = .success(try await handler(call.params, context))
+            } catch {
+                outcome = .failure(responseError(from: error, in: call))
+            }
+            committed = context.committed.isSet
+        } else {
+            outcome = .failure(.methodNotFound(call.method))
+        }
+        if Task.isCancelled, !committed, let id = call.id { return OutgoingMessage.response(id: id, error: .cancelled) }
+        return response(to: call, outcome)
+    }
+
+    /// A handler's error as the peer sees it: its own `ResponseError`, -32800 for cancellation,
+    /// -32603 (logged) for anything else. Any thread.
+    private func responseError(from error: any Error, in call: Call) -> ResponseError {
+        switch error {
+        case let error as ResponseError: return error
+        case is CancellationError: return .cancelled
+        default:
+            logger.error("method '\(Self.printable(call.method))' failed: \(Self.printable(String(describing: error)))")
+            return .internalError("the method failed unexpectedly; see the server's log")
+        }
+    }
+
+    /// The response to `call`; nil for a notification, whose failure is logged instead. Any thread.
+    private func response(to call: Call, _ outcome: Result<JSONValue, ResponseError>) -> JSONValue? {
+        guard let id = call.id else {
+            if case .failure(let error) = outcome {
+                logger.notice("notification '\(Self.printable(call.method))' failed: \(Self.printable(error.message))")
+            }
+            return nil
+        }
+        switch outcome {
+        case .success(let result): return OutgoingMessage.response(id: id, result: result)
+        case .failure(let error): return OutgoingMessage.response(id: id, error: error)
+        }
+    }
+
+    /// A peer's text as it goes to the log: at most 200 characters, with every control and
+    /// bidirectional-override character written as `\u{…}`, so a method name cannot move the
+    /// operator's cursor, retitle the terminal or reorder what is shown. Any thread.
+    static func printable(_ text: String) -> String {
+        var shown = ""
+        for scalar in ResponseError.clipped(text).unicodeScalars {
+            switch scalar.value {
+            case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+                shown += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default:
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return shown
+    }
+}
