@@ -15,6 +15,7 @@ Commands (each answers {"ok": true, ...} or {"ok": false, "error": "..."}):
             "refuseDelay": S makes a refusing peer take S seconds over its verdict, after its
             handshake is complete on the client's side; "tickets": false sends no TLS 1.3
             session tickets)
+      Any TLS mode: "handshakeDelay": S waits S seconds after accepting before the handshake.
   {"op": "set_cert", "id": ID, "cert": ..., "key": ...}   regenerate: same port, new certificate
   {"op": "alternate", "id": ID, "certs": [[CERT, KEY], ...]}  each new connection gets the next one
   {"op": "dnac", "id": ID, ...}                           change the fake DNA Center's behaviour
@@ -47,8 +48,9 @@ next_id = 1
 
 
 class Listener:
-    def __init__(self, mode, cert, key, dnac, tls="1.3", require=True, refuse_delay=0.0, tickets=True):
+    def __init__(self, mode, cert, key, dnac, tls="1.3", require=True, refuse_delay=0.0, tickets=True, handshake_delay=0.0):
         self.mode = mode
+        self.handshake_delay = handshake_delay
         self.tls = tls
         self.require = require
         self.refuse_delay = refuse_delay
@@ -115,6 +117,8 @@ async def serve(listener, reader, writer):
             sock = writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif mode in ("tls", "clientcert"):
+            if listener.handshake_delay:
+                await asyncio.sleep(listener.handshake_delay)
             await writer.start_tls(listener.next_context())
             await serve_http(listener, reader, writer)
     except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError):
@@ -306,7 +310,8 @@ async def listen(command):
     for _ in range(int(command.get("count", 1))):
         listener = Listener(command["mode"], command.get("cert"), command.get("key"), command.get("dnac"),
                             str(command.get("tls", "1.3")), bool(command.get("require", True)),
-                            float(command.get("refuseDelay", 0)), bool(command.get("tickets", True)))
+                            float(command.get("refuseDelay", 0)), bool(command.get("tickets", True)),
+                            float(command.get("handshakeDelay", 0)))
         if listener.mode == "alert" or (listener.mode == "clientcert" and listener.require):
             import threading
             server_socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)

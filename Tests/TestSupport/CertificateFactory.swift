@@ -17,6 +17,11 @@ public struct TestCertificate: Sendable {
         fingerprint = String(line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "=", maxSplits: 1).last ?? "")
     }
 
+    /// The serial number as `openssl x509 -serial` prints it: uppercase hex.
+    public func serial() async throws -> String {
+        String(try await openssl(["-serial"]).split(separator: "=", maxSplits: 1).last ?? "")
+    }
+
     /// What `openssl x509` itself prints for this certificate: the reference tofu is checked against.
     public func openssl(_ arguments: [String]) async throws -> String {
         let result = try await runProgram("openssl", ["x509", "-in", certificatePath, "-noout"] + arguments)

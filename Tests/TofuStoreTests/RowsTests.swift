@@ -14,20 +14,30 @@ import TofuTLS
     static let fingerprint = Fingerprint(sha256Of: der)
     static let time = "2026-11-29T04:00:00Z"
 
+    static let nextDer: [UInt8] = [0x30, 0x01, 0x01]
+
+    /// A pin with a staged next certificate, so that every column holds a value to damage.
     static let pin = Pin(
         host: try! HostKey(parsing: "kong.example_8443"),
         certificate: CertificateSummary(
             subject: "CN = kong", issuer: "CN = kong", serialNumber: "01", sha256Fingerprint: fingerprint, spkiSha256: "abc=",
             notBefore: time, notAfter: time, subjectAltNames: ["DNS:kong", "IP:192.0.2.1"], publicKey: "EC P-256", der: der),
-        pinnedAt: time, lastVerifiedAt: nil)
+        pinnedAt: time, lastVerifiedAt: nil, policy: .publicKey,
+        next: StagedCertificate(
+            certificate: CertificateSummary(
+                subject: "CN = kong", issuer: "CN = kong", serialNumber: "02", sha256Fingerprint: Fingerprint(sha256Of: nextDer),
+                spkiSha256: "def=", notBefore: time, notAfter: time, subjectAltNames: ["DNS:kong"], publicKey: "EC P-256", der: nextDer),
+            stagedAt: time))
 
     /// Tables with tofu's columns and no types or constraints, so any value can be put anywhere.
-    static func database() throws -> DatabaseQueue {
+    static func database(_ pin: Pin = pin) throws -> DatabaseQueue {
         let queue = try DatabaseQueue()
         try queue.write { db in
             try db.execute(sql: """
                 CREATE TABLE pin (id INTEGER PRIMARY KEY, host, address, port, der, sha256Fingerprint, spkiSha256, subject, issuer,
-                    serialNumber, notBefore, notAfter, subjectAltNames, publicKey, pinnedAt, lastVerifiedAt);
+                    serialNumber, notBefore, notAfter, subjectAltNames, publicKey, pinnedAt, lastVerifiedAt, policy,
+                    nextDer, nextSha256Fingerprint, nextSpkiSha256, nextSubject, nextIssuer, nextSerialNumber, nextNotBefore,
+                    nextNotAfter, nextSubjectAltNames, nextPublicKey, nextStagedAt);
                 CREATE TABLE dnac_server (id INTEGER PRIMARY KEY, host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated);
                 CREATE TABLE event (id INTEGER PRIMARY KEY, at, host, event, sha256Fingerprint, detail);
                 """)
@@ -57,7 +67,11 @@ import TofuTLS
         }
     }
 
-    static func check<T>(_ table: String, _ columns: String, allowed: [String: Set<String>], _ decode: @escaping (Row) throws(RowDamage) -> T) throws {
+    /// `namedInstead`: columns whose damage by a label is named at another column (column -> label -> named).
+    static func check<T>(
+        _ table: String, _ columns: String, allowed: [String: Set<String>], namedInstead: [String: [String: String]] = [:],
+        _ decode: @escaping (Row) throws(RowDamage) -> T
+    ) throws {
         let names = columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { $0 != "id" }
         let queue = try database()
         #expect(try damage(queue, table, columns, decode) == nil, "\(table): the row as tofu wrote it must read")
@@ -69,7 +83,7 @@ import TofuTLS
                 if allowed[column]?.contains(label) == true {
                     #expect(found == nil, "\(table).\(column) = \(label) is valid there: \(String(describing: found))")
                 } else {
-                    #expect(found?.column == column, "\(table).\(column) = \(label): \(String(describing: found))")
+                    #expect(found?.column == namedInstead[column]?[label] ?? column, "\(table).\(column) = \(label): \(String(describing: found))")
                     #expect(found?.table == table && found?.rowid == 1)
                 }
                 try queue.write { db in try db.execute(sql: "UPDATE \(table) SET \(column) = ?", arguments: [original]) }
@@ -79,12 +93,38 @@ import TofuTLS
 
     @Test func everyPinColumnIsChecked() throws {
         // A pin's text columns may be any text ("x"); only lastVerifiedAt may be NULL; no other
-        // bytes in der hash to the pin's fingerprint.
+        // bytes in der hash to the pin's fingerprint. The staged certificate's columns likewise;
+        // a NULL nextSha256Fingerprint means nothing is staged, so the first of the others is named.
         let text: Set<String> = ["text"]
         try Self.check("pin", Rows.pinColumns, allowed: [
             "spkiSha256": text, "subject": text, "issuer": text, "serialNumber": text, "subjectAltNames": text, "publicKey": text,
-            "lastVerifiedAt": ["NULL"],
-        ]) { row throws(RowDamage) in try Rows.pin(row) }
+            "lastVerifiedAt": ["NULL"], "nextSpkiSha256": text, "nextSubject": text, "nextIssuer": text, "nextSerialNumber": text,
+            "nextSubjectAltNames": text, "nextPublicKey": text,
+        ], namedInstead: ["nextSha256Fingerprint": ["NULL": "nextDer"]]) { row throws(RowDamage) in try Rows.pin(row) }
+    }
+
+    /// With nothing staged, every column of a staged certificate must be NULL.
+    @Test func aPinWithNothingStagedHasNothingInTheNextColumns() throws {
+        var unstaged = Self.pin
+        unstaged.next = nil
+        let queue = try Self.database(unstaged)
+        #expect(try Self.damage(queue, "pin", Rows.pinColumns) { row throws(RowDamage) in try Rows.pin(row) } == nil)
+        for column in Rows.pinNames where column.hasPrefix("next") && column != "nextSha256Fingerprint" {
+            try queue.write { db in try db.execute(sql: "UPDATE pin SET \(column) = 'x'") }
+            let found = try Self.damage(queue, "pin", Rows.pinColumns) { row throws(RowDamage) in try Rows.pin(row) }
+            #expect(found?.column == column, "\(column): \(String(describing: found))")
+            try queue.write { db in try db.execute(sql: "UPDATE pin SET \(column) = NULL") }
+        }
+    }
+
+    /// A staged certificate is never the pinned one.
+    @Test func aStagedCertificateEqualToThePinIsDamage() throws {
+        let queue = try Self.database()
+        try queue.write { db in
+            try db.execute(sql: "UPDATE pin SET nextDer = der, nextSha256Fingerprint = sha256Fingerprint")
+        }
+        let found = try Self.damage(queue, "pin", Rows.pinColumns) { row throws(RowDamage) in try Rows.pin(row) }
+        #expect(found?.column == "nextSha256Fingerprint", "\(String(describing: found))")
     }
 
     @Test func everyServerColumnIsChecked() throws {
