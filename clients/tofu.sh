@@ -19,12 +19,14 @@ help() {
   cat <<'TEXT'
 tofu.sh: Trust-On-First-Use certificate pins, in bash + jq (the same as the Swift `tofu`).
 
-  tofu.sh listcerts [--host K] [--expiring-within DAYS] [-v]
-  tofu.sh deletecert host K [--expected-fingerprint F]
+  tofu.sh listcerts [--host K] [--expiring-within DAYS] [--staged] [-v]
+  tofu.sh deletecert host K [--expected-fingerprint F] [--next]
   tofu.sh verifycert K | --all [--concurrency N] [--timeout-ms MS]
   tofu.sh add-dnac-server --server S [--port P] --username U [--password-stdin]
                           [--no-check-credentials] [--accept-fingerprint F] [--timeout-ms MS]
-  tofu.sh pin-cert K --pem FILE
+                          [--policy certificate|public-key]
+  tofu.sh pin-cert K --pem FILE [--policy certificate|public-key | --next]
+  tofu.sh set-policy K certificate|public-key
   tofu.sh list-dnac-servers
   tofu.sh remove-dnac-server S
   tofu.sh history [K] [--limit N]
@@ -126,9 +128,14 @@ call() { rpc "$@" || fail_with_error; }
 pin_line() {  # pin_line VERBOSE  (pin JSON on stdin)
   jq -r --argjson verbose "$1" "$JQ_ESCAPE"'
     [["host", .host], ["subject", .subject]]
-    + (if $verbose then [["serial", .serialNumber], ["sha256", .sha256Fingerprint], ["notAfter", .notAfter]] else [] end)
+    + (if $verbose then [["serial", .serialNumber], ["sha256", .sha256Fingerprint], ["notAfter", .notAfter], ["policy", .policy]]
+       + (if .next != null then [["next", .next.sha256Fingerprint], ["nextSerial", .next.serialNumber], ["nextNotAfter", .next.notAfter]] else [] end)
+       else [] end)
     | map("\(.[0])=\(.[1] // "" | esc)") | join(";  ")'
 }
+
+# certificate | public-key (or the protocol's publicKey) as the protocol spells it; "" if neither.
+policy_name() { case "$1" in certificate) echo certificate ;; public-key|publicKey) echo publicKey ;; *) echo "" ;; esac; }
 
 print_result() { [ "$json" = 1 ] && { jq -r "$JQ_ESCAPE"'safe_json' <<<"$RESULT"; return 0; }; return 1; }
 
@@ -140,10 +147,11 @@ stdout_gone() { trap - PIPE; kill -PIPE "$$" 2>/dev/null; exit 141; }
 # --- commands ------------------------------------------------------------------------------
 
 cmd_listcerts() {
-  local host="" within="" verbose=false cursor="null" params pin line
+  local host="" within="" verbose=false staged=false cursor="null" params pin line
   while [ $# -gt 0 ]; do
     case "$1" in
       --host) host=${2:?--host needs a key}; shift 2 ;;
+      --staged) staged=true; shift ;;
       --expiring-within) within=${2:?--expiring-within needs days}; shift 2 ;;
       -v|--verbose) verbose=true; shift ;;
       *) usage "listcerts: unexpected '$1'" ;;
@@ -152,8 +160,9 @@ cmd_listcerts() {
   [ -z "$within" ] || [[ "$within" =~ ^[0-9]+$ ]] || usage "--expiring-within must be a number of days"
   start_server
   while :; do
-    params=$(jq -cn --arg host "$host" --arg within "$within" --argjson cursor "$cursor" '
+    params=$(jq -cn --arg host "$host" --arg within "$within" --argjson cursor "$cursor" --argjson staged "$staged" '
       {} + (if $host != "" then {host: $host} else {} end)
+         + (if $staged then {staged: true} else {} end)
          + (if $within != "" then {expiringWithinDays: ($within | tonumber)} else {} end)
          + (if $cursor != null then {cursor: $cursor} else {} end)')
     call listCerts "$params"
@@ -169,40 +178,61 @@ cmd_listcerts() {
 }
 
 cmd_deletecert() {
-  local keyword=${1:-} key=${2:-} expected="" params
+  local keyword=${1:-} key=${2:-} expected="" next=false params
   [ "$keyword" = host ] || usage "expected the word 'host' before the key, as in: tofu.sh deletecert host 192.0.2.10_443"
   [ -n "$key" ] || usage "deletecert: missing the host key"
   shift 2
   while [ $# -gt 0 ]; do
     case "$1" in
       --expected-fingerprint) expected=${2:?--expected-fingerprint needs a fingerprint}; shift 2 ;;
+      --next) next=true; shift ;;
       *) usage "deletecert: unexpected '$1'" ;;
     esac
   done
-  params=$(jq -cn --arg host "$key" --arg expected "$expected" '{host: $host} + (if $expected != "" then {expectedFingerprint: $expected} else {} end)')
+  params=$(jq -cn --arg host "$key" --arg expected "$expected" --argjson next "$next" '{host: $host}
+    + (if $expected != "" then {expectedFingerprint: $expected} else {} end) + (if $next then {next: true} else {} end)')
   start_server
   call deleteCert "$params"
+  if [ "$next" = true ]; then
+    print_result || jq -r "$JQ_ESCAPE"'"deleted next host=\(.pin.host | esc);  subject=\(.deletedNext.subject | esc);  sha256=\(.deletedNext.sha256Fingerprint | esc)"' <<<"$RESULT"
+    return 0
+  fi
   print_result || jq -r --arg key "$key" "$JQ_ESCAPE"'if .damagedRow != null then .damagedRow | "deleted damaged host=\(.host // $key | esc);  table=\(.table | esc);  rowid=\(.rowid | tostring);  problem=\(.problem | esc)" else .deleted | "deleted host=\(.host | esc);  subject=\(.subject | esc);  sha256=\(.sha256Fingerprint | esc)" end' <<<"$RESULT"
 }
 
 cmd_pin_cert() {
-  local key="" pem=""
+  local key="" pem="" next=false policy=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --pem) pem=${2:?--pem needs a file}; shift 2 ;;
+      --next) next=true; shift ;;
+      --policy) policy=$(policy_name "${2:?--policy needs certificate or public-key}"); [ -n "$policy" ] || usage "--policy is certificate or public-key, not '$2'"; shift 2 ;;
       -*) usage "pin-cert: unexpected '$1'" ;;
       *) [ -z "$key" ] || usage "pin-cert: unexpected '$1'"; key=$1; shift ;;
     esac
   done
   [ -n "$key" ] && [ -n "$pem" ] || usage "pin-cert needs a host key and --pem FILE"
+  [ "$next" = false ] || [ -z "$policy" ] || usage "--policy does not go with --next: set the policy with tofu set-policy"
   [ -r "$pem" ] && [ ! -d "$pem" ] || usage "cannot read $pem"
   # Under 1 MiB, as in the Swift tofu: `--pem /dev/zero` or a log file given by mistake ends.
   local params
-  params=$(head -c 1048576 -- "$pem" | jq -cRs --arg host "$key" 'if utf8bytelength >= 1048575 then null else {host: $host, pem: .} end')
+  params=$(head -c 1048576 -- "$pem" | jq -cRs --arg host "$key" --argjson next "$next" --arg policy "$policy" '
+    if utf8bytelength >= 1048575 then null
+    else {host: $host, pem: .} + (if $next then {next: true} else {} end) + (if $policy != "" then {policy: $policy} else {} end) end')
   [ "$params" != null ] || usage "$pem is 1 MiB or more; a PEM certificate is a few KiB: give a file holding one"
   start_server
   call pinCert "$params"
   print_result || jq -r "$JQ_ESCAPE"'"\(.pinStatus | esc) host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  sha256=\(.pin.sha256Fingerprint | esc)"' <<<"$RESULT"
+}
+
+cmd_set_policy() {
+  [ $# -eq 2 ] || usage "set-policy needs a host key and certificate or public-key"
+  local policy
+  policy=$(policy_name "$2")
+  [ -n "$policy" ] || usage "set-policy: the policy is certificate or public-key, not '$2'"
+  start_server
+  call setPinPolicy "$(jq -cn --arg host "$1" --arg policy "$policy" '{host: $host, policy: $policy}')"
+  print_result || jq -r "$JQ_ESCAPE"'"host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  policy=\(.pin.policy | esc)"' <<<"$RESULT"
 }
 
 cmd_history() {
@@ -256,11 +286,12 @@ cmd_verifycert() {
   if [ "$all" = 1 ]; then results=$(jq -c '.results' <<<"$RESULT"); else results=$(jq -c '[.]' <<<"$RESULT"); fi
   print_result || jq -r "$JQ_ESCAPE"'.[] | [["host", .host], ["status", .status]] + (
       if .status == "match" then [["sha256", .presented.sha256Fingerprint]]
+        + (if .event != null then [["event", .event], ["previous", .previous.sha256Fingerprint]] else [] end)
       elif .status == "mismatch" then [["change", .change], ["pinned", .pinned.sha256Fingerprint], ["presented", .presented.sha256Fingerprint]]
       elif .status == "unpinned" then [["presented", .presented.sha256Fingerprint]]
       else [["reason", .reason], ["detail", .detail]] end)
     | map("\(.[0])=\(.[1] // "" | esc)") | join(";  ")' <<<"$results"
-  jq -r "$JQ_ESCAPE"'.[] | select(.status == "mismatch") | (.host | esc) as $host | (.presented.sha256Fingerprint | esc) as $presented | "\($host) presents \($presented), not the pinned certificate. If the controller'"'"'s certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \($host) --username <user> --accept-fingerprint \($presented)"' <<<"$results" \
+  jq -r "$JQ_ESCAPE"'.[] | select(.status == "mismatch") | (.host | esc) as $host | (.presented.sha256Fingerprint | esc) as $presented | (if .pinned.next != null then ", nor the staged next certificate (\(.pinned.next.sha256Fingerprint | esc))" else "" end) as $staged | "\($host) presents \($presented), not the pinned certificate\($staged). If the controller'"'"'s certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \($host) --username <user> --accept-fingerprint \($presented)"' <<<"$results" \
     | while IFS= read -r hint; do note "$hint"; done
   local statuses
   statuses=$(jq -r '[.[].status] | unique | join(" ")' <<<"$results")
@@ -313,7 +344,7 @@ read_password_twice() {
 }
 
 cmd_add_dnac_server() {
-  local server="" port="" username="" from_stdin=0 check=true accept="" timeout="" password="" confirmation="" params
+  local server="" port="" username="" from_stdin=0 check=true accept="" timeout="" policy="" password="" confirmation="" params
   while [ $# -gt 0 ]; do
     case "$1" in
       --server) server=${2?--server needs a host}; shift 2 ;;
@@ -323,6 +354,7 @@ cmd_add_dnac_server() {
       --no-check-credentials) check=false; shift ;;
       --accept-fingerprint) accept=${2:?--accept-fingerprint needs a fingerprint}; shift 2 ;;
       --timeout-ms) timeout=${2:?--timeout-ms needs a number}; shift 2 ;;
+      --policy) policy=$(policy_name "${2:?--policy needs certificate or public-key}"); [ -n "$policy" ] || usage "--policy is certificate or public-key, not '$2'"; shift 2 ;;
       --password|--password=*) usage "the password is never an argument (every user can read arguments): use --password-stdin or answer the prompt" ;;
       *) usage "add-dnac-server: unexpected '$1'" ;;
     esac
@@ -339,13 +371,14 @@ cmd_add_dnac_server() {
   fi
   # The password reaches jq on stdin (NUL-separated from its confirmation), never in argv.
   params=$(printf '%s\0%s' "$password" "$confirmation" | jq -Rsc --arg server "$server" --arg port "$port" --arg username "$username" \
-    --argjson check "$check" --arg accept "$accept" --arg timeout "$timeout" '
+    --argjson check "$check" --arg accept "$accept" --arg timeout "$timeout" --arg policy "$policy" '
     split("\u0000") as [$password, $confirmation]
     | {server: $server, username: $username, password: $password, confirmPassword: $confirmation}
     + (if $port != "" then {port: ($port | tonumber)} else {} end)
     + (if $check then {} else {checkCredentials: false} end)
     + (if $accept != "" then {acceptFingerprint: $accept} else {} end)
-    + (if $timeout != "" then {timeoutMs: ($timeout | tonumber)} else {} end)')
+    + (if $timeout != "" then {timeoutMs: ($timeout | tonumber)} else {} end)
+    + (if $policy != "" then {policy: $policy} else {} end)')
   unset password confirmation
   start_server
   if ! rpc addDnacServer "$params"; then
@@ -414,6 +447,7 @@ case "$command" in
   verifycert) cmd_verifycert "$@" ;;
   add-dnac-server) cmd_add_dnac_server "$@" ;;
   pin-cert) cmd_pin_cert "$@" ;;
+  set-policy) cmd_set_policy "$@" ;;
   list-dnac-servers) cmd_list_dnac_servers "$@" ;;
   remove-dnac-server) cmd_remove_dnac_server "$@" ;;
   history) cmd_history "$@" ;;

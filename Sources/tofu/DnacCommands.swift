@@ -38,6 +38,9 @@ struct AddDnacServer: ParsableCommand {
     @Option(help: "Re-pin: the SHA-256 fingerprint of the certificate the controller presents now.")
     var acceptFingerprint: String?
 
+    @Option(help: "The pin's policy: certificate (exactly this certificate; the default for a new pin) or public-key.")
+    var policy: PolicyName?
+
     @Option(help: "Deadline in milliseconds for the connection, and again for the token request.")
     var timeoutMs: Int?
 
@@ -49,6 +52,7 @@ struct AddDnacServer: ParsableCommand {
         if let port { params["port"] = .int(Int64(port)) }
         if noCheckCredentials { params["checkCredentials"] = false }
         if let acceptFingerprint { params["acceptFingerprint"] = .string(acceptFingerprint) }
+        if let policy { params["policy"] = .string(policy.wire) }
         if let timeoutMs { params["timeoutMs"] = .int(Int64(timeoutMs)) }
         let result = try options.client().call("addDnacServer", params).orExit { error in Self.hint(error, username: username) }
         if options.json { return Output.printJSON(result) }

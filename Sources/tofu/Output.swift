@@ -28,6 +28,16 @@ enum Output {
         case serial = "serialNumber"
         case sha256 = "sha256Fingerprint"
         case notAfter
+        case policy
+    }
+
+    /// `listcerts -v`: serial, fingerprint, expiry and policy, then the staged next certificate's.
+    static func verbosePin(_ pin: JSONValue) -> String {
+        var staged: [(String, String)] = []
+        if let next = pin["next"], next != .null {
+            staged = [("next", text(next["sha256Fingerprint"])), ("nextSerial", text(next["serialNumber"])), ("nextNotAfter", text(next["notAfter"]))]
+        }
+        return Output.pin(pin, [.serial, .sha256, .notAfter, .policy], then: staged)
     }
 
     /// PI's line for a pin, `host=<key>;  subject=<subject>`, then `fields` of the pin, then `extra`.

@@ -10,6 +10,9 @@ struct ListCerts: ParsableCommand {
               tofu listcerts
               tofu listcerts --host 192.0.2.10_443 -v
               tofu listcerts --expiring-within 30     (pins whose certificate ends within 30 days)
+              tofu listcerts --staged -v              (pins with a staged next certificate)
+            With -v each line adds serial, sha256, notAfter and policy, and for a staged next
+            certificate next (its SHA-256), nextSerial and nextNotAfter.
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -20,7 +23,10 @@ struct ListCerts: ParsableCommand {
     @Option(name: .customLong("expiring-within"), help: "Only pins whose certificate expires within this many days (expired ones included).")
     var expiringWithin: Int?
 
-    @Flag(name: .shortAndLong, help: "Add serial number, SHA-256 fingerprint and expiry.")
+    @Flag(help: "Only pins with a staged next certificate (see pin-cert --next).")
+    var staged = false
+
+    @Flag(name: .shortAndLong, help: "Add serial number, SHA-256 fingerprint, expiry, policy and the staged next certificate.")
     var verbose = false
 
     func run() throws {
@@ -30,12 +36,13 @@ struct ListCerts: ParsableCommand {
             var params: [String: JSONValue] = [:]
             if let host { params["host"] = .string(host) }
             if let expiringWithin { params["expiringWithinDays"] = .int(Int64(expiringWithin)) }
+            if staged { params["staged"] = true }
             if cursor != .null { params["cursor"] = cursor }
             let page = try client.call("listCerts", params).orExit()
             if options.json {
                 Output.printJSON(page)
             } else {
-                for pin in page["certs"]?.arrayValue ?? [] { Output.print(Output.pin(pin, verbose ? [.serial, .sha256, .notAfter] : [])) }
+                for pin in page["certs"]?.arrayValue ?? [] { Output.print(verbose ? Output.verbosePin(pin) : Output.pin(pin)) }
             }
             cursor = page["nextCursor"] ?? .null
         } while cursor != .null
@@ -50,8 +57,9 @@ struct DeleteCert: ParsableCommand {
             Examples:
               tofu deletecert host 192.0.2.10_443
               tofu deletecert host 192.0.2.10_443 --expected-fingerprint E8:17:…:08:5C
-            With --expected-fingerprint the pin is deleted only if it is that certificate, so a script
-            never deletes a pin it did not look at.
+              tofu deletecert host 192.0.2.10_443 --next     (only the staged next certificate)
+            With --expected-fingerprint the pin (with --next: the staged certificate) is deleted only if
+            it is that certificate, so a script never deletes a pin it did not look at.
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -65,6 +73,9 @@ struct DeleteCert: ParsableCommand {
     @Option(help: "Delete only if the pin's SHA-256 fingerprint is this (hex, colons optional).")
     var expectedFingerprint: String?
 
+    @Flag(help: "Delete only the staged next certificate; the pin stays.")
+    var next = false
+
     func validate() throws {
         guard keyword == "host" else {
             throw ValidationError("expected the word 'host' before the key, as in: tofu deletecert host 192.0.2.10_443")
@@ -74,8 +85,17 @@ struct DeleteCert: ParsableCommand {
     func run() throws {
         var params: [String: JSONValue] = ["host": .string(key)]
         if let expectedFingerprint { params["expectedFingerprint"] = .string(expectedFingerprint) }
+        if next { params["next"] = true }
         let result = try options.client().call("deleteCert", params).orExit()
         if options.json { return Output.printJSON(result) }
+        if next {
+            let pin = result["pin"] ?? .null
+            Output.print("deleted next " + Output.line([
+                ("host", Output.text(pin["host"])), ("subject", Output.text(result["deletedNext"]?["subject"])),
+                ("sha256", Output.text(result["deletedNext"]?["sha256Fingerprint"])),
+            ]))
+            return
+        }
         if let row = result["damagedRow"], row != .null {
             // The pin's row could not be read: say which row went, not empty fields.
             Output.print("deleted damaged " + Output.damagedRow(row, name: "host", given: key))
@@ -88,10 +108,15 @@ struct DeleteCert: ParsableCommand {
 struct PinCert: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pin-cert",
-        abstract: "Pin a certificate obtained out of band, before the first connection.",
+        abstract: "Pin a certificate obtained out of band, before the first connection, or stage the next one.",
         discussion: """
-            Example:
+            Examples:
               tofu pin-cert 192.0.2.10_443 --pem controller.pem
+              tofu pin-cert 192.0.2.10_443 --pem controller.pem --policy public-key
+              tofu pin-cert 192.0.2.10_443 --pem next.pem --next
+            --next stages the certificate the controller will present after a planned rotation,
+            beside its current pin: the current certificate keeps matching, and the first
+            verifycert or add-dnac-server that meets the staged one makes it the pin. No outage.
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -102,10 +127,68 @@ struct PinCert: ParsableCommand {
     @Option(help: "A file holding exactly one PEM certificate.")
     var pem: String
 
+    @Flag(help: "Stage the certificate as the pin's next one (a planned rotation) instead of pinning it.")
+    var next = false
+
+    @Option(help: "certificate (exactly this certificate; the default) or public-key (any certificate with this key).")
+    var policy: PolicyName?
+
+    func validate() throws {
+        if next && policy != nil { throw ValidationError("--policy does not go with --next: set the policy with tofu set-policy") }
+    }
+
     func run() throws {
         let text = try PEMFile.text(at: pem)
-        let result = try options.client().call("pinCert", ["host": .string(key), "pem": .string(text)]).orExit()
+        var params: [String: JSONValue] = ["host": .string(key), "pem": .string(text)]
+        if next { params["next"] = true }
+        if let policy { params["policy"] = .string(policy.wire) }
+        let result = try options.client().call("pinCert", params).orExit()
         if options.json { return Output.printJSON(result) }
         Output.print(Output.pinning(result))
     }
+}
+
+struct SetPolicy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set-policy",
+        abstract: "Set what a pin accepts: exactly its certificate, or any certificate with its public key.",
+        discussion: """
+            Examples:
+              tofu set-policy 192.0.2.10_443 public-key
+              tofu set-policy 192.0.2.10_443 certificate
+            public-key: a renewal that keeps the controller's key is accepted by the next verifycert
+            or add-dnac-server, which stores the new certificate (history: renewed). A new key is
+            still a mismatch. certificate (the default, PI's behaviour): exactly the pinned one.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: "The host key, e.g. 192.0.2.10_443.")
+    var key: String
+
+    @Argument(help: "certificate or public-key.")
+    var policy: PolicyName
+
+    func run() throws {
+        let result = try options.client().call("setPinPolicy", ["host": .string(key), "policy": .string(policy.wire)]).orExit()
+        if options.json { return Output.printJSON(result) }
+        Output.print(Output.pin(result["pin"] ?? .null, [.policy]))
+    }
+}
+
+/// A pin policy as the CLI spells it (public-key), or as the protocol does (publicKey).
+enum PolicyName: String, ExpressibleByArgument, CaseIterable {
+    case certificate
+    case publicKey = "public-key"
+
+    init?(argument: String) {
+        switch argument {
+        case "certificate": self = .certificate
+        case "public-key", "publicKey": self = .publicKey
+        default: return nil
+        }
+    }
+
+    /// The protocol's spelling.
+    var wire: String { self == .certificate ? "certificate" : "publicKey" }
 }

@@ -29,7 +29,7 @@ struct Tofu: ParsableCommand {
             \(ExitStatus.table)
             """,
         subcommands: [
-            ListCerts.self, DeleteCert.self, VerifyCert.self, AddDnacServer.self, PinCert.self, ListDnacServers.self,
+            ListCerts.self, DeleteCert.self, VerifyCert.self, AddDnacServer.self, PinCert.self, SetPolicy.self, ListDnacServers.self,
             RemoveDnacServer.self, History.self, CertValidation.self,
         ])
 

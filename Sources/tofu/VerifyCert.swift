@@ -68,6 +68,10 @@ struct VerifyCert: ParsableCommand {
         switch status {
         case "match":
             fields.append(("sha256", Output.text(result["presented"]?["sha256Fingerprint"])))
+            if let event = result["event"], event != .null {
+                // The pin moved on: the staged certificate was promoted, or a same-key renewal stored.
+                fields += [("event", Output.text(event)), ("previous", Output.text(result["previous"]?["sha256Fingerprint"]))]
+            }
         case "mismatch":
             fields += [
                 ("change", Output.text(result["change"])), ("pinned", Output.text(result["pinned"]?["sha256Fingerprint"])),
@@ -85,6 +89,7 @@ struct VerifyCert: ParsableCommand {
     static func hint(_ result: JSONValue) -> String {
         let host = Output.text(result["host"])
         let presented = Output.text(result["presented"]?["sha256Fingerprint"])
-        return "\(host) presents \(presented), not the pinned certificate. If the controller's certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \(host) --username <user> --accept-fingerprint \(presented)"
+        let staged = result["pinned"]?["next"]?["sha256Fingerprint"].map { ", nor the staged next certificate (\(Output.text($0)))" } ?? ""
+        return "\(host) presents \(presented), not the pinned certificate\(staged). If the controller's certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \(host) --username <user> --accept-fingerprint \(presented)"
     }
 }
