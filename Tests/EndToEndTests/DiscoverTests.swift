@@ -72,6 +72,23 @@ import Testing
         #expect(named == documented)
     }
 
+    /// Every example in the document is an answer the document itself accepts.
+    @Test func everyExampleResultMatchesItsMethodsSchema() throws {
+        let document = OpenRPCDocument.repository
+        var checked = 0
+        for method in document.methods {
+            let name = method["name"] as? String ?? ""
+            for example in method["examples"] as? [[String: Any]] ?? [] {
+                guard let result = (example["result"] as? [String: Any])?["value"] else { continue }
+                let schema = try #require((method["result"] as? [String: Any])?["schema"])
+                let problems = document.validate(result, against: schema, at: "\(name) example '\(example["name"] ?? "")'")
+                #expect(problems.isEmpty, "\(problems)")
+                checked += 1
+            }
+        }
+        #expect(checked >= 10, "only \(checked) examples were checked")
+    }
+
     @Test func theSchemaCheckerCatchesAWrongAnswer() {
         let document = OpenRPCDocument.repository
         let bad = Received(framing: "ndjson", text: #"{"jsonrpc":"2.0","id":1,"result":{"certs":[{"host":5}],"nextCursor":null}}"#)
