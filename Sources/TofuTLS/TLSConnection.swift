@@ -140,7 +140,13 @@ public final class TLSConnection {
     /// How long a TLS 1.3 connection waits for a refusal after the server asked for a client
     /// certificate and sent no session ticket: long enough for a server that checks the (missing)
     /// certificate slowly, short enough for the rare server that asks, accepts, and sends no ticket.
-    static let clientCertificateVerdictMilliseconds = 2000
+    /// 2 seconds, or `TOFU_TLS13_VERDICT_MS` (0 to 60000) for a controller that takes longer.
+    static let clientCertificateVerdictMilliseconds: Int = {
+        guard let text = getenv("TOFU_TLS13_VERDICT_MS").map({ String(cString: $0) }), let value = Int(text), (0...60_000).contains(value) else {
+            return 2000
+        }
+        return value
+    }()
 
     /// Sends all of `bytes` before `deadline`.
     func write(_ bytes: [UInt8], deadline: Deadline) throws(ProbeFailure) {
