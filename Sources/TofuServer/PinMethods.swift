@@ -82,7 +82,7 @@ struct PinMethods: Sendable {
         let request = try ListRequest(params)
         guard let host = request.host else { return nil }
         let page = try answering { () throws(TofuError) in
-            try store.listNow(after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
+            try store.listBlocking(after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
         }
         return request.answer(page)
     }

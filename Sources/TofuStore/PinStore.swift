@@ -14,9 +14,9 @@ import TofuCore
 public actor PinStore {
     public let path: String
     private let busyTimeout: TimeInterval
-    /// The open store, shared with the synchronous reads of `listNow` (other threads).
+    /// The open store, shared with the synchronous reads of `listBlocking` (other threads).
     private let handle = Locked<StoreFile.Handle?>(nil)
-    /// The point reader opened alone, before the whole store was needed (see `listNow`).
+    /// The point reader opened alone, before the whole store was needed (see `listBlocking`).
     private let pointReader = Locked<DatabaseQueue?>(nil)
     private static let openQueue = DispatchQueue(label: "tofu.store.open")
 
@@ -377,10 +377,10 @@ public actor PinStore {
     /// and cannot afford a hop to the store's. Meant for point reads (`host` given): it blocks
     /// the caller while the query runs, and while the store is opened if this is the first call.
     /// A first call opens only what reading needs, so a one-shot lookup writes nothing.
-    public nonisolated func listNow(
+    public nonisolated func listBlocking(
         after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil, stagedOnly: Bool = false
     ) throws(TofuError) -> (pins: [Pin], more: Bool) {
-        let reader = try pointReaderNow()
+        let reader = try pointReaderBlocking()
         do {
             return try reader.inDatabase { db in
                 try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore, stagedOnly: stagedOnly)
@@ -476,7 +476,7 @@ public actor PinStore {
     private func open() async throws(TofuError) -> StoreFile.Handle {
         if let opened = handle.withLock({ $0 }) { return opened }
         let result: Result<StoreFile.Handle, TofuError> = await withCheckedContinuation { continuation in
-            Self.openQueue.async { continuation.resume(returning: Result { () throws(TofuError) in try self.openNow() }) }
+            Self.openQueue.async { continuation.resume(returning: Result { () throws(TofuError) in try self.openBlocking() }) }
         }
         return try result.get()
     }
@@ -500,7 +500,7 @@ public actor PinStore {
 
     /// The point reader: the whole store's if it is open, else one opened alone; the whole
     /// store when reading needs more (a new store to create, migrations to apply).
-    private nonisolated func pointReaderNow() throws(TofuError) -> DatabaseQueue {
+    private nonisolated func pointReaderBlocking() throws(TofuError) -> DatabaseQueue {
         if let opened = handle.withLock({ $0 }) { return opened.pointReader }
         if let reader = pointReader.withLock({ $0 }) { return reader }
         if let unusable { throw unusable }
@@ -510,13 +510,13 @@ public actor PinStore {
         } catch {
             throw StoreFile.unavailable(error, path: path)
         }
-        guard let opened else { return try openNow().pointReader }
+        guard let opened else { return try openBlocking().pointReader }
         return Self.keepFirst(opened, in: pointReader)
     }
 
     /// Opens the store on the calling thread if it is not open yet; a failure is not kept (the
     /// next call tries again). Two threads opening at once both succeed; the first handle stays.
-    private nonisolated func openNow() throws(TofuError) -> StoreFile.Handle {
+    private nonisolated func openBlocking() throws(TofuError) -> StoreFile.Handle {
         if let opened = handle.withLock({ $0 }) { return opened }
         if let unusable { throw unusable }
         let opened: StoreFile.Handle

@@ -14,7 +14,7 @@ enum StoreFile {
         let reader: any DatabaseReader
         let writer: DatabasePool?
         let readOnlyReason: String?
-        /// One read-only connection for the synchronous point reads of `PinStore.listNow`:
+        /// One read-only connection for the synchronous point reads of `PinStore.listBlocking`:
         /// unlike the pool's readers, it is used as is, without GRDB's per-read schema check
         /// (a second statement and read transaction on every call).
         let pointReader: DatabaseQueue
