@@ -81,7 +81,7 @@ import Testing
             Self.expectDamaged(answer, table: "pin", rowid: id, host: damaged.key, column: column, sourceLocation: location)
         }
         expect(try await server.call("listCerts"), #_sourceLocation)
-        expect(try await server.call("listCerts", ["host": damaged.key]), #_sourceLocation)  // the point read (listNow)
+        expect(try await server.call("listCerts", ["host": damaged.key]), #_sourceLocation)  // the point read (listBlocking)
         expect(try await server.call("listCerts", ["expiringWithinDays": 36_500]), #_sourceLocation)
         expect(try await server.call("verifyCert", ["host": damaged.key, "timeoutMs": 3000]), #_sourceLocation)
         expect(try await server.call("verifyCert", ["host": damaged.key, "pem": certificate.pem]), #_sourceLocation)
