@@ -25,6 +25,12 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+
         // prctl and signalfd, which Glibc's Swift module does not offer.
         .systemLibrary(name: "CProcessControl"),
 
@@ -60,6 +66,7 @@ let package = Package(
                 "Locking",
                 "TofuCore",
                 "TofuTLS",
+                "CLibPQ",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
