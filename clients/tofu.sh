@@ -222,7 +222,9 @@ cmd_pin_cert() {
   [ "$params" != null ] || usage "$pem is 1 MiB or more; a PEM certificate is a few KiB: give a file holding one"
   start_server
   call pinCert "$params"
-  print_result || jq -r "$JQ_ESCAPE"'"\(.pinStatus | esc) host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  sha256=\(.pin.sha256Fingerprint | esc)"' <<<"$RESULT"
+  # With --next: what was staged, not the pin it waits beside (listcerts -v shows both).
+  print_result || jq -r "$JQ_ESCAPE"'if .pinStatus == "staged" then "staged host=\(.pin.host | esc);  subject=\(.pin.next.subject | esc);  sha256=\(.pin.next.sha256Fingerprint | esc)"
+    else "\(.pinStatus | esc) host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  sha256=\(.pin.sha256Fingerprint | esc)" end' <<<"$RESULT"
 }
 
 cmd_set_policy() {
@@ -386,11 +388,15 @@ cmd_add_dnac_server() {
     if [ "$(jq -r '.code' <<<"$ERROR")" = -32002 ] && [ "$(jq -r '.data.presented.sha256Fingerprint // ""' <<<"$ERROR")" != "" ]; then
       hint=$(jq -r --arg user "$username" "$JQ_ESCAPE"'.data | (.host | esc) as $host | (.pinned.sha256Fingerprint // "" | esc) as $pinned
   | (.presented.sha256Fingerprint | esc) as $presented
-  | "Next, once you have confirmed \($presented) with the controller'"'"'s administrator, either:
+  | if .acceptFingerprint != null then
+  "Next, once the controller'"'"'s administrator has confirmed \($presented) (not \(.acceptFingerprint | esc)):
+  tofu add-dnac-server --server \($host) --username \($user) --accept-fingerprint \($presented)"
+  else
+  "Next, once you have confirmed \($presented) with the controller'"'"'s administrator, either:
   tofu deletecert host \($host) --expected-fingerprint \($pinned)
   tofu add-dnac-server --server \($host) --username \($user)
 or in one step (the old pin stays unless the new certificate and the credentials are accepted):
-  tofu add-dnac-server --server \($host) --username \($user) --accept-fingerprint \($presented)"' <<<"$ERROR")
+  tofu add-dnac-server --server \($host) --username \($user) --accept-fingerprint \($presented)" end' <<<"$ERROR")
     fi
     fail_with_error "$hint"
   fi

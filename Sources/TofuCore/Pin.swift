@@ -23,11 +23,17 @@ public struct Pin: Sendable, Hashable {
         self.next = next
     }
 
-    /// How a certificate presented in a completed handshake stands against this pin.
+    /// How a certificate presented in a completed handshake stands against this pin. Under
+    /// policy publicKey, a certificate with the pinned key is a renewal only when it is newer
+    /// (later notBefore, or the same and a later notAfter): an older one matches by its key but
+    /// never replaces the pin, so two certificates cannot take turns.
     public func judge(_ presented: CertificateSummary) -> PinJudgement {
         if presented.sha256Fingerprint == certificate.sha256Fingerprint { return .pinned }
         if let next, presented.sha256Fingerprint == next.certificate.sha256Fingerprint { return .next }
-        if policy == .publicKey && presented.spkiSha256 == certificate.spkiSha256 { return .sameKey }
+        if policy == .publicKey && presented.spkiSha256 == certificate.spkiSha256 {
+            let newer = (presented.notBefore, presented.notAfter) > (certificate.notBefore, certificate.notAfter)
+            return newer ? .renewal : .sameKey
+        }
         return .different
     }
 }
@@ -59,7 +65,10 @@ public enum PinJudgement: Sendable {
     case pinned
     /// The staged next certificate: a live handshake promotes it.
     case next
-    /// Another certificate with the pinned key, under the `publicKey` policy: a live handshake renews.
+    /// A newer certificate with the pinned key, under the `publicKey` policy: a live handshake renews.
+    case renewal
+    /// An older (or equally old) certificate with the pinned key, under the `publicKey` policy:
+    /// it matches by its key, and the pin stays.
     case sameKey
     /// Anything else: a mismatch.
     case different
@@ -84,7 +93,7 @@ public enum PinStatus: String, Sendable {
 /// One line of the store's audit trail.
 public struct HistoryEvent: Sendable, Hashable {
     public enum Kind: String, Sendable, CaseIterable {
-        case pinned, matched, replaced, deleted, mismatch, staged, rotated, renewed, policyChanged
+        case pinned, matched, replaced, deleted, mismatch, staged, unstaged, rotated, renewed, policyChanged
     }
 
     public var at: String
@@ -129,8 +138,9 @@ public struct DnacServer: Sendable, Hashable {
 public enum TofuDecision: Sendable {
     /// Nothing was pinned: the certificate is now (first use).
     case pinned(Pin)
-    /// The pinned certificate was presented.
-    case matched(Pin)
+    /// The pinned certificate was presented (or, under policy publicKey, an older one with its
+    /// key); `policyChanged` when the call set another policy on it.
+    case matched(Pin, policyChanged: Bool)
     /// The staged certificate was presented and is now the pin (the old one is in the history).
     case rotated(Pin, previous: CertificateSummary)
     /// A new certificate with the pinned key was presented and is now the pin (policy publicKey).

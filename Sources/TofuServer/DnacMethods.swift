@@ -123,9 +123,10 @@ struct DnacMethods: Sendable {
     ) async throws -> JSONValue {
         var pin: Pin
         var status: PinStatus
+        var policyChanged = false
         switch decision {
         case .pinned(let new): (pin, status) = (new, .pinned)
-        case .matched(let current): (pin, status) = (current, .matched)
+        case .matched(let current, let changed): (pin, status, policyChanged) = (current, .matched, changed)
         case .rotated(let current, _): (pin, status) = (current, .rotated)
         case .renewed(let current, _): (pin, status) = (current, .renewed)
         case .replacementAccepted(let current): (pin, status) = (current, .replaced)
@@ -139,7 +140,7 @@ struct DnacMethods: Sendable {
                     other, for: request.host, why: "on reconnecting for the older token path; checked \(presented.leaf.sha256Fingerprint)")
             }
             // Any failure here leaves the old pin in place: the replacement has not happened yet.
-            try Self.judge(answer, request: request, pin: pin, status: status)
+            try Self.judge(answer, request: request, pin: pin, status: status, policyChanged: policyChanged)
         }
         let sent = answer != nil
         let host = request.host
@@ -162,10 +163,11 @@ struct DnacMethods: Sendable {
             server = try await store.recordServer(
                 host, username: request.username, fingerprint: pin.certificate.sha256Fingerprint, authenticated: sent ? true : nil)
         } catch {
-            let pinWords = status == .matched ? "the pin is unchanged" : "the pin was \(status.rawValue) (\(pin.certificate.sha256Fingerprint))"
+            var pinWords = status == .matched ? "the pin's certificate is unchanged" : "the pin was \(status.rawValue) (\(pin.certificate.sha256Fingerprint))"
+            if policyChanged { pinWords += " and its policy set to \(pin.policy.rawValue)" }
             var failure = Self.afterwards(
                 ResponseError.from(error), "\(sentWords) and \(pinWords), but the server could not be recorded:",
-                sent: sent, authenticated: sent ? true : nil, changed: status != .matched)
+                sent: sent, authenticated: sent ? true : nil, changed: status != .matched || policyChanged)
             failure.merge(["pinStatus": .string(status.rawValue), "pin": PinJSON.pin(pin)])
             throw failure
         }
@@ -193,20 +195,23 @@ struct DnacMethods: Sendable {
 
     /// 200 with a Token: authenticated. 401/403: the credentials were refused. Anything else:
     /// not a DNA Center (or not one that answers as documented).
-    private static func judge(_ answer: Result<HTTPResponse, HTTPExchangeError>, request: Request, pin: Pin, status: PinStatus) throws {
+    private static func judge(
+        _ answer: Result<HTTPResponse, HTTPExchangeError>, request: Request, pin: Pin, status: PinStatus, policyChanged: Bool
+    ) throws {
         let kept: [String: JSONValue] = [
             "host": .string(request.host.description),
             "pinStatus": .string(status == .replaced ? "kept" : status.rawValue),
             "pin": PinJSON.pin(pin),
-            "credentialsSent": true, "storeChanged": .bool(status != .matched && status != .replaced),
+            "credentialsSent": true, "storeChanged": .bool((status != .matched && status != .replaced) || policyChanged),
         ]
-        let keptWords = switch status {
+        var keptWords = switch status {
         case .replaced: "The old pin was kept."
         case .pinned: "The certificate was pinned on first use."
         case .rotated: "The staged certificate it presented was promoted to the pin before the credentials were sent."
         case .renewed: "The renewed certificate (same public key) it presented replaced the stored one before the credentials were sent."
-        case .matched, .staged: "The pin is unchanged."
+        case .matched, .staged: policyChanged ? "The pin's certificate is unchanged." : "The pin is unchanged."
         }
+        if policyChanged { keptWords += " Its policy was set to \(pin.policy.rawValue) before the credentials were sent." }
         switch answer {
         case .failure(let error):
             var details = kept

@@ -24,8 +24,13 @@ extension ResponseError {
                 details["presented"] = .object(PinJSON.certificate(presented))
                 let change = pinned.certificate.change(to: presented) ?? .newKey
                 details["change"] = .string(change.rawValue)
-                let staged = pinned.next.map { " nor its staged next certificate (\($0.certificate.sha256Fingerprint))" } ?? ""
-                message = "\(host) is pinned to a different certificate (pinned \(pinned.certificate.sha256Fingerprint), given \(presented.sha256Fingerprint)); the given certificate is neither the pin\(staged), and nothing was changed. If the host's certificate really changed, delete the pin (deleteCert) and pin again; for a planned rotation, stage it (pinCert with next: true)."
+                let given = "\(host) is pinned to a different certificate (pinned \(pinned.certificate.sha256Fingerprint), given \(presented.sha256Fingerprint)); nothing was changed."
+                if let next = pinned.next, next.certificate.sha256Fingerprint == presented.sha256Fingerprint {
+                    message = given + " The given certificate is the pin's staged next certificate: the first verifyCert or addDnacServer that meets it on the host makes it the pin."
+                } else {
+                    let staged = pinned.next.map { " It is not the staged next certificate (\($0.certificate.sha256Fingerprint)) either." } ?? ""
+                    message = given + staged + " If the host's certificate really changed, delete the pin (deleteCert) and pin again; for a planned rotation, stage it (pinCert with next: true)."
+                }
                 details["remedy"] = .string("deleteCert {host, expectedFingerprint: pinned.sha256Fingerprint}, then pin the new certificate")
             } else {
                 message = "\(host) is pinned to a different certificate; nothing was changed."

@@ -47,8 +47,11 @@ struct VerifyMethods: Sendable {
 
     // MARK: - Modes
 
-    /// One host, live.
-    func verifyLive(_ host: HostKey, timeout: Int, context: RequestContext? = nil) async throws -> VerifyResult {
+    /// One host, live. `mayChange` is asked inside the store's transaction before the pin is
+    /// promoted or renewed: false leaves it as it is and the call ends cancelled.
+    func verifyLive(
+        _ host: HostKey, timeout: Int, context: RequestContext? = nil, mayChange: @escaping @Sendable () -> Bool = { true }
+    ) async throws -> VerifyResult {
         switch await TLSProbe.fetch(host, timeoutMilliseconds: timeout) {
         case .failure(let failure):
             if failure.reason == .cancelled || Task.isCancelled { throw CancellationError() }
@@ -56,7 +59,7 @@ struct VerifyMethods: Sendable {
             return VerifyResult(host: host, status: .unreachable, pinned: pin, presented: nil, failure: failure)
         case .success(let presented):
             // The comparison is recorded (lastVerifiedAt, history): from there the verdict is the answer.
-            switch try await committing(context, { try await store.recordVerification(of: presented.leaf, for: host) }) {
+            switch try await committing(context, { try await store.recordVerification(of: presented.leaf, for: host, beforeChanging: mayChange) }) {
             case .unpinned:
                 return VerifyResult(host: host, status: .unpinned, pinned: nil, presented: presented.leaf, probe: presented)
             case .match(let pin):
@@ -67,8 +70,10 @@ struct VerifyMethods: Sendable {
                     event: .rotated, previous: previous)
             case .renewed(let pin, let previous):
                 return VerifyResult(
-                    host: host, status: .match, pinned: pin, presented: presented.leaf, probe: presented, matched: .sameKey,
+                    host: host, status: .match, pinned: pin, presented: presented.leaf, probe: presented, matched: .renewal,
                     event: .renewed, previous: previous)
+            case .matchedByKey(let pin):
+                return VerifyResult(host: host, status: .match, pinned: pin, presented: presented.leaf, probe: presented, matched: .sameKey)
             case .mismatch(let pin):
                 return VerifyResult(host: host, status: .mismatch, pinned: pin, presented: presented.leaf, probe: presented)
             }
@@ -81,44 +86,83 @@ struct VerifyMethods: Sendable {
     func verifyOffline(_ host: HostKey, presented: CertificateSummary) async throws -> JSONValue {
         let pin = try await answering { try await store.pin(for: host) }
         guard let pin else { return VerifyResult(host: host, status: .unpinned, pinned: nil, presented: presented).json }
-        let judgement = pin.judge(presented)
+        let judgement = PinStore.judge(pin, presented)
         let status: VerifyResult.Status = judgement == .different ? .mismatch : .match
         return VerifyResult(host: host, status: status, pinned: pin, presented: presented, matched: judgement == .different ? nil : judgement).json
     }
 
     /// Every pin, `concurrency` at a time, in host order; `$/progress` after each host when a token is given.
+    ///
+    /// A cancel stops new probes and any promotion or renewal not yet begun; probes under way
+    /// finish. If a pin changed before the cancel (or before a failure ended the run), the error
+    /// answer says which (`data.changed`), so no change goes unreported.
     func verifyAll(timeout: Int, concurrency: Int, progressToken: JSONValue?, context: RequestContext) async throws -> JSONValue {
         let hosts = try await answering { try await store.hostKeys() }
         let total = hosts.count
+        let stopped = CancelFlag()
         var results = [JSONValue?](repeating: nil, count: total)
-        try await withThrowingTaskGroup(of: (Int, VerifyResult).self) { group in
-            var next = 0
-            var done = 0
-            func startNext() {
-                guard next < total else { return }
-                let index = next
-                let host = hosts[index]
-                next += 1
-                group.addTask { (index, try await answering { try await verifyLive(host, timeout: timeout) }) }
-            }
-            for _ in 0..<min(concurrency, total) { startNext() }
-            while let (index, result) = try await group.next() {
-                try Task.checkCancellation()
-                results[index] = result.json
-                done += 1
-                if let progressToken {
-                    context.notify(
-                        "$/progress",
-                        params: [
-                            "token": progressToken,
-                            "value": [
-                                "done": .int(Int64(done)), "total": .int(Int64(total)),
-                                "host": .string(result.host.description), "status": .string(result.status.rawValue),
-                            ],
-                        ])
+        var changed: [JSONValue] = []
+        var failure: (any Error)?
+        await withTaskCancellationHandler {
+            await withTaskGroup(of: Result<(Int, VerifyResult), any Error>.self) { group in
+                var next = 0
+                var done = 0
+                func startNext() {
+                    guard next < total, !stopped.isCancelled else { return }
+                    let index = next
+                    let host = hosts[index]
+                    next += 1
+                    group.addTask {
+                        do {
+                            return .success((index, try await answering { try await verifyLive(host, timeout: timeout, mayChange: { !stopped.isCancelled }) }))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
                 }
-                startNext()
+                for _ in 0..<min(concurrency, total) { startNext() }
+                while let outcome = await group.next() {
+                    switch outcome {
+                    case .success(let (index, result)):
+                        results[index] = result.json
+                        if let event = result.event, let pin = result.pinned {
+                            changed.append(["host": .string(result.host.description), "event": .string(event.rawValue), "pin": PinJSON.pin(pin)])
+                        }
+                        done += 1
+                        if let progressToken, !stopped.isCancelled {
+                            context.notify(
+                                "$/progress",
+                                params: [
+                                    "token": progressToken,
+                                    "value": [
+                                        "done": .int(Int64(done)), "total": .int(Int64(total)),
+                                        "host": .string(result.host.description), "status": .string(result.status.rawValue),
+                                    ],
+                                ])
+                        }
+                    case .failure(let error):
+                        // The first failure ends the run; what is under way finishes first.
+                        if failure == nil && !stopped.isCancelled { failure = error }
+                        stopped.cancel()
+                    }
+                    startNext()
+                }
             }
+        } onCancel: {
+            stopped.cancel()
+        }
+        if stopped.isCancelled || Task.isCancelled {
+            var error = (failure as? ResponseError) ?? .cancelled
+            if !changed.isEmpty {
+                let hostsWords = changed.compactMap { change -> String? in
+                    guard let host = change["host"]?.stringValue, let event = change["event"]?.stringValue else { return nil }
+                    return "\(host) (\(event))"
+                }
+                error.message += ". Before it ended, these pins changed: \(hostsWords.joined(separator: ", "))"
+                error.merge(["changed": .array(changed)])
+            }
+            if failure == nil || failure is ResponseError { throw error }
+            throw failure ?? error
         }
         return ["results": .array(results.compactMap { $0 })]
     }
@@ -160,7 +204,7 @@ struct VerifyResult: Sendable {
             object["matched"] = switch matched {
             case .pinned: "pin"
             case .next: "next"
-            case .sameKey: "publicKey"
+            case .sameKey, .renewal: "publicKey"
             case .different: .null
             }
         }

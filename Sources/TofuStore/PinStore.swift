@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Locking
 import TofuCore
+import TofuTLS
 
 /// The pin store of one process: pins, their history, over one SQLite file that several
 /// processes may share.
@@ -95,8 +96,8 @@ public actor PinStore {
             unstaged.next = nil
             try Rows.update(unstaged, in: db)
             try Rows.record(
-                HistoryEvent(at: Timestamp.now(), host: host, kind: .deleted, sha256Fingerprint: next.certificate.sha256Fingerprint,
-                             detail: "the staged next certificate: " + Self.describe(next.certificate) + "; the pin \(pin.certificate.sha256Fingerprint) stays"), into: db)
+                HistoryEvent(at: Timestamp.now(), host: host, kind: .unstaged, sha256Fingerprint: next.certificate.sha256Fingerprint,
+                             detail: Self.describe(next.certificate) + "; the pin \(pin.certificate.sha256Fingerprint) stays"), into: db)
             return pin
         }
     }
@@ -125,10 +126,10 @@ public actor PinStore {
     private static func advance(_ pin: Pin, presenting presented: CertificateSummary, at now: String, _ db: Database) throws -> (Pin, PinStatus)? {
         let kind: HistoryEvent.Kind
         let status: PinStatus
-        switch pin.judge(presented) {
-        case .pinned, .different: return nil
+        switch judge(pin, presented) {
+        case .pinned, .sameKey, .different: return nil
         case .next: (kind, status) = (.rotated, .rotated)
-        case .sameKey: (kind, status) = (.renewed, .renewed)
+        case .renewal: (kind, status) = (.renewed, .renewed)
         }
         var advanced = pin
         advanced.certificate = presented
@@ -197,11 +198,21 @@ public actor PinStore {
                                  detail: Self.describe(presented)), into: db)
                 return .match(pin)
             }
-            if pin.judge(presented) != .different {
+            switch Self.judge(pin, presented) {
+            case .next, .renewal:
                 guard beforeChanging() else { throw TofuError.cancelled }
                 if let (advanced, status) = try Self.advance(pin, presenting: presented, at: now, db) {
                     return status == .rotated ? .rotated(advanced, previous: pin.certificate) : .renewed(advanced, previous: pin.certificate)
                 }
+            case .sameKey:
+                try db.cachedStatement(sql: "UPDATE pin SET lastVerifiedAt = ? WHERE host = ?").execute(arguments: [now, host.description])
+                pin.lastVerifiedAt = now
+                try Rows.record(
+                    HistoryEvent(at: now, host: host, kind: .matched, sha256Fingerprint: presented.sha256Fingerprint,
+                                 detail: "presented " + Self.describe(presented) + "; an older certificate with the pinned public key (policy publicKey): the pin \(pin.certificate.sha256Fingerprint) stays"), into: db)
+                return .matchedByKey(pin)
+            case .pinned, .different:
+                break
             }
             try Rows.record(
                 HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
@@ -245,19 +256,26 @@ public actor PinStore {
                                  detail: Self.describe(presented) + Self.policyWords(pin.policy)), into: db)
                 return .pinned(pin)
             }
-            func withPolicy(_ pin: Pin) throws -> Pin {
-                guard let policy, policy != pin.policy else { return pin }
-                return try Self.change(pin, to: policy, db)
+            // A policy change is a change like any other: only once the caller may no longer cancel.
+            func withPolicy(_ pin: Pin) throws -> (Pin, changed: Bool) {
+                guard let policy, policy != pin.policy else { return (pin, false) }
+                guard beforePinning() else { throw TofuError.cancelled }
+                return (try Self.change(pin, to: policy, db), true)
             }
-            if current.certificate.sha256Fingerprint == presented.sha256Fingerprint { return .matched(try withPolicy(current)) }
-            if current.judge(presented) != .different {
+            switch Self.judge(current, presented) {
+            case .pinned, .sameKey:
+                let (pin, changed) = try withPolicy(current)
+                return .matched(pin, policyChanged: changed)
+            case .next, .renewal:
                 // The handshake proved the host holds the staged (or the pinned) key: the pin
                 // moves on before a byte is sent, so the credentials go to the checked pin.
                 guard beforePinning() else { throw TofuError.cancelled }
                 if let (advanced, status) = try Self.advance(current, presenting: presented, at: now, db) {
-                    let pin = try withPolicy(advanced)
+                    let pin = try withPolicy(advanced).0
                     return status == .rotated ? .rotated(pin, previous: current.certificate) : .renewed(pin, previous: current.certificate)
                 }
+            case .different:
+                break
             }
             if accepting == presented.sha256Fingerprint { return .replacementAccepted(current: current) }
             try Rows.record(
@@ -311,6 +329,11 @@ public actor PinStore {
             try Rows.record(
                 HistoryEvent(at: now, host: host, kind: .replaced, sha256Fingerprint: certificate.sha256Fingerprint,
                              detail: Self.describe(certificate) + "; replaced \(expected)"), into: db)
+            if replacement.policy != current.policy {
+                try Rows.record(
+                    HistoryEvent(at: now, host: host, kind: .policyChanged, sha256Fingerprint: certificate.sha256Fingerprint,
+                                 detail: "policy \(current.policy.rawValue) -> \(replacement.policy.rawValue)"), into: db)
+            }
             return (replacement, .replaced)
         }
     }
@@ -464,6 +487,16 @@ public actor PinStore {
         "subject=\(certificate.subject); serial=\(certificate.serialNumber); notAfter=\(certificate.notAfter)"
     }
 
+    /// How `presented` stands against `pin`, with the pin's public key read from its certificate
+    /// (DER, which the row's fingerprint vouches for), not from the spkiSha256 column, which a
+    /// hand edit could point at another key.
+    public static func judge(_ pin: Pin, _ presented: CertificateSummary) -> PinJudgement {
+        guard pin.policy == .publicKey, presented.spkiSha256 == pin.certificate.spkiSha256 else { return pin.judge(presented) }
+        var checked = pin
+        checked.certificate.spkiSha256 = (try? X509Certificate(der: pin.certificate.der).summary().spkiSha256) ?? ""
+        return checked.judge(presented)
+    }
+
     /// The pin a mismatch was against, and what was staged, for the history.
     private static func pinWords(_ pin: Pin) -> String {
         "pinned \(pin.certificate.sha256Fingerprint)" + (pin.next.map { "; staged \($0.certificate.sha256Fingerprint)" } ?? "")
@@ -589,5 +622,8 @@ public enum Verification: Sendable {
     case rotated(Pin, previous: CertificateSummary)
     /// A new certificate with the pinned key was presented and is now the pin (policy publicKey).
     case renewed(Pin, previous: CertificateSummary)
+    /// An older certificate with the pinned key was presented (policy publicKey): a match by
+    /// the key; the pin stays.
+    case matchedByKey(Pin)
     case mismatch(Pin)
 }

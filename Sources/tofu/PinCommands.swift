@@ -144,6 +144,15 @@ struct PinCert: ParsableCommand {
         if let policy { params["policy"] = .string(policy.wire) }
         let result = try options.client().call("pinCert", params).orExit()
         if options.json { return Output.printJSON(result) }
+        if next {
+            // What was staged, not the pin it waits beside (listcerts -v shows both).
+            let pin = result["pin"] ?? .null
+            Output.print("staged " + Output.line([
+                ("host", Output.text(pin["host"])), ("subject", Output.text(pin["next"]?["subject"])),
+                ("sha256", Output.text(pin["next"]?["sha256Fingerprint"])),
+            ]))
+            return
+        }
         Output.print(Output.pinning(result))
     }
 }

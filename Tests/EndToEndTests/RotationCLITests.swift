@@ -21,7 +21,7 @@ import Testing
         var results = try await CLITests.both(["pin-cert", key, "--pem", currentPEM], stores: stores, status: 0)
         #expect(results[.swift]?.stdout == "pinned host=\(key);  subject=CN = kong;  sha256=\(current.fingerprint)\n")
         results = try await CLITests.both(["pin-cert", key, "--pem", nextPEM, "--next"], stores: stores, status: 0)
-        #expect(results[.swift]?.stdout == "staged host=\(key);  subject=CN = kong;  sha256=\(current.fingerprint)\n")
+        #expect(results[.swift]?.stdout == "staged host=\(key);  subject=CN = kong;  sha256=\(next.fingerprint)\n")
         results = try await CLITests.both(["listcerts", "-v"], stores: stores, status: 0)
         let verbose = results[.swift]?.stdout ?? ""
         #expect(verbose.contains("serial=\(currentSerial);  sha256=\(current.fingerprint);  notAfter="), "\(verbose)")
