@@ -45,6 +45,14 @@ enum Output {
         line([("host", text(pin["host"])), ("subject", text(pin["subject"]))] + fields.map { ("\($0)", text(pin[$0.rawValue])) } + extra)
     }
 
+    /// `<what> host=<key>;  subject=<subject>;  sha256=<fingerprint>` of a certificate that is not the
+    /// pin itself (a staged next certificate), beside the pin's host.
+    static func certificate(_ what: String, of pin: JSONValue, _ certificate: JSONValue?) -> String {
+        what + " " + line([
+            ("host", text(pin["host"])), ("subject", text(certificate?["subject"])), ("sha256", text(certificate?["sha256Fingerprint"])),
+        ])
+    }
+
     /// What pinCert and addDnacServer did: `pinned host=<key>;  subject=<subject>;  sha256=<fingerprint>`.
     static func pinning(_ result: JSONValue, then extra: [(String, String)] = []) -> String {
         text(result["pinStatus"]) + " " + pin(result["pin"] ?? .null, [.sha256], then: extra)

@@ -88,14 +88,7 @@ struct DeleteCert: ParsableCommand {
         if next { params["next"] = true }
         let result = try options.client().call("deleteCert", params).orExit()
         if options.json { return Output.printJSON(result) }
-        if next {
-            let pin = result["pin"] ?? .null
-            Output.print("deleted next " + Output.line([
-                ("host", Output.text(pin["host"])), ("subject", Output.text(result["deletedNext"]?["subject"])),
-                ("sha256", Output.text(result["deletedNext"]?["sha256Fingerprint"])),
-            ]))
-            return
-        }
+        if next { return Output.print(Output.certificate("deleted next", of: result["pin"] ?? .null, result["deletedNext"])) }
         if let row = result["damagedRow"], row != .null {
             // The pin's row could not be read: say which row went, not empty fields.
             Output.print("deleted damaged " + Output.damagedRow(row, name: "host", given: key))
@@ -144,15 +137,8 @@ struct PinCert: ParsableCommand {
         if let policy { params["policy"] = .string(policy.wire) }
         let result = try options.client().call("pinCert", params).orExit()
         if options.json { return Output.printJSON(result) }
-        if next {
-            // What was staged, not the pin it waits beside (listcerts -v shows both).
-            let pin = result["pin"] ?? .null
-            Output.print("staged " + Output.line([
-                ("host", Output.text(pin["host"])), ("subject", Output.text(pin["next"]?["subject"])),
-                ("sha256", Output.text(pin["next"]?["sha256Fingerprint"])),
-            ]))
-            return
-        }
+        // With --next: what was staged, not the pin it waits beside (listcerts -v shows both).
+        if next { return Output.print(Output.certificate("staged", of: result["pin"] ?? .null, result["pin"]?["next"])) }
         Output.print(Output.pinning(result))
     }
 }
