@@ -1,5 +1,5 @@
 import Logging
-import Locking
+import Posix
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
 import Dispatch
-import Locking
+import Posix
 import Synchronization
 
 #if canImport(Glibc)

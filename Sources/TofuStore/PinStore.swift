@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
-import Locking
+import Posix
 import TofuCore
 
 /// The pin store of one process: pins, their history, over one SQLite file that several

@@ -1,4 +1,4 @@
-import Locking
+import Posix
 import TofuCore
 
 /// What a host presents now: connect, handshake, read its certificates.

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import JSONRPC
-import Locking
 import Logging
+import Posix
 import TofuServer
 import TofuStore
 

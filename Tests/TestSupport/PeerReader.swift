@@ -1,5 +1,5 @@
 import Foundation
-import Locking
+import Posix
 
 /// One message the server wrote, as the peer saw it on the pipe.
 public struct Received: Sendable, CustomStringConvertible {

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Locking
+import Posix
 
 /// Writes to a pipe from a thread of its own, so a test never blocks Swift's cooperative
 /// pool on a full pipe (which, with a server that pauses reading, would deadlock the pool).

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Locking
+import Posix
 import TestSupport
 import Testing
 import TofuCore
