@@ -112,6 +112,10 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(
+            name: "PosixTests",
+            dependencies: ["Posix", "TestSupport"]
+        ),
+        .testTarget(
             name: "JSONRPCTests",
             dependencies: ["JSONRPC", "Posix", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),

@@ -2,37 +2,30 @@
     import Glibc
 #endif
 
-/// An errno value, and the system's words for it.
-public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
-    public let code: Int32
-
-    public init(_ code: Int32) { self.code = code }
-
-    /// The calling thread's errno, as the last failed call left it.
-    public static var current: Errno { Errno(errno) }
-
-    /// strerror's text, e.g. "Broken pipe".
-    public var description: String { String(cString: strerror(code)) }
-}
-
-/// Blocking reads and writes on a file descriptor, with interrupted calls (EINTR) retried and
-/// short writes continued: every loop over read(2), write(2) and poll(2) in the project is
-/// one of these, so none forgets a case.
+/// Blocking reads, writes and waits on file descriptors and processes, with interrupted calls
+/// (EINTR) retried and short writes continued: every loop over read(2), write(2), poll(2) and
+/// waitpid(2) in the project is one of these, so none forgets a case.
 public enum FileIO {
+    /// Calls `call` again for as long as it fails with EINTR (a signal came before it did
+    /// anything): its result, or the errno of its failure (a negative result). For the calls
+    /// that return -1 and set errno.
+    public static func retryingInterrupted<Result: BinaryInteger>(_ call: () -> Result) throws(Errno) -> Result {
+        while true {
+            let result = call()
+            if result >= 0 { return result }
+            if errno != EINTR { throw Errno.current }
+        }
+    }
+
     /// Writes all of `bytes`, or throws the errno that stopped it (EPIPE for a closed pipe,
     /// ENOSPC for a full disk; EIO when write(2) makes no progress without saying why).
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(Errno) {
         guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let written = write(fd, base + offset, bytes.count - offset)
-            if written > 0 {
-                offset += written
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else {
-                throw written < 0 ? Errno.current : Errno(EIO)
-            }
+            let written = try retryingInterrupted { write(fd, base + offset, bytes.count - offset) }
+            guard written > 0 else { throw Errno(EIO) }
+            offset += written
         }
     }
 
@@ -41,13 +34,14 @@ public enum FileIO {
         try bytes.withUnsafeBytes { raw in Result { () throws(Errno) in try writeAll(fd, raw) } }.get()
     }
 
+    /// Writes all of `text` in UTF-8; see `writeAll(_:_:)`.
+    public static func writeAll(_ fd: Int32, _ text: String) throws(Errno) {
+        try writeAll(fd, Array(text.utf8))
+    }
+
     /// One read(2) into `buffer`: the number of bytes read, 0 at the end of the input.
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
-        while true {
-            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if count >= 0 { return count }
-            if errno != EINTR { throw Errno.current }
-        }
+        try retryingInterrupted { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
     /// One read(2) into the start of `buffer`; see `read(_:into:)`.
@@ -56,33 +50,27 @@ public enum FileIO {
     }
 
     /// poll(2) on `descriptors` for up to `milliseconds` (-1: no limit): how many are ready, 0 when
-    /// the time ran out. An interrupted wait is resumed with the time that was left.
+    /// the time ran out (never before). An interrupted wait is resumed with the time that was left.
     public static func poll(_ descriptors: inout [pollfd], milliseconds: Int32) throws(Errno) -> Int {
-        let start = monotonicMilliseconds()
-        while true {
-            var remaining = milliseconds
-            if milliseconds >= 0 {
-                let elapsed = monotonicMilliseconds() - start
-                remaining = Int32(clamping: max(0, Int64(milliseconds) - elapsed))
-            }
-            let ready = Glibc.poll(&descriptors, nfds_t(descriptors.count), remaining)
-            if ready >= 0 { return Int(ready) }
-            if errno != EINTR { throw Errno.current }
+        let deadline = milliseconds >= 0 ? monotonicNanoseconds() + Int64(milliseconds) * 1_000_000 : nil
+        let ready = try retryingInterrupted {
+            let remaining = deadline.map { Int32(clamping: (max(0, $0 - monotonicNanoseconds()) + 999_999) / 1_000_000) } ?? -1
+            return Glibc.poll(&descriptors, nfds_t(descriptors.count), remaining)
         }
+        return Int(ready)
     }
 
-    /// waitpid(2) for `pid`, retried when interrupted: its raw wait status.
+    /// waitpid(2) for `pid` to end: its raw wait status (exit status in bits 8 to 15 when the
+    /// low seven bits are 0, else the signal that ended it).
     public static func waitForExit(of pid: pid_t) throws(Errno) -> Int32 {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { throw Errno.current }
-        }
+        _ = try retryingInterrupted { waitpid(pid, &status, 0) }
         return status
     }
 
-    private static func monotonicMilliseconds() -> Int64 {
+    private static func monotonicNanoseconds() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 }
