@@ -70,10 +70,7 @@ import Testing
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
+        while let count = try? FileIO.read(fd, into: &chunk), count > 0 {
             bytes += chunk[..<count]
         }
         return bytes
