@@ -88,13 +88,13 @@ import Testing
 
         init(pid: Int32, _ measure: @escaping @Sendable (Int32) -> Int?) {
             let state = self.state
-            Thread {
+            DetachedThread.start(name: "test sampler") {
                 while !state.value.withLock({ $0.stop }) {
                     if let count = measure(pid) { state.value.withLock { $0.peak = max($0.peak, count) } }
                     usleep(3000)
                 }
                 state.value.withLock { $0.ended = true }
-            }.start()
+            }
         }
 
         func stop() async -> Int {
@@ -135,7 +135,7 @@ import Testing
 
         init(pid: Int32, port: Int) {
             let box = self.box
-            Thread {
+            DetachedThread.start(name: "test sampler") {
                 while !box.value.withLock({ $0.stop }) {
                     defer { usleep(3000) }
                     guard let first = ProbeFanOutTests.heldSockets(pid), let second = ProbeFanOutTests.heldSockets(pid) else { continue }
@@ -152,7 +152,7 @@ import Testing
                     }
                 }
                 box.value.withLock { $0.ended = true }
-            }.start()
+            }
         }
 
         /// Stops sampling; the most sockets to the port held at once.
