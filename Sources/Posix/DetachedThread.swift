@@ -3,7 +3,7 @@
 #endif
 
 /// A thread of its own for blocking I/O, which must stay off Swift's cooperative pool: the one
-/// way the project starts threads (JSON-RPC's input and output threads, the TLS probe pool).
+/// way the project starts threads (JSON-RPC's input and output threads, `BoundedThreadPool`'s).
 ///
 /// POSIX threads, not Foundation's `Thread`: that one class links all of Foundation into every
 /// binary that uses it, which cost the `tofu` CLI about 2 ms on every start.

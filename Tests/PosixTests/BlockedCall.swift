@@ -76,18 +76,18 @@ final class BlockedCall<Value: Sendable>: Sendable {
     /// Waits until the call sleeps in the kernel, then interrupts it and waits until the
     /// signal was handled (so the thread has left the call, at least for a moment).
     func interrupt() async throws {
-        try await Self.eventually { self.isAsleep }
+        try await eventually { self.isAsleep }
         try #require(isAsleep, "the call never blocked")
         let thread = try #require(state.withLock { $0.thread })
         let before = Interruption.handled
         #expect(pthread_kill(thread, Interruption.signal) == 0)
-        try await Self.eventually { Interruption.handled > before }
+        try await eventually { Interruption.handled > before }
         try #require(Interruption.handled > before, "the signal was not handled")
     }
 
     /// What the call returned, once it has.
     func value() async throws -> Value {
-        try await Self.eventually { self.state.withLock { $0.value != nil } }
+        try await eventually { self.state.withLock { $0.value != nil } }
         return try #require(state.withLock { $0.value }, "the call never returned")
     }
 
@@ -106,11 +106,6 @@ final class BlockedCall<Value: Sendable>: Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         guard let count = try? FileIO.read(fd, into: &buffer) else { return nil }
         return String(decoding: buffer[..<count], as: UTF8.self)
-    }
-
-    static func eventually(_ condition: @Sendable () -> Bool) async throws {
-        let deadline = ContinuousClock.now + TestTime.bound(.seconds(10))
-        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
     }
 }
 

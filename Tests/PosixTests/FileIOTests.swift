@@ -21,7 +21,7 @@ import Testing
             defer { close(pipe.write) }
             return Result { () throws(Errno) in try FileIO.writeAll(pipe.write, bytes) }
         }
-        try await BlockedCall<Bool>.eventually { pipe.buffered == pipe.capacity }
+        try await eventually { pipe.buffered == pipe.capacity }
         #expect(pipe.buffered == pipe.capacity && pipe.capacity < bytes.count)
         try await writer.interrupt()
         try await writer.interrupt()
