@@ -49,6 +49,22 @@ public enum FileIO {
         try buffer.withUnsafeMutableBytes { raw in Result { () throws(Errno) in try read(fd, into: raw) } }.get()
     }
 
+    /// `fd` read to its end, or to its first `limit` bytes (a caller that gets `limit` bytes
+    /// knows the input is too long for it without reading the rest).
+    public static func readToEnd(_ fd: Int32, atMost limit: Int = .max) throws(Errno) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while bytes.count < limit {
+            let wanted = min(chunk.count, limit - bytes.count)
+            let count = try chunk.withUnsafeMutableBytes { raw in
+                Result { () throws(Errno) in try read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<wanted])) }
+            }.get()
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return bytes
+    }
+
     /// poll(2) on `descriptors` for up to `milliseconds` (-1: no limit): how many are ready, 0 when
     /// the time ran out (never before). An interrupted wait is resumed with the time that was left.
     public static func poll(_ descriptors: inout [pollfd], milliseconds: Int32) throws(Errno) -> Int {

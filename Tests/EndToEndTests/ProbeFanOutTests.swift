@@ -68,12 +68,7 @@ import Testing
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while let count = try? FileIO.read(fd, into: &chunk), count > 0 {
-            bytes += chunk[..<count]
-        }
-        return bytes
+        return try? FileIO.readToEnd(fd)
     }
 
     /// The most of something (threads, connections) a process had, sampled every few

@@ -103,9 +103,7 @@ final class BlockedCall<Value: Sendable>: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        guard let count = try? FileIO.read(fd, into: &buffer) else { return nil }
-        return String(decoding: buffer[..<count], as: UTF8.self)
+        return (try? FileIO.readToEnd(fd)).map { String(decoding: $0, as: UTF8.self) }
     }
 }
 

@@ -56,6 +56,33 @@ import Testing
         #expect(try FileIO.read(pipe.read, into: &buffer) == 0)
     }
 
+    /// 200 KiB written in pieces by another thread arrive whole, over many reads; with a limit,
+    /// only that many bytes are read and the rest stays in the pipe.
+    @Test func readToEndReadsEveryPieceAndStopsAtItsLimit() async throws {
+        let bytes = (0..<(200 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        for limit in [Int.max, 70_000] {
+            let pipe = try TestPipe()
+            defer { close(pipe.read) }
+            let writer = BlockedCall { () -> Result<Void, Errno> in
+                defer { close(pipe.write) }
+                return Result { () throws(Errno) in
+                    for start in stride(from: 0, to: bytes.count, by: 10_000) {
+                        try FileIO.writeAll(pipe.write, Array(bytes[start..<min(start + 10_000, bytes.count)]))
+                    }
+                }
+            }
+            // Off the cooperative pool: the reads wait for the writer.
+            let reader = BlockedCall { () -> Result<(first: [UInt8], rest: [UInt8]), Errno> in
+                Result { () throws(Errno) in (try FileIO.readToEnd(pipe.read, atMost: limit), try FileIO.readToEnd(pipe.read)) }
+            }
+            let (first, rest) = try await reader.value().get()
+            #expect(first.count == min(limit, bytes.count))
+            #expect(first.elementsEqual(bytes.prefix(limit)), "the bytes differ")
+            #expect(rest.count == bytes.count - first.count)
+            #expect((try? await writer.value().get()) != nil)
+        }
+    }
+
     /// A pipe nobody reads is EPIPE, thrown as an `Errno` with the system's words (the
     /// process ignores SIGPIPE, as tofu-rpc does).
     @Test func writingToAClosedPipeIsEPIPE() throws {
@@ -167,9 +194,8 @@ import Testing
             return Result { () throws(Errno) in try FileIO.writeAll(pipe.write, [UInt8](repeating: 2, count: 1000)) }
         }
         for _ in 0..<3 { try await call.interrupt() }
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while case let count = try FileIO.read(pipe.read, into: &chunk), count > 0 { received += chunk[..<count] }
+        let reader = BlockedCall { Result { () throws(Errno) in try FileIO.readToEnd(pipe.read) } }
+        let received = try await reader.value().get()
         #expect((try? await call.value().get()) != nil)
         #expect(received.count == filled + 1000)
         #expect(received.suffix(1000).allSatisfy { $0 == 2 })
