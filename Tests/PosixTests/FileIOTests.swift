@@ -25,17 +25,7 @@ import Testing
         #expect(pipe.buffered == pipe.capacity && pipe.capacity < bytes.count)
         try await writer.interrupt()
         try await writer.interrupt()
-        let reader = BlockedCall { () -> Result<[UInt8], Errno> in
-            Result { () throws(Errno) in
-                var all: [UInt8] = []
-                var chunk = [UInt8](repeating: 0, count: 4096)
-                while true {
-                    let count = try FileIO.read(pipe.read, into: &chunk)
-                    if count == 0 { return all }
-                    all += chunk[..<count]
-                }
-            }
-        }
+        let reader = BlockedCall { Result { () throws(Errno) in try FileIO.readToEnd(pipe.read) } }
         let written = try await writer.value()
         #expect((try? written.get()) != nil, "\(written)")
         let read = try await reader.value()
