@@ -34,17 +34,19 @@ let package = Package(
         // prctl and signalfd, which Glibc's Swift module does not offer.
         .systemLibrary(name: "CProcessControl"),
 
-        // ThreadSanitizer's annotations, and the lock that uses them (see Locked.swift); the
-        // process hardening both executables start with (ProcessHardening.swift).
+        // ThreadSanitizer's annotations, for the lock in Posix (see Locked.swift).
         .target(name: "CThreadSanitizer"),
-        .target(name: "Locking", dependencies: ["CThreadSanitizer", "CProcessControl"]),
+        // The one system layer, as small as it can be: the thread starter and the bounded
+        // thread pool, the lock, EINTR-safe I/O with errno text, and the process hardening both
+        // executables start with.
+        .target(name: "Posix", dependencies: ["CThreadSanitizer", "CProcessControl"]),
 
         // JSON-RPC 2.0: values, framing, messages, dispatch. Knows nothing of certificates.
         .target(
             name: "JSONRPC",
             dependencies: [
                 "CJansson",
-                "Locking",
+                "Posix",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -55,7 +57,7 @@ let package = Package(
         // OpenSSL: X.509 parsing, and the TLS probe of a live host.
         .target(
             name: "TofuTLS",
-            dependencies: ["COpenSSL", "Locking", "TofuCore"]
+            dependencies: ["COpenSSL", "Posix", "TofuCore"]
         ),
 
         // The durable pin store: one actor per process over SQLite (GRDB), shared by processes.
@@ -63,7 +65,7 @@ let package = Package(
         .target(
             name: "TofuStore",
             dependencies: [
-                "Locking",
+                "Posix",
                 "TofuCore",
                 "TofuTLS",
                 "CLibPQ",
@@ -76,7 +78,7 @@ let package = Package(
             name: "TofuServer",
             dependencies: [
                 "JSONRPC",
-                "Locking",
+                "Posix",
                 "TofuCore",
                 "TofuTLS",
                 "TofuStore",
@@ -88,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "tofu-rpc",
             dependencies: [
-                "Locking",
+                "Posix",
                 "TofuServer",
                 "TofuStore",
                 "JSONRPC",
@@ -104,7 +106,7 @@ let package = Package(
             dependencies: [
                 "CProcessControl",
                 "JSONRPC",
-                "Locking",
+                "Posix",
                 "TofuCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -113,12 +115,16 @@ let package = Package(
         // Shared by the test targets: pipes, processes, and a reader of our own.
         .target(
             name: "TestSupport",
-            dependencies: ["Locking"],
+            dependencies: ["Posix"],
             path: "Tests/TestSupport"
         ),
         .testTarget(
+            name: "PosixTests",
+            dependencies: ["Posix", "TestSupport"]
+        ),
+        .testTarget(
             name: "JSONRPCTests",
-            dependencies: ["JSONRPC", "Locking", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["JSONRPC", "Posix", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "TofuCoreTests",
@@ -138,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["tofu-rpc", "tofu", "Locking", "TestSupport"]
+            dependencies: ["tofu-rpc", "tofu", "Posix", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

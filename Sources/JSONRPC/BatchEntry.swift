@@ -1,4 +1,4 @@
-import Locking
+import Posix
 
 /// One call of a batch: started when the batch's window reaches it, cancellable before that
 /// (then it never runs), and answered exactly once. `cancel` comes from any thread; the rest

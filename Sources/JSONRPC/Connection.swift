@@ -1,10 +1,6 @@
 import Logging
-import Locking
+import Posix
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A JSON-RPC 2.0 server on a pair of file descriptors (e.g. a process's stdin and stdout).
 ///
@@ -87,7 +83,7 @@ public final class Connection: Sendable {
         let inputThread = ThreadRole("input")
         self.inputThread = inputThread
         let writer = OutputWriter(fd: output, bound: limits.maxMessageBytes, threadName: outputThreadName, inputThread: inputThread) { error in
-            logger.warning("the peer stopped reading our output (\(String(cString: strerror(error)))); answers are dropped")
+            logger.warning("the peer stopped reading our output (\(error)); answers are dropped")
         }
         self.writer = writer
         self.tracker = RequestTracker(maxInFlight: limits.maxInFlight, maxQueuedCost: limits.maxMessageBytes) { writer.hasRoom }
@@ -129,10 +125,14 @@ public final class Connection: Sendable {
         var decoder = FrameDecoder(maxMessageBytes: limits.maxMessageBytes, maxHeaderBytes: limits.maxHeaderBytes)
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 {
-                if count < 0 { logger.warning("reading input failed: \(String(cString: strerror(errno)))") }
+            let count: Int
+            do {
+                count = try FileIO.read(input, into: &chunk)
+            } catch {
+                logger.warning("reading input failed: \(error)")
+                count = 0
+            }
+            if count == 0 {
                 for event in decoder.finish() {
                     writer.waitForRoom()
                     if let ending = handle(event) { return ending }

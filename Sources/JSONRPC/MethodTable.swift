@@ -1,4 +1,4 @@
-import Locking
+import Posix
 
 /// What a handler knows about the call it is answering.
 public struct RequestContext: Sendable {

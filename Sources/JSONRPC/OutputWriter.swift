@@ -1,5 +1,5 @@
 import Dispatch
-import Locking
+import Posix
 import Synchronization
 
 #if canImport(Glibc)
@@ -56,14 +56,14 @@ final class OutputWriter: Sendable {
     private let broken = Atomic<Bool>(false)
     /// `hold` queued bytes that `writeHeld` has not yet passed on.
     private let holding = Atomic<Bool>(false)
-    private let onBroken: @Sendable (Int32) -> Void
+    private let onBroken: @Sendable (Errno) -> Void
     private let inputThread: ThreadRole
     private let outputThread = ThreadRole("output")
 
     /// Starts the output thread, named `threadName`. `inputThread` is the one thread that may
-    /// `hold`. `onBroken` is called once, with errno, when the peer stops reading (e.g.
+    /// `hold`. `onBroken` is called once, with the error, when the peer stops reading (e.g.
     /// EPIPE); later output is dropped. Any thread.
-    init(fd: Int32, bound: Int, threadName: String, inputThread: ThreadRole, onBroken: @escaping @Sendable (Int32) -> Void) {
+    init(fd: Int32, bound: Int, threadName: String, inputThread: ThreadRole, onBroken: @escaping @Sendable (Errno) -> Void) {
         self.fd = fd
         self.bound = bound
         self.inputThread = inputThread
@@ -258,21 +258,10 @@ final class OutputWriter: Sendable {
 
     private func writeToDescriptor(_ bytes: [UInt8]) {
         guard !bytes.isEmpty, !broken.load(ordering: .relaxed) else { return }
-        bytes.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(fd, base + offset, buffer.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    let error = written < 0 ? errno : EIO
-                    if !broken.exchange(true, ordering: .relaxed) { onBroken(error) }
-                    return
-                }
-            }
+        do {
+            try FileIO.writeAll(fd, bytes)
+        } catch {
+            if !broken.exchange(true, ordering: .relaxed) { onBroken(error) }
         }
     }
 }

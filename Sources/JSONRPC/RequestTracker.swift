@@ -1,5 +1,5 @@
 import Dispatch
-import Locking
+import Posix
 
 /// Which messages of a connection run, which wait their turn, and how to reach each one to
 /// cancel it: admission and in-flight bookkeeping, kept apart from reading and writing.

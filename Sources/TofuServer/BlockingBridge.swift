@@ -1,5 +1,5 @@
 import Dispatch
-import Locking
+import Posix
 
 /// Lets code on a thread of its own (a TLS session) wait for async work, e.g. the store's
 /// trust decision between the handshake and the first byte of HTTP. Never call it from a

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
-import Locking
+import Posix
 import TofuCore
 import TofuTLS
 

@@ -1,3 +1,4 @@
+import Posix
 import TofuCore
 
 #if canImport(Glibc)
@@ -50,7 +51,7 @@ enum SocketConnector {
             if status == EAI_SYSTEM, let exhausted = ProbeFailure.outOfDescriptors(error, doing: "resolving \(name)") {
                 return .failure(exhausted)
             }
-            let why = status == EAI_SYSTEM ? String(cString: strerror(error)) : String(cString: gai_strerror(status))
+            let why = status == EAI_SYSTEM ? "\(Errno(error))" : String(cString: gai_strerror(status))
             return .failure(ProbeFailure(.dns, "\(name) did not resolve (\(why))"))
         }
         defer { freeaddrinfo(first) }
@@ -79,9 +80,9 @@ enum SocketConnector {
             let error = errno
             if let exhausted = ProbeFailure.outOfDescriptors(error, doing: "connecting to \(address.text)") { throw exhausted }
             if error == ENOBUFS || error == ENOMEM {
-                throw ProbeFailure(.localLimit, "the system is short of memory for a socket (\(String(cString: strerror(error)))); nothing is known about \(address.text)")
+                throw ProbeFailure(.localLimit, "the system is short of memory for a socket (\(Errno(error))); nothing is known about \(address.text)")
             }
-            throw ProbeFailure(.refused, "cannot open a socket for \(address.text): \(String(cString: strerror(error)))")
+            throw ProbeFailure(.refused, "cannot open a socket for \(address.text): \(Errno(error))")
         }
         var noDelay: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
@@ -112,7 +113,7 @@ enum SocketConnector {
     }
 
     private static func failure(connecting address: Address, errno error: Int32) -> ProbeFailure {
-        let why = String(cString: strerror(error))
+        let why = Errno(error)
         switch error {
         case ECONNREFUSED: return ProbeFailure(.refused, "\(address.text) refused the connection (nothing listens on that port)")
         case ETIMEDOUT: return ProbeFailure(.timeout, "connecting to \(address.text) timed out")

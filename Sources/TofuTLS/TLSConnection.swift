@@ -1,4 +1,5 @@
 import COpenSSL
+import Posix
 import TofuCore
 
 #if canImport(Glibc)
@@ -199,7 +200,7 @@ public final class TLSConnection {
             if code == ECONNRESET || code == EPIPE || code == 0 {
                 throw ProbeFailure(.reset, "the peer closed the connection during \(what)")
             }
-            throw ProbeFailure(.reset, "the connection failed during \(what): \(String(cString: strerror(code)))")
+            throw ProbeFailure(.reset, "the connection failed during \(what): \(Errno(code))")
         default:
             throw classify(during: what)
         }

@@ -1,4 +1,4 @@
-import Locking
+import Posix
 import TofuCore
 
 /// What a host presents now: connect, handshake, read its certificates.
@@ -30,12 +30,12 @@ public enum TLSProbe {
         _ host: HostKey, timeoutMilliseconds: Int,
         _ body: @escaping @Sendable (TLSConnection) -> Result<T, ProbeFailure>
     ) async -> Result<T, ProbeFailure> {
-        await session(host, timeoutMilliseconds: timeoutMilliseconds, pool: .shared, body)
+        await session(host, timeoutMilliseconds: timeoutMilliseconds, pool: ProbePool.shared, body)
     }
 
     /// `session` on a given pool.
     static func session<T: Sendable>(
-        _ host: HostKey, timeoutMilliseconds: Int, pool: ProbePool,
+        _ host: HostKey, timeoutMilliseconds: Int, pool: BoundedThreadPool,
         _ body: @escaping @Sendable (TLSConnection) -> Result<T, ProbeFailure>
     ) async -> Result<T, ProbeFailure> {
         let probe = Probe<T>()
@@ -44,8 +44,8 @@ public enum TLSProbe {
                 guard probe.begin(continuation) else { return }
                 let id = pool.submit {
                     probe.run(host, timeoutMilliseconds: timeoutMilliseconds, body)
-                } refuse: { reason in
-                    probe.finish(.failure(ProbeFailure(.localLimit, reason)))
+                } refuse: { error in
+                    probe.finish(.failure(ProbePool.refusal(error)))
                 }
                 probe.queued(id, in: pool)
             }
@@ -61,7 +61,7 @@ public enum TLSProbe {
 private final class Probe<T: Sendable>: Sendable {
     private enum Phase {
         /// Not yet given to the pool, or waiting in its queue (`job` once known).
-        case waiting(job: UInt64?, pool: ProbePool?)
+        case waiting(job: UInt64?, pool: BoundedThreadPool?)
         /// On a pool thread, resolving, connecting or in the handshake.
         case connecting
         /// `session`'s body runs: only its own result answers.
@@ -92,7 +92,7 @@ private final class Probe<T: Sendable>: Sendable {
         return !cancelled
     }
 
-    func queued(_ job: UInt64, in pool: ProbePool) {
+    func queued(_ job: UInt64, in pool: BoundedThreadPool) {
         state.withLock { state in
             if case .waiting = state.phase { state.phase = .waiting(job: job, pool: pool) }
         }
@@ -100,7 +100,7 @@ private final class Probe<T: Sendable>: Sendable {
 
     func cancel() {
         cancelFlag.cancel()
-        let (continuation, removal) = state.withLock { state -> (CheckedContinuation<Result<T, ProbeFailure>, Never>?, (UInt64, ProbePool)?) in
+        let (continuation, removal) = state.withLock { state -> (CheckedContinuation<Result<T, ProbeFailure>, Never>?, (UInt64, BoundedThreadPool)?) in
             state.cancelled = true
             switch state.phase {
             case .waiting(let job, let pool):

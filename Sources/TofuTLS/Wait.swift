@@ -1,3 +1,5 @@
+import Posix
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -9,11 +11,11 @@ enum Wait {
             if cancel.isCancelled { throw ProbeFailure(.cancelled, "cancelled while \(what)") }
             let remaining = deadline.remainingMilliseconds
             if remaining == 0 { throw ProbeFailure(.timeout, "no answer before the deadline while \(what)") }
-            var entry = pollfd(fd: fd, events: events, revents: 0)
-            let ready = poll(&entry, 1, Int32(min(remaining, 50)))
-            if ready > 0 { return }
-            if ready < 0 && errno != EINTR {
-                throw ProbeFailure(.reset, "waiting on the connection failed while \(what): \(String(cString: strerror(errno)))")
+            var entry = [pollfd(fd: fd, events: events, revents: 0)]
+            do {
+                if try FileIO.poll(&entry, milliseconds: Int32(min(remaining, 50))) > 0 { return }
+            } catch {
+                throw ProbeFailure(.reset, "waiting on the connection failed while \(what): \(error)")
             }
         }
     }

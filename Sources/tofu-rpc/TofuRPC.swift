@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import JSONRPC
-import Locking
 import Logging
+import Posix
 import TofuServer
 import TofuStore
 
@@ -75,9 +75,9 @@ struct TofuRPC: AsyncParsableCommand {
         }
         let logger = Logger(label: "tofu-rpc")
         if isatty(STDIN_FILENO) == 1 {
-            // write(2), not FileHandle.write, which traps when stderr is a closed pipe.
+            // FileIO, not FileHandle.write, which traps when stderr is a closed pipe.
             let hint = #"tofu-rpc: reading JSON-RPC on stdin; try: {"jsonrpc":"2.0","id":1,"method":"rpc.discover"}"# + "\n"
-            _ = hint.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+            _ = try? FileIO.writeAll(STDERR_FILENO, hint)
         }
         let pinStore: PinStore
         do {

@@ -1,4 +1,5 @@
 import JSONRPC
+import Posix
 
 #if canImport(Glibc)
     import Glibc
@@ -67,16 +68,19 @@ enum Output {
         ])
     }
 
+    /// Writes `text` and a newline to stdout. Foundation's `FileHandle.write(_:)` would trap on
+    /// a closed pipe or a full disk.
     static func print(_ text: String) {
-        let failure = write(text + "\n", to: STDOUT_FILENO)
-        if failure == EPIPE {
-            // The reader of stdout went away (`tofu listcerts | head -1`): stop as any Unix
-            // tool does, by SIGPIPE, which the CLI ignores only for its pipes to tofu-rpc.
-            signal(SIGPIPE, SIG_DFL)
-            raise(SIGPIPE)
-        }
-        if failure != 0 {
-            note("cannot write the output: \(String(cString: strerror(failure)))")
+        do {
+            try FileIO.writeAll(STDOUT_FILENO, text + "\n")
+        } catch {
+            if error == Errno(EPIPE) {
+                // The reader of stdout went away (`tofu listcerts | head -1`): stop as any Unix
+                // tool does, by SIGPIPE, which the CLI ignores only for its pipes to tofu-rpc.
+                signal(SIGPIPE, SIG_DFL)
+                raise(SIGPIPE)
+            }
+            note("cannot write the output: \(error)")
             Glibc.exit(ExitStatus.failure.rawValue)
         }
     }
@@ -94,21 +98,6 @@ enum Output {
 
     /// Writes `text` to stderr as is; if stderr is gone there is nowhere left to say so.
     static func error(_ text: String) {
-        _ = write(text, to: STDERR_FILENO)
-    }
-
-    /// Writes all of `text`: 0, or the errno that stopped it (a closed pipe, a full disk).
-    /// Foundation's `FileHandle.write(_:)` traps on those instead.
-    private static func write(_ text: String, to descriptor: Int32) -> Int32 {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            bytes = bytes.dropFirst(written)
-        }
-        return 0
+        _ = try? FileIO.writeAll(STDERR_FILENO, text)
     }
 }

@@ -1,3 +1,5 @@
+import Posix
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -34,7 +36,7 @@ enum Password {
                 }
                 return buffer.text(droppingCarriageReturn: true)
             case .failure(let error):
-                throw CLIFailure(.usage, "--password-stdin: cannot read standard input: \(String(cString: strerror(error)))")
+                throw CLIFailure(.usage, "--password-stdin: cannot read standard input: \(error)")
             }
         }
     }
@@ -70,20 +72,19 @@ struct SecretBuffer: ~Copyable {
     enum ReadResult: Equatable {
         case byte(UInt8)
         case end
-        case failure(Int32)
+        case failure(Errno)
     }
 
-    /// Reads one byte from `descriptor` into the buffer (it must not be full). EINTR is retried.
+    /// Reads one byte from `descriptor` into the buffer (it must not be full).
     mutating func readByte(from descriptor: Int32) -> ReadResult {
-        guard count < storage.count, let base = storage.baseAddress else { return .failure(ENOBUFS) }
-        while true {
-            let result = read(descriptor, base + count, 1)
-            if result < 0 && errno == EINTR { continue }
-            if result < 0 { return .failure(errno) }
-            if result == 0 { return .end }
-            count += 1
-            return .byte(base[count - 1])
+        guard count < storage.count, let base = storage.baseAddress else { return .failure(Errno(ENOBUFS)) }
+        do {
+            guard try FileIO.read(descriptor, into: UnsafeMutableRawBufferPointer(start: base + count, count: 1)) == 1 else { return .end }
+        } catch {
+            return .failure(error)
         }
+        count += 1
+        return .byte(base[count - 1])
     }
 
     mutating func removeLast() {

@@ -1,4 +1,5 @@
 import CProcessControl
+import Posix
 
 #if canImport(Glibc)
     import Glibc
@@ -41,14 +42,14 @@ struct QuietTerminal: ~Copyable {
         let blocked = pthread_sigmask(SIG_BLOCK, &set, &previous)
         guard blocked == 0 else {
             close(tty)
-            throw CLIFailure(.failure, "cannot hold signals while asking the password: \(String(cString: strerror(blocked)))")
+            throw CLIFailure(.failure, "cannot hold signals while asking the password: \(Errno(blocked))")
         }
         let descriptor = signalfd(-1, &set, Int32(SFD_CLOEXEC))
         guard descriptor >= 0 else {
-            let error = errno
+            let error = Errno.current
             _ = pthread_sigmask(SIG_SETMASK, &previous, nil)
             close(tty)
-            throw CLIFailure(.failure, "cannot watch signals while asking the password: \(String(cString: strerror(error)))")
+            throw CLIFailure(.failure, "cannot watch signals while asking the password: \(error)")
         }
         self.tty = tty
         saved = readable ? settings : nil
@@ -77,10 +78,10 @@ struct QuietTerminal: ~Copyable {
             pollfd(fd: tty, events: Int16(POLLIN), revents: 0), pollfd(fd: signalDescriptor, events: Int16(POLLIN), revents: 0),
         ]
         while true {
-            let ready = poll(&watched, nfds_t(watched.count), -1)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw CLIFailure(.failure, "cannot wait for the password: \(String(cString: strerror(errno)))")
+            do {
+                _ = try FileIO.poll(&watched, milliseconds: -1)
+            } catch {
+                throw CLIFailure(.failure, "cannot wait for the password: \(error)")
             }
             if watched[1].revents != 0, let signal = takeSignal() {
                 restore()
@@ -104,7 +105,7 @@ struct QuietTerminal: ~Copyable {
     }
 
     private func say(_ text: String) {
-        _ = text.withCString { write(tty, $0, strlen($0)) }
+        _ = try? FileIO.writeAll(tty, text)
     }
 
     /// Writes the prompt and turns echo off.
@@ -112,28 +113,25 @@ struct QuietTerminal: ~Copyable {
         say(prompt)
         guard var settings = saved else { return }
         settings.c_lflag &= ~tcflag_t(ECHO)
-        guard tcsetattr(tty, TCSANOW, &settings) == 0 else {
-            let error = errno
+        do {
+            _ = try FileIO.retryingInterrupted { tcsetattr(tty, TCSANOW, &settings) }
+        } catch {
             say("\n")
-            throw CLIFailure(.failure, "cannot turn off echo on the terminal (\(String(cString: strerror(error)))); pipe the password with --password-stdin")
+            throw CLIFailure(.failure, "cannot turn off echo on the terminal (\(error)); pipe the password with --password-stdin")
         }
     }
 
     /// Gives the terminal its settings back. If that fails there is nothing left to try.
     private func restore() {
         guard var settings = saved else { return }
-        while tcsetattr(tty, TCSANOW, &settings) != 0 && errno == EINTR {}
+        _ = try? FileIO.retryingInterrupted { tcsetattr(tty, TCSANOW, &settings) }
     }
 
     /// The number of a signal that arrived, if one did.
     private func takeSignal() -> Int32? {
         var info = signalfd_siginfo()
-        let size = MemoryLayout<signalfd_siginfo>.size
-        while true {
-            let count = read(signalDescriptor, &info, size)
-            if count < 0 && errno == EINTR { continue }
-            return count == size ? Int32(bitPattern: info.ssi_signo) : nil
-        }
+        let count = withUnsafeMutableBytes(of: &info) { try? FileIO.read(signalDescriptor, into: $0) }
+        return count == MemoryLayout<signalfd_siginfo>.size ? Int32(bitPattern: info.ssi_signo) : nil
     }
 
     private static func isIgnored(_ signal: Int32) -> Bool {

@@ -1,4 +1,5 @@
 import JSONRPC
+import Posix
 
 #if canImport(Glibc)
     import Glibc
@@ -52,7 +53,7 @@ final class RPCClient {
         var toServer: [Int32] = [-1, -1]
         var fromServer: [Int32] = [-1, -1]
         guard pipe(&toServer) == 0, pipe(&fromServer) == 0 else {
-            throw CLIFailure(.failure, "cannot create pipes: \(String(cString: strerror(errno)))")
+            throw CLIFailure(.failure, "cannot create pipes: \(Errno.current)")
         }
         // Only the dup2'd ends reach the child: dup2 clears close-on-exec on its copies.
         for fd in toServer + fromServer { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -86,7 +87,7 @@ final class RPCClient {
         guard status == 0 else {
             close(toServer[1])
             close(fromServer[0])
-            throw CLIFailure(.failure, "cannot start \(path): \(String(cString: strerror(status)))")
+            throw CLIFailure(.failure, "cannot start \(path): \(Errno(status))")
         }
         pid = child
         input = toServer[1]
@@ -96,8 +97,7 @@ final class RPCClient {
     deinit {
         close(input)
         close(output)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = try? FileIO.waitForExit(of: pid)
     }
 
     /// Calls `method`; notifications that arrive first (e.g. `$/progress`) go to `onNotification`.
@@ -107,8 +107,10 @@ final class RPCClient {
         // The request may hold a password (addDnacServer): its bytes are wiped once written.
         var bytes = Framing.newlineDelimited.frame(JSONCodec.serialize(request))
         defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
-        guard writeAll(bytes) else {
-            throw CLIFailure(.failure, "tofu-rpc stopped before the request could be sent (\(String(cString: strerror(errno))))")
+        do {
+            try FileIO.writeAll(input, bytes)
+        } catch {
+            throw CLIFailure(.failure, "tofu-rpc stopped before the request could be sent (\(error))")
         }
         while true {
             let message = try readMessage()
@@ -120,20 +122,6 @@ final class RPCClient {
                 return .failure(ResponseError(answer: error))
             }
             return .success(message["result"] ?? .null)
-        }
-    }
-
-    private func writeAll(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return true }
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(input, base + offset, buffer.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return false }
-                offset += written
-            }
-            return true
         }
     }
 
@@ -149,9 +137,9 @@ final class RPCClient {
                 }
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw CLIFailure(.failure, "tofu-rpc exited without answering (see its message above)") }
+            guard let count = try? FileIO.read(output, into: &chunk), count > 0 else {
+                throw CLIFailure(.failure, "tofu-rpc exited without answering (see its message above)")
+            }
             buffer += chunk[..<count]
         }
     }

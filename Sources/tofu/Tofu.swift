@@ -1,5 +1,5 @@
 import ArgumentParser
-import Locking
+import Posix
 
 #if canImport(Glibc)
     import Glibc

@@ -162,7 +162,7 @@ import Testing
 
     /// The built `tofu` loads no Foundation but FoundationEssentials (which ArgumentParser
     /// uses): not Foundation itself, nor ICU with FoundationInternationalization, through any
-    /// module it links (TofuCore, JSONRPC, Locking). See FoundationFreeTests for the sources.
+    /// module it links (TofuCore, JSONRPC, Posix). See FoundationFreeTests for the sources.
     @Test func cliDoesNotLinkFoundation() async throws {
         let libraries = try await runProgram("/usr/bin/ldd", [productPath("tofu")])
         #expect(libraries.status == 0, "\(libraries)")

@@ -1,5 +1,5 @@
 import Foundation
-import Locking
+import Posix
 import TestSupport
 import Testing
 
@@ -68,15 +68,7 @@ import Testing
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += chunk[..<count]
-        }
-        return bytes
+        return try? FileIO.readToEnd(fd)
     }
 
     /// The most of something (threads, connections) a process had, sampled every few
@@ -91,13 +83,13 @@ import Testing
 
         init(pid: Int32, _ measure: @escaping @Sendable (Int32) -> Int?) {
             let state = self.state
-            Thread {
+            DetachedThread.start(name: "test sampler") {
                 while !state.value.withLock({ $0.stop }) {
                     if let count = measure(pid) { state.value.withLock { $0.peak = max($0.peak, count) } }
                     usleep(3000)
                 }
                 state.value.withLock { $0.ended = true }
-            }.start()
+            }
         }
 
         func stop() async -> Int {
@@ -138,7 +130,7 @@ import Testing
 
         init(pid: Int32, port: Int) {
             let box = self.box
-            Thread {
+            DetachedThread.start(name: "test sampler") {
                 while !box.value.withLock({ $0.stop }) {
                     defer { usleep(3000) }
                     guard let first = ProbeFanOutTests.heldSockets(pid), let second = ProbeFanOutTests.heldSockets(pid) else { continue }
@@ -155,7 +147,7 @@ import Testing
                     }
                 }
                 box.value.withLock { $0.ended = true }
-            }.start()
+            }
         }
 
         /// Stops sampling; the most sockets to the port held at once.

@@ -1,5 +1,5 @@
 import Foundation
-import Locking
+import Posix
 import TestSupport
 import Testing
 

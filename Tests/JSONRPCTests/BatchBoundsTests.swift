@@ -1,6 +1,6 @@
 import Foundation
 import JSONRPC
-import Locking
+import Posix
 import TestSupport
 import Testing
 

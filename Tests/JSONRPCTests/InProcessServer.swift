@@ -1,7 +1,7 @@
 import Foundation
 import JSONRPC
-import Locking
 import Logging
+import Posix
 import TestSupport
 
 /// A `Connection` in this process, spoken to over two real pipes. Its output is read from the

@@ -1,7 +1,7 @@
 import Foundation
 import JSONRPC
-import Locking
 import Logging
+import Posix
 import TestSupport
 import Testing
 

@@ -1,4 +1,4 @@
-import Locking
+import Posix
 import TestSupport
 import Testing
 

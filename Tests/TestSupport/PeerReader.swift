@@ -1,5 +1,5 @@
 import Foundation
-import Locking
+import Posix
 
 /// One message the server wrote, as the peer saw it on the pipe.
 public struct Received: Sendable, CustomStringConvertible {
@@ -147,15 +147,11 @@ extension Received {
 
 /// Reads `fd` to its end on a thread of its own, handing each chunk to `body`, then nil.
 func readOnItsOwnThread(_ fd: Int32, _ body: @escaping @Sendable ([UInt8]?) -> Void) {
-    let thread = Thread {
+    DetachedThread.start(name: "test reader") {
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
+        while let count = try? FileIO.read(fd, into: &chunk), count > 0 {
             body(Array(chunk[..<count]))
         }
         body(nil)
     }
-    thread.start()
 }

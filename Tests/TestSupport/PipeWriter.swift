@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Locking
+import Posix
 
 /// Writes to a pipe from a thread of its own, so a test never blocks Swift's cooperative
 /// pool on a full pipe (which, with a server that pauses reading, would deadlock the pool).
@@ -16,7 +16,7 @@ public final class PipeWriter: Sendable {
     public init(fd: Int32) {
         // A server that exits (or is killed) mid-test must fail the test, not kill the runner.
         signal(SIGPIPE, SIG_IGN)
-        let thread = Thread { [self] in
+        DetachedThread.start(name: "test writer") { [self] in
             while true {
                 ready.wait()
                 let item = queue.withLock { $0.isEmpty ? nil : $0.removeFirst() }
@@ -29,7 +29,6 @@ public final class PipeWriter: Sendable {
                 }
             }
         }
-        thread.start()
     }
 
     public func send(_ bytes: [UInt8]) {

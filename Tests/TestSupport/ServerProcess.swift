@@ -1,5 +1,5 @@
 import Foundation
-import Locking
+import Posix
 
 /// A built executable of this package (next to the test bundle), e.g. `tofu-rpc`.
 public func productPath(_ name: String) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import Posix
 
 /// Builds what a client writes: a JSON text framed as NDJSON or LSP.
 public enum Wire {
@@ -35,16 +36,7 @@ public enum Wire {
     }
 }
 
-/// Writes all of `bytes` to `fd`.
+/// Writes all of `bytes` to `fd`; a peer that has gone away is the test's to notice.
 public func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { buffer in
-        guard let base = buffer.baseAddress else { return }
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(fd, base + offset, buffer.count - offset)
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
-    }
+    _ = try? FileIO.writeAll(fd, bytes)
 }

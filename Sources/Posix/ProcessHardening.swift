@@ -25,15 +25,15 @@ public enum ProcessHardening {
         var failures: [String] = []
         var none = rlimit(rlim_cur: 0, rlim_max: 0)
         if setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &none) != 0 {
-            failures.append("setrlimit(RLIMIT_CORE): " + String(cString: strerror(errno)))
+            failures.append("setrlimit(RLIMIT_CORE): \(Errno.current)")
         }
         if tofu_prctl_set_dumpable(0) != 0 {
-            failures.append("prctl(PR_SET_DUMPABLE): " + String(cString: strerror(errno)))
+            failures.append("prctl(PR_SET_DUMPABLE): \(Errno.current)")
         }
         guard !failures.isEmpty else { return true }
         let warning = "\(program): warning: cannot turn off core dumps (\(failures.joined(separator: "; "))); "
             + "a crash could write passwords to disk: run it with `ulimit -c 0` where core files are kept\n"
-        _ = warning.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+        _ = try? FileIO.writeAll(STDERR_FILENO, warning)
         return false
     }
 }

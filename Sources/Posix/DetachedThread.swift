@@ -3,7 +3,7 @@
 #endif
 
 /// A thread of its own for blocking I/O, which must stay off Swift's cooperative pool: the one
-/// way the project starts threads (JSON-RPC's input and output threads, the TLS probe pool).
+/// way the project starts threads (JSON-RPC's input and output threads, `BoundedThreadPool`'s).
 ///
 /// POSIX threads, not Foundation's `Thread`: that one class links all of Foundation into every
 /// binary that uses it, which cost the `tofu` CLI about 2 ms on every start.
@@ -13,7 +13,7 @@ public enum DetachedThread {
     /// threads a process cannot work without.
     public static func start(name: String, _ body: @escaping @Sendable () -> Void) {
         let status = tryStart(name: name, body)
-        guard status == 0 else { fatalError("cannot start the \(name) thread: \(String(cString: strerror(status)))") }
+        guard status == 0 else { fatalError("cannot start the \(name) thread: \(Errno(status))") }
     }
 
     /// Runs `body` on a new detached thread named `name`; returns 0, or pthread_create's error
@@ -39,8 +39,7 @@ public enum DetachedThread {
     private static func nameThisThread(_ name: String) {
         let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
-        let bytes = Array(name.utf8.prefix(15))
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        _ = try? FileIO.writeAll(fd, Array(name.utf8.prefix(15)))
         close(fd)
     }
 
