@@ -1,5 +1,5 @@
 import Dispatch
-import Locking
+import Posix
 
 #if canImport(Glibc)
     import Glibc
