@@ -227,7 +227,7 @@ public actor PinStore {
         }
     }
 
-    /// Trust on first use, in one IMMEDIATE transaction (so across processes too): pins
+    /// Trust on first use, in one transaction (so across processes too): pins
     /// `presented` if nothing is pinned, else compares. `accepting` means "this certificate
     /// and no other": when it is not the presented one, nothing is pinned (`.notAccepted`),
     /// pinned or not; when it is, a different pin is accepted for replacement but not

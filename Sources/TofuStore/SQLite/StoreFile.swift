@@ -241,8 +241,6 @@ enum StoreFile {
     static func unavailable(_ error: any Error, path: String) -> TofuError {
         if let error = error as? TofuError { return error }
         if let damage = error as? RowDamage { return .damagedRow(damage.row, store: path) }
-        // GRDB's answer to a cancelled task: the transaction was rolled back.
-        if error is CancellationError { return .cancelled }
         guard let error = error as? DatabaseError else {
             return .storeUnavailable(reason: "the store \(path) failed: \(error)")
         }
