@@ -60,8 +60,9 @@ let package = Package(
             dependencies: ["COpenSSL", "Posix", "TofuCore"]
         ),
 
-        // The durable pin store: one actor per process over SQLite (GRDB), shared by processes.
-        // TofuTLS for SHA-256 only: every certificate read back must hash to its fingerprint.
+        // The durable pin store: one actor per process, on a thread of its own, over a backend
+        // shared by processes: SQLite (GRDB); libpq for the PostgreSQL backend to come.
+        // TofuTLS for SHA-256 and the pinned key: every certificate read back must hash to its fingerprint.
         .target(
             name: "TofuStore",
             dependencies: [
@@ -136,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TofuStoreTests",
-            dependencies: ["TofuStore", "TofuCore", "TofuTLS", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TofuStore", "TofuCore", "TofuTLS", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "TofuServerTests",

@@ -69,25 +69,23 @@ struct DnacMethods: Sendable {
         let cancelled = ProbeFailure(.cancelled, "the call was cancelled before anything was pinned or sent")
         let outcome = await TLSProbe.session(request.host, timeoutMilliseconds: request.timeout) { connection -> Result<SessionOutcome, ProbeFailure> in
             guard let presented = connection.presented else { return .failure(ProbeFailure(.protocol, "no certificate was presented")) }
-            let decision = BlockingBridge.wait { () async -> Result<TofuDecision, TofuError> in
-                do throws(TofuError) {
-                    return .success(try await store.trustOnFirstUse(
-                        presented.leaf, for: request.host, accepting: request.accept, policy: request.policy, beforePinning: { gate.commit() }))
-                } catch {
-                    return .failure(error)
+            // Decided on this thread, inside the store's isolation, before a byte is sent.
+            let decision = Result { () throws(TofuError) in
+                try store.blocking { store throws(TofuError) in
+                    try store.trustOnFirstUse(
+                        presented.leaf, for: request.host, accepting: request.accept, policy: request.policy, beforePinning: { gate.commit() })
                 }
             }
             switch decision {
-            case nil: return .success(.storeFailed(.storeUnavailable(reason: "the store did not answer")))
-            case .failure(.cancelled)?: return .failure(cancelled)
-            case .failure(let error)?: return .success(.storeFailed(error))
-            case .success(.mismatch(let current))?:
+            case .failure(.cancelled): return .failure(cancelled)
+            case .failure(let error): return .success(.storeFailed(error))
+            case .success(.mismatch(let current)):
                 // Dropped here: not one byte of HTTP goes to a host whose certificate changed.
                 return .success(.mismatch(current: current, presented: presented))
-            case .success(.notAccepted(let current))?:
+            case .success(.notAccepted(let current)):
                 // Not the certificate the caller accepted: dropped, pinned or not.
                 return .success(.notAccepted(current: current, presented: presented))
-            case .success(let decision)?:
+            case .success(let decision):
                 guard request.checkCredentials else { return .success(.decided(decision, presented: presented, answer: nil)) }
                 // The first byte of credentials cannot be taken back: from here the call completes.
                 guard gate.commit() else { return .failure(cancelled) }

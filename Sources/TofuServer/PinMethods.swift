@@ -74,17 +74,20 @@ struct PinMethods: Sendable {
         })
     }
 
-    /// listCerts of one host, answered on the connection's input thread: the question an
-    /// operator or a script asks most ("what is pinned for this host?") is one indexed read,
-    /// and a hop to a task and back would cost several times the read. Nil for a listing,
-    /// which goes to `listCerts`.
+    /// listCerts of one host, answered on the connection's input thread when the store is idle:
+    /// the question an operator or a script asks most ("what is pinned for this host?") is one
+    /// indexed read, and a hop to a task and back would cost several times the read. Nil for a
+    /// listing, and while the store is busy (the input thread never waits behind a write): those
+    /// go to `listCerts`.
     func listOneHost(_ params: Params) throws -> JSONValue? {
         let request = try ListRequest(params)
         guard let host = request.host else { return nil }
         let page = try answering { () throws(TofuError) in
-            try store.listBlocking(after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
+            try store.ifIdle { store throws(TofuError) in
+                try store.list(after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
+            }
         }
-        return request.answer(page)
+        return page.map(request.answer)
     }
 
     func deleteCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {

@@ -1,39 +1,48 @@
-import Dispatch
 import Foundation
-import GRDB
-import Posix
 import TofuCore
 import TofuTLS
 
-/// The pin store of one process: pins, their history, over one SQLite file that several
-/// processes may share.
+/// The pin store of one process: pins, their history and the DNA Center servers, over a
+/// backend that several processes may share (an SQLite file).
 ///
-/// Every write is one IMMEDIATE transaction committed with `synchronous=FULL` before the
-/// method returns, so an answer never reports a change that is not on disk, and
-/// check-and-set (pin if absent, compare if present) holds across processes too.
-/// The file is opened on first use; if that fails, the next call tries again.
+/// The actor owns its backend and runs on a thread of its own (`StoreExecutor`), so the
+/// blocking database calls of its methods run inside its isolation, never on Swift's
+/// cooperative pool, and that isolation is what serialises the use of its connections. Every
+/// decision is made here, once, over the backend's primitives; every change is one backend
+/// transaction, committed before the method returns, so an answer never reports a change that
+/// is not durable, and check-and-set (pin if absent, compare if present) holds across
+/// processes too. The backend is opened on first use; if that fails, the next call tries again.
+///
+/// A thread of its own that must wait for the store (a TLS probe deciding between handshake
+/// and first byte, the input thread answering a point read) calls it with `blocking` or
+/// `ifIdle`, which run the call on that thread inside the store's isolation: no task, no hop.
 public actor PinStore {
     public let path: String
-    private let busyTimeout: TimeInterval
-    /// The open store, shared with the synchronous reads of `listBlocking` (other threads).
-    private let handle = Locked<StoreFile.Handle?>(nil)
-    /// The point reader opened alone, before the whole store was needed (see `listBlocking`).
-    private let pointReader = Locked<DatabaseQueue?>(nil)
-    private static let openQueue = DispatchQueue(label: "tofu.store.open")
+    private let executor = StoreExecutor(name: "tofu store")
+    private let opener: @Sendable () throws(TofuError) -> any StoreBackend
+    /// Nil until the first call, and again after `close` or a failure that left it unusable.
+    private var backend: (any StoreBackend)?
 
-    private let unusable: TofuError?
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
+    /// The SQLite store at `path`; `busyTimeout` bounds the wait for another process's lock.
     public init(path: String, busyTimeout: TimeInterval = 5) {
-        self.path = path
-        self.busyTimeout = busyTimeout
-        self.unusable = nil
+        self.init(path: path) { () throws(TofuError) in try SQLiteBackend(path: path, busyTimeout: busyTimeout) }
     }
 
     /// A store that answers every call with `error` (e.g. no location could be found).
     public init(unusable error: TofuError) {
-        self.path = ""
-        self.busyTimeout = 0
-        self.unusable = error
+        self.init(path: "") { () throws(TofuError) in throw error }
+    }
+
+    /// A store over the backend `open` opens, on the store's thread, at the first call.
+    init(path: String, opening open: @escaping @Sendable () throws(TofuError) -> any StoreBackend) {
+        self.path = path
+        self.opener = open
+    }
+
+    deinit {
+        executor.stop()
     }
 
     // MARK: - Pins
@@ -41,20 +50,20 @@ public actor PinStore {
     /// Pins `certificate` for `host` if nothing is pinned, under `policy` (default: certificate);
     /// `.matched` if the same certificate is (and `policy`, when given, becomes its policy); a
     /// different pin throws `.certificateMismatch` and changes nothing.
-    public func pin(_ certificate: CertificateSummary, for host: HostKey, policy: PinPolicy? = nil) async throws(TofuError) -> (Pin, PinStatus) {
-        try await write { db in
-            if var existing = try Self.fetchPin(host, db) {
+    public func pin(_ certificate: CertificateSummary, for host: HostKey, policy: PinPolicy? = nil) throws(TofuError) -> (Pin, PinStatus) {
+        try write(locking: host) { tx in
+            if var existing = try tx.pin(host) {
                 guard existing.certificate.sha256Fingerprint == certificate.sha256Fingerprint else {
                     throw TofuError.certificateMismatch(host: host, pinned: existing, presented: certificate, expectedFingerprint: nil)
                 }
-                if let policy, policy != existing.policy { existing = try Self.change(existing, to: policy, db) }
+                if let policy, policy != existing.policy { existing = try Self.change(existing, to: policy, tx) }
                 return (existing, .matched)
             }
             let pin = Pin(host: host, certificate: certificate, pinnedAt: Timestamp.now(), policy: policy ?? .certificate)
-            try Rows.insert(pin, into: db)
-            try Rows.record(
+            try tx.insert(pin)
+            try tx.record(
                 HistoryEvent(at: pin.pinnedAt, host: host, kind: .pinned, sha256Fingerprint: certificate.sha256Fingerprint,
-                             detail: Self.describe(certificate) + Self.policyWords(pin.policy)), into: db)
+                             detail: Self.describe(certificate) + Self.policyWords(pin.policy)))
             return (pin, .pinned)
         }
     }
@@ -64,9 +73,9 @@ public actor PinStore {
     /// here; a live handshake that presents it does that (`recordVerification`,
     /// `trustOnFirstUse`). No pin throws `.certNotFound`; the pinned certificate itself throws
     /// `.invalidParameter` (field pem).
-    public func stage(_ certificate: CertificateSummary, for host: HostKey) async throws(TofuError) -> Pin {
-        try await write { db in
-            guard var pin = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
+    public func stage(_ certificate: CertificateSummary, for host: HostKey) throws(TofuError) -> Pin {
+        try write(locking: host) { tx in
+            guard var pin = try tx.pin(host) else { throw TofuError.certNotFound(host: host) }
             if pin.certificate.sha256Fingerprint == certificate.sha256Fingerprint {
                 throw TofuError.invalidParameter(
                     field: "pem", reason: "is the certificate already pinned for \(host) (\(certificate.sha256Fingerprint)): stage the certificate the host will present after the rotation")
@@ -75,55 +84,55 @@ public actor PinStore {
             let now = Timestamp.now()
             let replaced = pin.next.map { "; replaces the staged \($0.certificate.sha256Fingerprint)" } ?? ""
             pin.next = StagedCertificate(certificate: certificate, stagedAt: now)
-            try Rows.update(pin, in: db)
-            try Rows.record(
+            try tx.update(pin)
+            try tx.record(
                 HistoryEvent(at: now, host: host, kind: .staged, sha256Fingerprint: certificate.sha256Fingerprint,
-                             detail: Self.describe(certificate) + "; pinned \(pin.certificate.sha256Fingerprint)" + replaced), into: db)
+                             detail: Self.describe(certificate) + "; pinned \(pin.certificate.sha256Fingerprint)" + replaced))
             return pin
         }
     }
 
     /// Removes the staged next certificate of `host`, leaving its pin; with `expected`, only if
     /// the staged certificate is that one. Returns the pin as it was (with `next`).
-    public func unstage(_ host: HostKey, expected: Fingerprint?) async throws(TofuError) -> Pin {
-        try await write { db in
-            guard let pin = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
+    public func unstage(_ host: HostKey, expected: Fingerprint?) throws(TofuError) -> Pin {
+        try write(locking: host) { tx in
+            guard let pin = try tx.pin(host) else { throw TofuError.certNotFound(host: host) }
             guard let next = pin.next else { throw TofuError.nothingStaged(host: host) }
             if let expected, expected != next.certificate.sha256Fingerprint {
                 throw TofuError.stagedMismatch(host: host, pin: pin, expectedFingerprint: expected)
             }
             var unstaged = pin
             unstaged.next = nil
-            try Rows.update(unstaged, in: db)
-            try Rows.record(
+            try tx.update(unstaged)
+            try tx.record(
                 HistoryEvent(at: Timestamp.now(), host: host, kind: .unstaged, sha256Fingerprint: next.certificate.sha256Fingerprint,
-                             detail: Self.describe(next.certificate) + "; the pin \(pin.certificate.sha256Fingerprint) stays"), into: db)
+                             detail: Self.describe(next.certificate) + "; the pin \(pin.certificate.sha256Fingerprint) stays"))
             return pin
         }
     }
 
     /// Sets the policy of the pin of `host`; no pin throws `.certNotFound`.
-    public func setPolicy(_ policy: PinPolicy, for host: HostKey) async throws(TofuError) -> Pin {
-        try await write { db in
-            guard let pin = try Self.fetchPin(host, db) else { throw TofuError.certNotFound(host: host) }
-            return pin.policy == policy ? pin : try Self.change(pin, to: policy, db)
+    public func setPolicy(_ policy: PinPolicy, for host: HostKey) throws(TofuError) -> Pin {
+        try write(locking: host) { tx in
+            guard let pin = try tx.pin(host) else { throw TofuError.certNotFound(host: host) }
+            return pin.policy == policy ? pin : try Self.change(pin, to: policy, tx)
         }
     }
 
-    private static func change(_ pin: Pin, to policy: PinPolicy, _ db: Database) throws -> Pin {
+    private static func change(_ pin: Pin, to policy: PinPolicy, _ tx: any StoreTransaction) throws -> Pin {
         var changed = pin
         changed.policy = policy
-        try Rows.update(changed, in: db)
-        try Rows.record(
+        try tx.update(changed)
+        try tx.record(
             HistoryEvent(at: Timestamp.now(), host: pin.host, kind: .policyChanged, sha256Fingerprint: pin.certificate.sha256Fingerprint,
-                         detail: "policy \(pin.policy.rawValue) -> \(policy.rawValue)"), into: db)
+                         detail: "policy \(pin.policy.rawValue) -> \(policy.rawValue)"))
         return changed
     }
 
     /// What a completed handshake that presented `presented` does to `pin`, inside the caller's
     /// transaction: the staged certificate is promoted, a same-key renewal (policy publicKey)
     /// replaces the certificate; nil for anything else (a match or a mismatch changes no pin).
-    private static func advance(_ pin: Pin, presenting presented: CertificateSummary, at now: String, _ db: Database) throws -> (Pin, PinStatus)? {
+    private static func advance(_ pin: Pin, presenting presented: CertificateSummary, at now: String, _ tx: any StoreTransaction) throws -> (Pin, PinStatus)? {
         let kind: HistoryEvent.Kind
         let status: PinStatus
         switch judge(pin, presented) {
@@ -137,33 +146,30 @@ public actor PinStore {
         advanced.lastVerifiedAt = now
         // A renewal keeps what is staged, unless it is what was just presented.
         if status == .rotated || advanced.next?.certificate.sha256Fingerprint == presented.sha256Fingerprint { advanced.next = nil }
-        try Rows.update(advanced, in: db)
+        try tx.update(advanced)
         let words = status == .rotated ? "promoted the staged certificate" : "renewed with the same public key"
-        try Rows.record(
+        try tx.record(
             HistoryEvent(at: now, host: pin.host, kind: kind, sha256Fingerprint: presented.sha256Fingerprint,
-                         detail: "\(words): now " + describe(presented) + "; was \(pin.certificate.sha256Fingerprint) serial=\(pin.certificate.serialNumber)"), into: db)
+                         detail: "\(words): now " + describe(presented) + "; was \(pin.certificate.sha256Fingerprint) serial=\(pin.certificate.serialNumber)"))
         return (advanced, status)
     }
 
     /// Deletes the pin of `host`; with `expected`, only if the pin is that certificate.
     /// A damaged pin row is deleted too (that is how an operator repairs it): without
     /// `expected`, or when its fingerprint column holds exactly `expected`.
-    public func delete(_ host: HostKey, expected: Fingerprint?) async throws(TofuError) -> Deletion {
-        try await write { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description]) else {
-                throw TofuError.certNotFound(host: host)
-            }
+    public func delete(_ host: HostKey, expected: Fingerprint?) throws(TofuError) -> Deletion {
+        try write(locking: host) { tx in
             let deletion: Deletion
             let fingerprint: Fingerprint
             let detail: String
-            switch Result(catching: { () throws(RowDamage) in try Rows.pin(row) }) {
-            case .success(let existing):
+            do {
+                guard let existing = try tx.pin(host) else { throw TofuError.certNotFound(host: host) }
                 if let expected, expected != existing.certificate.sha256Fingerprint {
                     throw TofuError.certificateMismatch(host: host, pinned: existing, presented: nil, expectedFingerprint: expected)
                 }
                 (deletion, fingerprint, detail) = (.pin(existing), existing.certificate.sha256Fingerprint, Self.describe(existing.certificate))
-            case .failure(let damage):
-                let stored = try? RowReader(row, table: "pin", names: Rows.pinNames).fingerprint(5)
+            } catch let damage as RowDamage {
+                let stored = try tx.storedFingerprint(host)
                 // A damaged row cannot be shown to differ from `expected`: deleted only if it holds exactly that.
                 if let expected, stored != expected { throw damage }
                 // The audit trail keeps the deletion; all zeros stand for a fingerprint that could not be read.
@@ -171,8 +177,8 @@ public actor PinStore {
                 deletion = .damaged(damage.row)
                 detail = "deleted a damaged row (id \(damage.row.rowid)): \(damage.row.problem)"
             }
-            try db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?").execute(arguments: [host.description])
-            try Rows.record(HistoryEvent(at: Timestamp.now(), host: host, kind: .deleted, sha256Fingerprint: fingerprint, detail: detail), into: db)
+            try tx.deletePin(host)
+            try tx.record(HistoryEvent(at: Timestamp.now(), host: host, kind: .deleted, sha256Fingerprint: fingerprint, detail: detail))
             return deletion
         }
     }
@@ -186,42 +192,42 @@ public actor PinStore {
     /// `.cancelled` and nothing is written.
     public func recordVerification(
         of presented: CertificateSummary, for host: HostKey, beforeChanging: @escaping @Sendable () -> Bool = { true }
-    ) async throws(TofuError) -> Verification {
-        try await write { db in
-            guard var pin = try Self.fetchPin(host, db) else { return .unpinned }
+    ) throws(TofuError) -> Verification {
+        try write(locking: host) { tx in
+            guard var pin = try tx.pin(host) else { return .unpinned }
             let now = Timestamp.now()
             if pin.certificate.sha256Fingerprint == presented.sha256Fingerprint {
-                try db.cachedStatement(sql: "UPDATE pin SET lastVerifiedAt = ? WHERE host = ?").execute(arguments: [now, host.description])
+                try tx.touch(host, verifiedAt: now)
                 pin.lastVerifiedAt = now
-                try Rows.record(
+                try tx.record(
                     HistoryEvent(at: now, host: host, kind: .matched, sha256Fingerprint: presented.sha256Fingerprint,
-                                 detail: Self.describe(presented)), into: db)
+                                 detail: Self.describe(presented)))
                 return .match(pin)
             }
             switch Self.judge(pin, presented) {
             case .next, .renewal:
                 guard beforeChanging() else { throw TofuError.cancelled }
-                if let (advanced, status) = try Self.advance(pin, presenting: presented, at: now, db) {
+                if let (advanced, status) = try Self.advance(pin, presenting: presented, at: now, tx) {
                     return status == .rotated ? .rotated(advanced, previous: pin.certificate) : .renewed(advanced, previous: pin.certificate)
                 }
             case .sameKey:
-                try db.cachedStatement(sql: "UPDATE pin SET lastVerifiedAt = ? WHERE host = ?").execute(arguments: [now, host.description])
+                try tx.touch(host, verifiedAt: now)
                 pin.lastVerifiedAt = now
-                try Rows.record(
+                try tx.record(
                     HistoryEvent(at: now, host: host, kind: .matched, sha256Fingerprint: presented.sha256Fingerprint,
-                                 detail: "presented " + Self.describe(presented) + "; an older certificate with the pinned public key (policy publicKey): the pin \(pin.certificate.sha256Fingerprint) stays"), into: db)
+                                 detail: "presented " + Self.describe(presented) + "; an older certificate with the pinned public key (policy publicKey): the pin \(pin.certificate.sha256Fingerprint) stays"))
                 return .matchedByKey(pin)
             case .pinned, .different:
                 break
             }
-            try Rows.record(
+            try tx.record(
                 HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                             detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(pin)), into: db)
+                             detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(pin)))
             return .mismatch(pin)
         }
     }
 
-    /// Trust on first use, in one IMMEDIATE transaction (so across processes too): pins
+    /// Trust on first use, in one transaction (so across processes too): pins
     /// `presented` if nothing is pinned, else compares. `accepting` means "this certificate
     /// and no other": when it is not the presented one, nothing is pinned (`.notAccepted`),
     /// pinned or not; when it is, a different pin is accepted for replacement but not
@@ -235,32 +241,32 @@ public actor PinStore {
     public func trustOnFirstUse(
         _ presented: CertificateSummary, for host: HostKey, accepting: Fingerprint?, policy: PinPolicy? = nil,
         beforePinning: @escaping @Sendable () -> Bool = { true }
-    ) async throws(TofuError) -> TofuDecision {
-        try await write { db in
+    ) throws(TofuError) -> TofuDecision {
+        try write(locking: host) { tx in
             let now = Timestamp.now()
-            let pinned = try Self.fetchPin(host, db)
+            let pinned = try tx.pin(host)
             if let accepting, accepting != presented.sha256Fingerprint {
                 if let pinned, pinned.certificate.sha256Fingerprint != presented.sha256Fingerprint {
-                    try Rows.record(
+                    try tx.record(
                         HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                                     detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(pinned) + "; accepted \(accepting)"), into: db)
+                                     detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(pinned) + "; accepted \(accepting)"))
                 }
                 return .notAccepted(current: pinned)
             }
             guard let current = pinned else {
                 guard beforePinning() else { throw TofuError.cancelled }
                 let pin = Pin(host: host, certificate: presented, pinnedAt: now, policy: policy ?? .certificate)
-                try Rows.insert(pin, into: db)
-                try Rows.record(
+                try tx.insert(pin)
+                try tx.record(
                     HistoryEvent(at: now, host: host, kind: .pinned, sha256Fingerprint: presented.sha256Fingerprint,
-                                 detail: Self.describe(presented) + Self.policyWords(pin.policy)), into: db)
+                                 detail: Self.describe(presented) + Self.policyWords(pin.policy)))
                 return .pinned(pin)
             }
             // A policy change is a change like any other: only once the caller may no longer cancel.
             func withPolicy(_ pin: Pin) throws -> (Pin, changed: Bool) {
                 guard let policy, policy != pin.policy else { return (pin, false) }
                 guard beforePinning() else { throw TofuError.cancelled }
-                return (try Self.change(pin, to: policy, db), true)
+                return (try Self.change(pin, to: policy, tx), true)
             }
             switch Self.judge(current, presented) {
             case .pinned, .sameKey:
@@ -270,7 +276,7 @@ public actor PinStore {
                 // The handshake proved the host holds the staged (or the pinned) key: the pin
                 // moves on before a byte is sent, so the credentials go to the checked pin.
                 guard beforePinning() else { throw TofuError.cancelled }
-                if let (advanced, status) = try Self.advance(current, presenting: presented, at: now, db) {
+                if let (advanced, status) = try Self.advance(current, presenting: presented, at: now, tx) {
                     let pin = try withPolicy(advanced).0
                     return status == .rotated ? .rotated(pin, previous: current.certificate) : .renewed(pin, previous: current.certificate)
                 }
@@ -278,20 +284,20 @@ public actor PinStore {
                 break
             }
             if accepting == presented.sha256Fingerprint { return .replacementAccepted(current: current) }
-            try Rows.record(
+            try tx.record(
                 HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                             detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(current)), into: db)
+                             detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(current)))
             return .mismatch(current: current)
         }
     }
 
     /// Records in the history that `host` presented `presented` where another certificate was
     /// expected (e.g. a reconnection of the token request), whatever is pinned: `why` says where.
-    public func recordMismatch(_ presented: CertificateSummary, for host: HostKey, why: String) async throws(TofuError) {
-        try await write { db in
-            try Rows.record(
+    public func recordMismatch(_ presented: CertificateSummary, for host: HostKey, why: String) throws(TofuError) {
+        try write(locking: host) { tx in
+            try tx.record(
                 HistoryEvent(at: Timestamp.now(), host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                             detail: "presented " + Self.describe(presented) + "; " + why), into: db)
+                             detail: "presented " + Self.describe(presented) + "; " + why))
         }
     }
 
@@ -303,20 +309,20 @@ public actor PinStore {
     /// by `certificate` is `.matched`; a pin changed to a third certificate throws
     /// `.certificateMismatch` and nothing changes.
     /// The replacement keeps the pin's policy, or takes `policy` when given.
-    public func replace(_ host: HostKey, expected: Fingerprint, with certificate: CertificateSummary, policy: PinPolicy? = nil) async throws(TofuError) -> (Pin, PinStatus) {
-        try await write { db in
+    public func replace(_ host: HostKey, expected: Fingerprint, with certificate: CertificateSummary, policy: PinPolicy? = nil) throws(TofuError) -> (Pin, PinStatus) {
+        try write(locking: host) { tx in
             let now = Timestamp.now()
             let pin = Pin(host: host, certificate: certificate, pinnedAt: now, policy: policy ?? .certificate)
-            guard let current = try Self.fetchPin(host, db) else {
-                try Rows.insert(pin, into: db)
-                try Rows.record(
+            guard let current = try tx.pin(host) else {
+                try tx.insert(pin)
+                try tx.record(
                     HistoryEvent(at: now, host: host, kind: .pinned, sha256Fingerprint: certificate.sha256Fingerprint,
-                                 detail: Self.describe(certificate) + "; accepted to replace \(expected), which had been deleted meanwhile"), into: db)
+                                 detail: Self.describe(certificate) + "; accepted to replace \(expected), which had been deleted meanwhile"))
                 return (pin, .pinned)
             }
             if current.certificate.sha256Fingerprint == certificate.sha256Fingerprint {
                 guard let policy, policy != current.policy else { return (current, .matched) }
-                return (try Self.change(current, to: policy, db), .matched)
+                return (try Self.change(current, to: policy, tx), .matched)
             }
             guard current.certificate.sha256Fingerprint == expected else {
                 throw TofuError.certificateMismatch(host: host, pinned: current, presented: certificate, expectedFingerprint: expected)
@@ -325,14 +331,14 @@ public actor PinStore {
             var replacement = pin
             replacement.policy = policy ?? current.policy
             replacement.next = current.next?.certificate.sha256Fingerprint == certificate.sha256Fingerprint ? nil : current.next
-            try Rows.update(replacement, in: db)
-            try Rows.record(
+            try tx.update(replacement)
+            try tx.record(
                 HistoryEvent(at: now, host: host, kind: .replaced, sha256Fingerprint: certificate.sha256Fingerprint,
-                             detail: Self.describe(certificate) + "; replaced \(expected)"), into: db)
+                             detail: Self.describe(certificate) + "; replaced \(expected)"))
             if replacement.policy != current.policy {
-                try Rows.record(
+                try tx.record(
                     HistoryEvent(at: now, host: host, kind: .policyChanged, sha256Fingerprint: certificate.sha256Fingerprint,
-                                 detail: "policy \(current.policy.rawValue) -> \(replacement.policy.rawValue)"), into: db)
+                                 detail: "policy \(current.policy.rawValue) -> \(replacement.policy.rawValue)"))
             }
             return (replacement, .replaced)
         }
@@ -342,146 +348,93 @@ public actor PinStore {
 
     /// Records (or updates) an added server; `addedAt` is kept from the first add. A damaged
     /// record of it throws `.damagedRow` and changes nothing (remove it first).
-    public func recordServer(_ host: HostKey, username: String, fingerprint: Fingerprint, authenticated: Bool?) async throws(TofuError) -> DnacServer {
-        try await write { db in
+    public func recordServer(_ host: HostKey, username: String, fingerprint: Fingerprint, authenticated: Bool?) throws(TofuError) -> DnacServer {
+        try write(locking: host) { tx in
             let now = Timestamp.now()
-            let addedAt = try Self.fetchServer(host, db)?.addedAt ?? now
-            try db.cachedStatement(sql: """
-                    INSERT INTO dnac_server (host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(host) DO UPDATE SET username = excluded.username, pinnedFingerprint = excluded.pinnedFingerprint,
-                        lastCheckedAt = excluded.lastCheckedAt, authenticated = excluded.authenticated
-                    """).execute(arguments: [host.description, host.host, host.port, username, fingerprint.description, addedAt, now, authenticated])
-            return DnacServer(host: host, username: username, pinnedFingerprint: fingerprint, addedAt: addedAt, lastCheckedAt: now, authenticated: authenticated)
+            let addedAt = try tx.server(host)?.addedAt ?? now
+            let server = DnacServer(host: host, username: username, pinnedFingerprint: fingerprint, addedAt: addedAt, lastCheckedAt: now, authenticated: authenticated)
+            try tx.save(server)
+            return server
         }
     }
 
-    public func servers() async throws(TofuError) -> [DnacServer] {
-        try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server ORDER BY host")).map { row throws(RowDamage) in try Rows.server(row) }
-        }
+    /// Every recorded server, in host-key order.
+    public func servers() throws(TofuError) -> [DnacServer] {
+        try read { tx in try tx.servers() }
     }
 
     /// The recorded server of `host`, if any.
-    public func server(for host: HostKey) async throws(TofuError) -> DnacServer? {
-        try await read { db in try Self.fetchServer(host, db) }
+    public func server(for host: HostKey) throws(TofuError) -> DnacServer? {
+        try read { tx in try tx.server(host) }
     }
 
     /// Forgets a server; its pin stays (delete it with `delete` if wanted). A damaged record
     /// is removed too: that is how an operator repairs it.
-    public func removeServer(_ host: HostKey) async throws(TofuError) -> Removal {
-        try await write { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server WHERE host = ?"), arguments: [host.description]) else {
-                throw TofuError.serverNotFound(host: host)
+    public func removeServer(_ host: HostKey) throws(TofuError) -> Removal {
+        try write(locking: host) { tx in
+            let removal: Removal
+            do {
+                guard let server = try tx.server(host) else { throw TofuError.serverNotFound(host: host) }
+                removal = .server(server)
+            } catch let damage as RowDamage {
+                removal = .damaged(damage.row)
             }
-            try db.cachedStatement(sql: "DELETE FROM dnac_server WHERE host = ?").execute(arguments: [host.description])
-            do throws(RowDamage) {
-                return .server(try Rows.server(row))
-            } catch {
-                return .damaged(error.row)
-            }
+            try tx.deleteServer(host)
+            return removal
         }
     }
 
+    // MARK: - Reads
+
     /// The pin of `host`, if any.
-    public func pin(for host: HostKey) async throws(TofuError) -> Pin? {
-        try await read { db in try Self.fetchPin(host, db) }
+    public func pin(for host: HostKey) throws(TofuError) -> Pin? {
+        try read { tx in try tx.pin(host) }
     }
 
     /// A page of pins in host-key order, starting after the key `after`; `expiringBefore`
     /// keeps pins whose certificate ends before that RFC 3339 time. `more` says whether
     /// another page follows.
     /// `stagedOnly` keeps pins with a staged next certificate.
-    public func list(after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil, stagedOnly: Bool = false) async throws(TofuError) -> (pins: [Pin], more: Bool) {
-        try await read { db in try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore, stagedOnly: stagedOnly) }
-    }
-
-    /// `list` done at once on the calling thread, for a caller that is on a thread of its own
-    /// and cannot afford a hop to the store's. Meant for point reads (`host` given): it blocks
-    /// the caller while the query runs, and while the store is opened if this is the first call.
-    /// A first call opens only what reading needs, so a one-shot lookup writes nothing.
-    public nonisolated func listBlocking(
-        after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil, stagedOnly: Bool = false
-    ) throws(TofuError) -> (pins: [Pin], more: Bool) {
-        let reader = try pointReaderBlocking()
-        do {
-            return try reader.inDatabase { db in
-                try Self.page(db, after: after, limit: limit, host: host, expiringBefore: expiringBefore, stagedOnly: stagedOnly)
-            }
-        } catch {
-            throw StoreFile.unavailable(error, path: path)
-        }
-    }
-
-    private static func page(
-        _ db: Database, after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool
-    ) throws -> (pins: [Pin], more: Bool) {
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if let after {
-            conditions.append("host > ?")
-            arguments += [after]
-        }
-        if let host {
-            conditions.append("host = ?")
-            arguments += [host.description]
-        }
-        if let expiringBefore {
-            conditions.append("notAfter < ?")
-            arguments += [expiringBefore]
-        }
-        if stagedOnly { conditions.append("nextSha256Fingerprint IS NOT NULL") }
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        arguments += [limit + 1]
-        // Each row is decoded as it is stepped, without first copying it into a `Row` of its own.
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?"), arguments: arguments)
-        var pins: [Pin] = []
-        var more = false
-        while let row = try rows.next() {
-            guard pins.count < limit else {
-                more = true
-                break
-            }
-            pins.append(try Rows.pin(row))
-        }
-        return (pins, more)
+    public func list(after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil, stagedOnly: Bool = false) throws(TofuError) -> (pins: [Pin], more: Bool) {
+        try read { tx in try tx.pins(after: after, limit: limit, host: host, expiringBefore: expiringBefore, stagedOnly: stagedOnly) }
     }
 
     /// Every pinned host key, in order: what verifying all pins needs. Every row is read in
     /// full, so a damaged one is reported before any host is contacted.
-    public func hostKeys() async throws(TofuError) -> [HostKey] {
-        try await read { db in
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin ORDER BY host"))
-            var keys: [HostKey] = []
-            while let row = try rows.next() { keys.append(try Rows.pin(row).host) }
-            return keys
-        }
+    public func hostKeys() throws(TofuError) -> [HostKey] {
+        try read { tx in try tx.hostKeys() }
     }
 
     /// The most recent `limit` events (of `host`, if given), oldest first.
-    public func history(host: HostKey?, limit: Int) async throws(TofuError) -> [HistoryEvent] {
-        try await read { db in
-            let filter = host == nil ? "" : "WHERE host = ?"
-            var arguments: StatementArguments = host.map { [$0.description] } ?? []
-            arguments += [limit]
-            return try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT \(Rows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT ?) ORDER BY id ASC"),
-                arguments: arguments
-            ).map { row throws(RowDamage) in try Rows.event(row) }
-        }
+    public func history(host: HostKey?, limit: Int) throws(TofuError) -> [HistoryEvent] {
+        try read { tx in try tx.history(host: host, limit: limit) }
+    }
+
+    // MARK: - Threads of their own
+
+    /// Runs `body` inside the store's isolation on the calling thread, once the store has
+    /// finished what it is doing (waiting for it as long as that takes): how code on a thread
+    /// of its own (a TLS probe between handshake and first byte) calls the store, with no task
+    /// and no hop. Never call it from a task, nor from inside the store: it blocks.
+    public nonisolated func blocking<T: Sendable>(_ body: @Sendable (isolated PinStore) throws(TofuError) -> T) throws(TofuError) -> T {
+        precondition(withUnsafeCurrentTask { $0 == nil }, "PinStore.blocking called from a task: use await")
+        return try executor.runBlocking { () throws(TofuError) in try isolated(body) }
+    }
+
+    /// Runs `body` inside the store's isolation on the calling thread if the store is idle
+    /// right now; nil, at once, if it is busy. For a caller that must never wait behind a
+    /// write (the input thread answering a point read: while it waits, nothing is read).
+    public nonisolated func ifIdle<T: Sendable>(_ body: @Sendable (isolated PinStore) throws(TofuError) -> T) throws(TofuError) -> T? {
+        precondition(withUnsafeCurrentTask { $0 == nil }, "PinStore.ifIdle called from a task: use await")
+        return try executor.runIfIdle { () throws(TofuError) in try isolated(body) }
+    }
+
+    /// `body` with the store's isolation, which the executor has just given this thread.
+    private nonisolated func isolated<T: Sendable>(_ body: @Sendable (isolated PinStore) throws(TofuError) -> T) throws(TofuError) -> T {
+        try assumeIsolated { store in Result { () throws(TofuError) in try body(store) } }.get()
     }
 
     // MARK: - Plumbing
-
-    private static func fetchPin(_ host: HostKey, _ db: Database) throws -> Pin? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description])
-            .map { row throws(RowDamage) in try Rows.pin(row) }
-    }
-
-    private static func fetchServer(_ host: HostKey, _ db: Database) throws -> DnacServer? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server WHERE host = ?"), arguments: [host.description])
-            .map { row throws(RowDamage) in try Rows.server(row) }
-    }
 
     static func describe(_ certificate: CertificateSummary) -> String {
         "subject=\(certificate.subject); serial=\(certificate.serialNumber); notAfter=\(certificate.notAfter)"
@@ -506,99 +459,39 @@ public actor PinStore {
         policy == .certificate ? "" : "; policy \(policy.rawValue)"
     }
 
-    private func open() async throws(TofuError) -> StoreFile.Handle {
-        if let opened = handle.withLock({ $0 }) { return opened }
-        let result: Result<StoreFile.Handle, TofuError> = await withCheckedContinuation { continuation in
-            Self.openQueue.async { continuation.resume(returning: Result { () throws(TofuError) in try self.openBlocking() }) }
-        }
-        return try result.get()
+    /// Closes the store. A later call opens it again.
+    public func close() {
+        backend?.close()
+        backend = nil
     }
 
-    /// Closes the store. The last process to close folds the WAL back into the store file, so
-    /// after a clean exit the file alone holds every pin: a plain copy is a whole backup, and a
-    /// reader that may not create SQLite's side files still sees everything. Called when no
-    /// call is running; a later call opens the store again.
-    public func close() async {
-        let handle = handle.withLock { current in defer { current = nil }; return current }
-        let pointReader = pointReader.withLock { current in defer { current = nil }; return current }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Self.openQueue.async {
-                // The lone point reader may be the handle's too; closing twice does nothing.
-                try? pointReader?.close()
-                handle?.close()
-                continuation.resume()
-            }
-        }
+    /// The backend, opened now if it is not open; a failure to open is not kept (the next call
+    /// tries again).
+    private func openBackend() throws(TofuError) -> any StoreBackend {
+        if let backend { return backend }
+        let opened = try opener()
+        backend = opened
+        return opened
     }
 
-    /// The point reader: the whole store's if it is open, else one opened alone; the whole
-    /// store when reading needs more (a new store to create, migrations to apply).
-    private nonisolated func pointReaderBlocking() throws(TofuError) -> DatabaseQueue {
-        if let opened = handle.withLock({ $0 }) { return opened.pointReader }
-        if let reader = pointReader.withLock({ $0 }) { return reader }
-        if let unusable { throw unusable }
-        let opened: DatabaseQueue?
-        do {
-            opened = try StoreFile.openPointReader(path: path, busyTimeout: busyTimeout)
-        } catch {
-            throw StoreFile.unavailable(error, path: path)
-        }
-        guard let opened else { return try openBlocking().pointReader }
-        return Self.keepFirst(opened, in: pointReader)
+    /// Forgets a backend a failure left unusable: the next call opens a new one.
+    private func dropIfUnusable(_ used: any StoreBackend) {
+        guard used.needsReopening, backend === used else { return }
+        used.close()
+        backend = nil
     }
 
-    /// Opens the store on the calling thread if it is not open yet; a failure is not kept (the
-    /// next call tries again). Two threads opening at once both succeed; the first handle stays.
-    private nonisolated func openBlocking() throws(TofuError) -> StoreFile.Handle {
-        if let opened = handle.withLock({ $0 }) { return opened }
-        if let unusable { throw unusable }
-        let opened: StoreFile.Handle
-        do {
-            opened = try StoreFile.open(path: path, busyTimeout: busyTimeout, pointReader: pointReader.withLock { $0 })
-        } catch {
-            throw StoreFile.unavailable(error, path: path)
-        }
-        return Self.keepFirst(opened, in: handle)
+    private func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        return try backend.read(body)
     }
 
-    /// `opened`, kept in `slot`; or what another thread's open put there first.
-    private static func keepFirst<T: Sendable>(_ opened: T, in slot: borrowing Locked<T?>) -> T {
-        slot.withLock { current in
-            if let current { return current }
-            current = opened
-            return opened
-        }
-    }
-
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(TofuError) -> T {
-        let handle = try await open()
-        do {
-            // Every read here is one SELECT, which SQLite already runs on one consistent WAL
-            // snapshot; GRDB's wrapping transaction (BEGIN … COMMIT) cost ~100 µs a call.
-            return try await handle.reader.unsafeRead(body)
-        } catch {
-            throw StoreFile.unavailable(error, path: path)
-        }
-    }
-
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(TofuError) -> T {
-        let handle = try await open()
-        guard let writer = handle.writer else {
-            throw .storeUnavailable(reason: handle.readOnlyReason ?? "the store \(path) is read-only")
-        }
-        do {
-            return try await writer.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                guard let result else { throw TofuError.storeUnavailable(reason: "a store transaction returned nothing") }
-                return result
-            }
-        } catch {
-            throw StoreFile.unavailable(error, path: path)
-        }
+    /// One transaction deciding about `host` (nil: about no host in particular).
+    private func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        return try backend.write(locking: host, body)
     }
 }
 

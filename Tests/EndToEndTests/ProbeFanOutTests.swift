@@ -256,14 +256,14 @@ import Testing
         peers.stop()
     }
 
-    /// With so few descriptors (`ulimit -n 12`) that the store cannot be opened once a probe
+    /// With so few descriptors (`ulimit -n 10`) that the store cannot be opened once a probe
     /// holds its socket, the store's refusal says what happened: out of file descriptors, with
     /// the limit, not "check the file and its directory" (SQLite says only "unable to open").
     @Test func aStoreThatCannotOpenForWantOfDescriptorsSaysSo() async throws {
         let peers = try TLSPeers()
         let silent = try await peers.listen("silent")
         let store = temporaryDirectory("tofu-nofds") + "/store.sqlite"
-        let server = try Self.limitedServer(store: store, files: 12)
+        let server = try Self.limitedServer(store: store, files: 10)
         var requests: [UInt8] = []
         for index in 0..<8 {
             requests += Wire.ndjson(Wire.request("verifyCert", id: index, params: ["host": silent.address, "timeoutMs": 1000]))
@@ -273,7 +273,7 @@ import Testing
         for _ in 0..<8 {
             let answer = try await server.reader.next()
             if answer.errorCode == -32005 {
-                #expect(answer.errorReason.contains("tofu-rpc has run out of file descriptors (ulimit -n 12)"), "\(answer)")
+                #expect(answer.errorReason.contains("tofu-rpc has run out of file descriptors (ulimit -n 10)"), "\(answer)")
                 #expect(!answer.errorReason.contains("check the file and its directory"), "\(answer)")
                 named += 1
             } else {

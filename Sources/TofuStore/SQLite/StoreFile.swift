@@ -7,30 +7,31 @@ import TofuCore
 #endif
 
 /// Opening the store file: creating it safely, refusing what is not ours, migrating.
-/// Runs on the store's own queue, never on Swift's cooperative pool.
+/// Runs on the store's own thread, never on Swift's cooperative pool.
 enum StoreFile {
     /// An open store: `writer` is nil when the file can only be read (`readOnlyReason` says why).
-    struct Handle: Sendable {
-        let reader: any DatabaseReader
+    struct Handle {
         let writer: DatabasePool?
         let readOnlyReason: String?
-        /// One read-only connection for the synchronous point reads of `PinStore.listBlocking`:
-        /// unlike the pool's readers, it is used as is, without GRDB's per-read schema check
-        /// (a second statement and read transaction on every call).
-        let pointReader: DatabaseQueue
+        /// Every read outside a write: one query-only connection (the read-only store's own when
+        /// it cannot be written), used as is, without the per-read schema check of GRDB's pool
+        /// readers (a second statement and read transaction on every call).
+        let reader: DatabaseQueue
 
         /// Closes every connection, the writer last: the last connection to close folds the WAL
-        /// back into the file, which a read-only one cannot do. (`reader` is the writer's pool or
-        /// the point reader.) GRDB's `DatabasePool.close` closes its writer before its readers,
-        /// so the readers are closed first here (`releaseMemory` closes a pool's readers).
+        /// back into the file, which a read-only one cannot do. GRDB's `DatabasePool.close`
+        /// closes its writer before its readers, so the readers are closed first here
+        /// (`releaseMemory` closes a pool's readers).
         func close() {
-            try? pointReader.close()
+            try? reader.close()
             writer?.releaseMemory()
             try? writer?.close()
         }
     }
 
-    static func open(path: String, busyTimeout: TimeInterval, pointReader existing: DatabaseQueue? = nil) throws -> Handle {
+    /// Opens the whole store, creating and migrating it as needed; `existing` is a reader opened
+    /// alone before (`openReader`), kept as the reader of a store that can be written.
+    static func open(path: String, busyTimeout: TimeInterval, reader existing: DatabaseQueue? = nil) throws -> Handle {
         try prepare(path)
         var configuration = Configuration()
         configuration.busyMode = busyMode(busyTimeout)
@@ -44,17 +45,17 @@ enum StoreFile {
         // `synchronous = NORMAL`, under which a commit is not synced and a power cut can lose it.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try migrate(pool)
-        let pointReader = try existing ?? queryOnlyConnection(path, busyTimeout: busyTimeout)
-        return Handle(reader: pool, writer: pool, readOnlyReason: nil, pointReader: pointReader)
+        let reader = try existing ?? queryOnlyConnection(path, busyTimeout: busyTimeout)
+        return Handle(writer: pool, readOnlyReason: nil, reader: reader)
     }
 
-    /// The point reader alone, for a process whose first call is a point read (a cold
-    /// `tofu listcerts --host`): one connection, and no write. Opening the whole store costs
+    /// The reader alone, for a process whose first call reads (a cold `tofu listcerts --host`):
+    /// one connection, and no write. Opening the whole store costs
     /// four connections and, when no other process has it open, a synced write (GRDB re-creates
     /// the WAL file). Nil when the store needs more than reading: missing, empty, not writable
     /// by us, or not fully migrated; the caller then opens it whole. What is not a tofu store,
     /// or is from a newer tofu, is refused as `open` refuses it.
-    static func openPointReader(path: String, busyTimeout: TimeInterval) throws -> DatabaseQueue? {
+    static func openReader(path: String, busyTimeout: TimeInterval) throws -> DatabaseQueue? {
         guard let size = try inspectFile(path), size > 0, access(path, W_OK) == 0 else { return nil }
         let queue = try queryOnlyConnection(path, busyTimeout: busyTimeout)
         // `inDatabase`, not `read`: GRDB's `read` ends with `PRAGMA query_only = 0`.
@@ -102,12 +103,12 @@ enum StoreFile {
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             try requireSchema(queue, path: path)
-            return Handle(reader: queue, writer: nil, readOnlyReason: because, pointReader: queue)
+            return Handle(writer: nil, readOnlyReason: because, reader: queue)
         } catch let error as DatabaseError where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) {
             let escaped = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
             let queue = try DatabaseQueue(path: "file:\(escaped)?immutable=1", configuration: configuration)
             try requireSchema(queue, path: path)
-            return Handle(reader: queue, writer: nil, readOnlyReason: because + " (read as a snapshot taken when it was opened)", pointReader: queue)
+            return Handle(writer: nil, readOnlyReason: because + " (read as a snapshot taken when it was opened)", reader: queue)
         }
     }
 
@@ -240,8 +241,6 @@ enum StoreFile {
     static func unavailable(_ error: any Error, path: String) -> TofuError {
         if let error = error as? TofuError { return error }
         if let damage = error as? RowDamage { return .damagedRow(damage.row, store: path) }
-        // GRDB's answer to a cancelled task: the transaction was rolled back.
-        if error is CancellationError { return .cancelled }
         guard let error = error as? DatabaseError else {
             return .storeUnavailable(reason: "the store \(path) failed: \(error)")
         }

@@ -127,11 +127,6 @@ enum Rows {
     }
 }
 
-/// A row that cannot be read, as the store reports it.
-struct RowDamage: Error, Sendable {
-    let row: DamagedRow
-}
-
 /// One row, read column by column, each checked for exactly what tofu writes there.
 /// Column 0 is the rowid and column 1 the host key text of every row read here.
 struct RowReader {

@@ -1,0 +1,216 @@
+import Foundation
+import GRDB
+import TofuCore
+
+/// The embedded store: one SQLite file in WAL mode, which several processes may share.
+///
+/// Every write is one IMMEDIATE transaction (SQLite's one write lock, so check-and-set holds
+/// across processes too) committed with `synchronous=FULL` before `write` returns. Reads go to
+/// one query-only connection. A first read opens only that connection, so a one-shot lookup
+/// writes nothing; the first write opens the rest (creating and migrating the file if need
+/// be), and tries again on the next write if that fails.
+final class SQLiteBackend: StoreBackend {
+    let path: String
+    private let busyTimeout: TimeInterval
+    private var reader: DatabaseQueue
+    private var writer: Writer
+
+    private enum Writer {
+        /// Only the reader is open: nothing has been written yet.
+        case notOpened
+        case open(DatabasePool)
+        /// The file cannot be written by this process: why, in the operator's words.
+        case readOnly(String)
+    }
+
+    /// Opens what reading `path` needs: the reader alone when the store exists and is current,
+    /// else the whole store (created, or migrated, or read-only).
+    init(path: String, busyTimeout: TimeInterval) throws(TofuError) {
+        self.path = path
+        self.busyTimeout = busyTimeout
+        do {
+            if let reader = try StoreFile.openReader(path: path, busyTimeout: busyTimeout) {
+                (self.reader, writer) = (reader, .notOpened)
+            } else {
+                let handle = try StoreFile.open(path: path, busyTimeout: busyTimeout)
+                (reader, writer) = (handle.reader, Self.writer(of: handle))
+            }
+        } catch {
+            throw StoreFile.unavailable(error, path: path)
+        }
+    }
+
+    private static func writer(of handle: StoreFile.Handle) -> Writer {
+        handle.writer.map(Writer.open) ?? .readOnly(handle.readOnlyReason ?? "the store is read-only")
+    }
+
+    func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        do {
+            let pool = try openWriter()
+            return try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(SQLiteTransaction(db: db))
+                    return .commit
+                }
+                guard let result else { throw TofuError.storeUnavailable(reason: "a store transaction returned nothing") }
+                return result
+            }
+        } catch {
+            throw StoreFile.unavailable(error, path: path)
+        }
+    }
+
+    func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        do {
+            // No BEGIN … COMMIT: each SELECT runs on one consistent WAL snapshot of its own, and
+            // GRDB's wrapping read transaction cost ~100 µs a call.
+            return try reader.inDatabase { db in try body(SQLiteTransaction(db: db)) }
+        } catch {
+            throw StoreFile.unavailable(error, path: path)
+        }
+    }
+
+    /// The writer, opened with the rest of the store on the first write.
+    private func openWriter() throws -> DatabasePool {
+        if case .notOpened = writer {
+            let handle = try StoreFile.open(path: path, busyTimeout: busyTimeout, reader: reader)
+            if handle.reader !== reader {
+                try? reader.close()
+                reader = handle.reader
+            }
+            writer = Self.writer(of: handle)
+        }
+        switch writer {
+        case .open(let pool): return pool
+        case .readOnly(let reason): throw TofuError.storeUnavailable(reason: reason)
+        case .notOpened: throw TofuError.storeUnavailable(reason: "the store \(path) could not be opened for writing")
+        }
+    }
+
+    /// A file is never lost by a failed call: a busy or damaged store answers each call with its
+    /// reason, and the same connections serve the next.
+    var needsReopening: Bool { false }
+
+    /// The last process to close folds the WAL back into the store file, so after a clean exit
+    /// the file alone holds every pin: a plain copy is a whole backup, and a reader that may not
+    /// create SQLite's side files still sees everything.
+    func close() {
+        let writerPool: DatabasePool? = if case .open(let pool) = writer { pool } else { nil }
+        StoreFile.Handle(writer: writerPool, readOnlyReason: nil, reader: reader).close()
+        writer = .notOpened
+    }
+}
+
+/// The primitives over one SQLite connection, inside the transaction `SQLiteBackend` began.
+/// Every statement is cached by the connection: each is prepared once per process.
+private struct SQLiteTransaction: StoreTransaction {
+    let db: Database
+
+    func pin(_ host: HostKey) throws -> Pin? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description])
+            .map { row throws(RowDamage) in try Rows.pin(row) }
+    }
+
+    func storedFingerprint(_ host: HostKey) throws -> Fingerprint? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description]) else {
+            return nil
+        }
+        return try? RowReader(row, table: "pin", names: Rows.pinNames).fingerprint(5)
+    }
+
+    func insert(_ pin: Pin) throws {
+        try Rows.insert(pin, into: db)
+    }
+
+    func update(_ pin: Pin) throws {
+        try Rows.update(pin, in: db)
+    }
+
+    func deletePin(_ host: HostKey) throws {
+        try db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?").execute(arguments: [host.description])
+    }
+
+    func touch(_ host: HostKey, verifiedAt: String) throws {
+        try db.cachedStatement(sql: "UPDATE pin SET lastVerifiedAt = ? WHERE host = ?").execute(arguments: [verifiedAt, host.description])
+    }
+
+    func pins(after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool) throws -> (pins: [Pin], more: Bool) {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let after {
+            conditions.append("host > ?")
+            arguments += [after]
+        }
+        if let host {
+            conditions.append("host = ?")
+            arguments += [host.description]
+        }
+        if let expiringBefore {
+            conditions.append("notAfter < ?")
+            arguments += [expiringBefore]
+        }
+        if stagedOnly { conditions.append("nextSha256Fingerprint IS NOT NULL") }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [limit + 1]
+        // Each row is decoded as it is stepped, without first copying it into a `Row` of its own.
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?"), arguments: arguments)
+        var pins: [Pin] = []
+        var more = false
+        while let row = try rows.next() {
+            guard pins.count < limit else {
+                more = true
+                break
+            }
+            pins.append(try Rows.pin(row))
+        }
+        return (pins, more)
+    }
+
+    func hostKeys() throws -> [HostKey] {
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin ORDER BY host"))
+        var keys: [HostKey] = []
+        while let row = try rows.next() { keys.append(try Rows.pin(row).host) }
+        return keys
+    }
+
+    func record(_ event: HistoryEvent) throws {
+        try Rows.record(event, into: db)
+    }
+
+    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent] {
+        let filter = host == nil ? "" : "WHERE host = ?"
+        var arguments: StatementArguments = host.map { [$0.description] } ?? []
+        arguments += [limit]
+        return try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT \(Rows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT ?) ORDER BY id ASC"),
+            arguments: arguments
+        ).map { row throws(RowDamage) in try Rows.event(row) }
+    }
+
+    func server(_ host: HostKey) throws -> DnacServer? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server WHERE host = ?"), arguments: [host.description])
+            .map { row throws(RowDamage) in try Rows.server(row) }
+    }
+
+    func servers() throws -> [DnacServer] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server ORDER BY host")).map { row throws(RowDamage) in try Rows.server(row) }
+    }
+
+    func save(_ server: DnacServer) throws {
+        let host = server.host
+        try db.cachedStatement(sql: """
+                INSERT INTO dnac_server (host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(host) DO UPDATE SET username = excluded.username, pinnedFingerprint = excluded.pinnedFingerprint,
+                    lastCheckedAt = excluded.lastCheckedAt, authenticated = excluded.authenticated
+                """).execute(arguments: [
+                    host.description, host.host, host.port, server.username, server.pinnedFingerprint.description, server.addedAt,
+                    server.lastCheckedAt, server.authenticated,
+                ])
+    }
+
+    func deleteServer(_ host: HostKey) throws {
+        try db.cachedStatement(sql: "DELETE FROM dnac_server WHERE host = ?").execute(arguments: [host.description])
+    }
+}

@@ -1,0 +1,80 @@
+import TofuCore
+
+/// Where the pins are kept: a database and its transactions, and nothing of what they mean.
+///
+/// Every decision (trust on first use, promotion, renewal, what a delete may delete, what the
+/// history says) is `PinStore`'s, written once; a backend only stores and reads, inside the
+/// transactions it is asked for. It is owned by one `PinStore` and used only inside that
+/// actor's isolation, one call at a time, so it needs no lock of its own and is not `Sendable`.
+///
+/// Every method throws only `TofuError`, in the operator's words: a row that cannot be read
+/// is `.damagedRow`, a database that cannot be used `.storeUnavailable` with the reason; a
+/// `TofuError` thrown by `body` passes through as it is.
+protocol StoreBackend: AnyObject {
+    /// Runs `body` as one transaction that sees every commit made before it, of this process and
+    /// of others, and commits before returning: either all of its changes are durable when it
+    /// returns, or none is made (`body` threw, or the database failed). `host`, when given, is
+    /// the one host key the transaction decides about; a backend shared by many machines may
+    /// lock it for the transaction (it always serialises writers of the same host).
+    func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
+
+    /// Runs `body`, which only reads committed state: a body of one primitive (every read
+    /// `PinStore` makes) reads one consistent snapshot. Opens no more than reading needs.
+    func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
+
+    /// True once a failure has left the backend unusable (e.g. a lost connection): the store
+    /// then closes it and opens a new one on its next call.
+    var needsReopening: Bool { get }
+
+    /// Closes every connection. Nothing is in progress when it is called.
+    func close()
+}
+
+/// The primitives a transaction offers `PinStore`: valid only inside the `write` or `read` body
+/// they were given to. Reads throw `RowDamage` for a row that is not what tofu writes there.
+protocol StoreTransaction {
+    // MARK: Pins
+
+    /// The pin of `host`, or nil if none.
+    func pin(_ host: HostKey) throws -> Pin?
+    /// The fingerprint stored in the pin row of `host`, as far as it can still be read: for a
+    /// row `pin(_:)` reported damaged. Nil when there is no such row or the value is unreadable.
+    func storedFingerprint(_ host: HostKey) throws -> Fingerprint?
+    /// Adds the pin of `pin.host`, which has none.
+    func insert(_ pin: Pin) throws
+    /// Writes every field of the pin of `pin.host`, which exists.
+    func update(_ pin: Pin) throws
+    /// Deletes the pin row of `host`, damaged or not.
+    func deletePin(_ host: HostKey) throws
+    /// Sets only `lastVerifiedAt` of the pin of `host`.
+    func touch(_ host: HostKey, verifiedAt: String) throws
+    /// Up to `limit` pins in host-key order, each with a key after `after` (the text of a host
+    /// key), of `host` only if given, with a certificate ending before `expiringBefore` if given,
+    /// with a staged next certificate if `stagedOnly`; `more` says whether another one follows.
+    func pins(after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool) throws -> (pins: [Pin], more: Bool)
+    /// Every pinned host key, in order, each row read in full (a damaged one throws).
+    func hostKeys() throws -> [HostKey]
+
+    // MARK: History
+
+    /// Appends `event` to the history.
+    func record(_ event: HistoryEvent) throws
+    /// The most recent `limit` events (of `host`, if given), oldest first.
+    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent]
+
+    // MARK: DNA Center servers
+
+    /// The server of `host`, or nil if none.
+    func server(_ host: HostKey) throws -> DnacServer?
+    /// Every server, in host-key order.
+    func servers() throws -> [DnacServer]
+    /// Adds `server`, or updates the record of its host: everything but `addedAt`, which is kept.
+    func save(_ server: DnacServer) throws
+    /// Deletes the server row of `host`, damaged or not.
+    func deleteServer(_ host: HostKey) throws
+}
+
+/// A row that cannot be read, as the store reports it (`TofuError.damagedRow`).
+struct RowDamage: Error, Sendable {
+    let row: DamagedRow
+}
