@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `listCerts {host}`, answered on the server's input thread from a connection of its own
+/// `listCerts {host}`, answered on the server's input thread from the store's reader when it is idle
 /// (see Connection's immediate handlers): the same answers as the task path, fresh, and
 /// never a deadlock with a client that reads late.
 @Suite struct PointReadTests {

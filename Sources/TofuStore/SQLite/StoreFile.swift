@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Posix
 import TofuCore
 
 #if canImport(Glibc)
@@ -36,7 +37,7 @@ enum StoreFile {
         var configuration = Configuration()
         configuration.busyMode = busyMode(busyTimeout)
         if access(path, W_OK) != 0 {
-            return try openReadOnly(path, reason: String(cString: strerror(errno)), configuration: configuration)
+            return try openReadOnly(path, reason: Errno.current.description, configuration: configuration)
         }
         try inspect(path)
         let pool = try retryingWhileBusy(busyTimeout) { try DatabasePool(path: path, configuration: configuration) }
@@ -145,7 +146,7 @@ enum StoreFile {
         var info = stat()
         guard lstat(path, &info) == 0 else {
             guard errno == ENOENT else {
-                throw TofuError.storeUnavailable(reason: "cannot inspect the store \(path): \(String(cString: strerror(errno)))")
+                throw TofuError.storeUnavailable(reason: "cannot inspect the store \(path): \(Errno.current.description)")
             }
             return nil
         }
@@ -175,7 +176,7 @@ enum StoreFile {
         }
         let fd = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if fd < 0 && errno != EEXIST {
-            throw TofuError.storeUnavailable(reason: "cannot create the store \(path): \(String(cString: strerror(errno)))")
+            throw TofuError.storeUnavailable(reason: "cannot create the store \(path): \(Errno.current.description)")
         }
         if fd >= 0 { close(fd) }
     }
