@@ -18,7 +18,16 @@ struct StoreServer {
     func call(_ method: String, _ params: [String: Any]? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Received {
         let id = Self.counter.next()
         process.send(line: Wire.request(method, id: id, params: params))
-        let answer = try await process.reader.next()
+        let answer: Received
+        do {
+            answer = try await process.reader.next()
+        } catch PeerError.timeout {
+            // A server that does not answer: what each of its threads is doing, for the log.
+            let pid = process.process.processIdentifier
+            let stacks = try? await runProgram("/usr/bin/gdb", ["-batch", "-p", String(pid), "-ex", "thread apply all bt 25"], timeout: .seconds(60))
+            FileHandle.standardError.write(Data("tofu-rpc \(pid) did not answer \(method) (id \(id)):\n\(stacks?.stdout ?? "gdb failed")\n".utf8))
+            throw PeerError.timeout
+        }
         #expect(answer.object["id"] as? Int == id, "answer out of order: \(answer)", sourceLocation: sourceLocation)
         let problems = OpenRPCDocument.repository.problems(answering: method, answer)
         #expect(problems.isEmpty, "\(method): \(problems)", sourceLocation: sourceLocation)
