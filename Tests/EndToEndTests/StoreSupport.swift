@@ -25,7 +25,7 @@ struct StoreServer {
             // A server that does not answer: what each of its threads is doing, for the log.
             let pid = process.process.processIdentifier
             let stacks = try? await runProgram("/usr/bin/gdb", ["-batch", "-p", String(pid), "-ex", "thread apply all bt 25"], timeout: .seconds(60))
-            FileHandle.standardError.write(Data("tofu-rpc \(pid) did not answer \(method) (id \(id)):\n\(stacks?.stdout ?? "gdb failed")\n".utf8))
+            FileHandle.standardError.write(Data("tofu-rpc \(pid) did not answer \(method) (id \(id)):\n\(stacks.map { $0.stdout + $0.stderr } ?? "gdb failed")\n".utf8))
             throw PeerError.timeout
         }
         #expect(answer.object["id"] as? Int == id, "answer out of order: \(answer)", sourceLocation: sourceLocation)

@@ -84,6 +84,10 @@ public final class ServerProcess: Sendable {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now >= deadline {
+                // A server that does not exit: what each of its threads is doing, for the log.
+                let pid = process.processIdentifier
+                let stacks = try? await runProgram("/usr/bin/gdb", ["-batch", "-p", String(pid), "-ex", "thread apply all bt 25"], timeout: .seconds(60))
+                FileHandle.standardError.write(Data("server \(pid) did not exit in time:\n\(stacks.map { $0.stdout + $0.stderr } ?? "gdb failed")\n".utf8))
                 process.terminate()
                 throw PeerError.timeout
             }
