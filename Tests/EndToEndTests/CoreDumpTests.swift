@@ -82,7 +82,7 @@ import Testing
     static func crash(_ process: ServerProcess, in directory: String) async throws -> [String] {
         kill(process.process.processIdentifier, SIGSEGV)
         _ = try await process.waitForExit()
-        #expect(process.process.terminationReason == .uncaughtSignal && process.process.terminationStatus == SIGSEGV)
+        #expect(process.ended == ChildExit(status: SIGSEGV, signaled: true), "\(String(describing: process.ended))")
         let found = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("core") }
         for file in found { try? FileManager.default.removeItem(atPath: directory + "/" + file) }
         return found

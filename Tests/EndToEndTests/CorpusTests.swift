@@ -22,7 +22,7 @@ import Testing
         server.closeInput()
         let status = try await server.waitForExit(timeout: TestTime.bound(.seconds(30)))
         let answers = try await server.reader.drain()
-        #expect(server.process.terminationReason == .exit, "\(file): killed by signal \(status)")
+        #expect(server.ended?.signaled == false, "\(file): killed by signal \(status)")
         if file.hasPrefix("fatal-") {
             #expect(status == 2, "\(file): exit status \(status)")
             #expect(server.stderr.contains("unrecoverable framing") || server.stderr.contains("input ended"), "\(file): \(server.stderr)")

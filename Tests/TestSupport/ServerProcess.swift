@@ -19,6 +19,7 @@ public func productPath(_ name: String) -> String {
 /// A real `tofu-rpc` (or other) process with its stdin, stdout and stderr on pipes.
 public final class ServerProcess: Sendable {
     public let process: Process
+    private let exit = Locked<ChildExit?>(nil)
     private let input: PipeWriter
     private let output: Int32
     private let reading = Locked<PeerReader?>(nil)
@@ -82,22 +83,23 @@ public final class ServerProcess: Sendable {
     /// Waits for the process to end; returns its exit status (or throws on timeout, after killing it).
     public func waitForExit(timeout: Duration = TestTime.bound(.seconds(20))) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                // A server that does not exit: what each of its threads is doing, for the log.
-                let pid = process.processIdentifier
-                let stacks = try? await runProgram("/usr/bin/gdb", ["-batch", "-p", String(pid), "-ex", "thread apply all bt 25"], timeout: .seconds(60))
-                FileHandle.standardError.write(Data("server \(pid) did not exit in time:\n\(stacks.map { $0.stdout + $0.stderr } ?? "gdb failed")\n".utf8))
-                process.terminate()
-                throw PeerError.timeout
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        guard let ended = try await ChildExit.wait(for: process, until: deadline) else {
+            // A server that does not exit: what each of its threads is doing, for the log.
+            let pid = process.processIdentifier
+            let stacks = try? await runProgram("/usr/bin/gdb", ["-batch", "-p", String(pid), "-ex", "thread apply all bt 25"], timeout: .seconds(60))
+            FileHandle.standardError.write(Data("server \(pid) did not exit in time:\n\(stacks.map { $0.stdout + $0.stderr } ?? "gdb failed")\n".utf8))
+            process.terminate()
+            throw PeerError.timeout
         }
+        exit.withLock { $0 = ended }
         while !errors.ended && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
-        return process.terminationStatus
+        return ended.status
     }
+
+    /// How the process ended, once `waitForExit` has seen it end.
+    public var ended: ChildExit? { exit.withLock { $0 } }
 
     deinit {
         if process.isRunning { process.terminate() }

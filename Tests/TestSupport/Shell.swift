@@ -13,7 +13,7 @@ private struct Launched {
     let output: TextCollector
     let errors: TextCollector
 
-    var result: CommandResult { CommandResult(status: process.terminationStatus, stdout: output.text, stderr: errors.text) }
+    func result(_ ended: ChildExit) -> CommandResult { CommandResult(status: ended.status, stdout: output.text, stderr: errors.text) }
     var drained: Bool { output.ended && errors.ended }
 }
 
@@ -66,15 +66,12 @@ public func runProgram(
     let launched = try launch(executable, arguments, stdin: stdin, environment: environment)
     if let whileRunning { try await whileRunning(launched.process.processIdentifier) }
     let deadline = ContinuousClock.now + timeout
-    while launched.process.isRunning {
-        if ContinuousClock.now > deadline {
-            launched.process.terminate()
-            throw PeerError.timeout
-        }
-        try await Task.sleep(for: .milliseconds(5))
+    guard let ended = try await ChildExit.wait(for: launched.process, until: deadline) else {
+        launched.process.terminate()
+        throw PeerError.timeout
     }
     while !launched.drained && ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(5))
     }
-    return launched.result
+    return launched.result(ended)
 }
