@@ -20,11 +20,12 @@ help:
 # Installs only what is missing: pkg-config for the C libraries, command -v for tools.
 deps:
 	@missing=""; \
-	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config libjansson-dev libssl-dev libsqlite3-dev"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config libjansson-dev libssl-dev libsqlite3-dev libpq-dev"; \
 	if command -v pkg-config >/dev/null 2>&1; then \
 	  pkg-config --exists jansson || missing="$$missing libjansson-dev"; \
 	  pkg-config --exists openssl || missing="$$missing libssl-dev"; \
 	  pkg-config --exists sqlite3 || missing="$$missing libsqlite3-dev"; \
+	  pkg-config --exists libpq || missing="$$missing libpq-dev"; \
 	fi; \
 	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
 	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
@@ -45,7 +46,24 @@ run: deps
 	@$(SWIFT) build $(BUILD_FLAGS) >&2
 	@exec "$(BIN_DIR)/tofu-rpc"
 
+# The fleet tests run against a throwaway PostgreSQL cluster on 127.0.0.1 (scripts/pg-cluster.sh),
+# stopped and removed however the tests end. No cluster, no test run: TOFU_REQUIRE_PG=1 makes
+# every PostgreSQL case fail rather than skip.
 test: build
+	@set -eu; \
+	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing: postgresql (for the fleet tests)" >&2; \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install: postgresql" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	fi; \
+	pgdir=$$(mktemp -d "$${TMPDIR:-/tmp}/tofu-pg.XXXXXX"); \
+	trap 'bash scripts/pg-cluster.sh stop "$$pgdir"' EXIT; \
+	if ! pgenv=$$(bash scripts/pg-cluster.sh start "$$pgdir"); then \
+	  echo "make test: the PostgreSQL test cluster did not start (see above); the fleet tests cannot run without it" >&2; exit 1; \
+	fi; \
+	while IFS= read -r line; do export "$$line"; done <<< "$$pgenv"; \
+	export TOFU_REQUIRE_PG=1; \
 	$(SWIFT) test $(BUILD_FLAGS)
 
 demo: build

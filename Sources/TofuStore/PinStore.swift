@@ -30,6 +30,20 @@ public actor PinStore {
         self.init(path: path) { () throws(TofuError) in try SQLiteBackend(path: path, busyTimeout: busyTimeout) }
     }
 
+    /// The store at `location`: a PostgreSQL URI (`postgresql://…`, `postgres://…`) or else an
+    /// SQLite file. `timeoutMilliseconds` bounds every wait for the database: another process's
+    /// lock, and for PostgreSQL connecting and each statement too. `path` shows a URI without
+    /// its user and password.
+    public init(location: String, timeoutMilliseconds: Int) {
+        if StoreLocation.isPostgreSQL(location) {
+            self.init(path: StoreLocation.redacted(location)) { () throws(TofuError) in
+                try PostgreSQLBackend(uri: location, timeoutMilliseconds: timeoutMilliseconds)
+            }
+        } else {
+            self.init(path: location, busyTimeout: Double(timeoutMilliseconds) / 1000)
+        }
+    }
+
     /// A store that answers every call with `error` (e.g. no location could be found).
     public init(unusable error: TofuError) {
         self.init(path: "") { () throws(TofuError) in throw error }

@@ -15,3 +15,23 @@ public enum StoreLocation {
         return home + "/.local/share/tofu/store.sqlite"
     }
 }
+
+extension StoreLocation {
+    /// Whether `location` names a PostgreSQL store (`postgresql://…` or `postgres://…`) rather
+    /// than an SQLite file.
+    public static func isPostgreSQL(_ location: String) -> Bool {
+        let lowered = location.lowercased()
+        return lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://")
+    }
+
+    /// A PostgreSQL URI as messages may show it: scheme, host, port and database only. The user
+    /// and password, and the query (which may hold `password=`), are left out.
+    public static func redacted(_ uri: String) -> String {
+        guard let schemeEnd = uri.range(of: "://") else { return "(a PostgreSQL URI)" }
+        var rest = uri[schemeEnd.upperBound...]
+        if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<query] }
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        if let at = rest[..<authorityEnd].lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        return String(uri[..<schemeEnd.upperBound]) + rest
+    }
+}

@@ -81,7 +81,7 @@ struct TofuRPC: AsyncParsableCommand {
         }
         let pinStore: PinStore
         do {
-            pinStore = PinStore(path: try StoreLocation.resolve(flag: store), busyTimeout: Double(storeTimeoutMs) / 1000)
+            pinStore = PinStore(location: try StoreLocation.resolve(flag: store), timeoutMilliseconds: storeTimeoutMs)
         } catch {
             logger.error("\(error)")
             pinStore = PinStore(unusable: error)

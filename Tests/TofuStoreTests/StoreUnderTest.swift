@@ -15,7 +15,9 @@ struct StoreKind: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { name }
 
-    static let all: [StoreKind] = [.sqlite]
+    /// SQLite always; PostgreSQL when the environment names a server (TOFU_TEST_PG_URI), or
+    /// when it must (TOFU_REQUIRE_PG=1, as `make test` sets it): then its cases fail, saying why.
+    static let all: [StoreKind] = [.sqlite] + (PostgreSQLStoreUnderTest.configured ? [.postgreSQL] : [])
 
     static let sqlite = StoreKind(name: "SQLite") { SQLiteStoreUnderTest() }
 }

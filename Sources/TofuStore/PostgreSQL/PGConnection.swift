@@ -112,6 +112,12 @@ final class PGResult {
     /// The number of rows an INSERT, UPDATE or DELETE touched.
     var affectedRows: Int { Int(String(cString: PQcmdTuples(result))) ?? 0 }
 
+    /// The type of a column, by its OID (`pg_type.oid`: 16 boolean, 17 bytea, 20 bigint, 23 integer, 25 text…).
+    func typeOID(_ column: Int) -> UInt32 {
+        guard column < columnCount else { return 0 }
+        return UInt32(PQftype(result, Int32(column)))
+    }
+
     func isNull(_ row: Int, _ column: Int) -> Bool {
         guard row < rowCount, column < columnCount else { return true }
         return PQgetisnull(result, Int32(row), Int32(column)) == 1

@@ -116,7 +116,7 @@ private struct SQLiteTransaction: StoreTransaction {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description]) else {
             return nil
         }
-        return try? RowReader(row, table: "pin", names: Rows.pinNames).fingerprint(5)
+        return try? Rows.reader(row, table: "pin", names: Rows.pinNames).fingerprint(5)
     }
 
     func insert(_ pin: Pin) throws {

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import TofuCore
+
+@testable import TofuStore
+
+/// What only the PostgreSQL backend has: many connections at once (the machines of a fleet),
+/// its migrations, and its words when the server refuses it.
+@Suite(.enabled(if: PostgreSQLStoreUnderTest.configured))
+struct PostgreSQLBackendTests {
+    /// Eight stores (eight machines), each connected already, racing first uses of many hosts:
+    /// the per-host lock makes each decision once; without it, two inserts of one host meet.
+    @Test func racingFirstUsesOnManyConnectionsLeaveOnePinPerHost() async throws {
+        let certificates = try await Certificates.get()
+        let underTest = try PostgreSQLStoreUnderTest()
+        let stores = [underTest.store] + (1..<8).map { _ in underTest.another() }
+        for store in stores { _ = try await store.hostKeys() }
+        let hosts = try (0..<40).map { try hostKey("kong\($0).example") }
+        let candidates = [certificates.a, certificates.b, certificates.c]
+        let outcomes = await withTaskGroup(of: (HostKey, CertificateSummary, Result<PinStatus, TofuError>).self) { group in
+            for host in hosts {
+                for (index, store) in stores.enumerated() {
+                    let certificate = candidates[index % 3]
+                    group.addTask {
+                        do throws(TofuError) {
+                            return (host, certificate, .success(try await store.pin(certificate, for: host).1))
+                        } catch {
+                            return (host, certificate, .failure(error))
+                        }
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        for host in hosts {
+            let mine = outcomes.filter { $0.0 == host }
+            let winners = mine.filter { if case .success(.pinned) = $0.2 { true } else { false } }
+            #expect(winners.count == 1, "\(host): \(mine.map(\.2))")
+            let pinned = try #require(try await stores[0].pin(for: host))
+            for (_, certificate, outcome) in mine {
+                switch outcome {
+                case .success(.pinned), .success(.matched): #expect(certificate == pinned.certificate)
+                case .failure(.certificateMismatch): #expect(certificate != pinned.certificate)
+                default: Issue.record("\(host): unexpected \(outcome)")
+                }
+            }
+            #expect(try await stores[0].kinds(of: host) == [.pinned])
+        }
+        for store in stores { await store.close() }
+    }
+
+    /// Ten backends opening one new schema together: each migration runs once, and all open.
+    @Test func tenProcessesStartingTogetherMigrateOnce() async throws {
+        let cluster = try TestCluster.get()
+        let schema = TestCluster.freshSchema()
+        let opened = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<10 {
+                group.addTask {
+                    let store = PostgreSQLStoreUnderTest.store(cluster, schema: schema)
+                    defer { Task { await store.close() } }
+                    return (try? await store.hostKeys()) != nil
+                }
+            }
+            return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        #expect(opened == 10)
+        let connection = try PGConnection(uri: cluster.uri, timeoutMilliseconds: 10_000)
+        let result = try connection.execute("SELECT count(*), max(version) FROM \(schema).migration")
+        #expect(result.text(0, 0) == String(PGSchema.migrations.count))
+        #expect(result.text(0, 1) == String(PGSchema.migrations.count))
+    }
+
+    /// A schema a newer tofu wrote is refused with -32005, and left as it is.
+    @Test func aNewerSchemaIsRefused() async throws {
+        let cluster = try TestCluster.get()
+        let schema = TestCluster.freshSchema()
+        _ = try await PostgreSQLStoreUnderTest.store(cluster, schema: schema).hostKeys()
+        let connection = try PGConnection(uri: cluster.uri, timeoutMilliseconds: 10_000)
+        let newer = PGSchema.migrations.count + 1
+        try connection.execute("INSERT INTO \(schema).migration VALUES ($1, 'from the future', '2030-01-01T00:00:00Z')", [.text(String(newer))])
+        let error = await tofuError { try await PostgreSQLStoreUnderTest.store(cluster, schema: schema).hostKeys() }
+        guard case .storeUnavailable(let reason) = error else {
+            Issue.record("\(String(describing: error))")
+            return
+        }
+        #expect(reason.contains("newer tofu") && reason.contains("schema version \(newer)"), "\(reason)")
+    }
+
+    /// A refused password is reported in libpq's words, with the URI's password nowhere in it.
+    @Test func aRefusedPasswordIsNeverEchoed() async throws {
+        let cluster = try TestCluster.get()
+        let secret = "Sekr3tWord" + UUID().uuidString.prefix(8)
+        let uri = cluster.uri.replacingOccurrences(of: "password=" + cluster.password, with: "password=" + secret)
+        let store = PinStore(location: uri, timeoutMilliseconds: 5000)
+        let error = await tofuError { try await store.hostKeys() }
+        let words = "\(String(describing: error)) \(await store.path)"
+        #expect(words.contains("password authentication failed"), "\(words)")
+        #expect(!words.contains(secret))
+        #expect(!words.contains(cluster.password))
+    }
+}
