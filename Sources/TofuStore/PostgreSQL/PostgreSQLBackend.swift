@@ -120,12 +120,19 @@ private struct PGTransaction: StoreTransaction {
         try connection.execute("SELECT \(PGRows.pinColumns) FROM pin WHERE host = $1", [.text(host.description)])
     }
 
-    private func pins(_ result: PGResult) throws(RowDamage) -> [Pin] {
-        var pins: [Pin] = []
+    /// Every row of `result`, each read strictly by `decode`.
+    private func rows<T>(
+        _ result: PGResult, table: String, names: [String], _ decode: (RowReader) throws(RowDamage) -> T
+    ) throws(RowDamage) -> [T] {
+        var decoded: [T] = []
         for row in 0..<result.rowCount {
-            pins.append(try RowDecoding.pin(PGRows.reader(result, row: row, table: "pin", names: RowDecoding.pinNames)))
+            decoded.append(try decode(PGRows.reader(result, row: row, table: table, names: names)))
         }
-        return pins
+        return decoded
+    }
+
+    private func pins(_ result: PGResult) throws(RowDamage) -> [Pin] {
+        try rows(result, table: "pin", names: RowDecoding.pinNames, RowDecoding.pin)
     }
 
     func pin(_ host: HostKey) throws -> Pin? {
@@ -193,19 +200,11 @@ private struct PGTransaction: StoreTransaction {
         parameters.append(.text(String(max(limit, 0))))
         let result = try connection.execute(
             "SELECT \(PGRows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT $\(parameters.count)) AS recent ORDER BY id ASC", parameters)
-        var events: [HistoryEvent] = []
-        for row in 0..<result.rowCount {
-            events.append(try RowDecoding.event(PGRows.reader(result, row: row, table: "event", names: RowDecoding.eventNames)))
-        }
-        return events
+        return try rows(result, table: "event", names: RowDecoding.eventNames, RowDecoding.event)
     }
 
     private func servers(_ result: PGResult) throws(RowDamage) -> [DnacServer] {
-        var servers: [DnacServer] = []
-        for row in 0..<result.rowCount {
-            servers.append(try RowDecoding.server(PGRows.reader(result, row: row, table: "dnac_server", names: RowDecoding.serverNames)))
-        }
-        return servers
+        try rows(result, table: "dnac_server", names: RowDecoding.serverNames, RowDecoding.server)
     }
 
     func server(_ host: HostKey) throws -> DnacServer? {
