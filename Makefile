@@ -99,7 +99,7 @@ sanitize-address: deps
 	TOFU_TEST_TIME_SCALE=5 ASAN_OPTIONS=detect_leaks=0:handle_segv=0:suppressions=$(CURDIR)/Tests/asan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
 
 sanitize-thread: deps
-	TOFU_TEST_TIME_SCALE=5 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+	TOFU_TEST_TIME_SCALE=5 TSAN_OPTIONS=handle_segv=0 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 clean:
 	rm -rf .build .build-release
