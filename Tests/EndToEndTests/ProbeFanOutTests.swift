@@ -178,7 +178,9 @@ import Testing
         func verify(_ ids: ClosedRange<Int>) {
             var requests: [UInt8] = []
             for id in ids {
-                requests += Wire.ndjson(Wire.request("verifyCert", id: id, params: ["host": silent.address, "timeoutMs": 60_000]))
+                // The longest deadline there is: under a loaded (or sanitized) run the first probes
+                // must still be waiting when the last ones are counted.
+                requests += Wire.ndjson(Wire.request("verifyCert", id: id, params: ["host": silent.address, "timeoutMs": 120_000]))
             }
             server.process.send(requests)
         }
