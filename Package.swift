@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TofuCoreTests",
-            dependencies: ["TofuCore"]
+            dependencies: ["TofuCore", "TestSupport"]
         ),
         .testTarget(
             name: "TofuTLSTests",

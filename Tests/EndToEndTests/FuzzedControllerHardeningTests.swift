@@ -9,17 +9,6 @@ import Testing
 @Suite struct FuzzedControllerHardeningTests {
     static let torture = ProcessInfo.processInfo.environment["TOFU_TORTURE"] == "1"
 
-    /// SplitMix64: small, seeded, the same sequence on every machine.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let token = #"{"Token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.test-token"}"#
 

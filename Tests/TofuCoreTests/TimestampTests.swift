@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import TofuCore
 
@@ -45,7 +46,7 @@ import TofuCore
     /// fractions of a second included (rounded down, before 1970 too).
     @Test func sameTextAsFoundation() {
         let style = Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC") ?? .gmt)
-        var random = SplitMix(seed: 18)
+        var random = SeededGenerator(state: 18)
         let first: Int64 = -12_212_553_600  // 1583-01-01T00:00:00Z
         let span = UInt64(253_402_300_799 - first)
         var samples: [Double] = [0, -0.5, 0.5, 0.999, -1.25, 2_147_483_647.5, 253_402_300_799.9]
@@ -59,7 +60,7 @@ import TofuCore
     }
 
     @Test func textSortsInTimeOrder() {
-        var random = SplitMix(seed: 3339)
+        var random = SeededGenerator(state: 3339)
         for _ in 0..<5_000 {
             let a = Int64(bitPattern: random.next()) % 300_000_000_000
             let b = Int64(bitPattern: random.next()) % 300_000_000_000
@@ -109,20 +110,5 @@ import TofuCore
         parts.tm_min = 59
         parts.tm_sec = 59
         #expect(Timestamp.string(utc: parts) == "2049-12-31T23:59:59Z")
-    }
-}
-
-/// A small deterministic generator, so a failure names the same values on every run.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
