@@ -167,6 +167,11 @@ import Testing
 
     /// `--max-probes 4`: a silent peer sees at most 4 connections while 20 probes wait, and a
     /// waiting probe that is cancelled answers -32800 at once.
+    ///
+    /// The premise is that probes 1-4 are still connecting (their 120 s deadline, the longest
+    /// there is, not reached) at each step. A heavily loaded sanitized run can starve the test
+    /// for that long; then the steps left cannot be judged, and the test says so as a known
+    /// issue rather than blaming tofu for a probe that rightly timed out.
     @Test func maxProbesBoundsConnectionsAndAWaitingProbeCancelsAtOnce() async throws {
         let peers = try TLSPeers()
         let silent = try await peers.listen("silent")
@@ -178,11 +183,25 @@ import Testing
         func verify(_ ids: ClosedRange<Int>) {
             var requests: [UInt8] = []
             for id in ids {
-                // The longest deadline there is: under a loaded (or sanitized) run the first probes
-                // must still be waiting when the last ones are counted.
                 requests += Wire.ndjson(Wire.request("verifyCert", id: id, params: ["host": silent.address, "timeoutMs": 120_000]))
             }
             server.process.send(requests)
+        }
+        let probesEnd = ContinuousClock.now + .seconds(120)
+        /// Whether probes 1-4 are sure to be connecting for `step` longer.
+        func premiseHolds(for step: Duration) -> Bool {
+            guard ContinuousClock.now + step + .seconds(2) < probesEnd else {
+                withKnownIssue("probes 1-4 may reach their 120 s deadline within the next step: the run is too slow to judge it", isIntermittent: true) {
+                    Issue.record("premise lost")
+                }
+                return false
+            }
+            return true
+        }
+        func finish() async throws {
+            _ = await open.stop()
+            server.process.process.terminate()
+            peers.stop()
         }
         verify(1...4)
         let deadline = ContinuousClock.now + TestTime.bound(.seconds(30))
@@ -190,23 +209,27 @@ import Testing
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(try await peers.connections(silent) == 4, "connections of the first 4 probes")
+        guard premiseHolds(for: .seconds(2)) else { return try await finish() }
         verify(5...24)
         for _ in 0..<5 {
             try await Task.sleep(for: .milliseconds(200))
+            guard premiseHolds(for: .zero) else { return try await finish() }
             #expect(try await peers.connections(silent) == 4, "connections while 20 probes wait")
         }
         #expect(Self.threads(server.process.process.processIdentifier) ?? 0 <= 4 + 24, "threads")
 
         // A waiting one, cancelled, answers at once.
+        guard premiseHolds(for: TestTime.bound(.seconds(10))) else { return try await finish() }
         let start = ContinuousClock.now
         server.process.send(line: Wire.request("$/cancelRequest", params: ["id": 24]))
         let cancelled = try await server.process.reader.next(timeout: TestTime.bound(.seconds(10)))
-        // "At once": the probe's own timeout is 60 s, and the 4 probes before it hold the pool as long.
+        // "At once": the probe's own timeout is 120 s, and the 4 probes before it hold the pool as long.
         #expect(ContinuousClock.now - start < TestTime.bound(.seconds(5)))
         #expect(cancelled.object["id"] as? Int == 24 && cancelled.errorCode == -32800, "\(cancelled)")
         #expect(try await peers.connections(silent) == 4)
 
         // Cancelling a connecting probe frees its place for the next in line.
+        guard premiseHolds(for: TestTime.bound(.seconds(30))) else { return try await finish() }
         server.process.send(line: Wire.request("$/cancelRequest", params: ["id": 1]))
         let first = try await server.process.reader.next(timeout: TestTime.bound(.seconds(10)))
         #expect(first.object["id"] as? Int == 1 && first.errorCode == -32800, "\(first)")
@@ -216,6 +239,7 @@ import Testing
         }
         #expect(try await peers.connections(silent) == 5)
 
+        guard premiseHolds(for: TestTime.bound(.seconds(5))) else { return try await finish() }
         for id in 2...23 { server.process.send(line: Wire.request("$/cancelRequest", params: ["id": id])) }
         for _ in 2...23 {
             let answer = try await server.process.reader.next(timeout: TestTime.bound(.seconds(20)))
