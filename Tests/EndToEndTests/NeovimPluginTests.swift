@@ -1,0 +1,117 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The Neovim plugin (clients/nvim) in a real `nvim --headless`, over the real tofu-rpc, against
+/// real TLS peers on loopback. Each test runs a script of Tests/Fixtures/nvim that works the
+/// plugin as an operator would and stops after each step; the test checks what the editor shows
+/// and, through a tofu-rpc of its own on the same store, what the store holds.
+@Suite(.serialized) struct NeovimPluginTests {
+    static let rpc = productPath("tofu-rpc")
+
+    /// The pins of the store, by host key.
+    static func pins(_ server: StoreServer) async throws -> [String: [String: Any]] {
+        let certs = try await server.result("listCerts")["certs"] as? [[String: Any]] ?? []
+        return Dictionary(uniqueKeysWithValues: certs.compactMap { pin in (pin["host"] as? String).map { ($0, pin) } })
+    }
+
+    static func events(_ server: StoreServer, _ host: String) async throws -> [String] {
+        let events = try await server.result("certHistory", ["host": host])["events"] as? [[String: Any]] ?? []
+        return events.compactMap { $0["event"] as? String }
+    }
+
+    static func strings(_ value: Any?) -> [String] { value as? [String] ?? [] }
+
+    static func prompts(_ data: [String: Any]) -> [[String: Any]] { data["prompts"] as? [[String: Any]] ?? [] }
+
+    static func fingerprint(_ pin: [String: Any]?) -> String? { pin?["sha256Fingerprint"] as? String }
+
+    @Test func listShowsDetailsDeletesOnlyTheListedCertificateAndRefreshes() async throws {
+        let store = newStorePath()
+        let server = try StoreServer(storePath: store)
+        let kong = try await CertificateFactory.make()
+        let staged = try await CertificateFactory.make()
+        // A subject with a zero-width space and a right-to-left override: shown escaped.
+        let disguised = try await CertificateFactory.make(subject: "/CN=ko\u{200B}ng/OU=\u{202E}evil")
+        let replacement = try await CertificateFactory.make()
+        let other = try await CertificateFactory.make(subject: "/CN=dnac")
+        // Keys on loopback; pinCert never connects, and no step of this test dials them.
+        let first = "127.0.0.1_8443", second = "localhost_9443", third = "::1_8443"
+        _ = try await server.result("pinCert", ["host": first, "pem": kong.pem])
+        _ = try await server.result("pinCert", ["host": first, "pem": staged.pem, "next": true])
+        _ = try await server.result("pinCert", ["host": second, "pem": disguised.pem])
+        let realSubject = try await disguised.openssl(["-subject", "-nameopt", "oneline,-esc_msb"]).replacingOccurrences(of: "subject=", with: "")
+        let shownSubject = realSubject.replacingOccurrences(of: "\u{200B}", with: "\\u200B").replacingOccurrences(of: "\u{202E}", with: "\\u202E")
+        #expect(shownSubject != realSubject)
+
+        let nvim = try NeovimSession(script: "list_test.lua", params: ["rpc": Self.rpc, "store": store])
+
+        let listed = try await nvim.step("listed")
+        #expect(listed["name"] as? String == "tofu://pins")
+        #expect(Self.strings(listed["lines"]) == ["host=\(first);  subject=CN = kong", "host=\(second);  subject=\(shownSubject)"], "\(listed)")
+        #expect(try await Self.pins(server).keys.sorted() == [first, second])
+        try nvim.go()
+
+        let details = try await nvim.step("details")
+        #expect(details["name"] as? String == "tofu://pin/\(first)")
+        let detailLines = Self.strings(details["lines"])
+        let pin = try await Self.pins(server)[first]
+        let serial = try await kong.serial()
+        #expect(detailLines.first == "host=\(first);  subject=CN = kong")
+        #expect(detailLines.contains("serial         \(serial)"), "\(detailLines)")
+        #expect(detailLines.contains("SHA-256        \(kong.fingerprint)"), "\(detailLines)")
+        #expect(detailLines.contains("SPKI SHA-256   \(pin?["spkiSha256"] as? String ?? "?")"), "\(detailLines)")
+        #expect(detailLines.contains("valid          from \(pin?["notBefore"] as? String ?? "?") to \(pin?["notAfter"] as? String ?? "?")"), "\(detailLines)")
+        #expect(detailLines.contains("policy         certificate (exactly this certificate)"), "\(detailLines)")
+        #expect(detailLines.contains("last verified  never"), "\(detailLines)")
+        #expect(detailLines.contains("staged next    SHA-256 \(staged.fingerprint)"), "\(detailLines)")
+        #expect(detailLines.contains("               serial \(try await staged.serial())"), "\(detailLines)")
+        #expect(details["windows"] as? Int == 2, "details open in a split")
+        try nvim.go()
+
+        let kept = try await nvim.step("kept")
+        let keptPrompt = Self.prompts(kept).first?["prompt"] as? String ?? ""
+        #expect(keptPrompt.contains(serial) && keptPrompt.contains(kong.fingerprint), "the confirmation shows the serial and fingerprint: \(keptPrompt)")
+        #expect(Self.strings(Self.prompts(kept).first?["items"]) == ["Delete", "Keep"])
+        #expect(Self.fingerprint(try await Self.pins(server)[first]) == kong.fingerprint, "Keep deleted the pin")
+        try nvim.go()
+
+        // The controller's pin changes in another process while the list shows the old one.
+        _ = try await nvim.step("replace-behind-the-list")
+        _ = try await server.result("deleteCert", ["host": first, "expectedFingerprint": kong.fingerprint])
+        _ = try await server.result("pinCert", ["host": first, "pem": replacement.pem])
+        try nvim.go()
+
+        let refused = try await nvim.step("stale-delete-refused")
+        let refusedPrompt = Self.prompts(refused).first?["prompt"] as? String ?? ""
+        #expect(refusedPrompt.contains(kong.fingerprint), "the question showed what the list showed: \(refusedPrompt)")
+        #expect(Self.fingerprint(try await Self.pins(server)[first]) == replacement.fingerprint, "dd deleted a pin it never showed: expectedFingerprint was not sent")
+        let refusal = Self.strings(refused["notes"]).joined(separator: "\n")
+        #expect(refusal.contains("nothing was deleted") && refusal.contains(replacement.fingerprint), "\(refusal)")
+        #expect(Self.strings(refused["lines"]).count == 2)
+        try nvim.go()
+
+        let deleted = try await nvim.step("deleted")
+        let deletedPrompt = Self.prompts(deleted).first?["prompt"] as? String ?? ""
+        #expect(deletedPrompt.contains(try await replacement.serial()) && deletedPrompt.contains(replacement.fingerprint), "\(deletedPrompt)")
+        #expect(try await Self.pins(server)[first] == nil, "the pin was not deleted")
+        #expect(try await Self.events(server, first).last == "deleted")
+        #expect(Self.strings(deleted["lines"]) == ["host=\(second);  subject=\(shownSubject)"], "\(deleted)")
+        #expect(Self.strings(deleted["notes"]).contains { $0.contains("deleted the pin of \(first)") }, "\(deleted)")
+        try nvim.go()
+
+        _ = try await nvim.step("pin-another")
+        _ = try await server.result("pinCert", ["host": third, "pem": other.pem])
+        try nvim.go()
+
+        let refreshed = try await nvim.step("refreshed")
+        #expect(Self.strings(refreshed["lines"]) == ["host=\(third);  subject=CN = dnac", "host=\(second);  subject=\(shownSubject)"], "\(refreshed)")
+        try nvim.go()
+        let rpcPid = Int32(refreshed["pid"] as? Int ?? 0)
+
+        #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
+        try await eventually { processEnded(rpcPid) }
+        #expect(processEnded(rpcPid), "tofu-rpc outlived Neovim")
+        _ = try await server.stop()
+    }
+}
