@@ -114,4 +114,92 @@ import Testing
         #expect(processEnded(rpcPid), "tofu-rpc outlived Neovim")
         _ = try await server.stop()
     }
+
+    @Test func verifyOneAndEveryPinWithProgressQuickfixAndACancel() async throws {
+        let store = newStorePath()
+        let server = try StoreServer(storePath: store)
+        let peers = try TLSPeers()
+        let presentedByGood = try await CertificateFactory.make()
+        let pinnedForChanged = try await CertificateFactory.make()
+        let presentedByChanged = try await CertificateFactory.make()
+        let spare = try await CertificateFactory.make()
+        let good = try await peers.listen("tls", certificate: presentedByGood)
+        let changed = try await peers.listen("tls", certificate: presentedByChanged)
+        let closed = "127.0.0.1_\(TLSPeers.closedPort())"
+        _ = try await server.result("pinCert", ["host": good.key, "pem": presentedByGood.pem])
+        _ = try await server.result("pinCert", ["host": changed.key, "pem": pinnedForChanged.pem])
+        _ = try await server.result("pinCert", ["host": closed, "pem": spare.pem])
+
+        let nvim = try NeovimSession(
+            script: "verify_test.lua", params: ["rpc": Self.rpc, "store": store, "good": good.key, "changed": changed.key, "fast": 3])
+
+        let match = try await nvim.step("one-match")
+        #expect(Self.strings(match["notes"]) == ["tofu: \(good.key): match, SHA-256 \(presentedByGood.fingerprint)"], "\(match)")
+        #expect(try await Self.pins(server)[good.key]?["lastVerifiedAt"] is String, "a match sets lastVerifiedAt")
+        try nvim.go()
+
+        let mismatch = try await nvim.step("one-mismatch")
+        let verdict = Self.strings(mismatch["notes"]).joined(separator: "\n")
+        #expect(verdict.hasPrefix("tofu: \(changed.key): MISMATCH"), "\(verdict)")
+        #expect(verdict.contains("pinned \(pinnedForChanged.fingerprint), presented \(presentedByChanged.fingerprint)"), "\(verdict)")
+        #expect(verdict.contains("a new key"), "\(verdict)")
+        #expect(verdict.contains("\nRemedy: confirm \(presentedByChanged.fingerprint)"), "\(verdict)")
+        #expect(Self.fingerprint(try await Self.pins(server)[changed.key]) == pinnedForChanged.fingerprint, "verifying changed the pin")
+        #expect(try await Self.events(server, changed.key).last == "mismatch")
+        try nvim.go()
+
+        let all = try await nvim.step("all")
+        #expect(all["progress"] as? Int == 3, "one $/progress per host: \(all)")
+        let lines = Self.strings(all["lines"])
+        #expect(lines.first == "Verified 3 pins: 1 mismatch, 1 unreachable, 1 match. Results in the quickfix list (:copen), mismatches first.", "\(lines)")
+        let progressed = Set(lines.dropFirst().map { $0.replacingOccurrences(of: #"^\d/3  "#, with: "", options: .regularExpression) })
+        #expect(progressed == ["host=\(good.key);  status=match", "host=\(changed.key);  status=mismatch", "host=\(closed);  status=unreachable"], "\(lines)")
+        let quickfix = all["quickfix"] as? [String: Any] ?? [:]
+        let items = quickfix["items"] as? [[String: Any]] ?? []
+        #expect(quickfix["title"] as? String == "tofu: verify every pin")
+        #expect(items.map { $0["name"] as? String ?? "" } == ["tofu://pin/\(changed.key)", "tofu://pin/\(closed)", "tofu://pin/\(good.key)"], "mismatches first: \(items)")
+        #expect(items.map { $0["type"] as? String ?? "" } == ["E", "W", "I"])
+        let first = items.first?["text"] as? String ?? ""
+        #expect(first.contains("MISMATCH") && first.contains(pinnedForChanged.fingerprint) && first.contains(presentedByChanged.fingerprint), "\(first)")
+        #expect(first.contains("Remedy: confirm \(presentedByChanged.fingerprint)"), "\(first)")
+        let second = items.dropFirst().first?["text"] as? String ?? ""
+        #expect(second.contains("\(closed): unreachable (refused)"), "\(items)")
+        #expect(all["filetype"] as? String == "qf", "the quickfix window opens")
+        #expect(Self.fingerprint(try await Self.pins(server)[changed.key]) == pinnedForChanged.fingerprint)
+        try nvim.go()
+
+        let jumped = try await nvim.step("jumped")
+        #expect(jumped["name"] as? String == "tofu://pin/\(changed.key)")
+        #expect(Self.strings(jumped["lines"]).contains("SHA-256        \(pinnedForChanged.fingerprint)"), "\(jumped)")
+        try nvim.go()
+
+        // Three hosts that accept and never answer the handshake.
+        _ = try await nvim.step("pin-silent-hosts")
+        let silent = try await peers.listen("silent", count: 3)
+        for peer in silent { _ = try await server.result("pinCert", ["host": peer.key, "pem": spare.pem]) }
+        try nvim.go()
+
+        let cancelled = try await nvim.step("cancelled")
+        #expect(Self.strings(cancelled["while_running"]).first == "Verifying every pin: 3 of 6 done (<C-c> cancels)", "\(cancelled)")
+        #expect((cancelled["elapsed_ms"] as? Int ?? .max) < 10_000, "the cancel took \(cancelled["elapsed_ms"] ?? "?") ms; the silent hosts' deadline is 60 s")
+        let cancelledLines = Self.strings(cancelled["lines"])
+        #expect(cancelledLines.first?.hasPrefix("Cancelled after 3 of 6 hosts") == true, "\(cancelledLines)")
+        let partial = cancelled["quickfix"] as? [String: Any] ?? [:]
+        let partialItems = partial["items"] as? [[String: Any]] ?? []
+        #expect(partial["title"] as? String == "tofu: verify every pin (cancelled)")
+        #expect(partialItems.map { $0["name"] as? String ?? "" } == ["tofu://pin/\(changed.key)", "tofu://pin/\(closed)", "tofu://pin/\(good.key)"], "\(partialItems)")
+        #expect(Self.strings(cancelled["notes"]).contains { $0.hasPrefix("tofu: Cancelled after 3 of 6 hosts") }, "\(cancelled)")
+        for peer in silent {
+            #expect(try await Self.events(server, peer.key) == ["pinned"], "a cancelled run recorded something for \(peer.key)")
+        }
+        try nvim.go()
+
+        let served = try await nvim.step("served-after-cancel")
+        #expect(Self.strings(served["lines"]).count == 6, "\(served)")
+        try nvim.go()
+
+        #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
+        _ = try await server.stop()
+        peers.stop()
+    }
 }
