@@ -202,4 +202,91 @@ import Testing
         _ = try await server.stop()
         peers.stop()
     }
+
+    /// Every string in a decoded JSON value.
+    static func allStrings(_ value: Any?) -> [String] {
+        switch value {
+        case let text as String: [text]
+        case let array as [Any]: array.flatMap { allStrings($0) }
+        case let object as [String: Any]: object.flatMap { [$0.key] + allStrings($0.value) }
+        default: []
+        }
+    }
+
+    @Test func addDnacPinsOnFirstUseShowsAMismatchRepinsInOneStepAndKeepsThePasswordNowhere() async throws {
+        // "Zq8" marks the password wherever a piece of it could end up.
+        let password = "Zq8-\"nvim\" é-secret"
+        let basic = "Basic " + Data("admin:\(password)".utf8).base64EncodedString()
+        let store = newStorePath()
+        let server = try StoreServer(storePath: store)
+        let peers = try TLSPeers()
+        let original = try await CertificateFactory.make()
+        let regenerated = try await CertificateFactory.make()
+        let dnac = try await peers.listen("tls", certificate: original, dnac: ["username": "admin", "password": password])
+
+        let nvim = try NeovimSession(
+            script: "dnac_test.lua", params: ["rpc": Self.rpc, "store": store, "server": dnac.address, "username": "admin", "password": password])
+
+        let differ = try await nvim.step("passwords-differ")
+        #expect(Self.strings(differ["notes"]) == ["tofu: the two passwords differ: nothing was sent. Run :TofuAddDnac again."], "\(differ)")
+        #expect(try await peers.connections(dnac) == 0, "passwords that differ went out")
+        #expect(try await Self.pins(server).isEmpty)
+        try nvim.go()
+
+        let added = try await nvim.step("added")
+        let addedNotes = Self.strings(added["notes"]).joined(separator: "\n")
+        #expect(addedNotes.contains("\(dnac.address) added: pinned on first use, SHA-256 \(original.fingerprint)"), "\(addedNotes)")
+        #expect(addedNotes.contains("the controller accepted the credentials"), "\(addedNotes)")
+        #expect(Self.fingerprint(try await Self.pins(server)[dnac.key]) == original.fingerprint)
+        let servers = try await server.result("listDnacServers")["servers"] as? [[String: Any]] ?? []
+        #expect(servers.count == 1 && servers.first?["username"] as? String == "admin", "\(servers)")
+        let requests = try await peers.requests(dnac)
+        #expect(requests.count == 1)
+        #expect((requests.first?["headers"] as? [String: Any])?["authorization"] as? String == basic, "the password did not arrive as typed")
+        try nvim.go()
+
+        // The controller regenerates its certificate: same address, new key.
+        _ = try await nvim.step("regenerate")
+        try await peers.present(regenerated, on: dnac)
+        try nvim.go()
+
+        let left = try await nvim.step("mismatch-left")
+        let leftNotes = Self.strings(left["notes"]).joined(separator: "\n")
+        #expect(leftNotes.contains("pinned \(original.fingerprint)") && leftNotes.contains("presented \(regenerated.fingerprint)"), "both fingerprints: \(leftNotes)")
+        #expect(leftNotes.contains("nothing was sent") && leftNotes.contains("the pin of \(dnac.key) is unchanged"), "\(leftNotes)")
+        let offer = Self.strings(Self.prompts(left).first?["items"])
+        #expect(offer.first?.contains("Re-pin to \(regenerated.fingerprint)") == true, "\(offer)")
+        #expect(Self.fingerprint(try await Self.pins(server)[dnac.key]) == original.fingerprint, "the pin changed though the operator left it")
+        #expect(try await peers.requests(dnac).count == 1, "credentials went to a certificate that is not the pin")
+        try nvim.go()
+
+        let repinned = try await nvim.step("repinned")
+        let repinnedNotes = Self.strings(repinned["notes"]).joined(separator: "\n")
+        #expect(repinnedNotes.contains("added: the pin was replaced by the accepted certificate, SHA-256 \(regenerated.fingerprint)"), "\(repinnedNotes)")
+        #expect(Self.fingerprint(try await Self.pins(server)[dnac.key]) == regenerated.fingerprint)
+        #expect(try await Self.events(server, dnac.key) == ["pinned", "mismatch", "mismatch", "replaced"])
+        #expect(try await peers.requests(dnac).count == 2)
+        try nvim.go()
+
+        let nowhere = try await nvim.step("kept-nowhere")
+        let everything = Self.allStrings(nowhere)
+        #expect(!everything.contains { $0.contains("Zq8") || $0.contains(basic.dropFirst(6)) }, "the password is kept in Neovim: \(nowhere)")
+        let inputHistory = Self.strings((nowhere["histories"] as? [String: Any])?["input"])
+        #expect(inputHistory.contains("admin") && inputHistory.contains(dnac.address), "the input history was not read: \(inputHistory)")
+        let log = (try? String(contentsOfFile: nowhere["lsp_log"] as? String ?? "", encoding: .utf8)) ?? ""
+        #expect(log.contains("rpc.send") && log.contains("listCerts"), "the LSP log did not record at DEBUG: \(log.prefix(2000))")
+        #expect(!log.contains("Zq8") && !log.contains(basic.dropFirst(6)), "the password is in the LSP log")
+        let rpcPid = Int32(nowhere["pid"] as? Int ?? 0)
+        try nvim.go()
+
+        #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
+        let shada = FileManager.default.contents(atPath: nvim.directory + "/shada") ?? Data()
+        #expect(!shada.isEmpty, "Neovim wrote no shada file")
+        #expect(shada.range(of: Data("Zq8".utf8)) == nil, "the password is in the shada file")
+        #expect(!nvim.transcript.contains("Zq8"), "the password was written to the terminal")
+        try await eventually { processEnded(rpcPid) }
+        #expect(processEnded(rpcPid), "tofu-rpc outlived Neovim")
+        _ = try await server.stop()
+        peers.stop()
+    }
 }
