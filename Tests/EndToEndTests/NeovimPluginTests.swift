@@ -289,4 +289,50 @@ import Testing
         _ = try await server.stop()
         peers.stop()
     }
+
+    @Test func pinTakesTheCertificateOfTheBuffer() async throws {
+        let store = newStorePath()
+        let server = try StoreServer(storePath: store)
+        let first = try await CertificateFactory.make()
+        let second = try await CertificateFactory.make(subject: "/CN=kong-next")
+        // Keys on loopback; pinCert never connects.
+        let key = "127.0.0.1_7443", other = "127.0.0.1_7444", third = "127.0.0.1_7445"
+        let nvim = try NeovimSession(
+            script: "pin_test.lua", params: ["rpc": Self.rpc, "store": store, "key": key, "other": other, "third": third, "first": first.pem, "second": second.pem])
+
+        let pinned = try await nvim.step("pinned")
+        #expect(Self.strings(pinned["notes"]) == ["tofu: \(key) pinned: SHA-256 \(first.fingerprint) (subject CN = kong, serial \(try await first.serial()))"], "\(pinned)")
+        #expect(Self.fingerprint(try await Self.pins(server)[key]) == first.fingerprint)
+        try nvim.go()
+
+        let matched = try await nvim.step("matched")
+        #expect(Self.strings(matched["notes"]).first?.contains("\(key) was already pinned to this certificate") == true, "\(matched)")
+        #expect(try await Self.events(server, key) == ["pinned"])
+        try nvim.go()
+
+        let refused = try await nvim.step("refused")
+        let refusal = Self.strings(refused["notes"]).joined(separator: "\n")
+        #expect(refusal.hasPrefix("tofu: pinning for \(key) failed: ") && refusal.contains(first.fingerprint) && refusal.contains(second.fingerprint), "\(refusal)")
+        #expect(Self.fingerprint(try await Self.pins(server)[key]) == first.fingerprint, "a refused pin changed the store")
+        try nvim.go()
+
+        let staged = try await nvim.step("staged")
+        #expect(Self.strings(staged["notes"]).first?.hasPrefix("tofu: \(key) staged as the next certificate (the pin \(first.fingerprint) stays until the host presents it): SHA-256 \(second.fingerprint)") == true, "\(staged)")
+        let stagedPin = try await Self.pins(server)[key]
+        #expect(Self.fingerprint(stagedPin) == first.fingerprint)
+        #expect(Self.fingerprint(stagedPin?["next"] as? [String: Any]) == second.fingerprint)
+        try nvim.go()
+
+        let chained = try await nvim.step("block-under-cursor")
+        #expect(Self.fingerprint(try await Self.pins(server)[other]) == second.fingerprint, "\(chained)")
+        try nvim.go()
+
+        let none = try await nvim.step("no-certificate")
+        #expect(Self.strings(none["notes"]).first?.hasPrefix("tofu: no certificate in this buffer") == true, "\(none)")
+        #expect(try await Self.pins(server)[third] == nil)
+        try nvim.go()
+
+        #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
+        _ = try await server.stop()
+    }
 }
