@@ -14,12 +14,8 @@ M.TIMEOUT = 'timeout'
 M.CANCELLED = 'cancelled'
 
 local state = {
-  client = nil, -- the vim.lsp.rpc client of the running tofu-rpc
-  generation = 0, -- which start the client belongs to: a late exit of an old one changes nothing
-  pending = {}, -- calls sent and not answered, of the running tofu-rpc
+  server = nil, -- the running tofu-rpc: { client, pending, stderr_path, stopping, path, origin }
   progress = {}, -- $/progress handlers by token
-  stderr_path = nil, -- where tofu-rpc's stderr goes (read when it dies)
-  stopping = false,
   last_exit = nil, -- how the last tofu-rpc ended, for :checkhealth
 }
 
@@ -86,22 +82,21 @@ local function describe_exit(code, signal)
   return string.format('exited with status %d', code or -1)
 end
 
-local function on_exit(generation, code, signal)
-  if generation ~= state.generation then
-    return
+-- A tofu-rpc ended: every call it had not answered ends with why, and the next command
+-- starts another.
+local function on_exit(server, code, signal)
+  local tail = stderr_tail(server.stderr_path)
+  if server.stderr_path then
+    os.remove(server.stderr_path)
   end
-  local expected = state.stopping
-  local tail = stderr_tail(state.stderr_path)
-  if state.stderr_path then
-    os.remove(state.stderr_path)
+  if state.server == server then
+    state.server = nil
   end
-  state.client, state.stderr_path, state.stopping = nil, nil, false
   state.last_exit = { code = code, signal = signal, stderr = tail, at = os.time() }
-  local pending = state.pending
-  state.pending = {}
-  state.progress = {}
-  if expected then
-    for _, call in pairs(pending) do
+  local pending = server.pending
+  server.pending = {}
+  if server.stopping then
+    for call in pairs(pending) do
       call.finish(make_error(M.EXITED, 'tofu-rpc was stopped before it answered ' .. call.method))
     end
     return
@@ -109,7 +104,7 @@ local function on_exit(generation, code, signal)
   local how = 'tofu-rpc ' .. describe_exit(code, signal)
   local said = tail and (' Its last words: ' .. tail) or ''
   local count = vim.tbl_count(pending)
-  for _, call in pairs(pending) do
+  for call in pairs(pending) do
     call.finish(make_error(M.EXITED, string.format('%s before it answered %s.%s The next command starts it again.', how, call.method, said)))
   end
   if count == 0 then
@@ -117,21 +112,19 @@ local function on_exit(generation, code, signal)
   end
 end
 
---- The running client, started if need be; nil and a message when tofu-rpc cannot be started.
-function M.ensure()
-  if state.client then
-    return state.client
+--- The running tofu-rpc, started if need be; nil and a message when it cannot be started.
+local function ensure()
+  if state.server then
+    return state.server
   end
   local path, origin = config.server_path()
   if not path then
     return nil, origin
   end
-  state.generation = state.generation + 1
-  local generation = state.generation
-  state.stderr_path = vim.fn.tempname()
+  local server = { pending = {}, stderr_path = vim.fn.tempname(), path = path, origin = origin }
   -- tofu-rpc's stderr into a file of ours, so that a tofu-rpc that dies can be reported with
   -- what it said (vim.lsp.rpc only logs it).
-  local argv = { '/bin/sh', '-c', 'f=$1; shift; exec "$@" 2>>"$f"', 'tofu-rpc', state.stderr_path, path }
+  local argv = { '/bin/sh', '-c', 'f=$1; shift; exec "$@" 2>>"$f"', 'tofu-rpc', server.stderr_path, path }
   vim.list_extend(argv, config.server_arguments())
   local dispatchers = {
     notification = function(method, params)
@@ -144,18 +137,18 @@ function M.ensure()
     end,
     on_exit = function(code, signal)
       vim.schedule(function()
-        on_exit(generation, code, signal)
+        on_exit(server, code, signal)
       end)
     end,
   }
   local ok, client = pcall(start_client, argv, dispatchers)
   if not ok or not client then
-    state.stderr_path = nil
+    os.remove(server.stderr_path)
     return nil, string.format('could not start %s (%s): %s', path, origin, ok and 'spawn failed' or tostring(client))
   end
-  state.client = client
-  state.path, state.origin = path, origin
-  return client
+  server.client = client
+  state.server = server
+  return server
 end
 
 --- Sends `method` with `params` (a table with keys, or nil); `callback(err, result)` runs once,
@@ -164,21 +157,24 @@ end
 --- when nothing could be sent.
 function M.request(method, params, callback)
   local call = { method = method, done = false }
+  local server, why = ensure()
   call.finish = function(err, result)
     if call.done then
       return
     end
     call.done = true
-    state.pending[call] = nil
+    if server then
+      server.pending[call] = nil
+    end
     callback(err, result)
   end
-  local client, why = M.ensure()
-  if not client then
+  if not server then
     vim.schedule(function()
       call.finish(make_error(M.NOT_STARTED, why))
     end)
     return nil
   end
+  local client = server.client
   local ok, id = client.request(method, params, function(err, result)
     call.finish(normalize_error(err), text.value(result))
   end, function()
@@ -194,12 +190,11 @@ function M.request(method, params, callback)
     end)
     return nil
   end
-  state.pending[call] = true
-  call.id = id
+  server.pending[call] = true
   return {
     id = id,
     cancel = function()
-      if not call.done and state.client == client then
+      if not call.done then
         client.notify('$/cancelRequest', { id = id })
       end
     end,
@@ -234,33 +229,33 @@ function M.on_progress(token, handler)
   state.progress[token] = handler
 end
 
---- Sends a notification.
-function M.notify(method, params)
-  if state.client then
-    return state.client.notify(method, params)
-  end
-  return false
-end
-
 --- The process id of the running tofu-rpc (nil when none runs, or this Neovim's client does
 --- not say).
 function M.pid()
-  return state.client and state.client.pid or nil
+  return state.server and state.server.client.pid or nil
 end
 
 --- Whether a tofu-rpc runs, which one, and how the last one ended.
 function M.status()
-  return { running = state.client ~= nil, path = state.path, origin = state.origin, last_exit = state.last_exit }
+  local server = state.server
+  return {
+    running = server ~= nil,
+    path = server and server.path,
+    origin = server and server.origin,
+    last_exit = state.last_exit,
+  }
 end
 
---- Stops tofu-rpc as LSP has it: shutdown (waited for up to `wait_ms`), then exit. Calls in
---- flight answer -32800; tofu-rpc ends when it has flushed its answers.
+--- Stops tofu-rpc as LSP has it: shutdown (waited for up to `wait_ms`), then exit. Its calls in
+--- flight answer -32800; it ends once it has flushed its answers. The next call starts another.
 function M.stop(wait_ms)
-  local client = state.client
-  if not client then
+  local server = state.server
+  if not server then
     return
   end
-  state.stopping = true
+  state.server = nil
+  server.stopping = true
+  local client = server.client
   local answered = false
   local ok = client.request('shutdown', nil, function()
     answered = true
@@ -271,8 +266,13 @@ function M.stop(wait_ms)
     end, 10)
   end
   client.notify('exit', nil)
-  if not answered and client.terminate then
-    client.terminate()
+  if not answered then
+    -- A tofu-rpc that does not even answer shutdown is ended by force.
+    if client.terminate then
+      client.terminate()
+    elseif client.handle and not client.handle:is_closing() then
+      client.handle:kill(15)
+    end
   end
 end
 
