@@ -335,4 +335,54 @@ import Testing
         #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
         _ = try await server.stop()
     }
+
+    @Test func checkhealthAndHelp() async throws {
+        let store = newStorePath()
+        let directory = temporaryDirectory("tofu-nvim-health")
+        let broken = directory + "/not-a-store.sqlite"
+        let garbage = Data("this is not an SQLite store, and tofu must not touch it\n".utf8)
+        try garbage.write(to: URL(fileURLWithPath: broken))
+        let missing = directory + "/no-such-tofu-rpc"
+        let version = (OpenRPCDocument.repository.document["info"] as? [String: Any])?["version"] as? String ?? "?"
+
+        let nvim = try NeovimSession(
+            script: "health_help_test.lua", params: ["broken": broken, "missing": missing],
+            environment: ["TOFU_RPC": Self.rpc, "TOFU_STORE": store])
+
+        let healthy = Self.strings(try await nvim.step("health-ok")["lines"])
+        #expect(healthy.contains("  - OK: tofu-rpc found: \(Self.rpc) (from $TOFU_RPC)"), "\(healthy)")
+        #expect(healthy.contains { $0.hasPrefix("  - OK: tofu-rpc answers: tofu \(version) (pid ") }, "\(healthy)")
+        #expect(healthy.contains("  - OK: the pin store is reachable: \(store) ($TOFU_STORE), no pins yet"), "\(healthy)")
+        #expect(!healthy.contains { $0.contains("ERROR") || $0.contains("WARNING") }, "\(healthy)")
+        #expect(FileManager.default.fileExists(atPath: store), "the store was not opened")
+        try nvim.go()
+
+        let refused = Self.strings(try await nvim.step("health-store-refused")["lines"])
+        #expect(refused.contains { $0.hasPrefix("  - OK: tofu-rpc answers: tofu \(version)") }, "\(refused)")
+        #expect(refused.contains { $0.hasPrefix("  - ERROR: the pin store \(broken) (setup{ store }) is unavailable: ") }, "\(refused)")
+        #expect(FileManager.default.contents(atPath: broken) == garbage, "tofu changed a file that is not its store")
+        try nvim.go()
+
+        let none = Self.strings(try await nvim.step("health-no-tofu-rpc")["lines"])
+        #expect(none.contains { $0.hasPrefix("  - ERROR: setup{ cmd = \"\(missing)\" } is not an executable tofu-rpc") }, "\(none)")
+        try nvim.go()
+
+        let help = try await nvim.step("help")
+        let page = help["help"] as? [String: Any] ?? [:]
+        #expect(page["file"] as? String == nvim.pluginDirectory + "/doc/tofu.txt", "\(help)")
+        #expect(page["filetype"] as? String == "help")
+        #expect((page["line"] as? String ?? "").contains("*tofu*"), "\(page)")
+        let commands = help["commands"] as? [String: String] ?? [:]
+        #expect(commands.keys.sorted() == ["TofuAddDnac", "TofuCancel", "TofuHistory", "TofuList", "TofuPin", "TofuVerify"], "\(commands)")
+        for (name, line) in commands {
+            #expect(line.contains("*:\(name)*"), ":help :\(name) shows \(line)")
+        }
+        for (topic, line) in help["topics"] as? [String: String] ?? [:] {
+            #expect(line.contains("*\(topic)*"), ":help \(topic) shows \(line)")
+        }
+        #expect(FileManager.default.fileExists(atPath: nvim.pluginDirectory + "/doc/tags"))
+        try nvim.go()
+
+        #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
+    }
 }

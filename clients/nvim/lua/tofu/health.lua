@@ -72,9 +72,7 @@ function M.check()
   local store, store_origin = config.store_description()
   local store_err, listing = rpc.request_sync('listCerts', { limit = 1 }, config.options.sync_timeout_ms)
   if store_err then
-    local reason = text.field(store_err.data, 'reason')
     report.error(string.format('the pin store %s (%s) is unavailable: %s', text.escape(store), store_origin, text.error_message(store_err)), {
-      reason and ('reason: ' .. text.escape(reason)) or 'see the message above',
       'choose another store with require("tofu").setup{ store = "/path/to/store.sqlite" } or $TOFU_STORE',
     })
     return

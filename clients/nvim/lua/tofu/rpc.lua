@@ -92,7 +92,6 @@ local function on_exit(server, code, signal)
   if state.server == server then
     state.server = nil
   end
-  state.last_exit = { code = code, signal = signal, stderr = tail, at = os.time() }
   local pending = server.pending
   server.pending = {}
   if server.stopping then
@@ -101,6 +100,7 @@ local function on_exit(server, code, signal)
     end
     return
   end
+  state.last_exit = { code = code, signal = signal, stderr = tail, at = os.time() }
   local how = 'tofu-rpc ' .. describe_exit(code, signal)
   local said = tail and (' Its last words: ' .. tail) or ''
   local count = vim.tbl_count(pending)
