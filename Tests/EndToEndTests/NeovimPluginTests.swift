@@ -385,4 +385,58 @@ import Testing
 
         #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
     }
+
+    @Test func aTofuRPCThatDiesIsReportedNotWaitedFor() async throws {
+        let store = newStorePath()
+        let server = try StoreServer(storePath: store)
+        let peers = try TLSPeers()
+        let certificate = try await CertificateFactory.make()
+        let silent = try await peers.listen("silent")
+        _ = try await server.result("pinCert", ["host": silent.key, "pem": certificate.pem])
+        let dying = temporaryDirectory("tofu-nvim-dying") + "/tofu-rpc"
+        try "#!/bin/sh\necho 'tofu-rpc: cannot open the store: the disk is on fire' >&2\nexit 3\n".write(toFile: dying, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dying)
+
+        let nvim = try NeovimSession(script: "server_exit_test.lua", params: ["rpc": Self.rpc, "store": store, "silent": silent.key, "dying": dying])
+
+        let verifying = try await nvim.step("verifying")
+        let first = Int32(verifying["pid"] as? Int ?? 0)
+        #expect(first > 0 && !processEnded(first))
+        #expect(kill(first, SIGKILL) == 0)
+        try nvim.go()
+
+        let reported = try await nvim.step("reported")
+        let report = Self.strings(reported["notes"]).joined(separator: "\n")
+        #expect(report.hasPrefix("tofu: verifying \(silent.key) failed: tofu-rpc was killed by signal 9 before it answered verifyCert."), "\(report)")
+        #expect(report.contains("The next command starts it again."), "\(report)")
+        #expect((reported["elapsed_ms"] as? Int ?? .max) < 10_000, "\(reported)")
+        try nvim.go()
+
+        let restarted = try await nvim.step("restarted")
+        let second = Int32(restarted["pid"] as? Int ?? 0)
+        #expect(second > 0 && second != first, "\(restarted)")
+        #expect(Self.strings(restarted["lines"]) == ["host=\(silent.key);  subject=CN = kong"], "\(restarted)")
+        try nvim.go()
+
+        _ = try await nvim.step("kill-idle")
+        #expect(kill(second, SIGKILL) == 0)
+        try nvim.go()
+
+        let idle = try await nvim.step("idle-death")
+        #expect(Self.strings(idle["notes"]) == ["tofu: tofu-rpc was killed by signal 9. The next command starts it again."], "\(idle)")
+        try nvim.go()
+
+        let lastWords = Self.strings(try await nvim.step("last-words")["notes"]).joined(separator: "\n")
+        #expect(lastWords.contains("tofu-rpc exited with status 3 before it answered listCerts. Its last words: tofu-rpc: cannot open the store: the disk is on fire"), "\(lastWords)")
+        try nvim.go()
+
+        let health = Self.strings(try await nvim.step("health-after-exit")["lines"])
+        #expect(health.contains { $0.contains("WARNING: an earlier tofu-rpc of this Neovim ended: status 3: tofu-rpc: cannot open the store: the disk is on fire") }, "\(health)")
+        try nvim.go()
+
+        #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
+        #expect(try await Self.events(server, silent.key) == ["pinned"])
+        _ = try await server.stop()
+        peers.stop()
+    }
 }
