@@ -225,7 +225,8 @@ import Testing
         let dnac = try await peers.listen("tls", certificate: original, dnac: ["username": "admin", "password": password])
 
         let nvim = try NeovimSession(
-            script: "dnac_test.lua", params: ["rpc": Self.rpc, "store": store, "server": dnac.address, "username": "admin", "password": password])
+            script: "dnac_test.lua",
+            params: ["rpc": Self.rpc, "store": store, "server": dnac.address, "key": dnac.key, "username": "admin", "password": password])
 
         let differ = try await nvim.step("passwords-differ")
         #expect(Self.strings(differ["notes"]) == ["tofu: the two passwords differ: nothing was sent. Run :TofuAddDnac again."], "\(differ)")
@@ -266,6 +267,20 @@ import Testing
         #expect(Self.fingerprint(try await Self.pins(server)[dnac.key]) == regenerated.fingerprint)
         #expect(try await Self.events(server, dnac.key) == ["pinned", "mismatch", "mismatch", "replaced"])
         #expect(try await peers.requests(dnac).count == 2)
+        try nvim.go()
+
+        // :TofuHistory shows what `tofu history` prints, line for line.
+        let historyOne = try await nvim.step("history-one")
+        let cliOne = try await runProgram(productPath("tofu"), ["history", dnac.key], environment: ["TOFU_STORE": store])
+        #expect(historyOne["name"] as? String == "tofu://history/\(dnac.key)")
+        #expect(Self.strings(historyOne["lines"]) == cliOne.stdout.split(separator: "\n").map(String.init), "\(historyOne) vs \(cliOne.stdout)")
+        #expect(Self.strings(historyOne["lines"]).map { $0.components(separatedBy: ";  ")[1] } == ["event=pinned", "event=mismatch", "event=mismatch", "event=replaced"])
+        #expect(historyOne["cursor"] as? Int == 4, "the most recent event is not in view")
+        try nvim.go()
+        let historyAll = try await nvim.step("history-all")
+        let cliAll = try await runProgram(productPath("tofu"), ["history"], environment: ["TOFU_STORE": store])
+        #expect(historyAll["name"] as? String == "tofu://history")
+        #expect(Self.strings(historyAll["lines"]) == cliAll.stdout.split(separator: "\n").map(String.init), "\(historyAll) vs \(cliAll.stdout)")
         try nvim.go()
 
         let nowhere = try await nvim.step("kept-nowhere")

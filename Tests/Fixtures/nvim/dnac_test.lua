@@ -38,6 +38,16 @@ H.run(function()
     vim.cmd('TofuList')
   end)
 
+  -- What happened to the pin, and to every pin.
+  H.after('TofuHistoryShown', function()
+    vim.cmd('TofuHistory ' .. H.params.key)
+  end)
+  H.step('history-one', { name = vim.api.nvim_buf_get_name(0), lines = H.lines(), cursor = vim.api.nvim_win_get_cursor(0)[1] })
+  H.after('TofuHistoryShown', function()
+    vim.cmd('TofuHistory')
+  end)
+  H.step('history-all', { name = vim.api.nvim_buf_get_name(0), lines = H.lines() })
+
   -- Everywhere Neovim keeps text: every history, every register, the messages, every buffer.
   local histories = {}
   for _, kind in ipairs({ 'cmd', 'search', 'expr', 'input', 'debug' }) do

@@ -93,11 +93,12 @@ function H.lines(buf)
 end
 
 function H.buffer_named(name)
-  local buf = vim.fn.bufnr(name)
-  if buf == -1 then
-    error('no buffer ' .. name, 2)
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(buf) == name then
+      return buf
+    end
   end
-  return buf
+  error('no buffer ' .. name, 2)
 end
 
 --- The quickfix list: its title and, for each item, the name of its buffer, its type and text.

@@ -221,7 +221,7 @@ end
 --- <CR>: the details of the pin of `key`, in a split.
 function M.show_pin(key)
   local name = M.PIN_PREFIX .. key
-  local buf = vim.fn.bufnr(name)
+  local buf = views.find(name)
   if buf ~= -1 and vim.api.nvim_buf_is_loaded(buf) then
     views.show(buf, true)
     M.fill_pin(buf, key)

@@ -2,9 +2,20 @@
 -- operator; their content is replaced as a whole when the store answers.
 local M = {}
 
+--- The buffer named exactly `name`, or -1 (bufnr() would take `name` as a pattern, and
+--- tofu://history would find tofu://history/<key>).
+function M.find(name)
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(buf) == name then
+      return buf
+    end
+  end
+  return -1
+end
+
 --- The buffer named `name`, made if need be, with the options of a tofu view.
 function M.buffer(name)
-  local buf = vim.fn.bufnr(name)
+  local buf = M.find(name)
   if buf == -1 then
     buf = vim.api.nvim_create_buf(true, true)
     vim.api.nvim_buf_set_name(buf, name)
