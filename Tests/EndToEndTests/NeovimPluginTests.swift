@@ -24,6 +24,15 @@ import Testing
 
     static func prompts(_ data: [String: Any]) -> [[String: Any]] { data["prompts"] as? [[String: Any]] ?? [] }
 
+    /// The findings of a :checkhealth buffer, in the words of Neovim 0.7 (`  - OK: message`)
+    /// and of later releases (`- ✅ OK message`); advice lines are left out.
+    static func health(_ lines: Any?) -> [(status: String, message: String)] {
+        strings(lines).compactMap { line in
+            guard let match = line.firstMatch(of: /^\s*- (?:\S+ )?(OK|WARNING|ERROR|INFO):? (.*)$/) else { return nil }
+            return (String(match.1), String(match.2))
+        }
+    }
+
     static func fingerprint(_ pin: [String: Any]?) -> String? { pin?["sha256Fingerprint"] as? String }
 
     @Test func listShowsDetailsDeletesOnlyTheListedCertificateAndRefreshes() async throws {
@@ -364,22 +373,22 @@ import Testing
             script: "health_help_test.lua", params: ["broken": broken, "missing": missing],
             environment: ["TOFU_RPC": Self.rpc, "TOFU_STORE": store])
 
-        let healthy = Self.strings(try await nvim.step("health-ok")["lines"])
-        #expect(healthy.contains("  - OK: tofu-rpc found: \(Self.rpc) (from $TOFU_RPC)"), "\(healthy)")
-        #expect(healthy.contains { $0.hasPrefix("  - OK: tofu-rpc answers: tofu \(version) (pid ") }, "\(healthy)")
-        #expect(healthy.contains("  - OK: the pin store is reachable: \(store) ($TOFU_STORE), no pins yet"), "\(healthy)")
-        #expect(!healthy.contains { $0.contains("ERROR") || $0.contains("WARNING") }, "\(healthy)")
+        let healthy = Self.health(try await nvim.step("health-ok")["lines"])
+        #expect(healthy.contains { $0 == ("OK", "tofu-rpc found: \(Self.rpc) (from $TOFU_RPC)") }, "\(healthy)")
+        #expect(healthy.contains { $0.status == "OK" && $0.message.hasPrefix("tofu-rpc answers: tofu \(version) (pid ") && !$0.message.hasSuffix("?)") }, "\(healthy)")
+        #expect(healthy.contains { $0 == ("OK", "the pin store is reachable: \(store) ($TOFU_STORE), no pins yet") }, "\(healthy)")
+        #expect(healthy.count == 4 && healthy.allSatisfy { $0.status == "OK" }, "\(healthy)")
         #expect(FileManager.default.fileExists(atPath: store), "the store was not opened")
         try nvim.go()
 
-        let refused = Self.strings(try await nvim.step("health-store-refused")["lines"])
-        #expect(refused.contains { $0.hasPrefix("  - OK: tofu-rpc answers: tofu \(version)") }, "\(refused)")
-        #expect(refused.contains { $0.hasPrefix("  - ERROR: the pin store \(broken) (setup{ store }) is unavailable: ") }, "\(refused)")
+        let refused = Self.health(try await nvim.step("health-store-refused")["lines"])
+        #expect(refused.contains { $0.status == "OK" && $0.message.hasPrefix("tofu-rpc answers: tofu \(version)") }, "\(refused)")
+        #expect(refused.contains { $0.status == "ERROR" && $0.message.hasPrefix("the pin store \(broken) (setup{ store }) is unavailable: ") }, "\(refused)")
         #expect(FileManager.default.contents(atPath: broken) == garbage, "tofu changed a file that is not its store")
         try nvim.go()
 
-        let none = Self.strings(try await nvim.step("health-no-tofu-rpc")["lines"])
-        #expect(none.contains { $0.hasPrefix("  - ERROR: setup{ cmd = \"\(missing)\" } is not an executable tofu-rpc") }, "\(none)")
+        let none = Self.health(try await nvim.step("health-no-tofu-rpc")["lines"])
+        #expect(none.contains { $0 == ("ERROR", "setup{ cmd = \"\(missing)\" } is not an executable tofu-rpc") }, "\(none)")
         try nvim.go()
 
         let help = try await nvim.step("help")
@@ -446,7 +455,7 @@ import Testing
         try nvim.go()
 
         let health = Self.strings(try await nvim.step("health-after-exit")["lines"])
-        #expect(health.contains { $0.contains("WARNING: an earlier tofu-rpc of this Neovim ended: status 3: tofu-rpc: cannot open the store: the disk is on fire") }, "\(health)")
+        #expect(Self.health(health).contains { $0 == ("WARNING", "an earlier tofu-rpc of this Neovim ended: status 3: tofu-rpc: cannot open the store: the disk is on fire") }, "\(health)")
         try nvim.go()
 
         #expect(try await nvim.finish() == 0, "\(nvim.transcript)")

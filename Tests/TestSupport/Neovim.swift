@@ -25,8 +25,13 @@ public final class NeovimSession: Sendable {
             .appendingPathComponent("clients/nvim").path
     }()
 
-    /// The `nvim` on PATH; an error saying how to get one when there is none.
+    /// `$TOFU_TEST_NVIM` (another Neovim to run the tests in), else the `nvim` on PATH; an error
+    /// saying how to get one when there is none.
     public static func executable() throws -> String {
+        if let chosen = ProcessInfo.processInfo.environment["TOFU_TEST_NVIM"], !chosen.isEmpty {
+            guard FileManager.default.isExecutableFile(atPath: chosen) else { throw FactoryError(message: "TOFU_TEST_NVIM=\(chosen) is not an executable") }
+            return chosen
+        }
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(directory)/nvim"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }

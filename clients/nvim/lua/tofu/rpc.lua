@@ -86,9 +86,8 @@ end
 -- starts another.
 local function on_exit(server, code, signal)
   local tail = stderr_tail(server.stderr_path)
-  if server.stderr_path then
-    os.remove(server.stderr_path)
-  end
+  os.remove(server.stderr_path)
+  os.remove(server.pid_path)
   if state.server == server then
     state.server = nil
   end
@@ -121,10 +120,20 @@ local function ensure()
   if not path then
     return nil, origin
   end
-  local server = { pending = {}, stderr_path = vim.fn.tempname(), path = path, origin = origin }
+  local base = vim.fn.tempname()
+  local server = { pending = {}, stderr_path = base .. '.stderr', pid_path = base .. '.pid', path = path, origin = origin }
   -- tofu-rpc's stderr into a file of ours, so that a tofu-rpc that dies can be reported with
-  -- what it said (vim.lsp.rpc only logs it).
-  local argv = { '/bin/sh', '-c', 'f=$1; shift; exec "$@" 2>>"$f"', 'tofu-rpc', server.stderr_path, path }
+  -- what it said (vim.lsp.rpc only logs it); and its pid, which vim.lsp.rpc stopped telling
+  -- in Neovim 0.10. The shell execs tofu-rpc: same process, same pid.
+  local argv = {
+    '/bin/sh',
+    '-c',
+    'e=$1; p=$2; shift 2; echo $$ >"$p"; exec "$@" 2>>"$e"',
+    'tofu-rpc',
+    server.stderr_path,
+    server.pid_path,
+    path,
+  }
   vim.list_extend(argv, config.server_arguments())
   local dispatchers = {
     notification = function(method, params)
@@ -144,6 +153,7 @@ local function ensure()
   local ok, client = pcall(start_client, argv, dispatchers)
   if not ok or not client then
     os.remove(server.stderr_path)
+    os.remove(server.pid_path)
     return nil, string.format('could not start %s (%s): %s', path, origin, ok and 'spawn failed' or tostring(client))
   end
   server.client = client
@@ -229,10 +239,24 @@ function M.on_progress(token, handler)
   state.progress[token] = handler
 end
 
---- The process id of the running tofu-rpc (nil when none runs, or this Neovim's client does
---- not say).
+--- The process id of the running tofu-rpc, or nil when none runs.
 function M.pid()
-  return state.server and state.server.client.pid or nil
+  local server = state.server
+  if not server then
+    return nil
+  end
+  if not server.pid then
+    server.pid = server.client.pid
+  end
+  if not server.pid then
+    -- Written by the shell before it execs tofu-rpc, which may not have happened yet.
+    vim.wait(1000, function()
+      return vim.fn.filereadable(server.pid_path) == 1 and #vim.fn.readfile(server.pid_path) > 0
+    end, 5)
+    local lines = vim.fn.filereadable(server.pid_path) == 1 and vim.fn.readfile(server.pid_path) or {}
+    server.pid = tonumber(lines[1])
+  end
+  return server.pid
 end
 
 --- Whether a tofu-rpc runs, which one, and how the last one ended.
