@@ -294,6 +294,7 @@ import Testing
 
         let nowhere = try await nvim.step("kept-nowhere")
         let everything = Self.allStrings(nowhere)
+        #expect(Self.strings(nowhere["notes"]).count >= 8, "the plugin's messages were not collected: \(nowhere)")
         #expect(!everything.contains { $0.contains("Zq8") || $0.contains(basic.dropFirst(6)) }, "the password is kept in Neovim: \(nowhere)")
         let inputHistory = Self.strings((nowhere["histories"] as? [String: Any])?["input"])
         #expect(inputHistory.contains("admin") && inputHistory.contains(dnac.address), "the input history was not read: \(inputHistory)")

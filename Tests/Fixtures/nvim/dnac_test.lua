@@ -74,6 +74,8 @@ H.run(function()
     histories = histories,
     registers = registers,
     messages = vim.fn.execute('messages'),
+    notes = H.every_note,
+    prompts = H.prompts,
     statusmsg = vim.v.statusmsg,
     errmsg = vim.v.errmsg,
     buffers = buffers,

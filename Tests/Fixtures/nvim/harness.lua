@@ -14,8 +14,10 @@ H.params = vim.json.decode(table.concat(vim.fn.readfile(H.dir .. '/params.json')
 
 -- Every message the plugin gives, through the hook a notification plugin would use.
 H.notes = {}
+H.every_note = {}
 vim.notify = function(message, level)
   H.notes[#H.notes + 1] = { message = tostring(message), level = level or vim.log.levels.INFO }
+  H.every_note[#H.every_note + 1] = tostring(message)
 end
 
 --- The messages given since the last call, as text lines.
