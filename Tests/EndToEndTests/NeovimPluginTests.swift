@@ -145,6 +145,7 @@ import Testing
         let match = try await nvim.step("one-match")
         #expect(Self.strings(match["notes"]) == ["tofu: \(good.key): match, SHA-256 \(presentedByGood.fingerprint)"], "\(match)")
         #expect(try await Self.pins(server)[good.key]?["lastVerifiedAt"] is String, "a match sets lastVerifiedAt")
+        #expect(Set(Self.strings(match["completion"])) == [good.key, changed.key, closed], "host keys complete from the store: \(match)")
         try nvim.go()
 
         let mismatch = try await nvim.step("one-mismatch")

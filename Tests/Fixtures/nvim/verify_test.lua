@@ -13,7 +13,7 @@ H.run(function()
   H.after('TofuVerifyDone', function()
     vim.cmd('TofuVerify ' .. p.good)
   end)
-  H.step('one-match', { notes = H.take_notes() })
+  H.step('one-match', { notes = H.take_notes(), completion = vim.fn.getcompletion('TofuVerify 127.', 'cmdline') })
 
   H.after('TofuVerifyDone', function()
     vim.cmd('TofuVerify ' .. p.changed)
