@@ -13,7 +13,7 @@ end
 H.run(function()
   -- Neovim's LSP log at its most verbose: it records every message vim.lsp.rpc sends.
   vim.lsp.set_log_level('debug')
-  H.setup({ timeout_ms = 5000 })
+  H.setup({ timeout_ms = 20000 })
   local password = H.params.password
 
   add(password, password .. 'x')

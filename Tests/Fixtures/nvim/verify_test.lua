@@ -7,7 +7,7 @@ local function progress_count()
 end
 
 H.run(function()
-  H.setup({ timeout_ms = 3000 })
+  H.setup({ timeout_ms = 20000 })
   local p = H.params
 
   H.after('TofuVerifyDone', function()
@@ -70,7 +70,7 @@ H.run(function()
   })
 
   -- tofu-rpc goes on serving after the cancel.
-  H.setup({ timeout_ms = 3000 })
+  H.setup({ timeout_ms = 20000 })
   H.after('TofuListUpdated', function()
     vim.cmd('TofuList')
   end)
