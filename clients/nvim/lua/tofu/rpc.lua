@@ -14,7 +14,7 @@ M.TIMEOUT = 'timeout'
 M.CANCELLED = 'cancelled'
 
 local state = {
-  server = nil, -- the running tofu-rpc: { client, pending, stderr_path, stopping, path, origin }
+  server = nil, -- the running tofu-rpc: { client, pending, stderr_path, pid_path, pid, stopping, path, origin }
   progress = {}, -- $/progress handlers by token
   last_exit = nil, -- how the last tofu-rpc ended, for :checkhealth
 }
