@@ -3,6 +3,7 @@
 --   TofuListUpdated   the list buffer shows the store (or the listing failed)
 --   TofuPinShown      a details buffer shows a pin
 --   TofuDeleteDone    dd finished (deleted, kept or refused)
+--   TofuVerifyProgress  a host of :TofuVerify! is done (tofu://verify shows it)
 --   TofuVerifyDone    :TofuVerify or :TofuVerify! finished (also when cancelled)
 --   TofuHistoryShown  :TofuHistory shows the events
 --   TofuAddDnacDone   :TofuAddDnac finished

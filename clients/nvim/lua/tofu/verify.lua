@@ -264,10 +264,6 @@ function M.all()
     end
     events.emit('TofuVerifyDone')
   end)
-  if not run.handle then
-    -- The error callback above has been scheduled and tells why.
-    return
-  end
 end
 
 --- <C-c> in tofu://verify, and :TofuCancel: sends $/cancelRequest for the running :TofuVerify!.
