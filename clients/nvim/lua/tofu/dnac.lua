@@ -77,13 +77,13 @@ local function send(fields, password, accept)
         added(fields.server, result)
         return done()
       end
-      if err.code ~= -32002 or accept ~= nil then
+      local data = err.data
+      local pinned, presented = text.field(data, 'pinned'), text.field(data, 'presented')
+      if err.code ~= -32002 or accept ~= nil or not pinned or not presented then
         password = nil
         text.notify('adding ' .. text.escape(fields.server) .. ' failed: ' .. text.error_message(err), vim.log.levels.ERROR)
         return done()
       end
-      local data = err.data
-      local pinned, presented = text.field(data, 'pinned'), text.field(data, 'presented')
       local host = text.escape(text.field(data, 'host') or fields.server)
       local change = text.field(data, 'change')
       text.notify(string.format(
@@ -97,10 +97,6 @@ local function send(fields, password, accept)
         text.escape(text.field(presented, 'subject'))
       ), vim.log.levels.ERROR)
       local new = text.field(presented, 'sha256Fingerprint')
-      if not new then
-        password = nil
-        return done()
-      end
       local repin = 'Re-pin to ' .. fingerprint(presented) .. ' (I confirmed it with the controller\'s administrator)'
       vim.ui.select({ repin, 'Leave the pin as it is' }, {
         prompt = 'Re-pin ' .. host .. ' in one step? The new certificate replaces the pin only once the controller accepts the credentials; the old pin stays if anything fails.',
