@@ -1,0 +1,286 @@
+-- :TofuVerify KEY (one host: the verdict as a message) and :TofuVerify! (every pin: progress
+-- in tofu://verify as it goes, <C-c> there cancels, results in the quickfix list with the
+-- mismatches first, each with its remedy).
+local config = require('tofu.config')
+local rpc = require('tofu.rpc')
+local text = require('tofu.text')
+local views = require('tofu.views')
+local events = require('tofu.events')
+
+local M = {}
+
+M.PROGRESS_NAME = 'tofu://verify'
+
+local changes = {
+  newKey = 'a new key: the controller generated a new certificate',
+  reissuedSameKey = 'the same key in a new certificate: the certificate was re-issued',
+}
+
+local function fingerprint(certificate)
+  return text.escape(text.field(certificate, 'sha256Fingerprint'))
+end
+
+--- What to do about a result that is not a match, in a sentence; nil for a match.
+function M.remedy(result)
+  local status = text.field(result, 'status')
+  local host = text.escape(text.field(result, 'host'))
+  local presented = fingerprint(text.field(result, 'presented'))
+  if status == 'mismatch' then
+    return string.format(
+      'confirm %s with the controller\'s administrator; if the change is expected, re-pin in one step with :TofuAddDnac %s (it offers to accept that fingerprint), or delete the pin (:TofuList, dd) and add the controller again; if it is not expected, leave the pin: something else answers for %s.',
+      presented,
+      host,
+      host
+    )
+  elseif status == 'unreachable' then
+    return string.format('check that %s is up and that this machine reaches it over TLS; the pin is unchanged.', host)
+  elseif status == 'unpinned' then
+    return string.format('pin it once its fingerprint %s is confirmed: :TofuAddDnac %s, or :TofuPin %s in a buffer holding its certificate.', presented, host, host)
+  end
+  return nil
+end
+
+--- The verdict on one host, in one line (without the remedy).
+function M.verdict(result)
+  local status = text.field(result, 'status')
+  local host = text.escape(text.field(result, 'host'))
+  local pinned, presented = text.field(result, 'pinned'), text.field(result, 'presented')
+  if status == 'match' then
+    local line = string.format('%s: match, SHA-256 %s', host, fingerprint(presented))
+    local event = text.field(result, 'event')
+    local previous = fingerprint(text.field(result, 'previous'))
+    if event == 'rotated' then
+      line = line .. string.format(' (the staged certificate is now the pin; it replaced %s)', previous)
+    elseif event == 'renewed' then
+      line = line .. string.format(' (renewed with the pinned key; it replaced %s)', previous)
+    end
+    return line
+  elseif status == 'mismatch' then
+    local change = changes[text.field(result, 'change')] or text.escape(text.field(result, 'change'))
+    local line = string.format(
+      '%s: MISMATCH, it presents a different certificate than the one pinned (%s): pinned %s, presented %s (serial %s, subject %s)',
+      host,
+      change,
+      fingerprint(pinned),
+      fingerprint(presented),
+      text.escape(text.field(presented, 'serialNumber')),
+      text.escape(text.field(presented, 'subject'))
+    )
+    local validity = text.field(result, 'presentedValidity')
+    if validity == 'expired' then
+      line = line .. '; the presented certificate has expired'
+    elseif validity == 'notYetValid' then
+      line = line .. '; the presented certificate is not valid yet'
+    end
+    local next = text.field(pinned, 'next')
+    if next then
+      line = line .. '; it is not the staged next certificate ' .. fingerprint(next) .. ' either'
+    end
+    return line
+  elseif status == 'unpinned' then
+    return string.format('%s: no pin; it presents SHA-256 %s', host, fingerprint(presented))
+  elseif status == 'unreachable' then
+    local detail = text.field(result, 'detail')
+    return string.format(
+      '%s: unreachable (%s)%s',
+      host,
+      text.escape(text.field(result, 'reason')),
+      detail and (': ' .. text.escape(detail)) or ''
+    )
+  end
+  return host .. ': ' .. text.escape(status)
+end
+
+local levels = {
+  match = vim.log.levels.INFO,
+  mismatch = vim.log.levels.ERROR,
+  unreachable = vim.log.levels.WARN,
+  unpinned = vim.log.levels.WARN,
+}
+
+--- :TofuVerify KEY
+function M.one(key)
+  rpc.request('verifyCert', { host = key, timeoutMs = config.options.timeout_ms }, function(err, result)
+    if err then
+      text.notify('verifying ' .. text.escape(key) .. ' failed: ' .. text.error_message(err), vim.log.levels.ERROR)
+    else
+      local message = M.verdict(result)
+      local remedy = M.remedy(result)
+      if remedy then
+        message = message .. '\nRemedy: ' .. remedy
+      end
+      text.notify(message, levels[text.field(result, 'status')] or vim.log.levels.INFO)
+    end
+    events.emit('TofuVerifyDone')
+  end)
+end
+
+-- Quickfix order: what needs the operator first.
+local rank = { mismatch = 1, unreachable = 2, unpinned = 3, match = 4 }
+local types = { mismatch = 'E', unreachable = 'W', unpinned = 'W', match = 'I' }
+
+--- The quickfix items of `results`: mismatches first, then unreachable and unpinned hosts,
+--- then matches; by host within each. Each item leads to the pin's details.
+function M.quickfix_items(results)
+  local sorted = {}
+  for i, result in ipairs(results) do
+    sorted[i] = { result = result, index = i }
+  end
+  table.sort(sorted, function(a, b)
+    local ra = rank[text.field(a.result, 'status')] or 5
+    local rb = rank[text.field(b.result, 'status')] or 5
+    if ra ~= rb then
+      return ra < rb
+    end
+    return a.index < b.index
+  end)
+  local items = {}
+  for _, entry in ipairs(sorted) do
+    local result = entry.result
+    local status = text.field(result, 'status')
+    local line = M.verdict(result)
+    local remedy = M.remedy(result)
+    if remedy then
+      line = line .. '. Remedy: ' .. remedy
+    end
+    items[#items + 1] = {
+      filename = 'tofu://pin/' .. (text.field(result, 'host') or ''),
+      lnum = 1,
+      text = line,
+      type = types[status] or 'W',
+    }
+  end
+  return items
+end
+
+local running = nil -- the :TofuVerify! in progress
+local runs = 0
+
+local function progress_lines(run, header)
+  local lines = { header }
+  for _, seen in ipairs(run.seen) do
+    lines[#lines + 1] = string.format('%d/%d  host=%s;  status=%s', seen.done, seen.total, seen.host, seen.status)
+  end
+  return lines
+end
+
+local function set_quickfix(title, items)
+  vim.fn.setqflist({}, ' ', { title = title, items = items })
+end
+
+--- :TofuVerify!
+function M.all()
+  if running then
+    text.notify('every pin is being verified already; <C-c> in ' .. M.PROGRESS_NAME .. ' (or :TofuCancel) cancels it', vim.log.levels.WARN)
+    return
+  end
+  runs = runs + 1
+  local token = 'tofu.nvim-' .. runs
+  local buf = views.buffer(M.PROGRESS_NAME)
+  local run = { token = token, buf = buf, seen = {} }
+  running = run
+  views.map(buf, '<C-c>', M.cancel, 'tofu: cancel the verification of every pin')
+  views.map(buf, 'q', '<cmd>close<CR>', 'tofu: close')
+  views.show(buf, true)
+  views.set_lines(buf, { 'Verifying every pin... (<C-c> cancels)' })
+  rpc.on_progress(token, function(value)
+    if running ~= run or type(value) ~= 'table' then
+      return
+    end
+    local done, total = tonumber(text.value(value.done)) or 0, tonumber(text.value(value.total)) or 0
+    run.seen[#run.seen + 1] = {
+      done = done,
+      total = total,
+      host = text.escape(text.value(value.host)),
+      status = text.escape(text.value(value.status)),
+      raw_host = text.value(value.host),
+      raw_status = text.value(value.status),
+    }
+    run.total = total
+    local header = run.cancelling and 'Cancelling...' or string.format('Verifying every pin: %d of %d done (<C-c> cancels)', done, total)
+    views.set_lines(buf, progress_lines(run, header))
+    events.emit('TofuVerifyProgress')
+  end)
+  local params = { all = true, progressToken = token, timeoutMs = config.options.timeout_ms, concurrency = config.options.concurrency }
+  run.handle = rpc.request('verifyCert', params, function(err, result)
+    rpc.on_progress(token, nil)
+    running = nil
+    if err and err.kind == rpc.CANCELLED then
+      local verified = #run.seen
+      local header = string.format(
+        'Cancelled after %d of %s hosts: those below were verified, the others were not (and nothing changed for them).',
+        verified,
+        run.total and tostring(run.total) or 'the'
+      )
+      views.set_lines(buf, progress_lines(run, header))
+      local partial = {}
+      for _, seen in ipairs(run.seen) do
+        partial[#partial + 1] = {
+          filename = 'tofu://pin/' .. (seen.raw_host or ''),
+          lnum = 1,
+          text = seen.status .. ' (verified before the cancel; :TofuVerify ' .. seen.host .. ' for the details)',
+          type = types[seen.raw_status] or 'W',
+          rank = rank[seen.raw_status] or 5,
+          index = #partial + 1,
+        }
+      end
+      table.sort(partial, function(a, b)
+        if a.rank ~= b.rank then
+          return a.rank < b.rank
+        end
+        return a.index < b.index
+      end)
+      for i, item in ipairs(partial) do
+        partial[i] = { filename = item.filename, lnum = 1, text = item.text, type = item.type }
+      end
+      set_quickfix('tofu: verify every pin (cancelled)', partial)
+      text.notify(header, vim.log.levels.WARN)
+    elseif err then
+      views.set_lines(buf, progress_lines(run, 'Failed: ' .. text.error_message(err)))
+      text.notify('verifying every pin failed: ' .. text.error_message(err), vim.log.levels.ERROR)
+    else
+      local results = text.field(result, 'results') or {}
+      local counts = { match = 0, mismatch = 0, unreachable = 0, unpinned = 0 }
+      for _, r in ipairs(results) do
+        local status = text.field(r, 'status')
+        counts[status] = (counts[status] or 0) + 1
+      end
+      local summary = string.format(
+        'Verified %d pin%s: %d mismatch, %d unreachable, %d match. Results in the quickfix list (:copen), mismatches first.',
+        #results,
+        #results == 1 and '' or 's',
+        counts.mismatch,
+        counts.unreachable,
+        counts.match
+      )
+      views.set_lines(buf, progress_lines(run, summary))
+      set_quickfix('tofu: verify every pin', M.quickfix_items(results))
+      if #results > 0 then
+        vim.cmd('botright copen')
+      end
+      local level = counts.mismatch > 0 and vim.log.levels.ERROR
+        or (counts.unreachable > 0 and vim.log.levels.WARN or vim.log.levels.INFO)
+      text.notify(summary, level)
+    end
+    events.emit('TofuVerifyDone')
+  end)
+end
+
+--- <C-c> in tofu://verify, and :TofuCancel: sends $/cancelRequest for the running :TofuVerify!.
+function M.cancel()
+  local run = running
+  if not run or not run.handle then
+    text.notify('no verification is running', vim.log.levels.WARN)
+    return
+  end
+  run.cancelling = true
+  views.set_lines(run.buf, progress_lines(run, 'Cancelling...'))
+  run.handle.cancel()
+end
+
+--- Whether :TofuVerify! is running.
+function M.running()
+  return running ~= nil
+end
+
+return M
