@@ -55,6 +55,7 @@ struct PostgreSQLFaultTests {
                 for reason in outcome.reasons {
                     #expect(reason.contains("127.0.0.1:\(cluster.port)"), "\(reason)")
                     #expect(!reason.contains(cluster.password))
+                    #expect(!reason.contains("\n") && !reason.contains("\t"), "libpq's lines and tabs, not one line: \(reason)")
                 }
             }
             let history = try await HistoryCheck(cluster, database: database)
@@ -69,7 +70,11 @@ struct PostgreSQLFaultTests {
             for (event, count) in history.counts {
                 #expect(count <= possible[event] ?? 0, "\(count) × \(event), of which \(possible[event] ?? 0) possible")
             }
-            for machine in machines { #expect(try await machine.stop() == 0) }
+            for machine in machines {
+                #expect(try await machine.stop() == 0)
+                // The server's last words to each session went nowhere but into the answers.
+                #expect(!machine.server.process.stderr.contains("terminating connection"), "\(machine.server.process.stderr)")
+            }
         }
     }
 

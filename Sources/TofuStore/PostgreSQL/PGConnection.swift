@@ -64,6 +64,10 @@ final class PGConnection {
             PQfinish(opened)
             throw PGError(sqlState: nil, message: message)
         }
+        // The server's notices and warnings (e.g. "terminating connection due to immediate
+        // shutdown") would go to stderr, the log's channel, unformatted: what matters of them
+        // comes back as the failure of the statement, in the store's words.
+        PQsetNoticeProcessor(opened, { _, _ in }, nil)
         return opened
     }
 
@@ -151,9 +155,10 @@ final class PGConnection {
         PGError(sqlState: nil, message: Self.message(PQerrorMessage(connection)))
     }
 
+    /// libpq's words on one line: its messages run over several, indented with tabs.
     static func message(_ text: UnsafePointer<CChar>?) -> String {
         guard let text else { return "no message" }
-        let words = String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+        let words = String(cString: text).split(whereSeparator: \.isWhitespace).joined(separator: " ")
         return words.isEmpty ? "no message" : words
     }
 
@@ -218,8 +223,8 @@ final class PGResult {
 
     func error(fallback: String) -> PGError {
         let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-        let primary = PQresultErrorMessage(result).map { String(cString: $0) }?.trimmingCharacters(in: .whitespacesAndNewlines)
-        return PGError(sqlState: state, message: (primary?.isEmpty ?? true) ? fallback : primary ?? fallback)
+        let primary = PGConnection.message(PQresultErrorField(result, Int32(UInt8(ascii: "M"))) ?? PQresultErrorMessage(result))
+        return PGError(sqlState: state, message: primary == "no message" ? fallback : primary)
     }
 }
 
