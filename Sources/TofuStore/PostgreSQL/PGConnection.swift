@@ -71,7 +71,11 @@ final class PGConnection {
         return opened
     }
 
-    deinit { PQfinish(connection) }
+    deinit {
+        // PQfinish says goodbye to the server; to one that stopped answering, without waiting.
+        if givenUp { PQsetnonblocking(connection, 1) }
+        PQfinish(connection)
+    }
 
     /// Whether the connection is still usable; false after the server went away, or after an
     /// answer that did not come in time.
