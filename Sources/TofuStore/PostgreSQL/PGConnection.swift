@@ -31,7 +31,8 @@ final class PGConnection {
     /// `timeoutMilliseconds`, in the PostgreSQL schema `schema` when given (a name
     /// `PGSchema.isValidName` accepts). A failure's message never holds the password.
     init(uri: String, timeoutMilliseconds: Int, schema: String? = nil) throws(PGError) {
-        let timeout = max(1, timeoutMilliseconds)
+        // PostgreSQL's timeouts are 32-bit milliseconds, and the answer's bound 2T + 1 s is too.
+        let timeout = min(max(1, timeoutMilliseconds), (Int(Int32.max) - 1000) / 2)
         secrets = URISecrets.of(uri)
         answerMilliseconds = 2 * timeout + 1000
         var settings = [
@@ -68,14 +69,17 @@ final class PGConnection {
         // shutdown") would go to stderr, the log's channel, unformatted: what matters of them
         // comes back as the failure of the statement, in the store's words.
         PQsetNoticeProcessor(opened, { _, _ in }, nil)
+        // Sending never blocks either: what the socket does not take now is flushed while the
+        // answer is awaited, within its bound.
+        guard PQsetnonblocking(opened, 1) == 0 else {
+            let message = Self.message(PQerrorMessage(opened))
+            PQfinish(opened)
+            throw PGError(sqlState: nil, message: message)
+        }
         return opened
     }
 
-    deinit {
-        // PQfinish says goodbye to the server; to one that stopped answering, without waiting.
-        if givenUp { PQsetnonblocking(connection, 1) }
-        PQfinish(connection)
-    }
+    deinit { PQfinish(connection) }
 
     /// Whether the connection is still usable; false after the server went away, or after an
     /// answer that did not come in time.
@@ -114,14 +118,24 @@ final class PGConnection {
         return try answer()
     }
 
-    /// The answer to the statement just sent: its first error, else its last result.
+    /// The answer to the statement just sent (flushed first): its first error, else its last
+    /// result.
     private func answer() throws(PGError) -> PGResult {
         let deadline = ContinuousClock.now + .milliseconds(answerMilliseconds)
+        while true {
+            let flushed = PQflush(connection)
+            if flushed == 0 { break }
+            guard flushed == 1 else { throw lost() }
+            // Read what comes meanwhile, as libpq asks, so neither side waits for the other.
+            if try wait(for: Int16(POLLIN | POLLOUT), until: deadline) & Int16(POLLIN) != 0 {
+                guard PQconsumeInput(connection) == 1 else { throw lost() }
+            }
+        }
         var kept: PGResult?
         var failed: PGResult?
         while true {
             while PQisBusy(connection) == 1 {
-                try waitForInput(until: deadline)
+                _ = try wait(for: Int16(POLLIN), until: deadline)
                 guard PQconsumeInput(connection) == 1 else { throw lost() }
             }
             guard let next = PQgetResult(connection) else { break }
@@ -136,20 +150,22 @@ final class PGConnection {
         return kept
     }
 
-    /// Waits until the server sent something; past `deadline` the connection is given up.
-    private func waitForInput(until deadline: ContinuousClock.Instant) throws(PGError) {
+    /// Waits until the socket is ready for one of `events`, and returns those it is ready for;
+    /// past `deadline` the connection is given up.
+    private func wait(for events: Int16, until deadline: ContinuousClock.Instant) throws(PGError) -> Int16 {
         let socket = PQsocket(connection)
         guard socket >= 0 else { throw lost() }
-        let left = (deadline - ContinuousClock.now).components
-        let milliseconds = left.seconds < 0 ? 0 : Int32(clamping: left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000 + 1)
-        var entry = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
+        let now = ContinuousClock.now
+        let left = (deadline - now).components
+        let milliseconds = now >= deadline ? 0 : Int32(clamping: left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000 + 1)
+        var entry = [pollfd(fd: socket, events: events, revents: 0)]
         let ready: Int
         do {
             ready = try FileIO.poll(&entry, milliseconds: milliseconds)
         } catch {
             throw PGError(sqlState: nil, message: "waiting for the server failed: \(error)")
         }
-        guard ready == 0 else { return }
+        guard ready == 0 else { return entry[0].revents }
         givenUp = true
         throw PGError(sqlState: nil, message: "no answer within \(answerMilliseconds) ms", unanswered: true)
     }

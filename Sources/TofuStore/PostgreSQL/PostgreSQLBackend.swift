@@ -17,7 +17,6 @@ final class PostgreSQLBackend: StoreBackend {
     /// Where the store is, for messages: the URI without its user, password or options.
     let location: String
     private let schema: String
-    private let timeoutMilliseconds: Int
     private let connection: PGConnection
     /// Where the schema stood at the last look: nil before the first call.
     private var schemaState: PGSchema.State?
@@ -31,7 +30,6 @@ final class PostgreSQLBackend: StoreBackend {
             throw .storeUnavailable(reason: "'\(schema)' cannot name tofu's PostgreSQL schema: use lowercase letters, digits and underscores")
         }
         self.schema = schema
-        self.timeoutMilliseconds = timeoutMilliseconds
         do {
             connection = try PGConnection(uri: uri, timeoutMilliseconds: timeoutMilliseconds, schema: schema)
         } catch {
@@ -123,7 +121,7 @@ final class PostgreSQLBackend: StoreBackend {
             : "nothing was changed"
         if error.unanswered {
             return .storeUnavailable(
-                reason: "the PostgreSQL store \(location) did not answer within \(2 * timeoutMilliseconds + 1000) ms (twice --store-timeout-ms \(timeoutMilliseconds), and a second); tofu gave up the connection and \(outcome). The next call opens a new connection; check the server and the network to it")
+                reason: "the PostgreSQL store \(location) did not answer (\(words): twice --store-timeout-ms and a second); tofu gave up the connection and \(outcome). The next call opens a new connection; check the server and the network to it")
         }
         if error.lostConnection {
             return .storeUnavailable(
