@@ -232,6 +232,18 @@ struct PostgreSQLFaultTests {
         }
     }
 
+    /// The largest --store-timeout-ms there is: held as the longest bound PostgreSQL takes, not
+    /// overflowed (a trap would end the process).
+    @Test func theLargestTimeoutIsHeldNotOverflowed() async throws {
+        let cluster = try PGTestCluster.shared()
+        let database = try await cluster.createDatabase()
+        let certificate = try await CertificateFactory.make()
+        let machine = try FleetMachine(cluster, database: database, arguments: ["--store-timeout-ms", String(Int.max)])
+        let pinned = try await machine.call("pinCert", ["host": "kong.example", "pem": certificate.pem], timeout: .seconds(30))
+        #expect((pinned.object["result"] as? [String: Any])?["pinStatus"] as? String == "pinned", "\(pinned)")
+        #expect(try await machine.stop() == 0)
+    }
+
     /// A listener that takes the connection and never answers: the connection attempt is
     /// given up within its bound, and answered -32005.
     @Test func aServerThatNeverAnswersTheConnectionIsGivenUp() async throws {
