@@ -111,6 +111,9 @@ struct RacePlan: Sendable {
     func run(on machine: FleetMachine) async throws -> MachineOutcome {
         var random = SeededGenerator(state: seed)
         var outcome = MachineOutcome()
+        // All four begin with a rotation of the TLS host: one pins it, the others find it
+        // pinned; some stage its certificate, and a live verification promotes it.
+        for kind in [0, 1, 2] { try await tlsStep(machine, kind, &outcome) }
         for _ in 0..<steps {
             let roll = Int.random(in: 0..<100, using: &random)
             if roll < 25 {
