@@ -33,7 +33,26 @@ as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u "$(owner)" -- "$@"; else "$@"; fi
 }
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+# A free port below the ephemeral range: one the kernel never hands to another socket (an
+# outgoing connection, a test's listener on port 0), so the cluster keeps it across kill and
+# restart.
+free_port() {
+  python3 - <<'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(1000):
+    port = random.randint(10000, max(10001, low - 1))
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+PY
+}
 
 # Both start and restart: loopback and the socket in DIR only. After `kill`, recovery first
 # syncs the data directory: one syncfs(2) rather than an fsync of each of its ~300 files, which
@@ -58,9 +77,17 @@ case "$command" in
     # Password auth on TCP (as a fleet would), trust on the socket in DIR (for set-up only).
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --no-locale --no-sync >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "$(server_options "$port")" start >/dev/null \
-      || { cat "$dir/server.log" >&2; exit 1; }
+    # Another process may take the port between the look and the start: then another port.
+    for attempt in 1 2 3; do
+      if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(server_options "$port")" start >/dev/null; then
+        break
+      fi
+      if [ "$attempt" = 3 ] || ! grep -q "could not create any TCP/IP sockets" "$dir/server.log"; then
+        cat "$dir/server.log" >&2; exit 1
+      fi
+      port=$(free_port)
+      echo "$port" > "$dir/port"
+    done
     superuser_sql "CREATE ROLE tofu LOGIN PASSWORD '$password'" >/dev/null
     superuser_sql "CREATE DATABASE tofu OWNER tofu" >/dev/null
     echo "TOFU_TEST_PG_URI=postgresql://tofu@127.0.0.1:$port/tofu"

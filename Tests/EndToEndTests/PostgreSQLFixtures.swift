@@ -29,7 +29,10 @@ struct PGTestCluster: Sendable {
         let script = try shared().script
         let directory = temporaryDirectory("tofu-pg")
         let started = try await runProgram("/bin/bash", [script, "start", directory])
-        guard started.status == 0 else { throw FixtureFailure("pg-cluster.sh start failed: \(started.stderr)") }
+        guard started.status == 0 else {
+            _ = try? await runProgram("/bin/bash", [script, "stop", directory])
+            throw FixtureFailure("pg-cluster.sh start failed: \(started.stderr)")
+        }
         var values: [String: String] = [:]
         for line in started.stdout.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)

@@ -131,7 +131,8 @@ final class PostgreSQLBackend: StoreBackend {
         case .some("57014"):
             return .storeUnavailable(reason: "the PostgreSQL store \(location) did not finish a statement within twice --store-timeout-ms (\(words)); nothing was changed: retry, or raise --store-timeout-ms")
         case .some("55P03"):
-            return .storeUnavailable(reason: "another process held the lock on this host in the PostgreSQL store \(location) longer than --store-timeout-ms (\(words)); nothing was changed: retry")
+            return .storeUnavailable(
+                reason: "another process held a lock this call needed (most often another machine writing the same host) in the PostgreSQL store \(location) for longer than --store-timeout-ms (\(words)); nothing was changed: retry")
         case .some("42501"):
             return .storeUnavailable(reason: "the role has not the privileges tofu needs on the PostgreSQL store \(location) (\(words)); grant them as README 'Fleets' says")
         default:
