@@ -49,16 +49,18 @@ struct PostgreSQLBackendTests {
         for store in stores { await store.close() }
     }
 
-    /// Ten backends opening one new schema together: each migration runs once, and all open.
+    /// Ten backends writing first to one new schema together: each migration runs once, and
+    /// every write is made.
     @Test func tenProcessesStartingTogetherMigrateOnce() async throws {
         let cluster = try TestCluster.get()
         let schema = TestCluster.freshSchema()
+        let certificate = try await Certificates.get().a
         let opened = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<10 {
+            for index in 0..<10 {
                 group.addTask {
                     let store = PostgreSQLStoreUnderTest.store(cluster, schema: schema)
                     defer { Task { await store.close() } }
-                    return (try? await store.hostKeys()) != nil
+                    return (try? await store.pin(certificate, for: hostKey("start\(index).example")).1) == .pinned
                 }
             }
             return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
@@ -74,7 +76,7 @@ struct PostgreSQLBackendTests {
     @Test func aNewerSchemaIsRefused() async throws {
         let cluster = try TestCluster.get()
         let schema = TestCluster.freshSchema()
-        _ = try await PostgreSQLStoreUnderTest.store(cluster, schema: schema).hostKeys()
+        _ = try await PostgreSQLStoreUnderTest.store(cluster, schema: schema).pin(try await Certificates.get().a, for: hostKey("kong.example"))
         let connection = try PGConnection(uri: cluster.uri, timeoutMilliseconds: 10_000)
         let newer = PGSchema.migrations.count + 1
         try connection.execute("INSERT INTO \(schema).migration VALUES ($1, 'from the future', '2030-01-01T00:00:00Z')", [.text(String(newer))])

@@ -1,25 +1,63 @@
 import CLibPQ
 import Foundation
+import Posix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One libpq connection, owned: `PQfinish` runs when it goes away. Blocking, so it lives on
 /// the store's own executor thread; deliberately not `Sendable`. The only type besides
 /// `PGResult` that touches libpq.
+///
+/// Every wait is bounded by the store's timeout T: connecting (libpq's `connect_timeout`, whole
+/// seconds, at least 2), each lock wait (`lock_timeout` T), each statement with its lock waits
+/// (`statement_timeout` 2T), and, on this side, each answer (2T and a second more: a server
+/// that stops answering, or a network that drops everything, is given up, and the connection
+/// with it). The server ends the session of a client that went away (a killed process) within
+/// a second even while its statement waits for a lock (`client_connection_check_interval`), so
+/// its transaction is rolled back and its locks are released without waiting for the lock.
 final class PGConnection {
     private let connection: OpaquePointer
+    /// How long an answer may take before the connection is given up.
+    private let answerMilliseconds: Int
+    /// Words of the URI that no message may show (the password), as libpq may quote them.
+    private let secrets: [String]
+    /// Set once an answer did not come in time: the connection is in no known state.
+    private var givenUp = false
 
     /// Connects with `uri` (a `postgresql://` or `postgres://` URI; libpq reads the rest from its
-    /// environment: PGPASSWORD, ~/.pgpass, PGSSLMODE, PGSERVICE…), waiting at most
-    /// `timeoutMilliseconds` to connect, and bounding each lock wait and statement by it too.
-    /// A failure's message never holds the URI or a password: libpq's own words only.
-    init(uri: String, timeoutMilliseconds: Int) throws(PGError) {
-        let seconds = max(2, (timeoutMilliseconds + 999) / 1000)
-        let options = "-c statement_timeout=\(timeoutMilliseconds) -c lock_timeout=\(timeoutMilliseconds) -c idle_in_transaction_session_timeout=\(max(timeoutMilliseconds, 60_000))"
-        let pairs: [(String, String)] = [
-            ("dbname", uri), ("connect_timeout", String(seconds)), ("application_name", "tofu"), ("options", options),
-            ("client_encoding", "UTF8"),
+    /// environment: PGPASSWORD, ~/.pgpass, PGSSLMODE, PGSERVICE…) with every wait bounded by
+    /// `timeoutMilliseconds`, in the PostgreSQL schema `schema` when given (a name
+    /// `PGSchema.isValidName` accepts). A failure's message never holds the password.
+    init(uri: String, timeoutMilliseconds: Int, schema: String? = nil) throws(PGError) {
+        // PostgreSQL's timeouts are 32-bit milliseconds, and the answer's bound 2T + 1 s is too.
+        let timeout = min(max(1, timeoutMilliseconds), (Int(Int32.max) - 1000) / 2)
+        secrets = URISecrets.of(uri)
+        answerMilliseconds = 2 * timeout + 1000
+        var settings = [
+            "statement_timeout=\(2 * timeout)", "lock_timeout=\(timeout)",
+            "idle_in_transaction_session_timeout=\(max(timeout, 60_000))",
         ]
-        let opened = Self.withCStrings(pairs.map(\.0)) { keywords in
-            Self.withCStrings(pairs.map(\.1)) { values in PQconnectdbParams(keywords, values, 1) }
+        if let schema { settings.append("search_path=\(schema)") }
+        do {
+            connection = try Self.connect(uri, timeout: timeout, settings: settings + ["client_connection_check_interval=1000"])
+        } catch where error.message.contains("client_connection_check_interval") {
+            // A server before PostgreSQL 14 does not know the setting: without it, a killed
+            // client's locks are released when its statement ends (at most statement_timeout).
+            connection = try Self.connect(uri, timeout: timeout, settings: settings)
+        } catch {
+            throw PGError(sqlState: error.sqlState, message: URISecrets.scrub(error.message, secrets))
+        }
+    }
+
+    private static func connect(_ uri: String, timeout: Int, settings: [String]) throws(PGError) -> OpaquePointer {
+        let pairs: [(String, String)] = [
+            ("dbname", uri), ("connect_timeout", String(max(2, (timeout + 999) / 1000))), ("application_name", "tofu"),
+            ("options", settings.map { "-c " + $0 }.joined(separator: " ")), ("client_encoding", "UTF8"),
+        ]
+        let opened = withCStrings(pairs.map(\.0)) { keywords in
+            withCStrings(pairs.map(\.1)) { values in PQconnectdbParams(keywords, values, 1) }
         }
         guard let opened else { throw PGError(sqlState: nil, message: "libpq could not allocate a connection") }
         guard PQstatus(opened) == CONNECTION_OK else {
@@ -27,20 +65,33 @@ final class PGConnection {
             PQfinish(opened)
             throw PGError(sqlState: nil, message: message)
         }
-        connection = opened
+        // The server's notices and warnings (e.g. "terminating connection due to immediate
+        // shutdown") would go to stderr, the log's channel, unformatted: what matters of them
+        // comes back as the failure of the statement, in the store's words.
+        PQsetNoticeProcessor(opened, { _, _ in }, nil)
+        // Sending never blocks either: what the socket does not take now is flushed while the
+        // answer is awaited, within its bound.
+        guard PQsetnonblocking(opened, 1) == 0 else {
+            let message = Self.message(PQerrorMessage(opened))
+            PQfinish(opened)
+            throw PGError(sqlState: nil, message: message)
+        }
+        return opened
     }
 
     deinit { PQfinish(connection) }
 
-    /// Whether the connection is still usable; false after the server went away.
-    var isUsable: Bool { PQstatus(connection) == CONNECTION_OK }
+    /// Whether the connection is still usable; false after the server went away, or after an
+    /// answer that did not come in time.
+    var isUsable: Bool { !givenUp && PQstatus(connection) == CONNECTION_OK }
 
     /// Runs one statement with `parameters` ($1, $2, …) and returns its result, or throws the
-    /// server's error (its SQLSTATE and message).
+    /// server's error (its SQLSTATE and message), or `unanswered` when no answer came in time.
     @discardableResult
     func execute(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
+        guard !givenUp else { throw PGError(sqlState: nil, message: "the connection was given up after an answer that did not come", unanswered: true) }
         let texts: [String?] = parameters.map { if case .text(let text) = $0 { text } else { nil } }
-        let result: OpaquePointer? = Self.withOptionalCStrings(texts) { textPointers in
+        let sent: Int32 = Self.withOptionalCStrings(texts) { textPointers in
             var values: [UnsafePointer<CChar>?] = []
             var lengths: [Int32] = []
             var formats: [Int32] = []
@@ -61,21 +112,73 @@ final class PGConnection {
                     formats.append(1)
                 }
             }
-            return PQexecParams(connection, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+            return PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
         }
-        guard let result else { throw PGError(sqlState: nil, message: Self.message(PQerrorMessage(connection))) }
-        let owned = PGResult(owning: result)
-        switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
-            return owned
-        default:
-            throw owned.error(fallback: Self.message(PQerrorMessage(connection)))
-        }
+        guard sent == 1 else { throw lost() }
+        return try answer()
     }
 
+    /// The answer to the statement just sent (flushed first): its first error, else its last
+    /// result.
+    private func answer() throws(PGError) -> PGResult {
+        let deadline = ContinuousClock.now + .milliseconds(answerMilliseconds)
+        while true {
+            let flushed = PQflush(connection)
+            if flushed == 0 { break }
+            guard flushed == 1 else { throw lost() }
+            // Read what comes meanwhile, as libpq asks, so neither side waits for the other.
+            if try wait(for: Int16(POLLIN | POLLOUT), until: deadline) & Int16(POLLIN) != 0 {
+                guard PQconsumeInput(connection) == 1 else { throw lost() }
+            }
+        }
+        var kept: PGResult?
+        var failed: PGResult?
+        while true {
+            while PQisBusy(connection) == 1 {
+                _ = try wait(for: Int16(POLLIN), until: deadline)
+                guard PQconsumeInput(connection) == 1 else { throw lost() }
+            }
+            guard let next = PQgetResult(connection) else { break }
+            let result = PGResult(owning: next)
+            switch PQresultStatus(next) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK: kept = result
+            default: if failed == nil { failed = result }
+            }
+        }
+        if let failed { throw failed.error(fallback: Self.message(PQerrorMessage(connection))) }
+        guard let kept else { throw lost() }
+        return kept
+    }
+
+    /// Waits until the socket is ready for one of `events`, and returns those it is ready for;
+    /// past `deadline` the connection is given up.
+    private func wait(for events: Int16, until deadline: ContinuousClock.Instant) throws(PGError) -> Int16 {
+        let socket = PQsocket(connection)
+        guard socket >= 0 else { throw lost() }
+        let now = ContinuousClock.now
+        let left = (deadline - now).components
+        let milliseconds = now >= deadline ? 0 : Int32(clamping: left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000 + 1)
+        var entry = [pollfd(fd: socket, events: events, revents: 0)]
+        let ready: Int
+        do {
+            ready = try FileIO.poll(&entry, milliseconds: milliseconds)
+        } catch {
+            throw PGError(sqlState: nil, message: "waiting for the server failed: \(error)")
+        }
+        guard ready == 0 else { return entry[0].revents }
+        givenUp = true
+        throw PGError(sqlState: nil, message: "no answer within \(answerMilliseconds) ms", unanswered: true)
+    }
+
+    /// The connection's failure, in libpq's words.
+    private func lost() -> PGError {
+        PGError(sqlState: nil, message: Self.message(PQerrorMessage(connection)))
+    }
+
+    /// libpq's words on one line: its messages run over several, indented with tabs.
     static func message(_ text: UnsafePointer<CChar>?) -> String {
         guard let text else { return "no message" }
-        let words = String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+        let words = String(cString: text).split(whereSeparator: \.isWhitespace).joined(separator: " ")
         return words.isEmpty ? "no message" : words
     }
 
@@ -140,8 +243,8 @@ final class PGResult {
 
     func error(fallback: String) -> PGError {
         let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-        let primary = PQresultErrorMessage(result).map { String(cString: $0) }?.trimmingCharacters(in: .whitespacesAndNewlines)
-        return PGError(sqlState: state, message: (primary?.isEmpty ?? true) ? fallback : primary ?? fallback)
+        let primary = PGConnection.message(PQresultErrorField(result, Int32(UInt8(ascii: "M"))) ?? PQresultErrorMessage(result))
+        return PGError(sqlState: state, message: primary == "no message" ? fallback : primary)
     }
 }
 
@@ -149,8 +252,17 @@ final class PGResult {
 struct PGError: Error, Sendable, CustomStringConvertible {
     let sqlState: String?
     let message: String
+    /// No answer came within the connection's bound, which then was given up.
+    var unanswered = false
 
     var description: String { message }
+
+    /// The connection is gone: closed by the server or the network, or given up. What was sent
+    /// last may or may not have been done.
+    var lostConnection: Bool {
+        guard let sqlState else { return true }
+        return unanswered || sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState)
+    }
 
     /// The transaction should be retried: a serialization failure or a deadlock.
     var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }

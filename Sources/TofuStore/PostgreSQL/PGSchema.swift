@@ -82,36 +82,36 @@ enum PGSchema {
         return bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
     }
 
-    /// What the schema of `connection` is, after one query: current, or why it must be migrated
-    /// (absent, older), or refused (newer).
+    /// Where the schema of `connection` (its search_path) stands, after one query: current,
+    /// absent (never written: no migration table, or none applied), behind this build (to be
+    /// upgraded), or newer (refused).
     enum State: Equatable {
         case current
-        case needsMigration
+        case absent
+        case behind(Int)
         case newer(Int)
     }
 
     static func state(_ connection: PGConnection) throws(PGError) -> State {
         do {
             let result = try connection.execute("SELECT max(version) FROM migration")
-            guard let text = result.text(0, 0), let version = Int(text) else { return .needsMigration }
+            guard let text = result.text(0, 0), let version = Int(text), version > 0 else { return .absent }
             if version > migrations.count { return .newer(version) }
-            return version == migrations.count ? .current : .needsMigration
+            return version == migrations.count ? .current : .behind(version)
         } catch where error.sqlState == "42P01" || error.sqlState == "3F000" {
             // No migration table (or no schema): a store never written.
-            return .needsMigration
+            return .absent
         }
     }
 
-    /// Points `connection` at `schema`, then creates or upgrades it: under an advisory lock,
+    /// Creates or upgrades `schema`, the search_path of `connection`: under an advisory lock,
     /// so however many processes start together, each migration runs once; all of them in one
-    /// transaction, so a failure leaves the schema as it was.
-    static func prepare(_ connection: PGConnection, schema: String) throws(PGError) -> State {
-        try connection.execute("SELECT set_config('search_path', $1, false)", [.text(schema)])
-        let found = try state(connection)
-        guard found == .needsMigration else { return found }
+    /// transaction, so a failure leaves the schema as it was. Returns `.current`, or `.newer`
+    /// when a newer tofu got there first.
+    static func migrate(_ connection: PGConnection, schema: String) throws(PGError) -> State {
         let lock: [PGValue] = [.text("tofu migrations " + schema)]
         try connection.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", lock)
-        defer { _ = try? connection.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", lock) }
+        defer { if connection.isUsable { _ = try? connection.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", lock) } }
         // A least-privileged role may be given a schema made by its administrator: created only if absent.
         if try connection.execute("SELECT 1 FROM pg_namespace WHERE nspname = $1", [.text(schema)]).rowCount == 0 {
             try connection.execute("CREATE SCHEMA \(schema)")

@@ -2,24 +2,28 @@ import TofuCore
 
 /// The fleet's store: one PostgreSQL database that many processes on many machines share.
 ///
-/// One libpq connection, opened with the store (connecting, then creating or upgrading the
-/// schema once, under an advisory lock). Every write is one transaction that first takes a
-/// transaction-scoped advisory lock on its host: all writers of a host, on every machine,
-/// take turns, so read-decide-write (pin if absent, compare, replace, delete if it is this
-/// certificate) is atomic as SQLite's IMMEDIATE transactions make it, without SERIALIZABLE's
-/// retries; writers of different hosts never wait for each other. COMMIT returns before
-/// `write` does, so an answer follows the commit. A lost connection answers the call with the
-/// reason and asks the store to open a new one on the next call.
+/// One libpq connection, opened with the store. Nothing is written until the first write: a
+/// process whose calls only read sends one query for the schema version, then its reads (a
+/// database tofu never wrote reads as an empty store, and stays untouched); the first write
+/// creates or upgrades the schema, once, under an advisory lock. Every write is one transaction
+/// that first takes a transaction-scoped advisory lock on its host: all writers of a host, on
+/// every machine, take turns, so read-decide-write (pin if absent, compare, replace, delete if
+/// it is this certificate) is atomic as SQLite's IMMEDIATE transactions make it, without
+/// SERIALIZABLE's retries; writers of different hosts never wait for each other. COMMIT returns
+/// before `write` does, so an answer follows the commit. A lost connection answers the call with
+/// the reason (and whether the change may have been made) and asks the store to open a new one
+/// on the next call.
 final class PostgreSQLBackend: StoreBackend {
     /// Where the store is, for messages: the URI without its user, password or options.
     let location: String
     private let schema: String
     private let connection: PGConnection
+    /// Where the schema stood at the last look: nil before the first call.
+    private var schemaState: PGSchema.State?
     private(set) var needsReopening = false
 
     /// Connects with `uri` (libpq's conventions for what it does not say), every connect, lock
-    /// wait and statement bounded by `timeoutMilliseconds`, and brings the schema `schema` up
-    /// to date. A newer schema is refused.
+    /// wait and statement bounded by `timeoutMilliseconds`, in the PostgreSQL schema `schema`.
     init(uri: String, timeoutMilliseconds: Int, schema: String = "tofu") throws(TofuError) {
         location = StoreLocation.redacted(uri)
         guard PGSchema.isValidName(schema) else {
@@ -27,31 +31,24 @@ final class PostgreSQLBackend: StoreBackend {
         }
         self.schema = schema
         do {
-            connection = try PGConnection(uri: uri, timeoutMilliseconds: timeoutMilliseconds)
+            connection = try PGConnection(uri: uri, timeoutMilliseconds: timeoutMilliseconds, schema: schema)
         } catch {
             throw .storeUnavailable(
                 reason: "cannot connect to the PostgreSQL store \(location): \(error.message); check that the server is up and reachable, and the role's password (PGPASSWORD or ~/.pgpass)")
         }
-        let state: PGSchema.State
-        do {
-            state = try PGSchema.prepare(connection, schema: schema)
-        } catch {
-            throw Self.unavailable(error, location: location, doing: "preparing the schema \(schema) of")
-        }
-        if case .newer(let version) = state {
-            throw .storeUnavailable(
-                reason: "the PostgreSQL store \(location) (schema \(schema)) was written by a newer tofu (schema version \(version); this build knows \(PGSchema.migrations.count)): upgrade tofu on this machine")
-        }
     }
 
     func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        var committing = false
         do {
+            if try lookAtSchema() != .current { try upgradeSchema() }
             try connection.execute("BEGIN")
             do {
                 if let host {
                     try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("tofu pin \(schema) \(host)")])
                 }
                 let result = try body(PGTransaction(connection: connection))
+                committing = true
                 try connection.execute("COMMIT")
                 return result
             } catch {
@@ -59,20 +56,46 @@ final class PostgreSQLBackend: StoreBackend {
                 throw error
             }
         } catch {
-            throw failure(error)
+            throw failure(error, committing: committing)
         }
     }
 
     func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         // No BEGIN … COMMIT: every read PinStore makes is one statement, one snapshot.
         do {
+            switch try lookAtSchema() {
+            case .current: break
+            case .absent: return try body(NeverWritten())
+            case .behind, .newer: try upgradeSchema()
+            }
             return try body(PGTransaction(connection: connection))
         } catch {
-            throw failure(error)
+            throw failure(error, committing: false)
         }
     }
 
     func close() {}
+
+    /// The schema's state: known current, or looked at now (one query).
+    private func lookAtSchema() throws -> PGSchema.State {
+        if schemaState == .current { return .current }
+        let found = try PGSchema.state(connection)
+        schemaState = found
+        if case .newer(let version) = found { throw newer(version) }
+        return found
+    }
+
+    /// Creates or upgrades the schema; a newer one is refused.
+    private func upgradeSchema() throws {
+        let found = try PGSchema.migrate(connection, schema: schema)
+        schemaState = found
+        if case .newer(let version) = found { throw newer(version) }
+    }
+
+    private func newer(_ version: Int) -> TofuError {
+        .storeUnavailable(
+            reason: "the PostgreSQL store \(location) (schema \(schema)) was written by a newer tofu (schema version \(version); this build knows \(PGSchema.migrations.count)): upgrade tofu on this machine")
+    }
 
     private func rollBack() {
         guard connection.isUsable else { return }
@@ -83,33 +106,61 @@ final class PostgreSQLBackend: StoreBackend {
         }
     }
 
-    /// `error` as the store answers it; a connection it left unusable is replaced on the next call.
-    private func failure(_ error: any Error) -> TofuError {
+    /// `error` as the store answers it; a connection it left unusable is replaced on the next
+    /// call. `committing`: the error came from COMMIT itself.
+    private func failure(_ error: any Error, committing: Bool) -> TofuError {
         if !connection.isUsable { needsReopening = true }
-        return Self.unavailable(error, location: location, doing: "using")
-    }
-
-    static func unavailable(_ error: any Error, location: String, doing: String) -> TofuError {
         if let error = error as? TofuError { return error }
         if let damage = error as? RowDamage { return .damagedRow(damage.row, store: location) }
         guard let error = error as? PGError else {
-            return .storeUnavailable(reason: "\(doing) the PostgreSQL store \(location) failed: \(error)")
+            return .storeUnavailable(reason: "using the PostgreSQL store \(location) failed: \(error)")
         }
         let words = error.message
-        switch error.sqlState {
-        case nil, .some("08000"), .some("08003"), .some("08006"), .some("57P01"), .some("57P02"), .some("57P03"):
+        let outcome = committing
+            ? "the connection was lost while committing, so the change may or may not have been made: look (listCerts, certHistory) before retrying"
+            : "nothing was changed"
+        if error.unanswered {
             return .storeUnavailable(
-                reason: "lost the connection to the PostgreSQL store \(location) (\(words)); nothing of this call was committed unless it had already answered. The next call reconnects; check the server if this repeats")
+                reason: "the PostgreSQL store \(location) did not answer (\(words): twice --store-timeout-ms and a second); tofu gave up the connection and \(outcome). The next call opens a new connection; check the server and the network to it")
+        }
+        if error.lostConnection {
+            return .storeUnavailable(
+                reason: "lost the connection to the PostgreSQL store \(location) (\(words)); \(outcome). The next call reconnects; check the server if this repeats")
+        }
+        switch error.sqlState {
         case .some("57014"):
-            return .storeUnavailable(reason: "the PostgreSQL store \(location) did not answer within --store-timeout-ms (\(words)); nothing was changed: retry, or raise --store-timeout-ms")
+            return .storeUnavailable(reason: "the PostgreSQL store \(location) did not finish a statement within twice --store-timeout-ms (\(words)); nothing was changed: retry, or raise --store-timeout-ms")
         case .some("55P03"):
-            return .storeUnavailable(reason: "another process held the lock on this host in the PostgreSQL store \(location) longer than --store-timeout-ms (\(words)); nothing was changed: retry")
+            return .storeUnavailable(
+                reason: "another process held a lock this call needed (most often another machine writing the same host) in the PostgreSQL store \(location) for longer than --store-timeout-ms (\(words)); nothing was changed: retry")
         case .some("42501"):
             return .storeUnavailable(reason: "the role has not the privileges tofu needs on the PostgreSQL store \(location) (\(words)); grant them as README 'Fleets' says")
-        case .some(let state):
-            return .storeUnavailable(reason: "\(doing) the PostgreSQL store \(location) failed (SQLSTATE \(state): \(words))")
+        default:
+            return .storeUnavailable(reason: "using the PostgreSQL store \(location) failed (SQLSTATE \(error.sqlState ?? "none"): \(words))")
         }
     }
+}
+
+/// The reads of a database tofu has never written (no schema yet): an empty store. Nothing is
+/// written through it; `PostgreSQLBackend` gives it to reads only.
+private struct NeverWritten: StoreTransaction {
+    func pin(_ host: HostKey) throws -> Pin? { nil }
+    func storedFingerprint(_ host: HostKey) throws -> Fingerprint? { nil }
+    func pins(after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool) throws -> (pins: [Pin], more: Bool) { ([], false) }
+    func hostKeys() throws -> [HostKey] { [] }
+    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent] { [] }
+    func server(_ host: HostKey) throws -> DnacServer? { nil }
+    func servers() throws -> [DnacServer] { [] }
+
+    func insert(_ pin: Pin) throws { throw Self.readOnly }
+    func update(_ pin: Pin) throws { throw Self.readOnly }
+    func deletePin(_ host: HostKey) throws { throw Self.readOnly }
+    func touch(_ host: HostKey, verifiedAt: String) throws { throw Self.readOnly }
+    func record(_ event: HistoryEvent) throws { throw Self.readOnly }
+    func save(_ server: DnacServer) throws { throw Self.readOnly }
+    func deleteServer(_ host: HostKey) throws { throw Self.readOnly }
+
+    private static let readOnly = TofuError.storeUnavailable(reason: "a read tried to write to a PostgreSQL store tofu has not written yet")
 }
 
 /// The primitives over the connection, inside the transaction `PostgreSQLBackend` began.
