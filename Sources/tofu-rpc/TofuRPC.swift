@@ -20,10 +20,10 @@ struct TofuRPC: AsyncParsableCommand {
             Exit status: 0 after end of input, or after 'shutdown' then 'exit'; 1 after 'exit' without 'shutdown'; 2 when the input's framing could not be recovered (the reason is on stderr).
             """)
 
-    @Option(help: "The pin store file (default: $TOFU_STORE, else $XDG_DATA_HOME/tofu/store.sqlite, else ~/.local/share/tofu/store.sqlite).")
+    @Option(help: "The pin store: a SQLite file, or postgresql://USER@HOST:PORT/DB for a fleet's shared store (default: $TOFU_STORE, else $XDG_DATA_HOME/tofu/store.sqlite, else ~/.local/share/tofu/store.sqlite).")
     var store: String?
 
-    @Option(help: "How long a change waits for another process's write to the store, in milliseconds, before answering -32005.")
+    @Option(help: "How long the store may wait, in milliseconds, before answering -32005: for another process's lock (SQLite and PostgreSQL); for PostgreSQL also connecting (whole seconds, at least 2) and each statement (twice this).")
     var storeTimeoutMs = Self.defaultStoreTimeoutMs
 
     static let defaultStoreTimeoutMs = 5000
