@@ -1,0 +1,39 @@
+/* The ceiling of deleteCert on SQLite: per host key, tofu's delete transaction from C in one
+ * process (no pipes, no JSON-RPC): BEGIN IMMEDIATE; the pin's row read; DELETE; the history
+ * row INSERTed; COMMIT, synced (WAL, synchronous=FULL, as tofu's writer); then the answer's
+ * Pin built and dumped with jansson. Each operation is timed alone.
+ *
+ *   delete_txn STORE HOSTS      HOSTS: one canonical host key a line (each must be pinned)
+ *
+ * Prints the median and the 99th percentile of one operation, in microseconds. */
+#include "pin_sqlite.h"
+
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+static int compare(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+
+int main(int argc, char **argv) {
+    if (argc != 3) { fprintf(stderr, "usage: delete_txn STORE HOSTS\n"); return 2; }
+    json_object_seed(0);
+    sqlite_store store;
+    sqlite_open(&store, argv[1], 1);
+    FILE *hosts = fopen(argv[2], "r");
+    if (!hosts) fail(argv[2], strerror(errno));
+    char *line = NULL; size_t capacity = 0; ssize_t length;
+    size_t count = 0, room = 1024;
+    double *samples = malloc(room * sizeof *samples);
+    while ((length = getline(&line, &capacity, hosts)) > 0) {
+        while (length && (line[length - 1] == '\n' || line[length - 1] == '\r')) line[--length] = 0;
+        if (!length) continue;
+        double start = now();
+        json_t *answer = sqlite_delete(&store, line, (size_t)length);
+        if (!answer) fail(line, "not pinned");
+        char *text = json_dumps(answer, JSON_COMPACT | JSON_SORT_KEYS);
+        samples[count] = (now() - start) * 1e6;
+        free(text); json_decref(answer);
+        if (++count == room) samples = realloc(samples, (room *= 2) * sizeof *samples);
+    }
+    if (!count) fail(argv[2], "no host keys");
+    qsort(samples, count, sizeof *samples, compare);
+    printf("%.1f %.1f\n", samples[count / 2], samples[count * 99 / 100]);
+    return 0;
+}
