@@ -2,7 +2,9 @@
  * lines and measures them. The same code drives tofu-rpc and the reference programs, so the
  * ratios compare servers, not clients.
  *
- *   loadgen roundtrip N REQUESTS -- CMD [ARGS...]   one request at a time; median and p99 in us
+ *   loadgen roundtrip N REQUESTS -- CMD [ARGS...]   one request at a time, after 200 to warm up
+ *                                                   (lines 0-199; the N measured are the next
+ *                                                   ones); median and p99 in us
  *   loadgen pipelined N REQUESTS [--procs K] -- CMD [ARGS...]
  *                                                   all N written at once to each of K children
  *                                                   (default 1) started together; answers per
@@ -117,10 +119,11 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "roundtrip")) {
         child *c = &children[0];
         double *samples = malloc(sizeof(double) * (size_t)total);
-        for (long i = 0; i < 200 && i < total; i++) { send_request(c, i); read_lines(c, 1); }
+        long warm = total < 200 ? total : 200;
+        for (long i = 0; i < warm; i++) { send_request(c, i); read_lines(c, 1); }
         for (long i = 0; i < total; i++) {
             double start = now();
-            send_request(c, i);
+            send_request(c, warm + i);
             read_lines(c, 1);
             samples[i] = (now() - start) * 1e6;
         }
