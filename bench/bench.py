@@ -364,7 +364,7 @@ def main():
         f"{figures['tofu']:.2f} s, {rss:.0f} MiB peak RSS", "C: non-blocking OpenSSL handshakes + SHA-256, poll (`verify_ceiling`)",
         f"{figures['ceiling']:.2f} s", f"{share * 100:.0f}% of its rate", ">= 50%; peak RSS <= 64 MiB", share >= 0.5 and rss <= 64)
 
-    fleet(pem, big)
+    fleet(pem, big, left)
 
 
 def compare_delete(big, pem):
@@ -376,7 +376,7 @@ def compare_delete(big, pem):
     compare_answers("pin_server, deleteCert {host} on SQLite", rpc([server, "--store", first], text)[0], rpc([pin_server, second], text)[0])
 
 
-def fleet(pem, big):
+def fleet(pem, big, sqlite_pins):
     """Issue 15 §5: tofu-rpc on PostgreSQL, one process and eight, against the same statements
     from C through libpq, and against the SQLite backend."""
     log("fleet: starting a PostgreSQL cluster on 127.0.0.1 ...")
@@ -434,6 +434,12 @@ def fleet(pem, big):
         row(fleet_rows, f"pipelined `pinCert` + `deleteCert`, {label}, PostgreSQL against SQLite", f"{ours:,.0f}/s",
             "tofu-rpc on SQLite (synchronous=FULL)", f"{figures['sqlite']:,.0f}/s", f"{ours / figures['sqlite'] * 100:.0f}%", "-", None)
 
+    # Every pinCert had its deleteCert: a failed call would have left a pin behind, or taken one.
+    pinned = int(run(["psql", "-X", "-tA", uri, "-c", "SELECT count(*) FROM tofu.pin"]).stdout)
+    assert pinned == BIG, f"the PostgreSQL write runs left {pinned} pins, not {BIG}: some calls failed"
+    pinned = sqlite3.connect(big).execute("SELECT count(*) FROM pin").fetchone()[0]
+    assert pinned == sqlite_pins, f"the SQLite write runs left {pinned} pins, not {sqlite_pins}: some calls failed"
+
     key_ = host(BIG // 2)
     ours_out = run([tofu, "listcerts", "--host", key_, "--store", uri]).stdout
     assert ours_out == run([cold_lookup, pin_server_pg, uri, key_]).stdout
@@ -447,7 +453,7 @@ def fleet(pem, big):
 
 def table(entries):
     header = "| row | tofu | reference | reference's figure | ratio | target | |\n|---|---|---|---|---|---|---|\n"
-    return header + "".join("| " + " | ".join(cells) + " |\n" for cells in entries)
+    return header + "".join("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |\n" for cells in entries)
 
 
 failure = None
