@@ -11,7 +11,8 @@
  *                                                   second over all of them, and seconds
  *
  * REQUESTS is a file of request lines, used in turn. With --procs, a `%d` in REQUESTS is the
- * child's index (0 … K-1), so each child can work on hosts of its own. */
+ * child's index (0 … K-1), so each child can work on hosts of its own. Exits 3 when any
+ * answer was an error: a figure is only given for work that was done. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@ typedef struct {
     char **lines; size_t *lengths; size_t line_count;
     int to_child, from_child; pid_t pid;
     long answered;
+    long column, errors; /* where the answer being read is; answers that are errors */
 } child;
 
 static long total;
@@ -75,12 +77,16 @@ static void send_request(child *c, long i) { write_all(c, c->lines[i % (long)c->
 
 static char buffer[1 << 20];
 
-/* Reads what the child has sent; returns the newlines in it. */
+/* Reads what the child has sent; returns the newlines in it. An answer that starts `{"e` is
+ * an error (tofu-rpc and the C programs sort their keys: `{"error":…` before `{"id":…`). */
 static long read_some(child *c) {
     ssize_t got = read(c->from_child, buffer, sizeof buffer);
     if (got <= 0) { fprintf(stderr, "the child stopped answering\n"); exit(1); }
     long lines = 0;
-    for (ssize_t i = 0; i < got; i++) if (buffer[i] == '\n') lines++;
+    for (ssize_t i = 0; i < got; i++) {
+        if (c->column == 2 && buffer[i] == 'e') c->errors++;
+        if (buffer[i] == '\n') { lines++; c->column = 0; } else c->column++;
+    }
     return lines;
 }
 
@@ -160,5 +166,8 @@ int main(int argc, char **argv) {
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 1;
     }
     if (failed) fprintf(stderr, "a child did not exit cleanly\n");
+    long errors = 0;
+    for (int k = 0; k < procs; k++) errors += children[k].errors;
+    if (errors) { fprintf(stderr, "%ld answers were errors\n", errors); return 3; }
     return failed;
 }
