@@ -2,7 +2,8 @@
 """verifyCert {all: true} over N loopback TLS hosts, next to the shell loop an operator would
 otherwise run (openssl s_client | openssl x509 -fingerprint) over the same hosts and, when
 TOFU_BENCH_C names the directory of the bench's C programs, next to the same handshakes from
-one C process (bench/c/verify_ceiling.c), the two taken in turn. Loopback only.
+one C process (bench/c/verify_ceiling.c), the two taken in turn, against hosts served by
+bench/c/tls_peers.c. Loopback only.
 Run 'swift build -c release' first.
 
     python3 bench/verify_all.py [HOSTS] [CONCURRENCY]      (default 1000, 32)
@@ -27,11 +28,19 @@ subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_para
                 "-out", cert, "-subj", "/CN=kong", "-days", "365"], check=True, capture_output=True)
 pem = open(cert).read()
 
-fixture = subprocess.Popen([sys.executable, os.path.join(root, "Tests", "Fixtures", "tls_peers.py")],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-fixture.stdin.write(json.dumps({"op": "listen", "mode": "tls", "host": "127.0.0.1", "cert": cert, "key": key, "count": hosts}) + "\n")
-fixture.stdin.flush()
-ports = json.loads(fixture.stdout.readline())["ports"]
+# The hosts: bench/c/tls_peers.c when the C programs are built (one C process; the Python
+# fixture of the tests spends about twice the CPU per handshake in one interpreter, so with it
+# the hosts, not the clients, set the pace), else Tests/Fixtures/tls_peers.py.
+if cbin:
+    fixture = subprocess.Popen([os.path.join(cbin, "tls_peers"), cert, key, str(hosts)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+    ports = [int(fixture.stdout.readline()) for _ in range(hosts)]
+else:
+    fixture = subprocess.Popen([sys.executable, os.path.join(root, "Tests", "Fixtures", "tls_peers.py")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    fixture.stdin.write(json.dumps({"op": "listen", "mode": "tls", "host": "127.0.0.1", "cert": cert, "key": key, "count": hosts}) + "\n")
+    fixture.stdin.flush()
+    ports = json.loads(fixture.stdout.readline())["ports"]
 ports_file = os.path.join(work, "ports")
 open(ports_file, "w").write("".join(f"{p}\n" for p in ports))
 

@@ -1,6 +1,7 @@
 /* The ceiling of verifyCert {all}: the same number of TLS handshakes, to the same loopback
  * ports, at the same concurrency, from one C process: non-blocking sockets and poll(), one
- * OpenSSL client context (TLS 1.2 at least, as tofu; no session reuse; no verification), each
+ * OpenSSL client context (TLS 1.2 at least and TCP_NODELAY, as tofu; no session reuse; no
+ * verification), each
  * peer's certificate fetched, DER-encoded and SHA-256 hashed, then the connection closed.
  * Nothing else: no store, no JSON, no certificate summary, no CA lookups.
  *
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
@@ -36,6 +38,8 @@ static void start(slot *s) {
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s->fd < 0) { perror("socket"); exit(1); }
+    int on = 1; /* as tofu's SocketConnector */
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     if (connect(s->fd, (struct sockaddr *)&address, sizeof address) != 0 && errno != EINPROGRESS) {
         failed++; close(s->fd); start(s); return;
     }
