@@ -81,6 +81,7 @@ bench: release
 	@command -v hyperfine >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine; }
 	@command -v ssh-keygen >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-client; }
 	@test -x /usr/bin/time || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q time; }
+	@command -v valgrind >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
 	@mkdir -p .build/bench
 	$(BENCH_CC) -o .build/bench/loadgen bench/c/loadgen.c -lpthread
