@@ -508,15 +508,17 @@ print(main_table)
 print(fleet_table)
 print("\n".join(notes))
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-mode = "`BENCH_QUICK=1 make bench` (smaller counts: a check that every row runs, not a measurement)" if QUICK else "`make bench`"
+mode = "`BENCH_QUICK=1 make bench`" if QUICK else "`make bench`"
+quick = ("\n\n**A quick run** (`BENCH_QUICK=1`: smaller stores, fewer hosts and requests): a check that every row runs end to "
+         "end, not a measurement; row names give the counts used.") if QUICK else ""
 comparisons = "".join(f"- {note}\n" for note in notes)
 document = f"""# Performance
 
-Measured {stamp} on {os.cpu_count()} cores with {mode} in {minutes:.1f} minutes (the `make release`
-build: optimised, Swift runtime and Foundation linked statically; each reference run in the same
+Measured {stamp} on {os.cpu_count()} cores with {mode} ({minutes:.1f} minutes), the `make release`
+build (optimised, Swift runtime and Foundation linked statically); each reference run in the same
 invocation; medians from hyperfine or the project's own load generator `bench/c/loadgen.c`, the
-sides' runs taken in turn). Load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end:
-figures taken on a busy machine move with it, ratios less so.
+sides' runs taken in turn. Load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end:
+figures taken on a busy machine move with it, ratios less so, instruction counts not at all.{quick}
 
 {main_table}
 Rows: cold lookups are whole processes (`tofu` starts `tofu-rpc`); the round trip and rate are
