@@ -340,9 +340,9 @@ def main():
     # deletes hosts of its own.
     log("deletes ...")
     spared = {BIG // 2} | {k * (BIG // FLEET_PROCS) for k in range(FLEET_PROCS)}  # read by other rows
-    span = 2 * DELETES + 200
+    span = 2 * (DELETES + 200)  # each side deletes 200 to warm up (and grow the WAL file), then DELETES timed
     order = random.Random(19).sample(sorted(set(range(1, BIG)) - spared), 3 * span)
-    tofu_batches = iter([order[r * span:r * span + DELETES + 200] for r in range(3)])  # 200 to warm up
+    tofu_batches = iter([order[r * span:r * span + DELETES + 200] for r in range(3)])
     c_batches = iter([order[r * span + DELETES + 200:(r + 1) * span] for r in range(3)])
     def tofu_deletes():
         path = os.path.join(work, "delete.ndjson")
@@ -354,7 +354,7 @@ def main():
         path = os.path.join(work, "delete.hosts")
         with open(path, "w") as file:
             file.write("".join(host(i) + "_443\n" for i in next(c_batches)))
-        return float(run([delete_txn, big, path]).stdout.split()[0])
+        return float(run([delete_txn, big, path, "200"]).stdout.split()[0])
     compare_delete(big, pem)
     figures = alternating({"tofu": tofu_deletes, "ceiling": c_deletes}, 3)
     ours = figures["tofu"]

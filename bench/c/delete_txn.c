@@ -3,16 +3,19 @@
  * row INSERTed; COMMIT, synced (WAL, synchronous=FULL, as tofu's writer); then the answer's
  * Pin built and dumped with jansson. Each operation is timed alone.
  *
- *   delete_txn STORE HOSTS      HOSTS: one canonical host key a line (each must be pinned)
+ *   delete_txn STORE HOSTS [WARM]    HOSTS: one canonical host key a line (each must be pinned)
  *
- * Prints the median and the 99th percentile of one operation, in microseconds. */
+ * The first WARM deletes (default 0) are not timed: as loadgen warms tofu-rpc up, they let the
+ * WAL file grow to its working size (a commit that grows the file also syncs its size).
+ * Prints the median and the 99th percentile of one timed operation, in microseconds. */
 #include "pin_sqlite.h"
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
 static int compare(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 
 int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: delete_txn STORE HOSTS\n"); return 2; }
+    if (argc != 3 && argc != 4) { fprintf(stderr, "usage: delete_txn STORE HOSTS [WARM]\n"); return 2; }
+    long warm = argc == 4 ? atol(argv[3]) : 0;
     json_object_seed(0);
     sqlite_store store;
     sqlite_open(&store, argv[1], 1);
@@ -28,8 +31,10 @@ int main(int argc, char **argv) {
         json_t *answer = sqlite_delete(&store, line, (size_t)length);
         if (!answer) fail(line, "not pinned");
         char *text = json_dumps(answer, JSON_COMPACT | JSON_SORT_KEYS);
-        samples[count] = (now() - start) * 1e6;
+        double elapsed = (now() - start) * 1e6;
         free(text); json_decref(answer);
+        if (warm > 0) { warm--; continue; }
+        samples[count] = elapsed;
         if (++count == room) samples = realloc(samples, (room *= 2) * sizeof *samples);
     }
     if (!count) fail(argv[2], "no host keys");
