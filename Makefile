@@ -14,7 +14,7 @@ help:
 	@echo "make test   install what is missing, build, run every test"
 	@echo "make demo   the outage and both ways out, against a fake DNA Center on 127.0.0.1"
 	@echo "make release  optimised, statically linked tofu and tofu-rpc in .build-release/release"
-	@echo "make bench  release build measured against ssh-keygen, openssl and C floors (docs/PERFORMANCE.md)"
+	@echo "make bench  release build measured against ssh-keygen, openssl and same-work C ceilings (docs/PERFORMANCE.md; BENCH_QUICK=1 for a short check)"
 	@echo "make torture / make fuzz [FUZZ_SECONDS=600] / make sanitize-address / make sanitize-thread"
 
 # Installs only what is missing: pkg-config for the C libraries, command -v for tools.
@@ -80,14 +80,26 @@ demo: build
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release
 
+# BENCH_QUICK=1 make bench: smaller counts, to check every row runs (not a measurement).
+# The fleet rows start a throwaway PostgreSQL cluster on 127.0.0.1 (scripts/pg-cluster.sh).
+BENCH_CC = cc -O2 -Wall -Wextra
 bench: release
 	@command -v hyperfine >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine; }
 	@command -v ssh-keygen >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-client; }
+	@test -x /usr/bin/time || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q time; }
+	@command -v valgrind >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
 	@mkdir -p .build/bench
-	cc -O2 -o .build/bench/loadgen bench/c/loadgen.c -lpthread
-	cc -O2 -o .build/bench/echo bench/c/echo.c
-	cc -O2 -o .build/bench/jansson_echo bench/c/jansson_echo.c $$(pkg-config --cflags --libs jansson)
-	cc -O2 -o .build/bench/jansson_answer bench/c/jansson_answer.c $$(pkg-config --cflags --libs jansson)
+	$(BENCH_CC) -o .build/bench/loadgen bench/c/loadgen.c -lpthread
+	$(BENCH_CC) -o .build/bench/echo bench/c/echo.c
+	$(BENCH_CC) -o .build/bench/jansson_echo bench/c/jansson_echo.c $$(pkg-config --cflags --libs jansson)
+	$(BENCH_CC) -o .build/bench/jansson_answer bench/c/jansson_answer.c $$(pkg-config --cflags --libs jansson)
+	$(BENCH_CC) -o .build/bench/pin_server bench/c/pin_server.c $$(pkg-config --cflags --libs jansson sqlite3)
+	$(BENCH_CC) -DWITH_PG -o .build/bench/pin_server_pg bench/c/pin_server.c $$(pkg-config --cflags --libs jansson libpq openssl)
+	$(BENCH_CC) -o .build/bench/delete_txn bench/c/delete_txn.c $$(pkg-config --cflags --libs jansson sqlite3)
+	$(BENCH_CC) -o .build/bench/verify_ceiling bench/c/verify_ceiling.c $$(pkg-config --cflags --libs openssl)
+	$(BENCH_CC) -o .build/bench/tls_peers bench/c/tls_peers.c $$(pkg-config --cflags --libs openssl)
+	$(BENCH_CC) -o .build/bench/cold_lookup bench/c/cold_lookup.c $$(pkg-config --cflags --libs jansson)
 	python3 bench/bench.py "$$($(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)" .build/bench
 
 # The long forms of the hardening tests (not part of make test).
