@@ -23,11 +23,46 @@ public struct Fingerprint: Sendable, Hashable, CustomStringConvertible {
         description = pairs.joined(separator: ":")
     }
 
+    /// A fingerprint in exactly the form `description` has (32 uppercase ASCII hex pairs joined by
+    /// colons, 95 bytes, nothing around them); nil for any other text. How a stored fingerprint
+    /// is checked: tofu writes only this form, and checking it costs a pass over 95 bytes.
+    public init?(exactly text: String) {
+        var text = text
+        let isCanonical = text.withUTF8 { bytes in
+            guard bytes.count == 95 else { return false }
+            for (index, byte) in bytes.enumerated() {
+                if index % 3 == 2 {
+                    guard byte == UInt8(ascii: ":") else { return false }
+                } else {
+                    guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) else {
+                        return false
+                    }
+                }
+            }
+            return true
+        }
+        guard isCanonical else { return nil }
+        description = text
+    }
+
     /// The fingerprint of a digest's 32 bytes.
     public init(digest: [UInt8]) {
-        description = digest.map { byte in
-            let hex = String(byte, radix: 16, uppercase: true)
-            return byte < 16 ? "0" + hex : hex
-        }.joined(separator: ":")
+        self = digest.withUnsafeBytes { Fingerprint(digest: $0) }
+    }
+
+    /// The fingerprint of a digest's bytes (32 for SHA-256), written straight into its text.
+    public init(digest: UnsafeRawBufferPointer) {
+        let hex: StaticString = "0123456789ABCDEF"
+        let length = digest.isEmpty ? 0 : 3 * digest.count - 1
+        description = String(unsafeUninitializedCapacity: length) { text in
+            hex.withUTF8Buffer { digits in
+                for (index, byte) in digest.enumerated() {
+                    if index > 0 { text[3 * index - 1] = UInt8(ascii: ":") }
+                    text[3 * index] = digits[Int(byte >> 4)]
+                    text[3 * index + 1] = digits[Int(byte & 0x0F)]
+                }
+            }
+            return length
+        }
     }
 }

@@ -158,7 +158,7 @@ struct RowReader {
     /// A fingerprint exactly as tofu writes it: 32 uppercase hex pairs joined by colons.
     func fingerprint(_ index: Int) throws(RowDamage) -> Fingerprint {
         let value = try value(index)
-        guard case .text(let text) = value, let fingerprint = Fingerprint(parsing: text), fingerprint.description == text else {
+        guard case .text(let text) = value, let fingerprint = Fingerprint(exactly: text) else {
             throw damage(index, "holds \(Self.describe(value)) where a SHA-256 fingerprint (AB:CD:… in uppercase hex) belongs")
         }
         return fingerprint

@@ -24,6 +24,16 @@ extension Fingerprint {
     /// The SHA-256 fingerprint of a certificate's DER bytes: what a pin is compared by, and
     /// what a stored certificate must still hash to.
     public init(sha256Of der: [UInt8]) {
-        self.init(digest: Digest.sha256(der))
+        self = der.withUnsafeBytes { Fingerprint(sha256Of: $0) }
+    }
+
+    /// The same, of bytes held anywhere (a database's buffer): no copy, no array.
+    public init(sha256Of der: UnsafeRawBufferPointer) {
+        self = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(SHA256_DIGEST_LENGTH)) { digest in
+            var length: UInt32 = 0
+            let ok = EVP_Digest(der.baseAddress, der.count, digest.baseAddress, &length, EVP_sha256(), nil)
+            precondition(ok == 1 && length == digest.count, "OpenSSL SHA-256 failed")
+            return Fingerprint(digest: UnsafeRawBufferPointer(digest))
+        }
     }
 }
