@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import TofuCore
 import TofuTLS
 
@@ -71,6 +72,36 @@ enum Rows {
         try RowDecoding.server(reader(row, table: "dnac_server", names: serverNames))
     }
 
+    /// The pin of the row `statement` (a `SELECT \(pinColumns)`) stands on, read by position
+    /// straight from SQLite: no `Row`, no `DatabaseValue`.
+    static func pin(_ statement: SQLiteStatement) throws(RowDamage) -> Pin {
+        try RowDecoding.pin(reader(statement, table: "pin", names: pinNames))
+    }
+
+    /// The shared checks over the row `statement` stands on: each column as SQLite stored it,
+    /// converted as GRDB's `DatabaseValue` converts it (text up to a NUL, as `String(cString:)`
+    /// reads it), so both readers see the same values.
+    static func reader(_ statement: SQLiteStatement, table: String, names: [String]) -> RowReader {
+        let columns = Int(sqlite3_column_count(statement))
+        return RowReader(table: table, names: names) { index in
+            guard index >= 0, index < columns else { return nil }
+            let column = CInt(index)
+            switch sqlite3_column_type(statement, column) {
+            case SQLITE_NULL: return .null
+            case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, column))
+            case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, column))
+            case SQLITE_TEXT:
+                guard let text = sqlite3_column_text(statement, column) else { return nil }
+                return .text(String(cString: text))
+            case SQLITE_BLOB:
+                guard let bytes = sqlite3_column_blob(statement, column) else { return .bytes([]) }
+                let count = Int(sqlite3_column_bytes(statement, column))
+                return .bytes(Array(UnsafeRawBufferPointer(start: bytes, count: max(0, count))))
+            default: return nil
+            }
+        }
+    }
+
     /// The shared checks over one SQLite row: each column as SQLite stored it, no conversion.
     static func reader(_ row: Row, table: String, names: [String]) -> RowReader {
         RowReader(table: table, names: names) { index in
@@ -83,5 +114,28 @@ enum Rows {
             case .blob(let data): .bytes([UInt8](data))
             }
         }
+    }
+}
+
+/// The rows of a statement as SQLite steps it, each given as the statement standing on it, for
+/// `Rows.pin(_:)` to read in place (valid until the next step). Like GRDB's own cursors
+/// it leaves the statement reset when it goes, so no read transaction outlives the read.
+final class SteppedRows: DatabaseCursor {
+    typealias Element = SQLiteStatement
+    let _statement: Statement
+    var _isDone = false
+
+    /// Binds `arguments` to `statement`.
+    init(_ statement: Statement, arguments: StatementArguments) throws {
+        _statement = statement
+        try statement.setArguments(arguments)
+    }
+
+    deinit {
+        sqlite3_reset(_statement.sqliteStatement)
+    }
+
+    func _element(sqliteStatement: SQLiteStatement) -> SQLiteStatement {
+        sqliteStatement
     }
 }

@@ -108,8 +108,21 @@ private struct SQLiteTransaction: StoreTransaction {
     let db: Database
 
     func pin(_ host: HostKey) throws -> Pin? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description])
-            .map { row throws(RowDamage) in try Rows.pin(row) }
+        let key = host.description
+        let rows = try SteppedRows(db.cachedStatement(sql: Self.pinOfHost), arguments: [key])
+        // The row is read in place: the cursor (whose end resets the statement) lives until it is read.
+        return try withExtendedLifetime(rows) { try rows.next().map { row throws(RowDamage) in try Rows.pin(row) } }
+    }
+
+    private static let pinOfHost = "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"
+
+    /// The page queries of `pins`, one for each set of conditions (bit 0: after, 1: host,
+    /// 2: expiringBefore, 3: stagedOnly): the same text each time, not rebuilt for every call.
+    private static let pageQueries: [String] = (0..<16).map { set in
+        let conditions = ["host > ?", "host = ?", "notAfter < ?", "nextSha256Fingerprint IS NOT NULL"].enumerated()
+            .filter { set & (1 << $0.offset) != 0 }.map(\.element)
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?"
     }
 
     func storedFingerprint(_ host: HostKey) throws -> Fingerprint? {
@@ -136,41 +149,44 @@ private struct SQLiteTransaction: StoreTransaction {
     }
 
     func pins(after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool) throws -> (pins: [Pin], more: Bool) {
-        var conditions: [String] = []
+        var set = 0
         var arguments: StatementArguments = []
         if let after {
-            conditions.append("host > ?")
+            set |= 1
             arguments += [after]
         }
         if let host {
-            conditions.append("host = ?")
+            set |= 2
             arguments += [host.description]
         }
         if let expiringBefore {
-            conditions.append("notAfter < ?")
+            set |= 4
             arguments += [expiringBefore]
         }
-        if stagedOnly { conditions.append("nextSha256Fingerprint IS NOT NULL") }
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        if stagedOnly { set |= 8 }
         arguments += [limit + 1]
-        // Each row is decoded as it is stepped, without first copying it into a `Row` of its own.
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?"), arguments: arguments)
+        // Each row is decoded from the statement's columns as it is stepped.
+        let rows = try SteppedRows(db.cachedStatement(sql: Self.pageQueries[set]), arguments: arguments)
         var pins: [Pin] = []
         var more = false
-        while let row = try rows.next() {
-            guard pins.count < limit else {
-                more = true
-                break
+        try withExtendedLifetime(rows) {
+            while let row = try rows.next() {
+                guard pins.count < limit else {
+                    more = true
+                    break
+                }
+                pins.append(try Rows.pin(row))
             }
-            pins.append(try Rows.pin(row))
         }
         return (pins, more)
     }
 
     func hostKeys() throws -> [HostKey] {
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin ORDER BY host"))
+        let rows = try SteppedRows(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin ORDER BY host"), arguments: [])
         var keys: [HostKey] = []
-        while let row = try rows.next() { keys.append(try Rows.pin(row).host) }
+        try withExtendedLifetime(rows) {
+            while let row = try rows.next() { keys.append(try Rows.pin(row).host) }
+        }
         return keys
     }
 

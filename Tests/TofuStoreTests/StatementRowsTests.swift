@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import Testing
+import TofuCore
+import TofuTLS
+
+@testable import TofuStore
+
+/// Pins read straight from the statement (`SteppedRows`, `Rows.pin(_: SQLiteStatement)`, what
+/// every pin read of the SQLite backend uses) read exactly as through GRDB's `Row`
+/// (`Rows.pin(_: Row)`, which `RowsTests` checks column by column): the same pin, or the same
+/// damage, for every value of every column.
+@Suite struct StatementRowsTests {
+    typealias Outcome = Result<Pin, RowDamage>
+
+    /// The one pin row of `queue`, read through a `Row` and through the statement.
+    static func outcomes(_ queue: DatabaseQueue, host: HostKey) throws -> (row: Outcome, statement: Outcome) {
+        try queue.read { db in
+            let sql = "SELECT \(Rows.pinColumns) FROM pin"
+            guard let row = try Row.fetchOne(db, sql: sql) else { throw TestFailure("no row") }
+            func read() throws -> Outcome {
+                let rows = try SteppedRows(db.makeStatement(sql: sql), arguments: [])
+                return try withExtendedLifetime(rows) {
+                    guard let statement = try rows.next() else { throw TestFailure("no row stepped") }
+                    return Result { () throws(RowDamage) in try Rows.pin(statement) }
+                }
+            }
+            return (Result { () throws(RowDamage) in try Rows.pin(row) }, try read())
+        }
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static func same(_ a: Outcome, _ b: Outcome) -> Bool {
+        switch (a, b) {
+        case (.success(let x), .success(let y)): x == y
+        case (.failure(let x), .failure(let y)): x.row == y.row
+        default: false
+        }
+    }
+
+    static let values: [(String, DatabaseValue)] = RowsTests.wrongValues + [
+        ("canonical fingerprint", RowsTests.fingerprint.description.databaseValue),
+        ("lowercase fingerprint", RowsTests.fingerprint.description.lowercased().databaseValue),
+        ("host key", "kong.example_8443".databaseValue), ("other host key", "kong.example_443".databaseValue),
+        ("uppercase host", "KONG.example_8443".databaseValue), ("host", "kong.example".databaseValue),
+        ("uppercase address", "KONG.EXAMPLE".databaseValue), ("address with a dot", "kong.example.".databaseValue),
+        ("port", 8443.databaseValue), ("text port", "8443".databaseValue), ("time", RowsTests.time.databaseValue),
+        ("text with a NUL", "kong.example\0_8443".databaseValue), ("DER", Data(RowsTests.der).databaseValue),
+        ("kelvin sign", "\u{212A}ong.example_8443".databaseValue),
+    ]
+
+    @Test func everyValueOfEveryColumnReadsTheSameEitherWay() throws {
+        let queue = try RowsTests.database()
+        let host = RowsTests.pin.host
+        let first = try Self.outcomes(queue, host: host)
+        #expect(try first.row.get() == RowsTests.pin)
+        #expect(Self.same(first.row, first.statement))
+        var damaged = 0
+        for column in Rows.pinNames.dropFirst() {
+            for (label, value) in Self.values {
+                let original = try queue.read { db in try DatabaseValue.fetchOne(db, sql: "SELECT \(column) FROM pin") }
+                try queue.write { db in try db.execute(sql: "UPDATE pin SET \(column) = ?", arguments: [value]) }
+                let read = try Self.outcomes(queue, host: host)
+                #expect(Self.same(read.row, read.statement), "\(column) = \(label): \(read.row) / \(read.statement)")
+                if case .failure = read.row { damaged += 1 }
+                try queue.write { db in try db.execute(sql: "UPDATE pin SET \(column) = ?", arguments: [original]) }
+            }
+        }
+        #expect(damaged > 100, "the values damage the row often: \(damaged)")
+    }
+
+    /// A cursor left before its last row resets its statement: no read transaction is left open
+    /// (one would keep every later read on its old snapshot, and the WAL from being checkpointed).
+    @Test func aCursorLeftEarlyEndsItsRead() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stepped-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let pool = try DatabasePool(path: path)
+        try pool.write { db in
+            try db.execute(sql: "CREATE TABLE t (x)")
+            for x in 0..<3 { try db.execute(sql: "INSERT INTO t VALUES (?)", arguments: [x]) }
+        }
+        try pool.writeWithoutTransaction { db in
+            let statement = try db.makeStatement(sql: "SELECT x FROM t")
+            do {
+                let rows = try SteppedRows(statement, arguments: [])
+                _ = try rows.next()
+                #expect(sqlite3_stmt_busy(statement.sqliteStatement) != 0)
+            }
+            #expect(sqlite3_stmt_busy(statement.sqliteStatement) == 0)
+            #expect(db.isInsideTransaction == false)
+        }
+    }
+}
