@@ -100,6 +100,9 @@ struct RowReader {
     let names: [String]
     /// The host column as stored; nil when it is not text.
     let rawHost: String?
+    /// The host key a point read looked up, and its text: a host column that holds exactly that
+    /// text is that key, without parsing it again.
+    var knownHost: (key: HostKey, text: String)?
     /// The value at a position as the backend read it; nil when it cannot be read at all.
     private let valueAt: (Int) -> StoredValue?
 
@@ -185,6 +188,7 @@ struct RowReader {
 
     /// The host column, which must be a canonical host key.
     func canonicalHostKey() throws(RowDamage) -> HostKey {
+        if let knownHost, let rawHost, rawHost.utf8.elementsEqual(knownHost.text.utf8) { return knownHost.key }
         guard let rawHost, let key = try? HostKey(parsing: rawHost), key.description == rawHost else {
             let stored = try value(1)
             throw damage(1, "holds \(Self.describe(stored)) where a host key (host_port, normalised) belongs")
@@ -197,6 +201,8 @@ struct RowReader {
         let key = try canonicalHostKey()
         let addressText = try text(address)
         let portNumber = try self.port(port)
+        // What tofu writes: the key's own host and port (a host key's host is already normalised).
+        if portNumber == key.port && addressText.utf8.elementsEqual(key.host.utf8) { return key }
         guard let parts = try? HostKey(host: addressText, port: portNumber), parts == key else {
             let column = portNumber == key.port ? address : port
             let said = "\(Self.shown(addressText, limit: 60)) port \(portNumber)"

@@ -7,26 +7,27 @@ import TofuTLS
 
 @testable import TofuStore
 
-/// Pins read straight from the statement (`SteppedRows`, `Rows.pin(_: SQLiteStatement)`, what
-/// every pin read of the SQLite backend uses) read exactly as through GRDB's `Row`
-/// (`Rows.pin(_: Row)`, which `RowsTests` checks column by column): the same pin, or the same
-/// damage, for every value of every column.
+/// Pins read straight from the statement (`SteppedRows`, `Rows.pin(_:host:)`, what every pin
+/// read of the SQLite backend uses) read exactly as through GRDB's `Row` (`Rows.pin(_:)`, which
+/// `RowsTests` checks column by column): the same pin, or the same damage, for every value of
+/// every column, with and without the host key the read looked up.
 @Suite struct StatementRowsTests {
     typealias Outcome = Result<Pin, RowDamage>
 
-    /// The one pin row of `queue`, read through a `Row` and through the statement.
-    static func outcomes(_ queue: DatabaseQueue, host: HostKey) throws -> (row: Outcome, statement: Outcome) {
+    /// The one pin row of `queue`, read through a `Row`, through the statement, and through the
+    /// statement for a point read of `host`.
+    static func outcomes(_ queue: DatabaseQueue, host: HostKey) throws -> (row: Outcome, statement: Outcome, pointRead: Outcome) {
         try queue.read { db in
             let sql = "SELECT \(Rows.pinColumns) FROM pin"
             guard let row = try Row.fetchOne(db, sql: sql) else { throw TestFailure("no row") }
-            func read() throws -> Outcome {
+            func read(_ known: (key: HostKey, text: String)?) throws -> Outcome {
                 let rows = try SteppedRows(db.makeStatement(sql: sql), arguments: [])
                 return try withExtendedLifetime(rows) {
                     guard let statement = try rows.next() else { throw TestFailure("no row stepped") }
-                    return Result { () throws(RowDamage) in try Rows.pin(statement) }
+                    return Result { () throws(RowDamage) in try Rows.pin(statement, host: known) }
                 }
             }
-            return (Result { () throws(RowDamage) in try Rows.pin(row) }, try read())
+            return (Result { () throws(RowDamage) in try Rows.pin(row) }, try read(nil), try read((host, host.description)))
         }
     }
 
@@ -59,7 +60,7 @@ import TofuTLS
         let host = RowsTests.pin.host
         let first = try Self.outcomes(queue, host: host)
         #expect(try first.row.get() == RowsTests.pin)
-        #expect(Self.same(first.row, first.statement))
+        #expect(Self.same(first.row, first.statement) && Self.same(first.row, first.pointRead))
         var damaged = 0
         for column in Rows.pinNames.dropFirst() {
             for (label, value) in Self.values {
@@ -67,6 +68,7 @@ import TofuTLS
                 try queue.write { db in try db.execute(sql: "UPDATE pin SET \(column) = ?", arguments: [value]) }
                 let read = try Self.outcomes(queue, host: host)
                 #expect(Self.same(read.row, read.statement), "\(column) = \(label): \(read.row) / \(read.statement)")
+                #expect(Self.same(read.row, read.pointRead), "\(column) = \(label), point read: \(read.row) / \(read.pointRead)")
                 if case .failure = read.row { damaged += 1 }
                 try queue.write { db in try db.execute(sql: "UPDATE pin SET \(column) = ?", arguments: [original]) }
             }

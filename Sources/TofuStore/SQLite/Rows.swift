@@ -73,9 +73,12 @@ enum Rows {
     }
 
     /// The pin of the row `statement` (a `SELECT \(pinColumns)`) stands on, read by position
-    /// straight from SQLite: no `Row`, no `DatabaseValue`.
-    static func pin(_ statement: SQLiteStatement) throws(RowDamage) -> Pin {
-        try RowDecoding.pin(reader(statement, table: "pin", names: pinNames))
+    /// straight from SQLite: no `Row`, no `DatabaseValue`. `host`, when given, is the key the
+    /// statement looked up: a host column that holds exactly its text needs no parsing.
+    static func pin(_ statement: SQLiteStatement, host: (key: HostKey, text: String)? = nil) throws(RowDamage) -> Pin {
+        var reader = reader(statement, table: "pin", names: pinNames)
+        reader.knownHost = host
+        return try RowDecoding.pin(reader)
     }
 
     /// The shared checks over the row `statement` stands on: each column as SQLite stored it,
@@ -118,7 +121,7 @@ enum Rows {
 }
 
 /// The rows of a statement as SQLite steps it, each given as the statement standing on it, for
-/// `Rows.pin(_:)` to read in place (valid until the next step). Like GRDB's own cursors
+/// `Rows.pin(_:host:)` to read in place (valid until the next step). Like GRDB's own cursors
 /// it leaves the statement reset when it goes, so no read transaction outlives the read.
 final class SteppedRows: DatabaseCursor {
     typealias Element = SQLiteStatement

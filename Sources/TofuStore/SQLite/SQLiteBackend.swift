@@ -111,7 +111,7 @@ private struct SQLiteTransaction: StoreTransaction {
         let key = host.description
         let rows = try SteppedRows(db.cachedStatement(sql: Self.pinOfHost), arguments: [key])
         // The row is read in place: the cursor (whose end resets the statement) lives until it is read.
-        return try withExtendedLifetime(rows) { try rows.next().map { row throws(RowDamage) in try Rows.pin(row) } }
+        return try withExtendedLifetime(rows) { try rows.next().map { row throws(RowDamage) in try Rows.pin(row, host: (host, key)) } }
     }
 
     private static let pinOfHost = "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"
@@ -155,9 +155,10 @@ private struct SQLiteTransaction: StoreTransaction {
             set |= 1
             arguments += [after]
         }
-        if let host {
+        let key = host.map { ($0, $0.description) }
+        if let key {
             set |= 2
-            arguments += [host.description]
+            arguments += [key.1]
         }
         if let expiringBefore {
             set |= 4
@@ -175,7 +176,7 @@ private struct SQLiteTransaction: StoreTransaction {
                     more = true
                     break
                 }
-                pins.append(try Rows.pin(row))
+                pins.append(try Rows.pin(row, host: key))
             }
         }
         return (pins, more)
