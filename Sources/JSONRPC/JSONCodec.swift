@@ -91,7 +91,7 @@ public enum JSONCodec {
                     return nil
                 }
                 return [UInt8](unsafeUninitializedCapacity: needed + 1) { buffer, count in
-                    _ = UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: CChar.self, from: scratch[..<needed])
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch)[..<needed]))
                     count = needed
                 }
             }

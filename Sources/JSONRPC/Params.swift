@@ -22,7 +22,7 @@ public struct Params: Sendable, Equatable {
         case .object(let object)?: members = object
         default: throw .invalidParams(field: nil, "params must be given by name (an object)")
         }
-        if let unknown = members.keys.filter({ !allowed.contains($0) }).sorted().first {
+        if let unknown = members.keys.lazy.filter({ !allowed.contains($0) }).min() {
             let known = allowed.sorted().joined(separator: ", ")
             throw .invalidParams(field: unknown, "is not a parameter of this method (it takes: \(known.isEmpty ? "none" : known))")
         }

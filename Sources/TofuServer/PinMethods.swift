@@ -47,8 +47,10 @@ struct PinMethods: Sendable {
         let expiringBefore: String?
         let stagedOnly: Bool
 
+        private static let names: Set<String> = ["host", "limit", "cursor", "includePem", "expiringWithinDays", "staged"]
+
         init(_ params: Params) throws {
-            let named = try params.named(allowing: ["host", "limit", "cursor", "includePem", "expiringWithinDays", "staged"])
+            let named = try params.named(allowing: Self.names)
             host = try named.optionalHostKey("host")
             limit = try named.integer("limit", in: 1...10_000, default: 1000) ?? 1000
             after = try named.optional("cursor", as: String.self).map { cursor throws(ResponseError) in try PageCursor.decode(cursor) }
