@@ -17,11 +17,23 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The host: a lowercase name, an IPv4 address, or an IPv6 address in RFC 5952 form (no brackets).
     public let host: String
     public let port: Int
+    /// The canonical key, `<host>_<port>`: made once, since every read and answer uses it.
+    public let description: String
 
     public static let defaultPort = 443
 
-    /// The canonical key, `<host>_<port>`.
-    public var description: String { "\(host)_\(port)" }
+    private init(normalisedHost host: String, port: Int) {
+        self.host = host
+        self.port = port
+        description = host + "_" + String(port)
+    }
+
+    public static func == (lhs: HostKey, rhs: HostKey) -> Bool { lhs.port == rhs.port && lhs.host == rhs.host }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(host)
+        hasher.combine(port)
+    }
 
     /// The host as it goes into a URL or `host:port` (IPv6 in brackets).
     public var hostForURL: String { isIPv6 ? "[\(host)]" : host }
@@ -33,8 +45,7 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public init(host: String, port: Int) throws(HostKeyError) {
         guard (1...65535).contains(port) else { throw HostKeyError(input: "\(host):\(port)", reason: "port \(port) is outside 1–65535") }
-        self.host = try HostKey.normalisedHost(host, input: host)
-        self.port = port
+        self.init(normalisedHost: try HostKey.normalisedHost(host, input: host), port: port)
     }
 
     /// Parses any accepted spelling of a host key.
@@ -43,9 +54,12 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         guard input.utf8.count <= 300 else { throw HostKeyError(input: input, reason: "it is \(input.utf8.count) bytes, longer than any host key") }
         let text = input.trimmingWhitespace()
         guard !text.isEmpty else { throw HostKeyError(input: input, reason: "it is empty") }
+        // In ASCII text each character is one byte (CR LF aside, which the separators sought
+        // here never are), so the separators are found byte by byte, without grapheme breaking.
+        let ascii = text.utf8.allSatisfy { $0 < 0x80 }
         var hostPart: Substring
         var portPart: Substring?
-        if text.hasPrefix("[") {
+        if ascii ? text.utf8.first == UInt8(ascii: "[") : text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else {
                 throw HostKeyError(input: input, reason: "'[' without a closing ']'")
             }
@@ -60,7 +74,7 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
             guard hostPart.contains(":") else {
                 throw HostKeyError(input: input, reason: "brackets are for IPv6 addresses only")
             }
-        } else if let underscore = text.lastIndex(of: "_") {
+        } else if let underscore = ascii ? text.utf8.lastIndex(of: UInt8(ascii: "_")) : text.lastIndex(of: "_") {
             hostPart = text[..<underscore]
             portPart = text[text.index(after: underscore)...]
         } else if text.utf8.lazy.filter({ $0 == UInt8(ascii: ":") }).count == 1, let colon = text.firstIndex(of: ":") {
@@ -81,8 +95,7 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         } else {
             port = HostKey.defaultPort
         }
-        self.host = try HostKey.normalisedHost(String(hostPart), input: input)
-        self.port = port
+        self.init(normalisedHost: try HostKey.normalisedHost(String(hostPart), input: input), port: port)
     }
 
     public static func < (lhs: HostKey, rhs: HostKey) -> Bool { lhs.description < rhs.description }
@@ -95,7 +108,8 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         guard !host.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
             throw HostKeyError(input: input, reason: "the host has control characters")
         }
-        if host.contains(":") {
+        let ascii = host.utf8.allSatisfy { $0 < 0x80 }
+        if ascii ? host.utf8.contains(UInt8(ascii: ":")) : host.contains(":") {
             if host.contains("%") {
                 throw HostKeyError(
                     input: input,
@@ -165,8 +179,10 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
             }
             throw HostKeyError(input: input, reason: "'\(host)' has non-ASCII characters; give an internationalised name in its xn-- (punycode) form")
         }
-        var name = host.lowercased()
-        if name.hasSuffix(".") { name.removeLast() }
+        // From here on the name is ASCII without control characters (`normalisedHost` refused
+        // those): each character is one byte, and the name is read byte by byte.
+        var name = host.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) ? host.lowercased() : host
+        if name.utf8.last == UInt8(ascii: ".") { name.removeLast() }
         if let address = numericIPv4(name) {
             if address == "0.0.0.0" { throw unspecified(host, loopback: "127.0.0.1", input: input) }
             throw HostKeyError(input: input, reason: "'\(host)' is \(address) spelled another way; use \(address)\(octalHint(name))")
@@ -174,24 +190,30 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         guard !name.isEmpty, name.utf8.count <= 253 else {
             throw HostKeyError(input: input, reason: "'\(host)' is not a valid host name (1–253 characters)")
         }
-        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        for label in labels {
+        var last = name.utf8[...]
+        var rest = name.utf8[...]
+        while true {
+            let end = rest.firstIndex(of: UInt8(ascii: ".")) ?? rest.endIndex
+            let label = rest[..<end]
             guard !label.isEmpty else {
                 throw HostKeyError(input: input, reason: "'\(host)' has an empty label (two dots in a row, or a leading dot)")
             }
-            guard label.utf8.count <= 63 else {
+            guard label.count <= 63 else {
                 throw HostKeyError(input: input, reason: "'\(host)' has a label longer than 63 characters")
             }
-            guard label.utf8.allSatisfy({ isLetterOrDigit($0) || $0 == UInt8(ascii: "-") }) else {
+            guard label.allSatisfy({ isLetterOrDigit($0) || $0 == UInt8(ascii: "-") }) else {
                 throw HostKeyError(input: input, reason: "'\(host)' is neither an IP address nor a host name (letters, digits, '-' and '.' only)")
             }
-            guard label.first != "-", label.last != "-" else {
+            guard label.first != UInt8(ascii: "-"), label.last != UInt8(ascii: "-") else {
                 throw HostKeyError(input: input, reason: "'\(host)' has a label that starts or ends with '-'")
             }
+            last = label
+            guard end < rest.endIndex else { break }
+            rest = rest[rest.index(after: end)...]
         }
         // Resolvers read a name whose last label is a number as an IPv4 address (or fail on it),
         // and no top-level domain is numeric (RFC 3696 §2): such a name is never a host name.
-        if let last = labels.last, isNumber(last) {
+        if isNumber(last) {
             throw HostKeyError(
                 input: input,
                 reason: "'\(host)' is not a valid IPv4 address, and a host name cannot end in a number; give an IPv4 address as four decimal numbers, e.g. 192.0.2.10")
@@ -205,10 +227,9 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// A label that is a decimal, octal or 0x-hexadecimal number, as inet_aton reads one.
-    private static func isNumber(_ label: Substring) -> Bool {
-        let bytes = Array(label.utf8)
+    private static func isNumber(_ bytes: Substring.UTF8View) -> Bool {
         // "0x" alone too: BSD's inet_aton reads it as 0.
-        if bytes.count >= 2, bytes[0] == UInt8(ascii: "0"), bytes[1] == UInt8(ascii: "x") {
+        if bytes.count >= 2, bytes.first == UInt8(ascii: "0"), bytes.dropFirst().first == UInt8(ascii: "x") {
             return bytes.dropFirst(2).allSatisfy { hexValue($0) != nil }
         }
         return !bytes.isEmpty && bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
@@ -218,6 +239,8 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// an address at all: one to four parts, each decimal, octal (leading 0) or hexadecimal (0x),
     /// the last part filling the remaining bytes (`127.1` is 127.0.0.1, `2130706433` too).
     static func numericIPv4(_ text: String) -> String? {
+        // Every part must begin with a digit, the first too: most names are refused at once.
+        guard let first = text.utf8.first, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return nil }
         let parts = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard (1...4).contains(parts.count) else { return nil }
         var values: [UInt32] = []

@@ -1,0 +1,288 @@
+@testable import TofuCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// HostKey as it was before its parsing was made byte-wise (commit "host keys parsed byte by
+/// byte"), kept word for word (renamed) so HostKeyEquivalenceTests can hold the two to the same
+/// answers: the same key, or the same error, for every input.
+struct ReferenceHostKey: Sendable, Hashable, CustomStringConvertible {
+    /// The host: a lowercase name, an IPv4 address, or an IPv6 address in RFC 5952 form (no brackets).
+    let host: String
+    let port: Int
+
+    static let defaultPort = 443
+
+    /// The canonical key, `<host>_<port>`.
+    var description: String { "\(host)_\(port)" }
+
+    /// The host as it goes into a URL or `host:port` (IPv6 in brackets).
+    var hostForURL: String { isIPv6 ? "[\(host)]" : host }
+
+    var isIPv6: Bool { host.contains(":") }
+
+    /// Whether the host is an IP address (no DNS lookup needed, no SNI sent).
+    var isIPAddress: Bool { isIPv6 || ReferenceHostKey.ipv4(host) != nil }
+
+    init(host: String, port: Int) throws(HostKeyError) {
+        guard (1...65535).contains(port) else { throw HostKeyError(input: "\(host):\(port)", reason: "port \(port) is outside 1–65535") }
+        self.host = try ReferenceHostKey.normalisedHost(host, input: host)
+        self.port = port
+    }
+
+    /// Parses any accepted spelling of a host key.
+    init(parsing input: String) throws(HostKeyError) {
+        // 253 for the longest name, brackets and a port: anything much longer is no host key.
+        guard input.utf8.count <= 300 else { throw HostKeyError(input: input, reason: "it is \(input.utf8.count) bytes, longer than any host key") }
+        let text = input.trimmingWhitespace()
+        guard !text.isEmpty else { throw HostKeyError(input: input, reason: "it is empty") }
+        var hostPart: Substring
+        var portPart: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else {
+                throw HostKeyError(input: input, reason: "'[' without a closing ']'")
+            }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            if let separator = rest.first {
+                guard separator == ":" || separator == "_" else {
+                    throw HostKeyError(input: input, reason: "expected ':port' or '_port' after ']'")
+                }
+                portPart = rest.dropFirst()
+            }
+            guard hostPart.contains(":") else {
+                throw HostKeyError(input: input, reason: "brackets are for IPv6 addresses only")
+            }
+        } else if let underscore = text.lastIndex(of: "_") {
+            hostPart = text[..<underscore]
+            portPart = text[text.index(after: underscore)...]
+        } else if text.utf8.lazy.filter({ $0 == UInt8(ascii: ":") }).count == 1, let colon = text.firstIndex(of: ":") {
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+        } else {
+            hostPart = text[...]
+        }
+        let port: Int
+        if let portPart {
+            guard !portPart.isEmpty, portPart.count <= 5, portPart.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(portPart) else {
+                throw HostKeyError(input: input, reason: "port '\(portPart)' is not a number from 1 to 65535")
+            }
+            guard (1...65535).contains(value) else {
+                throw HostKeyError(input: input, reason: "port \(value) is outside 1–65535")
+            }
+            port = value
+        } else {
+            port = ReferenceHostKey.defaultPort
+        }
+        self.host = try ReferenceHostKey.normalisedHost(String(hostPart), input: input)
+        self.port = port
+    }
+
+
+    // MARK: - Hosts
+
+    private static func normalisedHost(_ host: String, input: String) throws(HostKeyError) -> String {
+        guard !host.isEmpty else { throw HostKeyError(input: input, reason: "the host is empty") }
+        // inet_pton sees a C string: text after a NUL would be ignored by it, yet kept in the key.
+        guard !host.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            throw HostKeyError(input: input, reason: "the host has control characters")
+        }
+        if host.contains(":") {
+            if host.contains("%") {
+                throw HostKeyError(
+                    input: input,
+                    reason: "IPv6 zone indexes (%…) are not supported: a link-local address names a different host on each interface")
+            }
+            guard let canonical = ipv6(host) else {
+                throw HostKeyError(input: input, reason: "'\(host)' is not a valid IPv6 address")
+            }
+            try refuseIPv6Aliases(host, input: input)
+            return canonical
+        }
+        if let address = ipv4(host) {
+            if address == "0.0.0.0" { throw unspecified(host, loopback: "127.0.0.1", input: input) }
+            return address
+        }
+        return try hostname(host, input: input)
+    }
+
+    /// The dotted-quad form when `text` is an IPv4 address in its one canonical spelling: four
+    /// decimal numbers without leading zeros (inet_pton's rule). Every other numeric spelling
+    /// is refused by `hostname`, naming this form.
+    static func ipv4(_ text: String) -> String? {
+        var address = in_addr()
+        guard inet_pton(AF_INET, text, &address) == 1 else { return nil }
+        return text
+    }
+
+    /// RFC 5952 text of an IPv6 address (glibc's inet_ntop writes that form).
+    static func ipv6(_ text: String) -> String? {
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// IPv6 spellings of an IPv4 host (IPv4-mapped ::ffff:0:0/96, IPv4-compatible ::/96), and
+    /// the unspecified address `::`, which connects to this machine. NAT64's 64:ff9b::/96 stays
+    /// an IPv6 address of its own: it reaches the IPv4 host only through a translator, if any.
+    private static func refuseIPv6Aliases(_ host: String, input: String) throws(HostKeyError) {
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, host, &address) == 1 else { return }
+        let bytes = withUnsafeBytes(of: &address) { Array($0) }
+        let v4 = bytes[12...].map(String.init).joined(separator: ".")
+        if bytes.allSatisfy({ $0 == 0 }) { throw unspecified(host, loopback: "::1", input: input) }
+        if bytes[..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+            if v4 == "0.0.0.0" { throw unspecified(host, loopback: "127.0.0.1", input: input) }
+            throw HostKeyError(input: input, reason: "'\(host)' is \(v4) written as an IPv4-mapped IPv6 address, and connects to \(v4); use \(v4)")
+        }
+        if bytes[..<12].allSatisfy({ $0 == 0 }) && bytes[12...] != [0, 0, 0, 1] {
+            throw HostKeyError(
+                input: input,
+                reason: "'\(host)' is an IPv4-compatible IPv6 address (deprecated by RFC 4291 §2.5.5.1); for the IPv4 host use \(v4)")
+        }
+    }
+
+    private static func unspecified(_ host: String, loopback: String, input: String) -> HostKeyError {
+        HostKeyError(
+            input: input,
+            reason: "'\(host)' is the unspecified address, which connects to this machine itself; use \(loopback), or the controller's own address")
+    }
+
+    private static func hostname(_ host: String, input: String) throws(HostKeyError) -> String {
+        guard host.utf8.allSatisfy({ $0 < 0x80 }) else {
+            if let address = numericIPv4(folding: host) {
+                throw HostKeyError(input: input, reason: "'\(host)' is \(address) written with non-ASCII characters; use \(address)")
+            }
+            throw HostKeyError(input: input, reason: "'\(host)' has non-ASCII characters; give an internationalised name in its xn-- (punycode) form")
+        }
+        var name = host.lowercased()
+        if name.hasSuffix(".") { name.removeLast() }
+        if let address = numericIPv4(name) {
+            if address == "0.0.0.0" { throw unspecified(host, loopback: "127.0.0.1", input: input) }
+            throw HostKeyError(input: input, reason: "'\(host)' is \(address) spelled another way; use \(address)\(octalHint(name))")
+        }
+        guard !name.isEmpty, name.utf8.count <= 253 else {
+            throw HostKeyError(input: input, reason: "'\(host)' is not a valid host name (1–253 characters)")
+        }
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        for label in labels {
+            guard !label.isEmpty else {
+                throw HostKeyError(input: input, reason: "'\(host)' has an empty label (two dots in a row, or a leading dot)")
+            }
+            guard label.utf8.count <= 63 else {
+                throw HostKeyError(input: input, reason: "'\(host)' has a label longer than 63 characters")
+            }
+            guard label.utf8.allSatisfy({ isLetterOrDigit($0) || $0 == UInt8(ascii: "-") }) else {
+                throw HostKeyError(input: input, reason: "'\(host)' is neither an IP address nor a host name (letters, digits, '-' and '.' only)")
+            }
+            guard label.first != "-", label.last != "-" else {
+                throw HostKeyError(input: input, reason: "'\(host)' has a label that starts or ends with '-'")
+            }
+        }
+        // Resolvers read a name whose last label is a number as an IPv4 address (or fail on it),
+        // and no top-level domain is numeric (RFC 3696 §2): such a name is never a host name.
+        if let last = labels.last, isNumber(last) {
+            throw HostKeyError(
+                input: input,
+                reason: "'\(host)' is not a valid IPv4 address, and a host name cannot end in a number; give an IPv4 address as four decimal numbers, e.g. 192.0.2.10")
+        }
+        return name
+    }
+
+    private static func octalHint(_ name: String) -> String {
+        let leadingZero = name.split(separator: ".").contains { $0.count > 1 && $0.first == "0" && !$0.hasPrefix("0x") }
+        return leadingZero ? " (a leading 0 makes a number octal: if you meant decimal, drop the leading zeros)" : ""
+    }
+
+    /// A label that is a decimal, octal or 0x-hexadecimal number, as inet_aton reads one.
+    private static func isNumber(_ label: Substring) -> Bool {
+        let bytes = Array(label.utf8)
+        // "0x" alone too: BSD's inet_aton reads it as 0.
+        if bytes.count >= 2, bytes[0] == UInt8(ascii: "0"), bytes[1] == UInt8(ascii: "x") {
+            return bytes.dropFirst(2).allSatisfy { hexValue($0) != nil }
+        }
+        return !bytes.isEmpty && bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+
+    /// The dotted quad that inet_aton (and so getaddrinfo) reads `text` as, when it reads it as
+    /// an address at all: one to four parts, each decimal, octal (leading 0) or hexadecimal (0x),
+    /// the last part filling the remaining bytes (`127.1` is 127.0.0.1, `2130706433` too).
+    static func numericIPv4(_ text: String) -> String? {
+        let parts = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard (1...4).contains(parts.count) else { return nil }
+        var values: [UInt32] = []
+        for part in parts {
+            guard let value = numberPart(Array(part)) else { return nil }
+            values.append(value)
+        }
+        let last = values.removeLast()
+        guard values.allSatisfy({ $0 <= 0xFF }) else { return nil }
+        let lastBits = 8 * (4 - values.count)
+        guard lastBits == 32 || last < (UInt32(1) << lastBits) else { return nil }
+        var address: UInt32 = 0
+        for (index, value) in values.enumerated() { address |= value << (24 - 8 * index) }
+        address |= last
+        return [24, 16, 8, 0].map { String((address >> UInt32($0)) & 0xFF) }.joined(separator: ".")
+    }
+
+    /// One part of a numeric address, as strtoul(…, 0) reads it, if it is all number and fits 32 bits.
+    private static func numberPart(_ bytes: [UInt8]) -> UInt32? {
+        guard let first = bytes.first, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return nil }
+        var digits = bytes[...]
+        var radix: UInt64 = 10
+        if bytes.count > 2, first == UInt8(ascii: "0"), bytes[1] | 0x20 == UInt8(ascii: "x") {
+            radix = 16
+            digits = bytes.dropFirst(2)
+        } else if first == UInt8(ascii: "0") {
+            radix = 8
+        }
+        var value: UInt64 = 0
+        for byte in digits {
+            guard let digit = hexValue(byte), UInt64(digit) < radix else { return nil }
+            value = value * radix + UInt64(digit)
+            // Checked at every digit, so the product above never overflows.
+            guard value <= UInt64(UInt32.max) else { return nil }
+        }
+        return UInt32(value)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// The address a non-ASCII spelling stands for once IDNA-style mapping has made it ASCII:
+    /// any Unicode decimal digit as its value, full-width letters as ASCII, and the dots IDNA
+    /// treats as label separators (。．｡) as '.'. Only for the message: non-ASCII is refused.
+    private static func numericIPv4(folding text: String) -> String? {
+        var folded = ""
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                folded.unicodeScalars.append(scalar)
+            } else if scalar.properties.numericType == .decimal, let value = scalar.properties.numericValue, value >= 0, value <= 9 {
+                folded += String(Int(value))
+            } else if ["\u{3002}", "\u{FF0E}", "\u{FF61}"].contains(scalar) {
+                folded += "."
+            } else if (0xFF21...0xFF5A).contains(scalar.value), let ascii = Unicode.Scalar(scalar.value - 0xFEE0) {
+                folded.unicodeScalars.append(ascii)
+            } else {
+                return nil
+            }
+        }
+        var name = folded.lowercased()
+        if name.hasSuffix(".") { name.removeLast() }
+        return ipv4(name) ?? numericIPv4(name)
+    }
+
+    private static func isLetterOrDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+}
+
