@@ -30,14 +30,12 @@ public struct Fingerprint: Sendable, Hashable, CustomStringConvertible {
         var text = text
         let isCanonical = text.withUTF8 { bytes in
             guard bytes.count == 95 else { return false }
-            for (index, byte) in bytes.enumerated() {
-                if index % 3 == 2 {
-                    guard byte == UInt8(ascii: ":") else { return false }
-                } else {
-                    guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) else {
-                        return false
-                    }
-                }
+            func isDigit(_ byte: UInt8) -> Bool {
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+            }
+            // Pairs at 0, 3, 6, …, 93, each but the last followed by a colon.
+            for start in stride(from: 0, to: 95, by: 3) {
+                guard isDigit(bytes[start]), isDigit(bytes[start + 1]), start == 93 || bytes[start + 2] == UInt8(ascii: ":") else { return false }
             }
             return true
         }

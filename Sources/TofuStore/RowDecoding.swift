@@ -1,5 +1,9 @@
 import TofuCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One value of a row as a backend read it, before tofu checks it: what the shared checks of
 /// `RowReader` see, whichever database it came from.
 enum StoredValue: Equatable {
@@ -188,7 +192,7 @@ struct RowReader {
 
     /// The host column, which must be a canonical host key.
     func canonicalHostKey() throws(RowDamage) -> HostKey {
-        if let knownHost, let rawHost, rawHost.utf8.elementsEqual(knownHost.text.utf8) { return knownHost.key }
+        if let knownHost, let rawHost, Self.sameBytes(rawHost, knownHost.text) { return knownHost.key }
         guard let rawHost, let key = try? HostKey(parsing: rawHost), key.description == rawHost else {
             let stored = try value(1)
             throw damage(1, "holds \(Self.describe(stored)) where a host key (host_port, normalised) belongs")
@@ -202,13 +206,25 @@ struct RowReader {
         let addressText = try text(address)
         let portNumber = try self.port(port)
         // What tofu writes: the key's own host and port (a host key's host is already normalised).
-        if portNumber == key.port && addressText.utf8.elementsEqual(key.host.utf8) { return key }
+        if portNumber == key.port && Self.sameBytes(addressText, key.host) { return key }
         guard let parts = try? HostKey(host: addressText, port: portNumber), parts == key else {
             let column = portNumber == key.port ? address : port
             let said = "\(Self.shown(addressText, limit: 60)) port \(portNumber)"
             throw damage(column, "does not match the host key: address and port say \(said), the host key says \(key)")
         }
         return key
+    }
+
+    /// Whether two texts are the same bytes (not merely canonically equivalent, as `==` says).
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                guard let first = x.baseAddress, let second = y.baseAddress else { return true }
+                return memcmp(first, second, x.count) == 0
+            }
+        }
     }
 
     // MARK: - Words
@@ -246,7 +262,11 @@ struct RowReader {
     }
 
     static func isTimestamp(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8(isTimestamp)
+    }
+
+    private static func isTimestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count == 20 else { return false }
         for (index, byte) in bytes.enumerated() {
             let expected: UInt8? = switch index {
@@ -266,7 +286,11 @@ struct RowReader {
         let year = number(0..<4), month = number(5..<7), day = number(8..<10)
         guard (1...12).contains(month), number(11..<13) < 24, number(14..<16) < 60, number(17..<19) < 60 else { return false }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        let days = switch month {
+        case 2: leap ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
         return (1...days).contains(day)
     }
 }
