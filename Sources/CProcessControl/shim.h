@@ -1,5 +1,6 @@
 #ifndef TOFU_CPROCESSCONTROL_SHIM_H
 #define TOFU_CPROCESSCONTROL_SHIM_H
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 

@@ -5,8 +5,9 @@ public enum Framing: String, Sendable, Hashable {
     /// LSP base protocol: `Content-Length: N` header block, blank line, N bytes of JSON.
     case contentLength
 
-    /// `body` framed for the wire.
-    public func frame(_ body: [UInt8]) -> [UInt8] {
+    /// `body` framed for the wire. A line is framed in place: `body` is taken, not copied (a
+    /// listing's answer runs to megabytes).
+    public func frame(_ body: consuming [UInt8]) -> [UInt8] {
         switch self {
         case .newlineDelimited:
             var framed = body

@@ -76,6 +76,71 @@ public enum JSONCodec {
     /// Non-finite reals, which JSON cannot spell, are written as `null`.
     public static func serialize(_ value: JSONValue) -> [UInt8] {
         _ = seeded
+        return holdsLongArray(value, depth: streamedDepth) ? streamed(value) : whole(value)
+    }
+
+    /// Arrays at least this long, within `streamedDepth` levels of the top (a page of pins in
+    /// an answer), are written element by element: a long listing never exists as one jansson
+    /// tree beside its Swift values, nor as a dump beside its copy.
+    static let longArray = 64
+    static let streamedDepth = 3
+    /// The most room a long array's text is given ahead (past it, the text grows as it comes).
+    static let reservedAtMost = 64 << 20
+
+    private static func holdsLongArray(_ value: JSONValue, depth: Int) -> Bool {
+        guard depth > 0 else { return false }
+        switch value {
+        case .array(let elements): return elements.count >= longArray || elements.contains { holdsLongArray($0, depth: depth - 1) }
+        case .object(let members): return members.values.contains { holdsLongArray($0, depth: depth - 1) }
+        default: return false
+        }
+    }
+
+    /// `value` written as `whole` writes it, its containers down to `streamedDepth` levels by
+    /// hand (in jansson's compact form and key order) and everything below, keys and scalars
+    /// too, by jansson: the same bytes, a part at a time.
+    static func streamed(_ value: JSONValue) -> [UInt8] {
+        _ = seeded
+        var output: [UInt8] = []
+        write(value, depth: streamedDepth, into: &output)
+        return output
+    }
+
+    private static func write(_ value: JSONValue, depth: Int, into output: inout [UInt8]) {
+        switch value {
+        case .array(let elements) where depth > 0:
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                let start = output.count
+                write(element, depth: depth - 1, into: &output)
+                // A long array's first element tells what the others will take: room for them
+                // at once (an eighth to spare), not the doublings that copy all written so far.
+                if index == 0, elements.count >= longArray {
+                    let each = output.count - start + 1
+                    let (others, overflow) = each.multipliedReportingOverflow(by: elements.count - 1)
+                    if !overflow, others <= reservedAtMost { output.reserveCapacity(output.count + others + others / 8 + 2) }
+                }
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object(let members) where depth > 0:
+            output.append(UInt8(ascii: "{"))
+            // JSON_SORT_KEYS's order: the keys' bytes compared, a key before those it begins.
+            for (index, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                output.append(contentsOf: whole(.string(key)))
+                output.append(UInt8(ascii: ":"))
+                if let member = members[key] { write(member, depth: depth - 1, into: &output) }
+            }
+            output.append(UInt8(ascii: "}"))
+        default:
+            output.append(contentsOf: whole(value))
+        }
+    }
+
+    /// `value` dumped by jansson in one piece.
+    static func whole(_ value: JSONValue) -> [UInt8] {
+        _ = seeded
         let root = build(value)
         defer { tofu_json_decref(root) }
         let flags = Int(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)

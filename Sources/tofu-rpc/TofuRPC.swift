@@ -104,6 +104,7 @@ enum Main {
     static func main() async {
         // Before anything else: addDnacServer's passwords must never reach a core file.
         ProcessHardening.disableCoreDumps(reportingAs: "tofu-rpc")
+        Allocator.mapLargeBlocks()
         guard CommandLine.arguments.count <= 1, let level = Logger.Level(rawValue: TofuRPC.defaultLogLevel) else {
             await TofuRPC.main()
             return
