@@ -25,6 +25,10 @@ final class PGConnection {
     private let secrets: [String]
     /// Set once an answer did not come in time: the connection is in no known state.
     private var givenUp = false
+    /// The statements `run` prepared on this connection, by text, and their names: each is
+    /// parsed and planned by the server once per connection, not at every call. A new connection
+    /// (the store opens one after a lost one) prepares them again.
+    private var prepared: [String: String] = [:]
 
     /// Connects with `uri` (a `postgresql://` or `postgres://` URI; libpq reads the rest from its
     /// environment: PGPASSWORD, ~/.pgpass, PGSSLMODE, PGSERVICE…) with every wait bounded by
@@ -89,6 +93,39 @@ final class PGConnection {
     /// server's error (its SQLSTATE and message), or `unanswered` when no answer came in time.
     @discardableResult
     func execute(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
+        try send(parameters) { values, lengths, formats in
+            PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+        }
+    }
+
+    /// Runs one of the statements a store makes at every call, as `execute` does, through a
+    /// statement prepared on this connection the first time it runs.
+    @discardableResult
+    func run(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
+        let name: String
+        if let known = prepared[sql] {
+            name = known
+        } else {
+            name = "tofu_\(prepared.count + 1)"
+            _ = try send([]) { _, _, _ in PQsendPrepare(connection, name, sql, Int32(parameters.count), nil) }
+            prepared[sql] = name
+        }
+        return try send(parameters) { values, lengths, formats in
+            PQsendQueryPrepared(connection, name, Int32(parameters.count), values, lengths, formats, 0)
+        }
+    }
+
+    /// Runs a statement without parameters in one message of the simple protocol (BEGIN,
+    /// COMMIT, ROLLBACK: nothing to parse or plan), as `execute` does otherwise.
+    @discardableResult
+    func simple(_ sql: String) throws(PGError) -> PGResult {
+        try send([]) { _, _, _ in PQsendQuery(connection, sql) }
+    }
+
+    /// Sends one command with `parameters` laid out as libpq takes them, and returns its answer.
+    private func send(
+        _ parameters: [PGValue], _ command: ([UnsafePointer<CChar>?], [Int32], [Int32]) -> Int32
+    ) throws(PGError) -> PGResult {
         guard !givenUp else { throw PGError(sqlState: nil, message: "the connection was given up after an answer that did not come", unanswered: true) }
         let texts: [String?] = parameters.map { if case .text(let text) = $0 { text } else { nil } }
         let sent: Int32 = Self.withOptionalCStrings(texts) { textPointers in
@@ -112,7 +149,7 @@ final class PGConnection {
                     formats.append(1)
                 }
             }
-            return PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+            return command(values, lengths, formats)
         }
         guard sent == 1 else { throw lost() }
         return try answer()
@@ -235,10 +272,37 @@ final class PGResult {
     /// A bytea value (text result format: `\x…` hex), nil when NULL or not bytea text.
     func bytes(_ row: Int, _ column: Int) -> [UInt8]? {
         guard !isNull(row, column), let value = PQgetvalue(result, Int32(row), Int32(column)) else { return nil }
+        // The hex form the server sends (bytea_output = hex, its default), decoded in one pass
+        // into the array; anything else (the escape form, or bytes libpq would skip) by libpq.
+        let text = UnsafeRawBufferPointer(start: value, count: max(0, Int(PQgetlength(result, Int32(row), Int32(column)))))
+        if text.count >= 2, text.count % 2 == 0, text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x") {
+            var complete = true
+            let size = text.count / 2 - 1
+            let decoded = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                for index in 0..<size {
+                    guard let high = Self.hexValue(text[2 + 2 * index]), let low = Self.hexValue(text[3 + 2 * index]) else {
+                        complete = false
+                        break
+                    }
+                    buffer[index] = high << 4 | low
+                    count = index + 1
+                }
+            }
+            if complete { return decoded }
+        }
         var length = 0
         guard let unescaped = value.withMemoryRebound(to: UInt8.self, capacity: 1, { PQunescapeBytea($0, &length) }) else { return nil }
         defer { PQfreemem(unescaped) }
         return Array(UnsafeBufferPointer(start: unescaped, count: length))
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     func error(fallback: String) -> PGError {

@@ -42,14 +42,14 @@ final class PostgreSQLBackend: StoreBackend {
         var committing = false
         do {
             if try lookAtSchema() != .current { try upgradeSchema() }
-            try connection.execute("BEGIN")
+            try connection.simple("BEGIN")
             do {
                 if let host {
-                    try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("tofu pin \(schema) \(host)")])
+                    try connection.run("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("tofu pin \(schema) \(host)")])
                 }
                 let result = try body(PGTransaction(connection: connection))
                 committing = true
-                try connection.execute("COMMIT")
+                try connection.simple("COMMIT")
                 return result
             } catch {
                 rollBack()
@@ -100,7 +100,7 @@ final class PostgreSQLBackend: StoreBackend {
     private func rollBack() {
         guard connection.isUsable else { return }
         do {
-            try connection.execute("ROLLBACK")
+            try connection.simple("ROLLBACK")
         } catch {
             needsReopening = true
         }
@@ -163,12 +163,15 @@ private struct NeverWritten: StoreTransaction {
     private static let readOnly = TofuError.storeUnavailable(reason: "a read tried to write to a PostgreSQL store tofu has not written yet")
 }
 
-/// The primitives over the connection, inside the transaction `PostgreSQLBackend` began.
+/// The primitives over the connection, inside the transaction `PostgreSQLBackend` began. Each
+/// statement is prepared on the connection the first time it runs (`PGConnection.run`).
 private struct PGTransaction: StoreTransaction {
     let connection: PGConnection
 
+    private static let pinOfHost = "SELECT \(PGRows.pinColumns) FROM pin WHERE host = $1"
+
     private func pinRow(_ host: HostKey) throws -> PGResult {
-        try connection.execute("SELECT \(PGRows.pinColumns) FROM pin WHERE host = $1", [.text(host.description)])
+        try connection.run(Self.pinOfHost, [.text(host.description)])
     }
 
     /// Every row of `result`, each read strictly by `decode`.
@@ -196,24 +199,31 @@ private struct PGTransaction: StoreTransaction {
         return try? PGRows.reader(result, row: 0, table: "pin", names: RowDecoding.pinNames).fingerprint(5)
     }
 
-    func insert(_ pin: Pin) throws {
+    private static let insertPin: String = {
         let names = RowDecoding.pinNames.dropFirst()
         let placeholders = (1...names.count).map { "$\($0)" }.joined(separator: ", ")
-        try connection.execute("INSERT INTO pin (\(names.joined(separator: ", "))) VALUES (\(placeholders))", PGRows.parameters(pin))
+        return "INSERT INTO pin (\(names.joined(separator: ", "))) VALUES (\(placeholders))"
+    }()
+
+    // $1 is the host; every other column from $2 on, in order.
+    private static let updatePin =
+        "UPDATE pin SET " + RowDecoding.pinNames.dropFirst(2).enumerated().map { "\($0.element) = $\($0.offset + 2)" }.joined(separator: ", ")
+        + " WHERE host = $1"
+
+    func insert(_ pin: Pin) throws {
+        try connection.run(Self.insertPin, PGRows.parameters(pin))
     }
 
     func update(_ pin: Pin) throws {
-        // $1 is the host; every other column from $2 on, in order.
-        let assignments = RowDecoding.pinNames.dropFirst(2).enumerated().map { "\($0.element) = $\($0.offset + 2)" }.joined(separator: ", ")
-        try connection.execute("UPDATE pin SET \(assignments) WHERE host = $1", PGRows.parameters(pin))
+        try connection.run(Self.updatePin, PGRows.parameters(pin))
     }
 
     func deletePin(_ host: HostKey) throws {
-        try connection.execute("DELETE FROM pin WHERE host = $1", [.text(host.description)])
+        try connection.run("DELETE FROM pin WHERE host = $1", [.text(host.description)])
     }
 
     func touch(_ host: HostKey, verifiedAt: String) throws {
-        try connection.execute("UPDATE pin SET lastVerifiedAt = $1 WHERE host = $2", [.text(verifiedAt), .text(host.description)])
+        try connection.run("UPDATE pin SET lastVerifiedAt = $1 WHERE host = $2", [.text(verifiedAt), .text(host.description)])
     }
 
     func pins(after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool) throws -> (pins: [Pin], more: Bool) {
@@ -229,18 +239,18 @@ private struct PGTransaction: StoreTransaction {
         if stagedOnly { conditions.append("nextSha256Fingerprint IS NOT NULL") }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let bound = parameter(String(limit < Int.max ? max(limit, 0) + 1 : limit))
-        var found = try pins(connection.execute("SELECT \(PGRows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT \(bound)", parameters))
+        var found = try pins(connection.run("SELECT \(PGRows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT \(bound)", parameters))
         let more = found.count > limit
         if more { found.removeLast(found.count - max(limit, 0)) }
         return (found, more)
     }
 
     func hostKeys() throws -> [HostKey] {
-        try pins(connection.execute("SELECT \(PGRows.pinColumns) FROM pin ORDER BY host")).map(\.host)
+        try pins(connection.run("SELECT \(PGRows.pinColumns) FROM pin ORDER BY host")).map(\.host)
     }
 
     func record(_ event: HistoryEvent) throws {
-        try connection.execute(
+        try connection.run(
             "INSERT INTO event (at, host, event, sha256Fingerprint, detail) VALUES ($1, $2, $3, $4, $5)",
             [.text(event.at), .text(event.host.description), .text(event.kind.rawValue), .text(event.sha256Fingerprint.description), .text(event.detail)])
     }
@@ -249,7 +259,7 @@ private struct PGTransaction: StoreTransaction {
         var parameters: [PGValue] = host.map { [.text($0.description)] } ?? []
         let filter = host == nil ? "" : "WHERE host = $1"
         parameters.append(.text(String(max(limit, 0))))
-        let result = try connection.execute(
+        let result = try connection.run(
             "SELECT \(PGRows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT $\(parameters.count)) AS recent ORDER BY id ASC", parameters)
         return try rows(result, table: "event", names: RowDecoding.eventNames, RowDecoding.event)
     }
@@ -259,17 +269,17 @@ private struct PGTransaction: StoreTransaction {
     }
 
     func server(_ host: HostKey) throws -> DnacServer? {
-        try servers(connection.execute("SELECT \(PGRows.serverColumns) FROM dnac_server WHERE host = $1", [.text(host.description)])).first
+        try servers(connection.run("SELECT \(PGRows.serverColumns) FROM dnac_server WHERE host = $1", [.text(host.description)])).first
     }
 
     func servers() throws -> [DnacServer] {
-        try servers(connection.execute("SELECT \(PGRows.serverColumns) FROM dnac_server ORDER BY host"))
+        try servers(connection.run("SELECT \(PGRows.serverColumns) FROM dnac_server ORDER BY host"))
     }
 
     func save(_ server: DnacServer) throws {
         let host = server.host
         let authenticated: PGValue = server.authenticated.map { .text($0 ? "true" : "false") } ?? .null
-        try connection.execute(
+        try connection.run(
             """
             INSERT INTO dnac_server (host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -283,6 +293,6 @@ private struct PGTransaction: StoreTransaction {
     }
 
     func deleteServer(_ host: HostKey) throws {
-        try connection.execute("DELETE FROM dnac_server WHERE host = $1", [.text(host.description)])
+        try connection.run("DELETE FROM dnac_server WHERE host = $1", [.text(host.description)])
     }
 }
