@@ -6,15 +6,14 @@ import TofuCore
     import Glibc
 #endif
 
-/// One TLS client connection, owned: the socket, OpenSSL's `SSL` and `SSL_CTX` are freed
-/// when it goes away. Blocking with deadlines, so it lives on one thread of its own (see
-/// `TLSProbe`); it is deliberately not `Sendable`.
+/// One TLS client connection, owned: the socket and OpenSSL's `SSL` are freed when it goes
+/// away. Blocking with deadlines, so it lives on one thread of its own (see `TLSProbe`); it is
+/// deliberately not `Sendable`.
 ///
 /// Any certificate is accepted: under TOFU the pin, not a CA, is the trust decision.
 /// OpenSSL's own verdict is kept as information.
 public final class TLSConnection {
     private let fd: Int32
-    private let context: OpaquePointer
     private let ssl: OpaquePointer
     /// What OpenSSL's callbacks saw: a request for a client certificate, a session ticket.
     private let signals = HandshakeSignals()
@@ -31,35 +30,20 @@ public final class TLSConnection {
         self.host = host
         self.cancelFlag = cancel
         let (fd, address) = try SocketConnector.connect(host, deadline: deadline, cancel: cancel)
-        guard let method = TLS_client_method(), let context = SSL_CTX_new(method) else {
+        let context: OpaquePointer
+        do {
+            context = try ClientContext.shared.get()
+        } catch {
             close(fd)
-            throw ProbeFailure(.protocol, "OpenSSL could not create a TLS context: \(OpenSSLError.drain("SSL_CTX_new"))")
+            throw error
         }
-        guard tofu_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) == 1, let ssl = SSL_new(context) else {
-            SSL_CTX_free(context)
+        guard let ssl = SSL_new(context) else {
             close(fd)
             throw ProbeFailure(.protocol, "OpenSSL could not create a TLS session: \(OpenSSLError.drain("SSL_new"))")
         }
         self.fd = fd
-        self.context = context
         self.ssl = ssl
-        // The system's CA directory, looked up lazily, so the verdict below means something.
-        _ = SSL_CTX_load_verify_dir(context, X509_get_default_cert_dir())
         SSL_set_verify(ssl, SSL_VERIFY_NONE, nil)
-        // tofu presents no client certificate; the callback notes that the server asked for one,
-        // so a refusal can be named for what it is (mutual TLS) rather than a bare alert.
-        SSL_CTX_set_client_cert_cb(context) { ssl, _, _ in
-            HandshakeSignals.of(ssl)?.certificateRequested = true
-            return 0
-        }
-        // A TLS 1.3 server sends session tickets only once it has accepted the client's side of
-        // the handshake, so a ticket settles the question of the missing client certificate.
-        // Only the callback sees them (no cache keeps them); returning 0 lets OpenSSL free each.
-        _ = tofu_SSL_CTX_set_client_session_callbacks_only(context)
-        SSL_CTX_sess_set_new_cb(context) { ssl, _ in
-            HandshakeSignals.of(ssl)?.sessionTicketArrived = true
-            return 0
-        }
         guard SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(signals).toOpaque()) == 1 else {
             throw ProbeFailure(.protocol, OpenSSLError.drain("SSL_set_ex_data").reason)
         }
@@ -74,9 +58,11 @@ public final class TLSConnection {
 
     deinit {
         SSL_free(ssl)
-        SSL_CTX_free(context)
         close(fd)
     }
+
+    /// The address of the OpenSSL context this connection was made from (the process's one).
+    var contextAddress: Int { Int(bitPattern: SSL_get_SSL_CTX(ssl)) }
 
     private func handshake(deadline: Deadline, address: String) throws(ProbeFailure) {
         ERR_clear_error()
@@ -246,7 +232,7 @@ public final class TLSConnection {
 
 /// What OpenSSL's callbacks report during the handshake. They run inside `SSL_connect` and
 /// `SSL_peek` on the connection's own thread, which is also the only reader.
-private final class HandshakeSignals {
+final class HandshakeSignals {
     /// The server asked for a client certificate.
     var certificateRequested = false
     /// The server sent a session ticket (TLS 1.3: it accepted the client's side of the handshake).
