@@ -574,47 +574,86 @@ a pipelined run of `pinCert` of hosts not pinned before, then one of `deleteCert
 hosts, each call one transaction committed before it is answered; writes per second over both.
 
 {fleet_table}
-The fleet's figures, read from the code (not yet profiled): tofu-rpc sends each statement
-with `PQexecParams` (the server parses and plans it every time) where the ceiling prepares
-each once; a read's text result carries the DER as hex, which tofu unescapes and hashes again
-(`RowDecoding`); a write is six round trips to the server in both (BEGIN, the advisory lock,
-the row, the change, the history row, COMMIT), and the commit's WAL flush dominates them, so
-the writes come close to the ceiling while the reads do not. Eight processes of the ceiling
-against eight of tofu compete for the same two cores with the PostgreSQL backends serving them.
+The fleet's figures: tofu-rpc, like the ceiling, prepares each statement once per connection
+and sends BEGIN and COMMIT in the simple protocol; a read's text result carries the DER as hex,
+which tofu decodes and hashes again (`RowDecoding`), and its row is checked as strictly as
+SQLite's; a write is six round trips to the server in both (BEGIN, the advisory lock, the row,
+the change, the history row, COMMIT), and the commit's WAL flush dominates them. Eight processes
+of the ceiling against eight of tofu compete for the same two cores with the PostgreSQL
+backends serving them.
 
-## Where the time goes (profiled 2026-11-29; `perf record -g` over repeated runs)
+## Where the time goes (profiled 2026-11-29 and 2026-11-30; `perf record -g` over repeated runs, callgrind)
 
 - **Cold lookup**: two Swift processes start, and most of the time is their start, not the
-  lookup. About half is the kernel mapping and faulting in two 76-89 MB static binaries, plus the
-  dynamic loader (OpenSSL alone costs a C program 1.5 ms to load). In `tofu`, ArgumentParser's
-  parse costs about 3 ms, more than half of it its check for `--generate-completion-script`
-  (reflection over a second command type); the Swift runtime's first type-metadata lookups and
-  conformance scans cost 1-2 ms in each process. The store costs 2-3 ms (opening it, first use of GRDB and SQLite, the read): a point read
-  opens one query-only connection, and `tofu-rpc` started with no arguments skips argument parsing.
-  DESIGN keeps the store out of the CLI, so the second process stays. At 100,000 pins
-  `ssh-keygen -F` scans linearly and tofu's indexed read does not grow, so tofu is faster there.
+  lookup. On a quiet machine (2026-11-30, fastest of 60 starts): `ssh-keygen -F` 2.8 ms, the C
+  floor 2.2 ms, `tofu listcerts --host K` 19.8 ms, of which `tofu` itself (started against a C
+  server) 5.6 ms and `tofu-rpc` answering one line from a pipe 13.2 ms. Of tofu-rpc's start,
+  about half is the kernel (exec, mapping and faulting in a 91 MB static binary and 29 shared
+  libraries) and a quarter the dynamic loader (120,000 relocations, symbol lookups across those
+  libraries). libpq alone brings 19 of the libraries (Kerberos, LDAP, GnuTLS and theirs):
+  tofu-rpc with libpq's NEEDED entry removed (patchelf, a measurement only: the SQLite path never
+  calls it) starts in 7.6-8.7 ms instead of 10.9-13.2, and a C program linked with libpq in 3.3
+  ms instead of 1.6. Foundation costs less: a static Swift program reading a line starts in 1.4
+  ms, 2.0 ms with FoundationEssentials, 2.8 ms with Foundation and ICU (70 MB). tofu-rpc cannot
+  drop Foundation while the store is GRDB (which needs it, and DESIGN names it); without
+  Foundation and with libpq loaded on first use, two Swift processes would still start in about
+  8 ms, over 2.5 times `ssh-keygen -F`: that target needs one process (a CLI that reads the store
+  itself, which DESIGN rules out) or a server already running. In `tofu`, ArgumentParser's parse
+  costs about 3 ms, more than half of it its check for `--generate-completion-script`; the
+  Swift runtime's first type-metadata lookups and conformance scans cost 1-2 ms in each
+  process; the store 2-3 ms (opening it, first use of GRDB and SQLite, the read). At 100,000
+  pins `ssh-keygen -F` scans linearly and tofu's indexed read does not grow.
 - **Warm round trip**: the request is answered on the server's input thread with one context
-  switch. An isolated request costs the server about 200 us of CPU against 75 us in a steady
-  stream: its code path (Swift runtime, GRDB, SQLite, jansson) is cold again after every sleep.
+  switch. An isolated request costs the server several times the CPU of one in a steady stream:
+  its code path (Swift runtime, GRDB, SQLite, jansson) is cold again after every sleep.
 - **Pipelined rate**: the floor echoes an 80-byte request; tofu answers with a whole pin (about
   600 bytes). A C program doing nothing but that JSON work with jansson (the ceiling row) already
   reaches only 29-42% of the floor, so 40% cannot be met by any server that also reads the store
-  and builds the answer with the jansson DESIGN mandates. By inclusive cost, tofu's time per request
-  is about 40% store read (SQLite's step with its WAL locks, GRDB's cursor), 23% serialisation,
-  10% parameter and host-key parsing, 6% request parsing and 5% building the answer.
-- **Against the same work in C** (callgrind, 2026-11-30, 2,000 pipelined `listCerts {host}`
-  less a run of none; instructions do not move with the machine's load): tofu-rpc executes
-  about 590k instructions a request, `pin_server` about 127k. The parts both do cost the same
-  (jansson's parse about 17k and dump about 63k, SQLite's step about 19k). The rest is tofu's:
-  checking the row it read takes about half of all its instructions (about 300k):
-  `Fingerprint(parsing:)` and the round trip through `description` that checks the stored
-  fingerprint's form cost about 165k, hashing the DER again to check it against that
-  fingerprint about 57k (OpenSSL's digest itself 18k, the rest Swift arrays around it), and
-  parsing the stored host key and checking it against the address and port about 48k.
-  GRDB's row cursor costs about 40k above SQLite's step (a column-name table built for each
-  row, and each column decoded to a `DatabaseValue`), parsing the request's params and host
-  key about 35k, and building the answer as Swift `JSONValue`s before the jansson tree about
-  35k, with generic-metadata lookups and reference counting spread through all of it.
+  and builds the answer with the jansson DESIGN mandates.
+- **Against the same work in C** (callgrind, 1,000 pipelined `listCerts {{host}}` less a run of
+  none, 10,000-pin store; instructions do not move with the machine's load): tofu-rpc executed
+  596k instructions a request, `pin_server` 128k; after the changes of 2026-11-30, 249k (1.9 times
+  the ceiling, from 4.6). Per request, before -> after:
+  - the stored fingerprint's form (`Fingerprint(parsing:)` and a round trip through
+    `description`): 165k -> under 2k, one pass over its 95 bytes (`Fingerprint(exactly:)`);
+  - the DER hashed again to check it against the fingerprint: 57k -> 21k, no arrays around it;
+    what is left is OpenSSL's SHA-256 itself (valgrind hides the CPU's SHA extensions, which
+    a real run uses: the count overstates it);
+  - the stored host key parsed and checked against the address and port: 48k -> 3.5k (a row
+    holding exactly the key the read looked up is that key; address and port equal to the key's
+    own need no normalising); its times: an array and a table of months per time -> none;
+  - GRDB's row cursor (a column-name table, a `DatabaseValue` and `Data` per column) and the
+    page query's SQL rebuilt at each call: 65k -> about 7k over SQLite's step (each column read
+    in place from the statement; the SQL text a constant; GRDB's statement-cache lookup, which
+    hashes the SQL text, and its argument checks remain);
+  - the request's params and host key: 35k -> 14k (the key parsed byte by byte: 27k -> 10k);
+  - the answer: the pin's dictionary sized once, the dump copied with `memcpy` rather than byte
+    by byte: 35k -> about 14k above the jansson tree and dump, which cost what they cost C.
+  What remains above the ceiling is the strict row check (the hash, eight texts and three
+  times checked), the Swift values the design keeps at the boundaries (`JSONValue`, `Pin`,
+  their strings and reference counts), the store's actor and GRDB's queue, and JSON-RPC's own
+  rules; the jansson parse (17k) and dump (63k) and SQLite's step (20k) cost the same in both.
+- **Largest page** (10,000 pins): the answer once existed at the same time as the page's pins,
+  their `JSONValue` objects, one jansson tree of all of them, jansson's dump, its copy and a
+  framed copy of that, in a heap that glibc let grow page after page (each freed megabyte block
+  raised its mmap threshold). Now a value holding a long array is written a part at a time
+  (each pin's object dumped by jansson into one buffer sized from the first; byte for byte
+  jansson's dump of the whole, tested), each pin is let go once it is an object of the answer,
+  a line is framed in place, and tofu-rpc maps blocks of 1 MiB or more on their own: peak RSS
+  over every page of 100,000 pins 99.6 -> 59.0 MiB (heap peak 62 -> 27 MB); pages of 1,000
+  35.7 -> 34.8 MiB.
+- **verifyCert {{all}}**: each probe made its own OpenSSL context (providers' algorithms
+  fetched, a certificate store built); now one is shared: 6.57M -> 5.35M instructions per host
+  (callgrind, 200 loopback hosts). Each matched host is still one synced transaction (its
+  `lastVerifiedAt` and its `matched` event): grouping them would delay each host's progress
+  notification to its group's commit, or send it before its write is durable, for a row that
+  already meets its target.
+- **PostgreSQL**: each statement of a call is prepared once per connection and executed by name;
+  BEGIN and COMMIT go as simple-protocol messages; bytea's hex is decoded in one pass. Pipelined
+  `listCerts {{host}}` on a 10,000-pin store (loopback cluster, 2026-11-30, three alternating
+  runs): 5,548-5,728/s -> 8,227-10,676/s, against the C ceiling's 11,711-20,306/s. Results stay
+  text (a binary result would need every column's binary form, and a column whose type someone
+  changed could no longer be reported as the text it holds).
 """
 os.makedirs(os.path.join(root, "docs"), exist_ok=True)
 open(os.path.join(root, "docs", "PERFORMANCE.md"), "w").write(document)
