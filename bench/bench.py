@@ -642,6 +642,14 @@ backends serving them.
   a line is framed in place, and tofu-rpc maps blocks of 1 MiB or more on their own: peak RSS
   over every page of 100,000 pins 99.6 -> 59.0 MiB (heap peak 62 -> 27 MB); pages of 1,000
   35.7 -> 34.8 MiB.
+- **deleteCert**: tofu's figure is a round trip over pipes around the same SQLite work as
+  `delete_txn`, which runs in-process: the same 16 page writes, 6 file locks and one fdatasync
+  per delete on both sides (strace), and on tofu's side 8 futex wake-ups (the input thread, a
+  task, the store's own thread, the output thread). On a busy virtual disk the synced commit
+  dominates both (0.43 ms against 1.90 ms, ratio 0.23, under a load of 35-42); on a quiet one
+  (a commit of about 0.2 ms) the round trip weighs as much, and the ratio is about 2. Meeting
+  1.3 there would take answering a delete on the input thread, which would make every read
+  queued behind it wait for its fsync (and, on PostgreSQL, for the network).
 - **verifyCert {{all}}**: each probe made its own OpenSSL context (providers' algorithms
   fetched, a certificate store built); now one is shared: 6.57M -> 5.35M instructions per host
   (callgrind, 200 loopback hosts). Each matched host is still one synced transaction (its
