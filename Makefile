@@ -57,6 +57,11 @@ test: build
 	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
 	fi; \
+	if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("python-lsp-jsonrpc") != "1.1.2")' 2>/dev/null; then \
+	  echo "installing: python-lsp-jsonrpc 1.1.2 (pip; for the editor-client tests)" >&2; \
+	  python3 -m pip --version >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-pip; \
+	  python3 -m pip install -q 'python-lsp-jsonrpc==1.1.2' 2>/dev/null || python3 -m pip install -q --break-system-packages 'python-lsp-jsonrpc==1.1.2'; \
+	fi; \
 	pgdir=$$(mktemp -d "$${TMPDIR:-/tmp}/tofu-pg.XXXXXX"); \
 	trap 'bash scripts/pg-cluster.sh stop "$$pgdir"' EXIT; \
 	if ! pgenv=$$(bash scripts/pg-cluster.sh start "$$pgdir"); then \
