@@ -70,7 +70,9 @@ start_server() {
   if [ -z "$path" ]; then path=$(command -v tofu-rpc) || die "$EX_FAILURE" "cannot find tofu-rpc: put it on PATH, or give --server-path or TOFU_RPC"; fi
   local args=()
   [ -n "$store" ] && args=(--store "$store")
-  coproc RPC { exec "$path" "${args[@]}"; }
+  # tofu-rpc logs each trust decision at notice (for journald); this client reports its own
+  # result, so its server says only what goes wrong, unless TOFU_LOG_LEVEL asks for more.
+  coproc RPC { TOFU_LOG_LEVEL=${TOFU_LOG_LEVEL:-warning} exec "$path" "${args[@]}"; }
 }
 
 exit_status_for() {
