@@ -29,7 +29,8 @@ tofu.sh: Trust-On-First-Use certificate pins, in bash + jq (the same as the Swif
   tofu.sh set-policy K certificate|public-key
   tofu.sh list-dnac-servers
   tofu.sh remove-dnac-server S
-  tofu.sh history [K] [--limit N]
+  tofu.sh history [K] [--limit N] [--event E]... [--since DATE] | [K] --prune-before DATE
+  tofu.sh backup DEST                    (a consistent copy of the store to a new file)
   tofu.sh certvalidation tofu-certs listcerts | deletecert host K     (PI's own words)
 
 Every command takes --store PATH, --server-path PATH (default: $TOFU_RPC, else tofu-rpc on
@@ -269,17 +270,29 @@ cmd_set_policy() {
 }
 
 cmd_history() {
-  local key="" limit=""
+  local key="" limit="" since="" before="" events=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --limit) limit=${2:?--limit needs a number}; shift 2 ;;
+      --event) events+=("${2:?--event needs an event}"); shift 2 ;;
+      --since) since=${2:?--since needs a date}; shift 2 ;;
+      --prune-before) before=${2:?--prune-before needs a date}; shift 2 ;;
       -*) usage "history: unexpected '$1'" ;;
       *) [ -z "$key" ] || usage "history: unexpected '$1'"; key=$1; shift ;;
     esac
   done
   [ -z "$limit" ] || [[ "$limit" =~ ^[0-9]+$ ]] || usage "--limit must be a number"
+  if [ -n "$before" ]; then
+    [ -z "$limit" ] && [ ${#events[@]} -eq 0 ] && [ -z "$since" ] || usage "--prune-before deletes events; it does not go with --limit, --event or --since"
+    start_server
+    call pruneHistory "$(jq -cn --arg host "$key" --arg before "$before" '{before: $before} + (if $host != "" then {host: $host} else {} end)')"
+    print_result || jq -r "$JQ_ESCAPE"'"pruned=\(.pruned | esc);  before=\(.before | esc)"' <<<"$RESULT"
+    return 0
+  fi
   start_server
-  call certHistory "$(jq -cn --arg host "$key" --arg limit "$limit" '{} + (if $host != "" then {host: $host} else {} end) + (if $limit != "" then {limit: ($limit | tonumber)} else {} end)')"
+  call certHistory "$(jq -cn --arg host "$key" --arg limit "$limit" --arg since "$since" '$ARGS.positional as $events
+    | {} + (if $host != "" then {host: $host} else {} end) + (if $limit != "" then {limit: ($limit | tonumber)} else {} end)
+    + (if $events != [] then {event: $events} else {} end) + (if $since != "" then {since: $since} else {} end)' --args "${events[@]+"${events[@]}"}")"
   print_result || jq -r "$JQ_ESCAPE"'.events[] | "at=\(.at | esc);  event=\(.event | esc);  host=\(.host | esc);  sha256=\(.sha256Fingerprint | esc);  detail=\(.detail | esc)"' <<<"$RESULT"
 }
 
@@ -438,6 +451,13 @@ or in one step (the old pin stays unless the new certificate and the credentials
   print_result || jq -r "$JQ_ESCAPE"'"\(.pinStatus | esc) host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  sha256=\(.pin.sha256Fingerprint | esc);  authenticated=\(if .authenticated == null then "unchecked" else .authenticated end | esc)"' <<<"$RESULT"
 }
 
+cmd_backup() {
+  [ $# -eq 1 ] && [ -n "$1" ] || usage "backup needs one new file to write the copy to"
+  start_server
+  call backupStore "$(jq -cn --arg path "$1" '{path: $path}')"
+  print_result || jq -r "$JQ_ESCAPE"'"backup=\(.path | esc);  pins=\(.pins);  servers=\(.servers);  events=\(.events);  bytes=\(.bytes)"' <<<"$RESULT"
+}
+
 cmd_list_dnac_servers() {
   [ $# -eq 0 ] || usage "list-dnac-servers: unexpected '$1'"
   start_server
@@ -492,6 +512,7 @@ case "$command" in
   list-dnac-servers) cmd_list_dnac_servers "$@" ;;
   remove-dnac-server) cmd_remove_dnac_server "$@" ;;
   history) cmd_history "$@" ;;
+  backup) cmd_backup "$@" ;;
   help|-h|--help) help ;;
   *) usage "unknown command '$command'" ;;
 esac
