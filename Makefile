@@ -7,13 +7,15 @@ BUILD_FLAGS ?=
 BIN_DIR = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)
 
 
-.PHONY: help deps build run test demo release bench torture fuzz sanitize-address sanitize-thread clean
+.PHONY: help deps build run test demo release install uninstall bench torture fuzz sanitize-address sanitize-thread clean
 
 help:
 	@echo "make run    install what is missing, build, serve JSON-RPC on stdio (default store)"
 	@echo "make test   install what is missing, build, run every test"
 	@echo "make demo   the outage and both ways out, against a fake DNA Center on 127.0.0.1"
 	@echo "make release  optimised, statically linked tofu and tofu-rpc in .build-release/release"
+	@echo "make install [PREFIX=/usr/local] [DESTDIR=]  the release binaries, man pages tofu(1) and tofu-rpc(1), bash/zsh/fish completions"
+	@echo "make uninstall [PREFIX=/usr/local] [DESTDIR=]  removes exactly what make install installed"
 	@echo "make bench  release build measured against ssh-keygen, openssl and C floors (docs/PERFORMANCE.md)"
 	@echo "make torture / make fuzz [FUZZ_SECONDS=600] / make sanitize-address / make sanitize-thread"
 
@@ -31,6 +33,7 @@ deps:
 	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	command -v sqlite3 >/dev/null 2>&1 || missing="$$missing sqlite3"; \
+	command -v man >/dev/null 2>&1 || missing="$$missing man-db"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing" >&2; \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install:$$missing" >&2; exit 1; fi; \
@@ -78,6 +81,18 @@ demo: build
 # libraries to load and relocate at each start: a cold `tofu` command costs ~10 ms less).
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release
+
+# make install builds the release first; INSTALL_FROM=DIR installs the binaries already built
+# in DIR instead (the install test uses the debug build). scripts/install.sh lists every file.
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_FROM ?=
+
+install: $(if $(INSTALL_FROM),,release)
+	@bash scripts/install.sh install "$(DESTDIR)$(PREFIX)" "$(or $(INSTALL_FROM),$(CURDIR)/.build-release/release)"
+
+uninstall:
+	@bash scripts/install.sh uninstall "$(DESTDIR)$(PREFIX)"
 
 bench: release
 	@command -v hyperfine >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine; }
