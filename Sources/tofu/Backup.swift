@@ -9,9 +9,10 @@ struct Backup: ParsableCommand {
             Examples:
               tofu backup /var/backups/tofu/store-$(date +%F).sqlite
               tofu backup copy.sqlite --store /srv/tofu/store.sqlite
-            The copy holds every change committed before the backup began and none half made
-            (SQLite's online backup API); it is checked, synced, 0600, and never overwrites a file.
+            The copy holds every change committed before the backup began and none half made \
+            (SQLite's online backup API); it is checked, synced, 0600, and never overwrites a file. \
             To restore: stop every tofu-rpc of the store, then put the copy in the store's place.
+
             A PostgreSQL store is refused: back it up with pg_dump --schema=tofu.
             """)
 

@@ -12,9 +12,10 @@ struct History: ParsableCommand {
               tofu history 192.0.2.10_443 --limit 20
               tofu history --event mismatch --event replaced --since 2026-11-01
               tofu history --prune-before 2026-01-01      (delete older events; pins stay)
-            A verification records a change, not every look: a mismatch the first time it is seen,
+            A verification records a change, not every look: a mismatch the first time it is seen, \
             a match only after a mismatch. Events: \(Self.events).
-            --prune-before deletes the events before that date or UTC time (of KEY only, if given),
+
+            --prune-before deletes the events before that date or UTC time (of KEY only, if given), \
             committed before it answers; the pruning itself is not an event.
             """)
 

@@ -12,9 +12,9 @@ struct ListCerts: ParsableCommand {
               tofu listcerts --host 192.0.2.10_443 -v
               tofu listcerts --expiring-within 30     (pins whose certificate ends within 30 days)
               tofu listcerts --staged -v              (pins with a staged next certificate)
-            With -v each line adds serial, sha256, notAfter and policy, and for a staged next
-            certificate next (its SHA-256), nextSerial and nextNotAfter; validity=expired,
-            expiringSoon (ending within 30 days, or --expiring-within) or notYetValid marks a
+            With -v each line adds serial, sha256, notAfter and policy, and for a staged next \
+            certificate next (its SHA-256), nextSerial and nextNotAfter; validity=expired, \
+            expiringSoon (ending within 30 days, or --expiring-within) or notYetValid marks a \
             certificate that needs attention (nextValidity for the staged one).
             """)
 

@@ -10,7 +10,7 @@ struct VerifyCert: ParsableCommand {
               tofu verifycert 192.0.2.10_443
               tofu verifycert --all --concurrency 64
             One line per host: host=<key>;  status=match|mismatch|unpinned|unreachable;  …
-            validity=expired, expiringSoon (ending within 30 days, or --expiring-within) or
+            validity=expired, expiringSoon (ending within 30 days, or --expiring-within) or \
             notYetValid marks a presented certificate that needs attention.
             Exit status 3 if any host presents another certificate, else 5 if any is unreachable,
             else 4 if any has no pin.
