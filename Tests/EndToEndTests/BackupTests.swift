@@ -76,7 +76,7 @@ import Testing
         await writing.value
         #expect(writer.failures.withLock { $0 }.isEmpty, "\(writer.failures.withLock { $0 })")
         #expect(try await server.stop() == 0)
-        #expect(writtenMeanwhile > atLastBackup && atLastBackup >= 20, "the writer did not write around the backups: \(atLastBackup), then \(writtenMeanwhile)")
+        #expect(writtenMeanwhile > atLastBackup && atLastBackup > 0, "the writer did not write around the backups: \(atLastBackup), then \(writtenMeanwhile)")
 
         for (client, copy, hosts) in copies {
             // One self-contained file, 0600, that tofu opens as a store of its own.
