@@ -7,13 +7,15 @@ BUILD_FLAGS ?=
 BIN_DIR = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)
 
 
-.PHONY: help deps build run test demo release bench torture fuzz sanitize-address sanitize-thread clean
+.PHONY: help deps build run test demo release install uninstall bench torture fuzz sanitize-address sanitize-thread clean
 
 help:
 	@echo "make run    install what is missing, build, serve JSON-RPC on stdio (default store)"
 	@echo "make test   install what is missing, build, run every test"
 	@echo "make demo   the outage and both ways out, against a fake DNA Center on 127.0.0.1"
 	@echo "make release  optimised, statically linked tofu and tofu-rpc in .build-release/release"
+	@echo "make install [PREFIX=/usr/local] [DESTDIR=]  the release binaries, man pages tofu(1) and tofu-rpc(1), bash/zsh/fish completions"
+	@echo "make uninstall [PREFIX=/usr/local] [DESTDIR=]  removes exactly what make install installed"
 	@echo "make bench  release build measured against ssh-keygen, openssl and same-work C ceilings (docs/PERFORMANCE.md; BENCH_QUICK=1 for a short check)"
 	@echo "make torture / make fuzz [FUZZ_SECONDS=600] / make sanitize-address / make sanitize-thread"
 
@@ -31,6 +33,7 @@ deps:
 	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	command -v sqlite3 >/dev/null 2>&1 || missing="$$missing sqlite3"; \
+	command -v man >/dev/null 2>&1 || missing="$$missing man-db"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing" >&2; \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install:$$missing" >&2; exit 1; fi; \
@@ -63,6 +66,11 @@ test: build
 	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends neovim; \
 	fi; \
+	if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("python-lsp-jsonrpc") != "1.1.2")' 2>/dev/null; then \
+	  echo "installing: python-lsp-jsonrpc 1.1.2 (pip; for the editor-client tests)" >&2; \
+	  python3 -m pip --version >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-pip; \
+	  python3 -m pip install -q 'python-lsp-jsonrpc==1.1.2' 2>/dev/null || python3 -m pip install -q --break-system-packages 'python-lsp-jsonrpc==1.1.2'; \
+	fi; \
 	pgdir=$$(mktemp -d "$${TMPDIR:-/tmp}/tofu-pg.XXXXXX"); \
 	trap 'bash scripts/pg-cluster.sh stop "$$pgdir"' EXIT; \
 	if ! pgenv=$$(bash scripts/pg-cluster.sh start "$$pgdir"); then \
@@ -79,6 +87,18 @@ demo: build
 # libraries to load and relocate at each start: a cold `tofu` command costs ~10 ms less).
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release
+
+# make install builds the release first; INSTALL_FROM=DIR installs the binaries already built
+# in DIR instead (the install test uses the debug build). scripts/install.sh lists every file.
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_FROM ?=
+
+install: $(if $(INSTALL_FROM),,release)
+	@bash scripts/install.sh install "$(DESTDIR)$(PREFIX)" "$(or $(INSTALL_FROM),$(CURDIR)/.build-release/release)"
+
+uninstall:
+	@bash scripts/install.sh uninstall "$(DESTDIR)$(PREFIX)"
 
 # BENCH_QUICK=1 make bench: smaller counts, to check every row runs (not a measurement).
 # The fleet rows start a throwaway PostgreSQL cluster on 127.0.0.1 (scripts/pg-cluster.sh).

@@ -19,9 +19,9 @@ help() {
   cat <<'TEXT'
 tofu.sh: Trust-On-First-Use certificate pins, in bash + jq (the same as the Swift `tofu`).
 
-  tofu.sh listcerts [--host K] [--expiring-within DAYS] [--staged] [-v]
+  tofu.sh listcerts [--host K] [--expiring-within DAYS] [--staged] [-v]   (-v: validity=expired|expiringSoon|notYetValid)
   tofu.sh deletecert host K [--expected-fingerprint F] [--next]
-  tofu.sh verifycert K | --all [--concurrency N] [--timeout-ms MS]
+  tofu.sh verifycert K | --all [--concurrency N] [--timeout-ms MS] [--expiring-within DAYS]
   tofu.sh add-dnac-server --server S [--port P] --username U [--password-stdin]
                           [--no-check-credentials] [--accept-fingerprint F] [--timeout-ms MS]
                           [--policy certificate|public-key]
@@ -29,7 +29,8 @@ tofu.sh: Trust-On-First-Use certificate pins, in bash + jq (the same as the Swif
   tofu.sh set-policy K certificate|public-key
   tofu.sh list-dnac-servers
   tofu.sh remove-dnac-server S
-  tofu.sh history [K] [--limit N]
+  tofu.sh history [K] [--limit N] [--event E]... [--since DATE] | [K] --prune-before DATE
+  tofu.sh backup DEST                    (a consistent copy of the store to a new file)
   tofu.sh certvalidation tofu-certs listcerts | deletecert host K     (PI's own words)
 
 Every command takes --store PATH, --server-path PATH (default: $TOFU_RPC, else tofu-rpc on
@@ -70,7 +71,9 @@ start_server() {
   if [ -z "$path" ]; then path=$(command -v tofu-rpc) || die "$EX_FAILURE" "cannot find tofu-rpc: put it on PATH, or give --server-path or TOFU_RPC"; fi
   local args=()
   [ -n "$store" ] && args=(--store "$store")
-  coproc RPC { exec "$path" "${args[@]}"; }
+  # tofu-rpc logs each trust decision at notice (for journald); this client reports its own
+  # result, so its server says only what goes wrong, unless TOFU_LOG_LEVEL asks for more.
+  coproc RPC { TOFU_LOG_LEVEL=${TOFU_LOG_LEVEL:-warning} exec "$path" "${args[@]}"; }
 }
 
 exit_status_for() {
@@ -125,13 +128,29 @@ call() { rpc "$@" || fail_with_error; }
 
 # --- output: PI's line format, fields joined by ";  " ----------------------------------------
 
-pin_line() {  # pin_line VERBOSE  (pin JSON on stdin)
-  jq -r --argjson verbose "$1" "$JQ_ESCAPE"'
+# A time as tofu writes it (RFC 3339 UTC), now or DAYS days from now: utc_time [DAYS]
+utc_time() { date -u -d "+${1:-0} days" +%Y-%m-%dT%H:%M:%SZ; }
+
+# validity of a certificate at $now: expired, expiringSoon (ending before $soon), notYetValid,
+# or null when it needs no attention (as the Swift tofu's Expiry).
+readonly JQ_VALIDITY='
+def validity: if $now < .notBefore then "notYetValid" elif $now > .notAfter then "expired" elif .notAfter < $soon then "expiringSoon" else null end;
+'
+
+pin_line() {  # pin_line VERBOSE NOW SOON  (pin JSON on stdin)
+  jq -r --argjson verbose "$1" --arg now "$2" --arg soon "$3" "$JQ_ESCAPE$JQ_VALIDITY"'
     [["host", .host], ["subject", .subject]]
-    + (if $verbose then [["serial", .serialNumber], ["sha256", .sha256Fingerprint], ["notAfter", .notAfter], ["policy", .policy]]
-       + (if .next != null then [["next", .next.sha256Fingerprint], ["nextSerial", .next.serialNumber], ["nextNotAfter", .next.notAfter]] else [] end)
+    + (if $verbose then [["serial", .serialNumber], ["sha256", .sha256Fingerprint], ["notAfter", .notAfter]]
+       + (validity as $v | if $v != null then [["validity", $v]] else [] end) + [["policy", .policy]]
+       + (if .next != null then [["next", .next.sha256Fingerprint], ["nextSerial", .next.serialNumber], ["nextNotAfter", .next.notAfter]]
+          + (.next | validity as $v | if $v != null then [["nextValidity", $v]] else [] end) else [] end)
        else [] end)
     | map("\(.[0])=\(.[1] // "" | esc)") | join(";  ")'
+}
+
+# What --expiring-within takes, in both clients' words.
+check_days() {  # check_days VALUE
+  [ -z "$1" ] || [[ "$1" =~ ^[0-9]+$ ]] || usage "--expiring-within takes a number of days, 0 or more (0: only certificates already expired), got $1"
 }
 
 # certificate | public-key (or the protocol's publicKey) as the protocol spells it; "" if neither.
@@ -147,7 +166,7 @@ stdout_gone() { trap - PIPE; kill -PIPE "$$" 2>/dev/null; exit 141; }
 # --- commands ------------------------------------------------------------------------------
 
 cmd_listcerts() {
-  local host="" within="" verbose=false staged=false cursor="null" params pin line
+  local host="" within="" verbose=false staged=false cursor="null" params pin line now soon listed=0
   while [ $# -gt 0 ]; do
     case "$1" in
       --host) host=${2:?--host needs a key}; shift 2 ;;
@@ -157,7 +176,8 @@ cmd_listcerts() {
       *) usage "listcerts: unexpected '$1'" ;;
     esac
   done
-  [ -z "$within" ] || [[ "$within" =~ ^[0-9]+$ ]] || usage "--expiring-within must be a number of days"
+  check_days "$within"
+  now=$(utc_time); soon=$(utc_time "${within:-30}")
   start_server
   while :; do
     params=$(jq -cn --arg host "$host" --arg within "$within" --argjson cursor "$cursor" --argjson staged "$staged" '
@@ -168,13 +188,16 @@ cmd_listcerts() {
     call listCerts "$params"
     if ! print_result; then
       while IFS= read -r pin; do
-        line=$(pin_line "$verbose" <<<"$pin")
+        line=$(pin_line "$verbose" "$now" "$soon" <<<"$pin")
         printf '%s\n' "$line" 2>/dev/null || stdout_gone
+        listed=$((listed + 1))
       done < <(jq -c '.certs[]' <<<"$RESULT")
     fi
     cursor=$(jq -c '.nextCursor' <<<"$RESULT")
     [ "$cursor" = null ] && break
   done
+  # On stderr: stdout stays the list itself, empty, for a script that counts its lines.
+  [ "$listed" -gt 0 ] || [ "$json" = 1 ] || printf '(no pins)\n' >&2
 }
 
 cmd_deletecert() {
@@ -225,6 +248,15 @@ cmd_pin_cert() {
   # With --next: what was staged, not the pin it waits beside (listcerts -v shows both).
   print_result || jq -r "$JQ_ESCAPE"'if .pinStatus == "staged" then "staged host=\(.pin.host | esc);  subject=\(.pin.next.subject | esc);  sha256=\(.pin.next.sha256Fingerprint | esc)"
     else "\(.pinStatus | esc) host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  sha256=\(.pin.sha256Fingerprint | esc)" end' <<<"$RESULT"
+  # An expired (or not yet valid) certificate is pinned as asked, with a warning.
+  jq -r --arg now "$(utc_time)" --argjson staged "$next" "$JQ_ESCAPE"'
+    (if $staged then .pin.next else .pin end) as $c | (.pin.host | esc) as $host | (if $staged then "staged" else "pinned" end) as $what
+    | "warning: the certificate \($what) for \($host) (serial \($c.serialNumber | esc))" as $it
+    | if $now > $c.notAfter then "\($it) expired on \($c.notAfter | esc); "
+        + (if $staged then "it is probably not the certificate the controller will present: confirm with its administrator"
+           else "if the controller still presents it, its certificate needs renewing; stage the new one with: tofu pin-cert \($host) --pem NEW.pem --next" end)
+      elif $now < $c.notBefore then "\($it) is not valid before \($c.notBefore | esc); check the controller'"'"'s clock, and that this is its certificate"
+      else empty end' <<<"$RESULT" | while IFS= read -r warning; do note "$warning"; done
 }
 
 cmd_set_policy() {
@@ -238,17 +270,29 @@ cmd_set_policy() {
 }
 
 cmd_history() {
-  local key="" limit=""
+  local key="" limit="" since="" before="" events=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --limit) limit=${2:?--limit needs a number}; shift 2 ;;
+      --event) events+=("${2:?--event needs an event}"); shift 2 ;;
+      --since) since=${2:?--since needs a date}; shift 2 ;;
+      --prune-before) before=${2:?--prune-before needs a date}; shift 2 ;;
       -*) usage "history: unexpected '$1'" ;;
       *) [ -z "$key" ] || usage "history: unexpected '$1'"; key=$1; shift ;;
     esac
   done
   [ -z "$limit" ] || [[ "$limit" =~ ^[0-9]+$ ]] || usage "--limit must be a number"
+  if [ -n "$before" ]; then
+    [ -z "$limit" ] && [ ${#events[@]} -eq 0 ] && [ -z "$since" ] || usage "--prune-before deletes events; it does not go with --limit, --event or --since"
+    start_server
+    call pruneHistory "$(jq -cn --arg host "$key" --arg before "$before" '{before: $before} + (if $host != "" then {host: $host} else {} end)')"
+    print_result || jq -r "$JQ_ESCAPE"'"pruned=\(.pruned | esc);  before=\(.before | esc)"' <<<"$RESULT"
+    return 0
+  fi
   start_server
-  call certHistory "$(jq -cn --arg host "$key" --arg limit "$limit" '{} + (if $host != "" then {host: $host} else {} end) + (if $limit != "" then {limit: ($limit | tonumber)} else {} end)')"
+  call certHistory "$(jq -cn --arg host "$key" --arg limit "$limit" --arg since "$since" '$ARGS.positional as $events
+    | {} + (if $host != "" then {host: $host} else {} end) + (if $limit != "" then {limit: ($limit | tonumber)} else {} end)
+    + (if $events != [] then {event: $events} else {} end) + (if $since != "" then {since: $since} else {} end)' --args "${events[@]+"${events[@]}"}")"
   print_result || jq -r "$JQ_ESCAPE"'.events[] | "at=\(.at | esc);  event=\(.event | esc);  host=\(.host | esc);  sha256=\(.sha256Fingerprint | esc);  detail=\(.detail | esc)"' <<<"$RESULT"
 }
 
@@ -265,12 +309,13 @@ progress() {
 }
 
 cmd_verifycert() {
-  local key="" all=0 concurrency="" timeout="" params results
+  local key="" all=0 concurrency="" timeout="" within="" params results
   while [ $# -gt 0 ]; do
     case "$1" in
       --all) all=1; shift ;;
       --concurrency) concurrency=${2:?--concurrency needs a number}; shift 2 ;;
       --timeout-ms) timeout=${2:?--timeout-ms needs a number}; shift 2 ;;
+      --expiring-within) within=${2:?--expiring-within needs days}; shift 2 ;;
       -*) usage "verifycert: unexpected '$1'" ;;
       *) [ -z "$key" ] || usage "verifycert: unexpected '$1'"; key=$1; shift ;;
     esac
@@ -278,10 +323,12 @@ cmd_verifycert() {
   if [ "$all" = 1 ] && [ -n "$key" ] || [ "$all" = 0 ] && [ -z "$key" ]; then usage "give one host key, or --all"; fi
   [ -z "$concurrency" ] || [ "$all" = 1 ] || usage "--concurrency goes with --all"
   for number in "$concurrency" "$timeout"; do [ -z "$number" ] || [[ "$number" =~ ^[0-9]+$ ]] || usage "'$number' is not a number"; done
-  params=$(jq -cn --arg host "$key" --argjson all "$all" --arg concurrency "$concurrency" --arg timeout "$timeout" --argjson tty "$([ -t 2 ] && echo true || echo false)" '
+  check_days "$within"
+  params=$(jq -cn --arg host "$key" --argjson all "$all" --arg concurrency "$concurrency" --arg timeout "$timeout" --arg within "$within" --argjson tty "$([ -t 2 ] && echo true || echo false)" '
     (if $all == 1 then {all: true} + (if $tty then {progressToken: "tofu"} else {} end) else {host: $host} end)
     + (if $concurrency != "" then {concurrency: ($concurrency | tonumber)} else {} end)
-    + (if $timeout != "" then {timeoutMs: ($timeout | tonumber)} else {} end)')
+    + (if $timeout != "" then {timeoutMs: ($timeout | tonumber)} else {} end)
+    + (if $within != "" then {expiringWithinDays: ($within | tonumber)} else {} end)')
   start_server
   call verifyCert "$params" progress
   [ -t 2 ] && [ "$all" = 1 ] && printf '\r\e[K' >&2
@@ -292,6 +339,7 @@ cmd_verifycert() {
       elif .status == "mismatch" then [["change", .change], ["pinned", .pinned.sha256Fingerprint], ["presented", .presented.sha256Fingerprint]]
       elif .status == "unpinned" then [["presented", .presented.sha256Fingerprint]]
       else [["reason", .reason], ["detail", .detail]] end)
+    + (if (.presentedValidity // "valid") != "valid" then [["validity", .presentedValidity]] else [] end)
     | map("\(.[0])=\(.[1] // "" | esc)") | join(";  ")' <<<"$results"
   jq -r "$JQ_ESCAPE"'.[] | select(.status == "mismatch") | (.host | esc) as $host | (.presented.sha256Fingerprint | esc) as $presented | (if .pinned.next != null then ", nor the staged next certificate (\(.pinned.next.sha256Fingerprint | esc))" else "" end) as $staged | "\($host) presents \($presented), not the pinned certificate\($staged). If the controller'"'"'s certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \($host) --username <user> --accept-fingerprint \($presented)"' <<<"$results" \
     | while IFS= read -r hint; do note "$hint"; done
@@ -403,6 +451,13 @@ or in one step (the old pin stays unless the new certificate and the credentials
   print_result || jq -r "$JQ_ESCAPE"'"\(.pinStatus | esc) host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  sha256=\(.pin.sha256Fingerprint | esc);  authenticated=\(if .authenticated == null then "unchecked" else .authenticated end | esc)"' <<<"$RESULT"
 }
 
+cmd_backup() {
+  [ $# -eq 1 ] && [ -n "$1" ] || usage "backup needs one new file to write the copy to"
+  start_server
+  call backupStore "$(jq -cn --arg path "$1" '{path: $path}')"
+  print_result || jq -r "$JQ_ESCAPE"'"backup=\(.path | esc);  pins=\(.pins);  servers=\(.servers);  events=\(.events);  bytes=\(.bytes)"' <<<"$RESULT"
+}
+
 cmd_list_dnac_servers() {
   [ $# -eq 0 ] || usage "list-dnac-servers: unexpected '$1'"
   start_server
@@ -457,6 +512,7 @@ case "$command" in
   list-dnac-servers) cmd_list_dnac_servers "$@" ;;
   remove-dnac-server) cmd_remove_dnac_server "$@" ;;
   history) cmd_history "$@" ;;
+  backup) cmd_backup "$@" ;;
   help|-h|--help) help ;;
   *) usage "unknown command '$command'" ;;
 esac

@@ -135,10 +135,20 @@ struct DnacMethods: Sendable {
             if case .failure(let failure) = answer, let other = failure.presentedOnReconnect {
                 // A reconnection met another certificate: that is a mismatch too, for the history.
                 try? await store.recordMismatch(
-                    other, for: request.host, why: "on reconnecting for the older token path; checked \(presented.leaf.sha256Fingerprint)")
+                    other, for: request.host, why: "on reconnecting for the older token path | checked: \(presented.leaf.sha256Fingerprint)")
             }
             // Any failure here leaves the old pin in place: the replacement has not happened yet.
-            try Self.judge(answer, request: request, pin: pin, status: status, policyChanged: policyChanged)
+            do {
+                try Self.judge(answer, request: request, pin: pin, status: status, policyChanged: policyChanged)
+            } catch let refusal as ResponseError where refusal.code == ErrorCode(.authenticationFailed) {
+                // The history keeps the refusal (who, and how the controller answered); failing to record it changes no answer.
+                if case .success(let response) = answer {
+                    try? await store.recordRefusedCredentials(
+                        for: request.host, fingerprint: presented.leaf.sha256Fingerprint, username: request.username,
+                        why: "HTTP \(response.status) on \(response.path)")
+                }
+                throw refusal
+            }
         }
         let sent = answer != nil
         let host = request.host

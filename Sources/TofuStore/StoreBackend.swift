@@ -28,6 +28,22 @@ protocol StoreBackend: AnyObject {
 
     /// Closes every connection. Nothing is in progress when it is called.
     func close()
+
+    /// Writes a consistent copy of the whole store, as of one moment, to the new file `path`
+    /// (which must not exist), while other connections and processes go on writing; what the
+    /// copy holds. Only a store that is one file can do this.
+    func backup(to path: String) throws(TofuError) -> BackupSummary
+}
+
+/// What a backup holds: counted in the copy itself, once written and checked.
+public struct BackupSummary: Sendable, Equatable {
+    /// The copy's path, as given.
+    public let path: String
+    public let pins: Int
+    public let servers: Int
+    public let events: Int
+    /// The copy's size in bytes.
+    public let bytes: Int
 }
 
 /// The primitives a transaction offers `PinStore`: valid only inside the `write` or `read` body
@@ -59,8 +75,13 @@ protocol StoreTransaction {
 
     /// Appends `event` to the history.
     func record(_ event: HistoryEvent) throws
-    /// The most recent `limit` events (of `host`, if given), oldest first.
-    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent]
+    /// The most recent `limit` events, oldest first: of `host` if given, of `kinds` unless it is
+    /// empty, at or after `since` if given.
+    func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent]
+    /// The most recent event of `host` among `kinds`, or nil if none.
+    func lastEvent(of host: HostKey, kinds: [HistoryEvent.Kind]) throws -> HistoryEvent?
+    /// Deletes every event before `before` (of `host` only, if given); how many.
+    func deleteEvents(before: String, host: HostKey?) throws -> Int
 
     // MARK: DNA Center servers
 

@@ -32,13 +32,19 @@ enum Output {
         case policy
     }
 
-    /// `listcerts -v`: serial, fingerprint, expiry and policy, then the staged next certificate's.
-    static func verbosePin(_ pin: JSONValue) -> String {
-        var staged: [(String, String)] = []
+    /// `listcerts -v`: serial, fingerprint, expiry (marked `validity=` when it needs attention at
+    /// `now`, see Expiry) and policy, then the staged next certificate's.
+    static func verbosePin(_ pin: JSONValue, now: String, soon: String) -> String {
+        var fields: [(String, String)] = [
+            ("serial", text(pin["serialNumber"])), ("sha256", text(pin["sha256Fingerprint"])), ("notAfter", text(pin["notAfter"])),
+        ]
+        if let validity = Expiry.validity(of: pin, now: now, soon: soon) { fields.append(("validity", validity)) }
+        fields.append(("policy", text(pin["policy"])))
         if let next = pin["next"], next != .null {
-            staged = [("next", text(next["sha256Fingerprint"])), ("nextSerial", text(next["serialNumber"])), ("nextNotAfter", text(next["notAfter"]))]
+            fields += [("next", text(next["sha256Fingerprint"])), ("nextSerial", text(next["serialNumber"])), ("nextNotAfter", text(next["notAfter"]))]
+            if let validity = Expiry.validity(of: next, now: now, soon: soon) { fields.append(("nextValidity", validity)) }
         }
-        return Output.pin(pin, [.serial, .sha256, .notAfter, .policy], then: staged)
+        return Output.pin(pin, [], then: fields)
     }
 
     /// PI's line for a pin, `host=<key>;  subject=<subject>`, then `fields` of the pin, then `extra`.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TofuCore
 import JSONRPC
 
 struct ListCerts: ParsableCommand {
@@ -11,8 +12,10 @@ struct ListCerts: ParsableCommand {
               tofu listcerts --host 192.0.2.10_443 -v
               tofu listcerts --expiring-within 30     (pins whose certificate ends within 30 days)
               tofu listcerts --staged -v              (pins with a staged next certificate)
-            With -v each line adds serial, sha256, notAfter and policy, and for a staged next
-            certificate next (its SHA-256), nextSerial and nextNotAfter.
+            With -v each line adds serial, sha256, notAfter and policy, and for a staged next \
+            certificate next (its SHA-256), nextSerial and nextNotAfter; validity=expired, \
+            expiringSoon (ending within 30 days, or --expiring-within) or notYetValid marks a \
+            certificate that needs attention (nextValidity for the staged one).
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -20,7 +23,9 @@ struct ListCerts: ParsableCommand {
     @Option(help: "Only this host key.")
     var host: String?
 
-    @Option(name: .customLong("expiring-within"), help: "Only pins whose certificate expires within this many days (expired ones included).")
+    @Option(
+        name: .customLong("expiring-within"), parsing: .unconditional,
+        help: ArgumentHelp("Only pins whose certificate expires within this many days, expired ones included (0: only expired ones); with -v, what marks expiringSoon (default 30).", valueName: "days"))
     var expiringWithin: Int?
 
     @Flag(help: "Only pins with a staged next certificate (see pin-cert --next).")
@@ -29,8 +34,15 @@ struct ListCerts: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Add serial number, SHA-256 fingerprint, expiry, policy and the staged next certificate.")
     var verbose = false
 
+    func validate() throws {
+        try Expiry.check(expiringWithin)
+    }
+
     func run() throws {
         let client = try options.client()
+        let now = Timestamp.now()
+        let soon = Timestamp.now(plusDays: expiringWithin ?? Expiry.defaultDays)
+        var listed = 0
         var cursor: JSONValue = .null
         repeat {
             var params: [String: JSONValue] = [:]
@@ -42,10 +54,15 @@ struct ListCerts: ParsableCommand {
             if options.json {
                 Output.printJSON(page)
             } else {
-                for pin in page["certs"]?.arrayValue ?? [] { Output.print(verbose ? Output.verbosePin(pin) : Output.pin(pin)) }
+                for pin in page["certs"]?.arrayValue ?? [] {
+                    Output.print(verbose ? Output.verbosePin(pin, now: now, soon: soon) : Output.pin(pin))
+                    listed += 1
+                }
             }
             cursor = page["nextCursor"] ?? .null
         } while cursor != .null
+        // On stderr: stdout stays the list itself, empty, for a script that counts its lines.
+        if listed == 0 && !options.json { Output.error("(no pins)\n") }
     }
 }
 
@@ -136,10 +153,16 @@ struct PinCert: ParsableCommand {
         if next { params["next"] = true }
         if let policy { params["policy"] = .string(policy.wire) }
         let result = try options.client().call("pinCert", params).orExit()
-        if options.json { return Output.printJSON(result) }
-        // With --next: what was staged, not the pin it waits beside (listcerts -v shows both).
-        if next { return Output.print(Output.certificate("staged", of: result["pin"] ?? .null, result["pin"]?["next"])) }
-        Output.print(Output.pinning(result))
+        if options.json {
+            Output.printJSON(result)
+        } else if next {
+            // With --next: what was staged, not the pin it waits beside (listcerts -v shows both).
+            Output.print(Output.certificate("staged", of: result["pin"] ?? .null, result["pin"]?["next"]))
+        } else {
+            Output.print(Output.pinning(result))
+        }
+        let certificate = next ? result["pin"]?["next"] : result["pin"]
+        if let warning = Expiry.warning(certificate, host: Output.text(result["pin"]?["host"]), staged: next) { Output.note(warning) }
     }
 }
 

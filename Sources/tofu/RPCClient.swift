@@ -74,11 +74,22 @@ final class RPCClient {
         defer { free(argv[0]); free(store) }
         var envp: [UnsafeMutablePointer<CChar>?] = []
         var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
+        var logLevelGiven = false
         while let variable = entry?.pointee {
             if store == nil || strncmp(variable, "TOFU_STORE=", 11) != 0 { envp.append(variable) }
+            if strncmp(variable, "TOFU_LOG_LEVEL=", 15) == 0 { logLevelGiven = true }
             entry = entry?.successor()
         }
         if let store { envp.append(store) }
+        // tofu-rpc logs each trust decision at notice, for journald; the CLI reports its own
+        // result, so its server says only what goes wrong, unless TOFU_LOG_LEVEL asks for more.
+        var quiet: UnsafeMutablePointer<CChar>?
+        defer { free(quiet) }
+        if !logLevelGiven {
+            guard let variable = strdup("TOFU_LOG_LEVEL=warning") else { throw CLIFailure(.failure, "out of memory starting tofu-rpc") }
+            quiet = variable
+            envp.append(variable)
+        }
         envp.append(nil)
         var child: pid_t = 0
         let status = posix_spawn(&child, path, &actions, nil, &argv, &envp)

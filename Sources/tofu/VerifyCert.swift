@@ -10,6 +10,8 @@ struct VerifyCert: ParsableCommand {
               tofu verifycert 192.0.2.10_443
               tofu verifycert --all --concurrency 64
             One line per host: host=<key>;  status=match|mismatch|unpinned|unreachable;  …
+            validity=expired, expiringSoon (ending within 30 days, or --expiring-within) or \
+            notYetValid marks a presented certificate that needs attention.
             Exit status 3 if any host presents another certificate, else 5 if any is unreachable,
             else 4 if any has no pin.
             """)
@@ -28,7 +30,13 @@ struct VerifyCert: ParsableCommand {
     @Option(help: "Deadline per host, in milliseconds.")
     var timeoutMs: Int?
 
+    @Option(
+        name: .customLong("expiring-within"), parsing: .unconditional,
+        help: ArgumentHelp("A presented certificate ending within this many days is validity=expiringSoon (default 30; 0: only expired ones are marked).", valueName: "days"))
+    var expiringWithin: Int?
+
     func validate() throws {
+        try Expiry.check(expiringWithin)
         guard (key == nil) == all else { throw ValidationError("give one host key, or --all") }
         if concurrency != nil && !all { throw ValidationError("--concurrency goes with --all") }
     }
@@ -37,6 +45,7 @@ struct VerifyCert: ParsableCommand {
         let client = try options.client()
         var params: [String: JSONValue] = [:]
         if let timeoutMs { params["timeoutMs"] = .int(Int64(timeoutMs)) }
+        if let expiringWithin { params["expiringWithinDays"] = .int(Int64(expiringWithin)) }
         let results: [JSONValue]
         let resultObject: JSONValue
         if all {
@@ -82,6 +91,7 @@ struct VerifyCert: ParsableCommand {
         default:
             fields += [("reason", Output.text(result["reason"])), ("detail", Output.text(result["detail"]))]
         }
+        if let validity = result["presentedValidity"]?.stringValue, validity != "valid" { fields.append(("validity", Output.text(.string(validity)))) }
         return Output.line(fields)
     }
 

@@ -102,8 +102,8 @@ import Testing
         #expect(results[.swift]?.stdout.hasPrefix("server=\(key);  username=\(user);  pinned=\(newest.fingerprint);  lastCheckedAt=") == true)
         results = try await Self.both(["history", key], stores: stores, status: 0)
         #expect(results[.swift]?.stdout.split(separator: "\n").compactMap { $0.split(separator: ";").dropFirst().first } == [
-            "  event=pinned", "  event=matched", "  event=mismatch", "  event=mismatch", "  event=deleted", "  event=pinned",
-            "  event=matched", "  event=replaced",
+            "  event=pinned", "  event=serverAdded", "  event=mismatch", "  event=mismatch", "  event=deleted", "  event=pinned",
+            "  event=credentialsRefused", "  event=serverAdded", "  event=replaced", "  event=serverAdded",
         ])
         try await Self.both(["remove-dnac-server", key], stores: stores, status: 0)
         try await Self.both(["remove-dnac-server", key], stores: stores, status: 4)

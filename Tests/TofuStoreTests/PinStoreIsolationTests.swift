@@ -263,4 +263,8 @@ final class FailingBackend: StoreBackend, Sendable {
     var needsReopening: Bool { breaks.load(ordering: .sequentiallyConsistent) }
 
     func close() { closed.store(true, ordering: .sequentiallyConsistent) }
+
+    func backup(to path: String) throws(TofuError) -> BackupSummary {
+        throw .storeUnavailable(reason: "a failure")
+    }
 }

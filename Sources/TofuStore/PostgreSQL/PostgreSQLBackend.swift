@@ -97,6 +97,12 @@ final class PostgreSQLBackend: StoreBackend {
             reason: "the PostgreSQL store \(location) (schema \(schema)) was written by a newer tofu (schema version \(version); this build knows \(PGSchema.migrations.count)): upgrade tofu on this machine")
     }
 
+    /// A PostgreSQL store is backed up with PostgreSQL's own tools, which copy it consistently
+    /// while other machines write (README: "Backups").
+    func backup(to path: String) throws(TofuError) -> BackupSummary {
+        throw .storeUnavailable(reason: PGSchema.backupAdvice(location: location, schema: schema))
+    }
+
     private func rollBack() {
         guard connection.isUsable else { return }
         do {
@@ -148,7 +154,8 @@ private struct NeverWritten: StoreTransaction {
     func storedFingerprint(_ host: HostKey) throws -> Fingerprint? { nil }
     func pins(after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool) throws -> (pins: [Pin], more: Bool) { ([], false) }
     func hostKeys() throws -> [HostKey] { [] }
-    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent] { [] }
+    func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent] { [] }
+    func lastEvent(of host: HostKey, kinds: [HistoryEvent.Kind]) throws -> HistoryEvent? { nil }
     func server(_ host: HostKey) throws -> DnacServer? { nil }
     func servers() throws -> [DnacServer] { [] }
 
@@ -157,6 +164,7 @@ private struct NeverWritten: StoreTransaction {
     func deletePin(_ host: HostKey) throws { throw Self.readOnly }
     func touch(_ host: HostKey, verifiedAt: String) throws { throw Self.readOnly }
     func record(_ event: HistoryEvent) throws { throw Self.readOnly }
+    func deleteEvents(before: String, host: HostKey?) throws -> Int { throw Self.readOnly }
     func save(_ server: DnacServer) throws { throw Self.readOnly }
     func deleteServer(_ host: HostKey) throws { throw Self.readOnly }
 
@@ -245,13 +253,38 @@ private struct PGTransaction: StoreTransaction {
             [.text(event.at), .text(event.host.description), .text(event.kind.rawValue), .text(event.sha256Fingerprint.description), .text(event.detail)])
     }
 
-    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent] {
-        var parameters: [PGValue] = host.map { [.text($0.description)] } ?? []
-        let filter = host == nil ? "" : "WHERE host = $1"
-        parameters.append(.text(String(max(limit, 0))))
+    func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent] {
+        var conditions: [String] = []
+        var parameters: [PGValue] = []
+        func parameter(_ value: String) -> String {
+            parameters.append(.text(value))
+            return "$\(parameters.count)"
+        }
+        if let host { conditions.append("host = " + parameter(host.description)) }
+        if !kinds.isEmpty { conditions.append("event IN (" + kinds.map { parameter($0.rawValue) }.joined(separator: ", ") + ")") }
+        if let since { conditions.append("at >= " + parameter(since)) }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let bound = parameter(String(max(limit, 0)))
         let result = try connection.execute(
-            "SELECT \(PGRows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT $\(parameters.count)) AS recent ORDER BY id ASC", parameters)
+            "SELECT \(PGRows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT \(bound)) AS recent ORDER BY id ASC", parameters)
         return try rows(result, table: "event", names: RowDecoding.eventNames, RowDecoding.event)
+    }
+
+    func lastEvent(of host: HostKey, kinds: [HistoryEvent.Kind]) throws -> HistoryEvent? {
+        let placeholders = kinds.indices.map { "$\($0 + 2)" }.joined(separator: ", ")
+        let result = try connection.execute(
+            "SELECT \(PGRows.eventColumns) FROM event WHERE host = $1 AND event IN (\(placeholders)) ORDER BY id DESC LIMIT 1",
+            [.text(host.description)] + kinds.map { .text($0.rawValue) })
+        return try rows(result, table: "event", names: RowDecoding.eventNames, RowDecoding.event).first
+    }
+
+    func deleteEvents(before: String, host: HostKey?) throws -> Int {
+        let result = if let host {
+            try connection.execute("DELETE FROM event WHERE at < $1 AND host = $2", [.text(before), .text(host.description)])
+        } else {
+            try connection.execute("DELETE FROM event WHERE at < $1", [.text(before)])
+        }
+        return result.affectedRows
     }
 
     private func servers(_ result: PGResult) throws(RowDamage) -> [DnacServer] {

@@ -88,6 +88,14 @@ final class SQLiteBackend: StoreBackend {
         }
     }
 
+    func backup(to destination: String) throws(TofuError) -> BackupSummary {
+        do {
+            return try StoreBackup.write(from: reader, to: destination)
+        } catch {
+            throw StoreBackup.failure(error, store: path, destination: destination)
+        }
+    }
+
     /// A file is never lost by a failed call: a busy or damaged store answers each call with its
     /// reason, and the same connections serve the next.
     var needsReopening: Bool { false }
@@ -178,14 +186,44 @@ private struct SQLiteTransaction: StoreTransaction {
         try Rows.record(event, into: db)
     }
 
-    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent] {
-        let filter = host == nil ? "" : "WHERE host = ?"
-        var arguments: StatementArguments = host.map { [$0.description] } ?? []
+    func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let host {
+            conditions.append("host = ?")
+            arguments += [host.description]
+        }
+        if !kinds.isEmpty {
+            conditions.append("event IN (\(Array(repeating: "?", count: kinds.count).joined(separator: ", ")))")
+            arguments += StatementArguments(kinds.map(\.rawValue))
+        }
+        if let since {
+            conditions.append("at >= ?")
+            arguments += [since]
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments += [limit]
         return try Row.fetchAll(
             db.cachedStatement(sql: "SELECT \(Rows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT ?) ORDER BY id ASC"),
             arguments: arguments
         ).map { row throws(RowDamage) in try Rows.event(row) }
+    }
+
+    func lastEvent(of host: HostKey, kinds: [HistoryEvent.Kind]) throws -> HistoryEvent? {
+        let placeholders = Array(repeating: "?", count: kinds.count).joined(separator: ", ")
+        return try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Rows.eventColumns) FROM event WHERE host = ? AND event IN (\(placeholders)) ORDER BY id DESC LIMIT 1"),
+            arguments: [host.description] + StatementArguments(kinds.map(\.rawValue))
+        ).map { row throws(RowDamage) in try Rows.event(row) }
+    }
+
+    func deleteEvents(before: String, host: HostKey?) throws -> Int {
+        if let host {
+            try db.cachedStatement(sql: "DELETE FROM event WHERE at < ? AND host = ?").execute(arguments: [before, host.description])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM event WHERE at < ?").execute(arguments: [before])
+        }
+        return db.changesCount
     }
 
     func server(_ host: HostKey) throws -> DnacServer? {
