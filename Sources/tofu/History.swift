@@ -1,5 +1,6 @@
 import ArgumentParser
 import JSONRPC
+import TofuText
 
 struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,10 +27,7 @@ struct History: ParsableCommand {
         let result = try options.client().call("certHistory", params).orExit()
         if options.json { return Output.printJSON(result) }
         for event in result["events"]?.arrayValue ?? [] {
-            Output.print(Output.line([
-                ("at", Output.text(event["at"])), ("event", Output.text(event["event"])), ("host", Output.text(event["host"])),
-                ("sha256", Output.text(event["sha256Fingerprint"])), ("detail", Output.text(event["detail"])),
-            ]))
+            Output.print(Output.event(event))
         }
     }
 }
