@@ -27,7 +27,9 @@ public enum MCPServer {
     public static func install(in table: inout MethodTable) {
         let session = Session()
         let methods = table
-        let catalog = ToolCatalog(document: ProtocolDocument.value) { methods.handler(for: $0) != nil }
+        // Built at the first tools/list or tools/call: most runs of tofu-rpc (each `tofu` command
+        // starts one) never meet an agent, and should not pay for it at start.
+        let catalog = Lazy { ToolCatalog(document: ProtocolDocument.value) { methods.handler(for: $0) != nil } }
         let editorInitialize = table.immediateHandler(for: "initialize")
 
         let initialize: ImmediateHandler = { params in
@@ -45,10 +47,10 @@ public enum MCPServer {
             if let cursor = try envelope(params)["cursor"], !cursor.isNull {
                 throw ResponseError.invalidParams(field: "cursor", "is not a cursor this server gave: tools/list has one page")
             }
-            return catalog.listing
+            return catalog.value.listing
         }
         table.register("tools/call") { params, context in
-            try await ToolCall(methods: methods, catalog: catalog, session: session).run(params, context)
+            try await ToolCall(methods: methods, catalog: catalog.value, session: session).run(params, context)
         }
         register(&table, "prompts/list") { params in
             if let cursor = try envelope(params)["cursor"], !cursor.isNull {
@@ -99,6 +101,23 @@ public enum MCPServer {
         checkCredentials false and let a person check the credentials with the tofu CLI. The prompt \
         recover-certificate-mismatch walks the recovery step by step.
         """
+
+    /// A value made on first use, once.
+    final class Lazy<Value: Sendable>: Sendable {
+        private let make: @Sendable () -> Value
+        private let made = Locked<Value?>(nil)
+
+        init(_ make: @escaping @Sendable () -> Value) { self.make = make }
+
+        var value: Value {
+            made.withLock { made in
+                if let made { return made }
+                let value = make()
+                made = value
+                return value
+            }
+        }
+    }
 
     /// What one connection negotiated.
     final class Session: Sendable {

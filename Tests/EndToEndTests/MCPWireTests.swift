@@ -156,7 +156,8 @@ import Testing
         agent.notify("notifications/cancelled", ["requestId": "slow", "reason": "the person changed their mind"])
         let answer = try await agent.answer(to: "slow")
         #expect(answer.errorCode == -32800, "\(answer)")
-        #expect(ContinuousClock.now - started < TestTime.bound(.seconds(5)))
+        // Well before the call's own 60 s deadline, however loaded the machine.
+        #expect(ContinuousClock.now - started < TestTime.bound(.seconds(20)))
         #expect(try await agent.request("ping").object["result"] != nil)
         #expect(try await agent.stop() == 0)
         peers.stop()
