@@ -49,11 +49,21 @@ run: deps
 	@$(SWIFT) build $(BUILD_FLAGS) >&2
 	@exec "$(BIN_DIR)/tofu-rpc"
 
+# The real-client tests (Tests/Clients) speak to tofu-rpc through the official MCP Python SDK and
+# pygls, at the versions they were tested with, installed when missing in a virtualenv of their own.
+TEST_PYTHON = .build/test-python
+TEST_PYTHON_PACKAGES = mcp==2.3.0 pygls==2.1.1
+
 # The fleet tests run against a throwaway PostgreSQL cluster on 127.0.0.1 (scripts/pg-cluster.sh),
 # stopped and removed however the tests end. No cluster, no test run: TOFU_REQUIRE_PG=1 makes
-# every PostgreSQL case fail rather than skip.
+# every PostgreSQL case fail rather than skip; TOFU_REQUIRE_CLIENTS=1 does the same for the real clients.
 test: build
 	@set -eu; \
+	if ! $(TEST_PYTHON)/bin/python -c 'import mcp, pygls, jsonschema' >/dev/null 2>&1; then \
+	  echo "installing: $(TEST_PYTHON_PACKAGES) (for the real-client tests)" >&2; \
+	  python3 -m venv $(TEST_PYTHON) && $(TEST_PYTHON)/bin/python -m pip install -q $(TEST_PYTHON_PACKAGES); \
+	fi; \
+	export TOFU_TEST_PYTHON="$(CURDIR)/$(TEST_PYTHON)/bin/python" TOFU_REQUIRE_CLIENTS=1; \
 	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "installing: postgresql (for the fleet tests)" >&2; \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install: postgresql" >&2; exit 1; fi; \

@@ -24,6 +24,7 @@ public enum TofuMethods {
             _ = try params.named(allowing: [])
             return ProtocolDocument.value
         }
+        InitializeMethods.register(in: &table)
         PinMethods(store: store).register(in: &table)
         VerifyMethods(store: store).register(in: &table)
         DnacMethods(store: store).register(in: &table)

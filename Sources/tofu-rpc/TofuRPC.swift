@@ -3,6 +3,7 @@ import Foundation
 import JSONRPC
 import Logging
 import Posix
+import TofuMCP
 import TofuServer
 import TofuStore
 
@@ -86,8 +87,10 @@ struct TofuRPC: AsyncParsableCommand {
             logger.error("\(error)")
             pinStore = PinStore(unusable: error)
         }
+        var methods = TofuMethods.table(store: pinStore, logger: logger, maxProbes: maxProbes)
+        MCPServer.install(in: &methods)
         let connection = Connection(
-            input: STDIN_FILENO, output: STDOUT_FILENO, methods: TofuMethods.table(store: pinStore, logger: logger, maxProbes: maxProbes),
+            input: STDIN_FILENO, output: STDOUT_FILENO, methods: methods,
             limits: limits, logger: logger, inputThreadName: "tofu-rpc input", outputThreadName: "tofu-rpc output")
         let ending = await connection.run()
         await pinStore.close()

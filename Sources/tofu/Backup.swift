@@ -1,5 +1,6 @@
 import ArgumentParser
 import JSONRPC
+import TofuText
 
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import JSONRPC
 import TofuCore
+import TofuText
 
 struct AddDnacServer: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -96,10 +97,7 @@ struct ListDnacServers: ParsableCommand {
         let result = try options.client().call("listDnacServers").orExit()
         if options.json { return Output.printJSON(result) }
         for server in result["servers"]?.arrayValue ?? [] {
-            Output.print(Output.line([
-                ("server", Output.text(server["server"])), ("username", Output.text(server["username"])),
-                ("pinned", Output.text(server["pinnedFingerprint"])), ("lastCheckedAt", Output.text(server["lastCheckedAt"])),
-            ]))
+            Output.print(Output.server(server))
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import JSONRPC
 import TofuCore
+import TofuText
 
 /// How the CLI shows a certificate's expiry: `validity=` in `listcerts -v` and `verifycert`
 /// lines, the warning of `pin-cert`, and the `--expiring-within` option they share (the same
@@ -21,10 +22,7 @@ enum Expiry {
     /// one's) as tofu-rpc answers it, at `now`; nil for one that is valid and not ending
     /// before `soon`.
     static func validity(of certificate: JSONValue?, now: String, soon: String) -> String? {
-        guard let notBefore = certificate?["notBefore"]?.stringValue, let notAfter = certificate?["notAfter"]?.stringValue else { return nil }
-        if now < notBefore { return "notYetValid" }
-        if now > notAfter { return "expired" }
-        return notAfter < soon ? "expiringSoon" : nil
+        Output.validity(of: certificate, now: now, soon: soon)
     }
 
     /// What `pin-cert` says on stderr when the certificate it pinned or staged for `host` is

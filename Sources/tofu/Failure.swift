@@ -1,5 +1,6 @@
 import JSONRPC
 import TofuCore
+import TofuText
 
 /// The CLI's exit status, one per outcome a script needs to tell apart (see `tofu --help`).
 enum ExitStatus: Int32 {

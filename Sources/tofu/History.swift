@@ -1,6 +1,7 @@
 import ArgumentParser
 import JSONRPC
 import TofuCore
+import TofuText
 
 struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,10 +60,7 @@ struct History: ParsableCommand {
         let result = try options.client().call("certHistory", params).orExit()
         if options.json { return Output.printJSON(result) }
         for event in result["events"]?.arrayValue ?? [] {
-            Output.print(Output.line([
-                ("at", Output.text(event["at"])), ("event", Output.text(event["event"])), ("host", Output.text(event["host"])),
-                ("sha256", Output.text(event["sha256Fingerprint"])), ("detail", Output.text(event["detail"])),
-            ]))
+            Output.print(Output.event(event))
         }
     }
 }

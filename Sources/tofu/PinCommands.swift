@@ -1,6 +1,7 @@
 import ArgumentParser
 import TofuCore
 import JSONRPC
+import TofuText
 
 struct ListCerts: ParsableCommand {
     static let configuration = CommandConfiguration(

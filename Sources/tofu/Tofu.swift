@@ -1,5 +1,6 @@
 import ArgumentParser
 import Posix
+import TofuText
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
 import ArgumentParser
 import JSONRPC
+import TofuText
 
 struct VerifyCert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -61,7 +62,7 @@ struct VerifyCert: ParsableCommand {
             resultObject = try client.call("verifyCert", params).orExit()
             results = [resultObject]
         }
-        if options.json { Output.printJSON(resultObject) } else { results.forEach { Output.print(Self.line($0)) } }
+        if options.json { Output.printJSON(resultObject) } else { results.forEach { Output.print(Output.verification($0)) } }
         let statuses = Set(results.compactMap { $0["status"]?.stringValue })
         for result in results where result["status"]?.stringValue == "mismatch" {
             Output.note(Self.hint(result))
@@ -69,30 +70,6 @@ struct VerifyCert: ParsableCommand {
         if statuses.contains("mismatch") { throw CLIFailure(.mismatch, "a host presents a different certificate than the one pinned") }
         if statuses.contains("unreachable") { throw CLIFailure(.unreachable, "a host could not be reached over TLS") }
         if statuses.contains("unpinned") { throw CLIFailure(.notFound, "a host has no pin") }
-    }
-
-    static func line(_ result: JSONValue) -> String {
-        let status = Output.text(result["status"])
-        var fields = [("host", Output.text(result["host"])), ("status", status)]
-        switch status {
-        case "match":
-            fields.append(("sha256", Output.text(result["presented"]?["sha256Fingerprint"])))
-            if let event = result["event"], event != .null {
-                // The pin moved on: the staged certificate was promoted, or a same-key renewal stored.
-                fields += [("event", Output.text(event)), ("previous", Output.text(result["previous"]?["sha256Fingerprint"]))]
-            }
-        case "mismatch":
-            fields += [
-                ("change", Output.text(result["change"])), ("pinned", Output.text(result["pinned"]?["sha256Fingerprint"])),
-                ("presented", Output.text(result["presented"]?["sha256Fingerprint"])),
-            ]
-        case "unpinned":
-            fields.append(("presented", Output.text(result["presented"]?["sha256Fingerprint"])))
-        default:
-            fields += [("reason", Output.text(result["reason"])), ("detail", Output.text(result["detail"]))]
-        }
-        if let validity = result["presentedValidity"]?.stringValue, validity != "valid" { fields.append(("validity", Output.text(.string(validity)))) }
-        return Output.line(fields)
     }
 
     /// The next command for a mismatch.
