@@ -26,6 +26,7 @@ public enum TofuMethods {
         PinMethods(store: store).register(in: &table)
         VerifyMethods(store: store).register(in: &table)
         DnacMethods(store: store).register(in: &table)
+        TransferMethods(store: store).register(in: &table)
         return table
     }
 }

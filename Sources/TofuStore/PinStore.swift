@@ -495,14 +495,21 @@ public actor PinStore {
         backend = nil
     }
 
-    private func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+    func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         let backend = try openBackend()
         defer { dropIfUnusable(backend) }
         return try backend.read(body)
     }
 
+    /// Reads that see one snapshot, however many primitives `body` calls.
+    func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        return try backend.snapshot(body)
+    }
+
     /// One transaction deciding about `host` (nil: about no host in particular).
-    private func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+    func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         let backend = try openBackend()
         defer { dropIfUnusable(backend) }
         return try backend.write(locking: host, body)

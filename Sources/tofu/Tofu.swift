@@ -30,7 +30,7 @@ struct Tofu: ParsableCommand {
             """,
         subcommands: [
             ListCerts.self, DeleteCert.self, VerifyCert.self, AddDnacServer.self, PinCert.self, SetPolicy.self, ListDnacServers.self,
-            RemoveDnacServer.self, History.self, CertValidation.self,
+            RemoveDnacServer.self, History.self, Export.self, Import.self, CertValidation.self,
         ])
 
     static func main() {

@@ -72,6 +72,22 @@ final class PostgreSQLBackend: StoreBackend {
         }
     }
 
+    func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        do {
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            do {
+                let result = try body(PGTransaction(connection: connection))
+                try connection.execute("COMMIT")
+                return result
+            } catch {
+                rollBack()
+                throw error
+            }
+        } catch {
+            throw failure(error)
+        }
+    }
+
     func close() {}
 
     private func rollBack() {
@@ -233,5 +249,21 @@ private struct PGTransaction: StoreTransaction {
 
     func deleteServer(_ host: HostKey) throws {
         try connection.execute("DELETE FROM dnac_server WHERE host = $1", [.text(host.description)])
+    }
+
+    func events(after: (host: String, id: Int64)?, limit: Int) throws -> [(id: Int64, event: HistoryEvent)] {
+        var parameters: [PGValue] = after.map { [.text($0.host), .text(String($0.id))] } ?? []
+        let filter = after == nil ? "" : "WHERE (host, id) > ($1, $2)"
+        parameters.append(.text(String(max(limit, 0))))
+        let result = try connection.execute(
+            "SELECT \(PGRows.eventColumns) FROM event \(filter) ORDER BY host, id LIMIT $\(parameters.count)", parameters)
+        return try rows(result, table: "event", names: RowDecoding.eventNames, RowDecoding.numberedEvent)
+    }
+
+    func servers(from: String?, limit: Int) throws -> [DnacServer] {
+        var parameters: [PGValue] = from.map { [.text($0)] } ?? []
+        let filter = from == nil ? "" : "WHERE host >= $1"
+        parameters.append(.text(String(max(limit, 0))))
+        return try servers(connection.execute("SELECT \(PGRows.serverColumns) FROM dnac_server \(filter) ORDER BY host LIMIT $\(parameters.count)", parameters))
     }
 }
