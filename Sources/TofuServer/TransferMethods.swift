@@ -124,10 +124,11 @@ struct TransferMethods: Sendable {
             "host": host.map { .string($0.description) } ?? .null,
         ]
         if let firstLine, case (let line, false) = firstLine.addingReportingOverflow(index) { details["line"] = .int(Int64(line)) }
-        let before = done.isEmpty ? "nothing was imported" : "the \(done.count) host\(done.count == 1 ? "" : "s") before it \(done.count == 1 ? "was" : "were") imported, nothing from it on"
+        let nothing = host.map { "Nothing of \($0) or after it was imported" } ?? "Nothing from it on was imported"
+        let before = done.isEmpty ? "" : " (the hosts before it in this call were: data.hosts)"
         return ResponseError(
             code: .invalidParams, kind: "invalidRecord",
-            message: "Invalid params: \(place)\(hostWords) is not a record of a tofu export: '\(problem.field)' \(problem.reason); \(before)",
+            message: "Invalid params: \(place)\(hostWords) is not a record of a tofu export: '\(problem.field)' \(problem.reason). \(nothing)\(before).",
             details: details)
     }
 
