@@ -39,7 +39,7 @@ struct Tofu: ParsableCommand {
         // A server that exits early must not kill the CLI with SIGPIPE: it reports instead.
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let failure as CLIFailure {
             Output.note(failure.message)

@@ -14,9 +14,10 @@ final class PGConnection {
     init(uri: String, timeoutMilliseconds: Int) throws(PGError) {
         let seconds = max(2, (timeoutMilliseconds + 999) / 1000)
         let options = "-c statement_timeout=\(timeoutMilliseconds) -c lock_timeout=\(timeoutMilliseconds) -c idle_in_transaction_session_timeout=\(max(timeoutMilliseconds, 60_000))"
-        let pairs: [(String, String)] = [
-            ("dbname", uri), ("connect_timeout", String(seconds)), ("application_name", "tofu"), ("options", options),
-            ("client_encoding", "UTF8"),
+        // The URI's secrets go as keywords after it (later keywords win), never inside it.
+        let secrets = try PGURISecrets(uri)
+        let pairs: [(String, String)] = [("dbname", secrets.uri)] + secrets.keywords + [
+            ("connect_timeout", String(seconds)), ("application_name", "tofu"), ("options", options), ("client_encoding", "UTF8"),
         ]
         let opened = Self.withCStrings(pairs.map(\.0)) { keywords in
             Self.withCStrings(pairs.map(\.1)) { values in PQconnectdbParams(keywords, values, 1) }
