@@ -28,6 +28,7 @@ struct TransferMethods: Sendable {
     /// follow one another (its pin, its events oldest first, its server) and are all in this
     /// call. A record that is not what an export holds stops the call: the hosts before its
     /// host are imported (and listed in the error's `data.hosts`), nothing of it or after it is.
+    /// A record whose host cannot be read may be the host before it: that one is not imported either.
     func importPins(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
         let named = try params.named(allowing: ["records", "replace", "firstLine"])
         let records: [JSONValue] = try named.required("records")
@@ -35,11 +36,14 @@ struct TransferMethods: Sendable {
         let firstLine = try named.integer("firstLine", in: 1...Int.max)
         var done: [JSONValue] = []
         var pending: HostTransfer?
+        /// The index of the first record of `pending`.
+        var pendingStart: Int?
         var seen: Set<HostKey> = []
 
         func flush() async throws {
             guard let transfer = pending else { return }
             pending = nil
+            pendingStart = nil
             do {
                 let outcome = try await committing(context) { try await store.importHost(transfer, replace: replace) }
                 done.append(outcome.json)
@@ -55,22 +59,23 @@ struct TransferMethods: Sendable {
             do {
                 host = try TransferJSON.kind(of: value).host
             } catch {
-                throw Self.invalid(error, index: index, firstLine: firstLine, host: nil, done: done)
+                throw Self.invalid(error, index: index, from: pendingStart ?? index, firstLine: firstLine, host: nil, done: done)
             }
             if host != pending?.host { try await flush() }
             let parsed: TransferJSON.Parsed
             do {
                 parsed = try TransferJSON.parse(value)
             } catch {
-                throw Self.invalid(error, index: index, firstLine: firstLine, host: host, done: done)
+                throw Self.invalid(error, index: index, from: pendingStart ?? index, firstLine: firstLine, host: host, done: done)
             }
             guard case .record(let record) = parsed else {
                 // A header starts another export (files may be concatenated): its hosts are its own.
                 if case .header = parsed { seen = [] }
                 continue
             }
+            if pending == nil { pendingStart = index }
             let problem = Self.placement(record, in: &pending, seen: &seen)
-            if let problem { throw Self.invalid(problem, index: index, firstLine: firstLine, host: host, done: done) }
+            if let problem { throw Self.invalid(problem, index: index, from: pendingStart ?? index, firstLine: firstLine, host: host, done: done) }
         }
         try await flush()
         return ["hosts": .array(done)]
@@ -115,8 +120,8 @@ struct TransferMethods: Sendable {
     }
 
     /// -32602 `invalidRecord` for the record at `index`: where it is, which member, why, and
-    /// which hosts of the call were imported before it.
-    private static func invalid(_ problem: TransferJSON.Problem, index: Int, firstLine: Int?, host: HostKey?, done: [JSONValue]) -> ResponseError {
+    /// which hosts of the call were imported before it; nothing from the record at `from` on was.
+    private static func invalid(_ problem: TransferJSON.Problem, index: Int, from: Int, firstLine: Int?, host: HostKey?, done: [JSONValue]) -> ResponseError {
         let place = location(index: index, firstLine: firstLine)
         let hostWords = host.map { " (host \($0))" } ?? ""
         var details: [String: JSONValue] = [
@@ -124,11 +129,10 @@ struct TransferMethods: Sendable {
             "host": host.map { .string($0.description) } ?? .null,
         ]
         if let firstLine, case (let line, false) = firstLine.addingReportingOverflow(index) { details["line"] = .int(Int64(line)) }
-        let nothing = host.map { "Nothing of \($0) or after it was imported" } ?? "Nothing from it on was imported"
-        let before = done.isEmpty ? "" : " (the hosts before it in this call were: data.hosts)"
+        let nothing = "Nothing from \(from == index ? "it" : location(index: from, firstLine: firstLine)) on was imported"
         return ResponseError(
             code: .invalidParams, kind: "invalidRecord",
-            message: "Invalid params: \(place)\(hostWords) is not a record of a tofu export: '\(problem.field)' \(problem.reason). \(nothing)\(before).",
+            message: "Invalid params: \(place)\(hostWords) is not a record of a tofu export: '\(problem.field)' \(problem.reason). \(nothing).",
             details: details)
     }
 

@@ -60,7 +60,8 @@ public struct ImportOutcome: Sendable, Hashable {
     public enum Status: String, Sendable, CaseIterable {
         /// Something was added: the pin (the store had none), events, or the server record.
         case imported
-        /// The store already held all of it (the same pin, every event, a server record): nothing changed.
+        /// The store already pins the host the same way (or, for a host without a pin, holds its
+        /// every event and a server record): nothing changed.
         case identical
         /// The store pins the host differently: refused, nothing changed.
         case conflict
@@ -128,12 +129,13 @@ extension PinStore {
     }
 
     /// Imports one host in one transaction (locking it against every other writer of the
-    /// store): its pin when the store has none, or has the same one; its events that the
-    /// store's history of the host does not already hold (counted, so importing twice adds
-    /// nothing); its server record when the store has none. A store that pins the host
-    /// differently (another certificate, policy or staged certificate) is a `.conflict` and
-    /// nothing changes, unless `replace`: then the imported pin and server record take the
-    /// place of the store's, and the history records the replacement. Never deletes a pin.
+    /// store). A store that already pins it the same way (the same certificate, policy and
+    /// staged certificate) keeps everything of it as it is: `.identical`. Else: the pin when
+    /// the store has none; the events the store's history of the host does not already hold
+    /// (counted, so importing twice adds nothing); the server record when the store has none.
+    /// A store that pins the host differently is a `.conflict` and nothing changes, unless
+    /// `replace`: then the imported pin and server record take the place of the store's, and
+    /// the history records the replacement. Never deletes a pin.
     /// The records must have been checked as the store checks its rows (the caller's job:
     /// importPins does it before any host is written).
     public func importHost(_ transfer: HostTransfer, replace: Bool) throws(TofuError) -> ImportOutcome {
@@ -146,13 +148,13 @@ extension PinStore {
             var replacing: (old: Pin, new: Pin)?
             if let incoming = transfer.pin, let current {
                 outcome.differences = Self.differences(current, incoming)
-                if !outcome.differences.isEmpty {
-                    guard replace else {
-                        outcome.status = .conflict
-                        return outcome
-                    }
-                    replacing = (current, incoming)
+                // The same trust: the store's record of the host stands as it is.
+                guard !outcome.differences.isEmpty else { return outcome }
+                guard replace else {
+                    outcome.status = .conflict
+                    return outcome
                 }
+                replacing = (current, incoming)
             }
             var changed = false
             if let incoming = transfer.pin {

@@ -55,9 +55,9 @@ struct Import: ParsableCommand {
               tofu export --store a.sqlite | tofu import --store postgresql://tofu@192.0.2.20/tofu
 
             Each host is imported in one transaction and reported on a line of its own:
-              imported   the store had no pin for it (or the same one): the pin, the history it
-                         lacked and the DNA Center server record were added
-              identical  the store already held all of it: nothing changed
+              imported   the store had no pin for it: the pin, the history it lacked and the
+                         DNA Center server record were added
+              identical  the store already pins it the same way: nothing of it changed
               conflict   the store pins it to another certificate, policy or staged certificate:
                          refused, nothing of it changed (exit 3); --replace takes the export's
               replaced   so did the store, and --replace made the export's pin replace it
