@@ -24,34 +24,56 @@ struct TransferMethods: Sendable {
         return ["records": .array(records), "nextCursor": page.next.map { .string(ExportCursor.encode($0)) } ?? .null]
     }
 
-    /// Imports records host by host, in order, each host in one transaction. A host's records
-    /// follow one another (its pin, its events oldest first, its server) and are all in this
-    /// call. A record that is not what an export holds stops the call: the hosts before its
-    /// host are imported (and listed in the error's `data.hosts`), nothing of it or after it is.
-    /// A record whose host cannot be read may be the host before it: that one is not imported either.
+    /// Most hosts imported in one transaction: one disk sync for many hosts, while a
+    /// PostgreSQL transaction's advisory locks (one a host) stay far below what its lock
+    /// table holds.
+    static let hostsPerTransaction = 100
+
+    /// Imports records host by host, in order; each host's records in one transaction (several
+    /// hosts share one). A host's records follow one another (its pin, its events oldest first,
+    /// its server) and are all in this call. A record that is not what an export holds stops the
+    /// call: the hosts before its host are imported (and listed in the error's `data.hosts`),
+    /// nothing of it or after it is. A record whose host cannot be read may be the host before
+    /// it: that one is not imported either.
     func importPins(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
         let named = try params.named(allowing: ["records", "replace", "firstLine"])
         let records: [JSONValue] = try named.required("records")
         let replace = try named.optional("replace", as: Bool.self) ?? false
         let firstLine = try named.integer("firstLine", in: 1...Int.max)
         var done: [JSONValue] = []
+        /// Hosts whose records are complete, not yet imported.
+        var ready: [HostTransfer] = []
         var pending: HostTransfer?
         /// The index of the first record of `pending`.
         var pendingStart: Int?
         var seen: Set<HostKey> = []
 
-        func flush() async throws {
+        func importReady() async throws {
+            guard let first = ready.first else { return }
+            let transfers = ready
+            ready = []
+            do {
+                let outcomes = try await committing(context) { try await store.importHosts(transfers, replace: replace) }
+                done += outcomes.map(\.json)
+            } catch let error as ResponseError {
+                throw Self.stopped(error, before: first.host, done: done)
+            } catch is CancellationError {
+                throw Self.stopped(.cancelled, before: first.host, done: done)
+            }
+        }
+
+        func complete() async throws {
             guard let transfer = pending else { return }
             pending = nil
             pendingStart = nil
-            do {
-                let outcome = try await committing(context) { try await store.importHost(transfer, replace: replace) }
-                done.append(outcome.json)
-            } catch let error as ResponseError {
-                throw Self.stopped(error, before: transfer.host, done: done)
-            } catch is CancellationError {
-                throw Self.stopped(.cancelled, before: transfer.host, done: done)
-            }
+            ready.append(transfer)
+            if ready.count >= Self.hostsPerTransaction { try await importReady() }
+        }
+
+        /// The call stops at `index`: what is complete before it is imported first.
+        func invalid(_ problem: TransferJSON.Problem, at index: Int, host: HostKey?) async throws -> ResponseError {
+            try await importReady()
+            return Self.invalid(problem, index: index, from: pendingStart ?? index, firstLine: firstLine, host: host, done: done)
         }
 
         for (index, value) in records.enumerated() {
@@ -59,14 +81,14 @@ struct TransferMethods: Sendable {
             do {
                 host = try TransferJSON.kind(of: value).host
             } catch {
-                throw Self.invalid(error, index: index, from: pendingStart ?? index, firstLine: firstLine, host: nil, done: done)
+                throw try await invalid(error, at: index, host: nil)
             }
-            if host != pending?.host { try await flush() }
+            if host != pending?.host { try await complete() }
             let parsed: TransferJSON.Parsed
             do {
                 parsed = try TransferJSON.parse(value)
             } catch {
-                throw Self.invalid(error, index: index, from: pendingStart ?? index, firstLine: firstLine, host: host, done: done)
+                throw try await invalid(error, at: index, host: host)
             }
             guard case .record(let record) = parsed else {
                 // A header starts another export (files may be concatenated): its hosts are its own.
@@ -74,10 +96,10 @@ struct TransferMethods: Sendable {
                 continue
             }
             if pending == nil { pendingStart = index }
-            let problem = Self.placement(record, in: &pending, seen: &seen)
-            if let problem { throw Self.invalid(problem, index: index, from: pendingStart ?? index, firstLine: firstLine, host: host, done: done) }
+            if let problem = Self.placement(record, in: &pending, seen: &seen) { throw try await invalid(problem, at: index, host: host) }
         }
-        try await flush()
+        try await complete()
+        try await importReady()
         return ["hosts": .array(done)]
     }
 

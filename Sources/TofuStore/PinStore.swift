@@ -508,6 +508,13 @@ public actor PinStore {
         return try backend.snapshot(body)
     }
 
+    /// One transaction deciding about every host of `hosts`.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        return try backend.write(lockingAll: hosts, body)
+    }
+
     /// One transaction deciding about `host` (nil: about no host in particular).
     func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         let backend = try openBackend()

@@ -18,6 +18,10 @@ protocol StoreBackend: AnyObject {
     /// lock it for the transaction (it always serialises writers of the same host).
     func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
 
+    /// `write`, deciding about every host of `hosts` (an import of many): all of them are locked
+    /// as `write(locking:)` locks one, for the whole transaction.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
+
     /// Runs `body`, which only reads committed state: a body of one primitive (every read
     /// `PinStore` makes) reads one consistent snapshot. Opens no more than reading needs.
     func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T

@@ -128,75 +128,90 @@ extension PinStore {
         return ExportPage(records: records, next: records.count == limit ? last : nil)
     }
 
-    /// Imports one host in one transaction (locking it against every other writer of the
-    /// store). A store that already pins it the same way (the same certificate, policy and
+    /// Imports hosts, in order, in one transaction that locks every one of them against every
+    /// other writer of the store (so each host's pin and history are written together, and a
+    /// failure leaves none of these hosts changed); one commit for many hosts, where a commit
+    /// each would cost a disk sync each.
+    ///
+    /// Per host: a store that already pins it the same way (the same certificate, policy and
     /// staged certificate) keeps everything of it as it is: `.identical`. Else: the pin when
     /// the store has none; the events the store's history of the host does not already hold
     /// (counted, so importing twice adds nothing); the server record when the store has none.
-    /// A store that pins the host differently is a `.conflict` and nothing changes, unless
-    /// `replace`: then the imported pin and server record take the place of the store's, and
-    /// the history records the replacement. Never deletes a pin.
-    /// The records must have been checked as the store checks its rows (the caller's job:
-    /// importPins does it before any host is written).
-    public func importHost(_ transfer: HostTransfer, replace: Bool) throws(TofuError) -> ImportOutcome {
-        try write(locking: transfer.host) { tx in
-            let host = transfer.host
-            let current = try tx.pin(host)
-            var outcome = ImportOutcome(
-                host: host, status: .identical, importedFingerprint: transfer.pin?.certificate.sha256Fingerprint,
-                pinnedFingerprint: current?.certificate.sha256Fingerprint, differences: [], eventsAdded: 0, serverAdded: false)
-            var replacing: (old: Pin, new: Pin)?
-            if let incoming = transfer.pin, let current {
-                outcome.differences = Self.differences(current, incoming)
-                // The same trust: the store's record of the host stands as it is.
-                guard !outcome.differences.isEmpty else { return outcome }
-                guard replace else {
-                    outcome.status = .conflict
-                    return outcome
-                }
-                replacing = (current, incoming)
-            }
-            var changed = false
-            if let incoming = transfer.pin {
-                if current == nil {
-                    try tx.insert(incoming)
-                    changed = true
-                } else if replacing != nil {
-                    try tx.update(incoming)
-                }
-            }
-            if !transfer.events.isEmpty {
-                var held: [HistoryEvent: Int] = [:]
-                for event in try tx.history(host: host, limit: Int.max) { held[event, default: 0] += 1 }
-                for event in transfer.events {
-                    if let count = held[event], count > 0 {
-                        held[event] = count - 1
-                    } else {
-                        try tx.record(event)
-                        outcome.eventsAdded += 1
-                    }
-                }
-            }
-            if let (old, new) = replacing {
-                try tx.record(
-                    HistoryEvent(at: Timestamp.now(), host: host, kind: .replaced, sha256Fingerprint: new.certificate.sha256Fingerprint,
-                                 detail: Self.describe(new.certificate) + "; replaced \(old.certificate.sha256Fingerprint) (policy \(old.policy.rawValue)) by an import with replace"))
-            }
-            if let server = transfer.server {
-                let existing = try tx.server(host)
-                if existing == nil || (replacing != nil && existing != server) {
-                    if existing != nil { try tx.deleteServer(host) }
-                    try tx.save(server)
-                    outcome.serverAdded = true
-                }
-            }
-            if replacing != nil {
-                outcome.status = .replaced
-            } else if changed || outcome.eventsAdded > 0 || outcome.serverAdded {
-                outcome.status = .imported
-            }
-            return outcome
+    /// A store that pins the host differently is a `.conflict` and nothing of it changes,
+    /// unless `replace`: then the imported pin and server record take the place of the store's,
+    /// and the history records the replacement. Never deletes a pin. The records must have been
+    /// checked as the store checks its rows (the caller's job: importPins does it before any
+    /// host is written). A host given twice is imported twice, the second time as what the
+    /// first left.
+    public func importHosts(_ transfers: [HostTransfer], replace: Bool) throws(TofuError) -> [ImportOutcome] {
+        guard !transfers.isEmpty else { return [] }
+        return try write(lockingAll: transfers.map(\.host)) { tx in
+            try transfers.map { transfer in try Self.importHost(transfer, replace: replace, tx) }
         }
+    }
+
+    /// `importHosts` of one host.
+    public func importHost(_ transfer: HostTransfer, replace: Bool) throws(TofuError) -> ImportOutcome {
+        try write(locking: transfer.host) { tx in try Self.importHost(transfer, replace: replace, tx) }
+    }
+
+    private static func importHost(_ transfer: HostTransfer, replace: Bool, _ tx: any StoreTransaction) throws -> ImportOutcome {
+        let host = transfer.host
+        let current = try tx.pin(host)
+        var outcome = ImportOutcome(
+            host: host, status: .identical, importedFingerprint: transfer.pin?.certificate.sha256Fingerprint,
+            pinnedFingerprint: current?.certificate.sha256Fingerprint, differences: [], eventsAdded: 0, serverAdded: false)
+        var replacing: (old: Pin, new: Pin)?
+        if let incoming = transfer.pin, let current {
+            outcome.differences = differences(current, incoming)
+            // The same trust: the store's record of the host stands as it is.
+            guard !outcome.differences.isEmpty else { return outcome }
+            guard replace else {
+                outcome.status = .conflict
+                return outcome
+            }
+            replacing = (current, incoming)
+        }
+        var changed = false
+        if let incoming = transfer.pin {
+            if current == nil {
+                try tx.insert(incoming)
+                changed = true
+            } else if replacing != nil {
+                try tx.update(incoming)
+            }
+        }
+        if !transfer.events.isEmpty {
+            var held: [HistoryEvent: Int] = [:]
+            for event in try tx.history(host: host, limit: Int.max) { held[event, default: 0] += 1 }
+            for event in transfer.events {
+                if let count = held[event], count > 0 {
+                    held[event] = count - 1
+                } else {
+                    try tx.record(event)
+                    outcome.eventsAdded += 1
+                }
+            }
+        }
+        if let (old, new) = replacing {
+            try tx.record(
+                HistoryEvent(at: Timestamp.now(), host: host, kind: .replaced, sha256Fingerprint: new.certificate.sha256Fingerprint,
+                             detail: describe(new.certificate) + "; replaced \(old.certificate.sha256Fingerprint) (policy \(old.policy.rawValue)) by an import with replace"))
+        }
+        if let server = transfer.server {
+            let existing = try tx.server(host)
+            if existing == nil || (replacing != nil && existing != server) {
+                if existing != nil { try tx.deleteServer(host) }
+                try tx.save(server)
+                outcome.serverAdded = true
+            }
+        }
+        if replacing != nil {
+            outcome.status = .replaced
+        } else if changed || outcome.eventsAdded > 0 || outcome.serverAdded {
+            outcome.status = .imported
+        }
+        return outcome
     }
 
     /// How the store's pin and an imported one differ, in what a live handshake would accept:

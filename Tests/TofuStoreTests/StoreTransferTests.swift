@@ -54,9 +54,18 @@ import TofuCore
         return transfers
     }
 
-    static func importAll(_ records: [TransferRecord], into store: PinStore, replace: Bool = false) async throws -> [ImportOutcome] {
+    /// Imports host by host, or several hosts a transaction (`together`), as importPins does.
+    static func importAll(_ records: [TransferRecord], into store: PinStore, replace: Bool = false, together: Int = 1) async throws -> [ImportOutcome] {
         var outcomes: [ImportOutcome] = []
-        for transfer in transfers(records) { outcomes.append(try await store.importHost(transfer, replace: replace)) }
+        var hosts = transfers(records)[...]
+        while !hosts.isEmpty {
+            if together == 1 {
+                outcomes.append(try await store.importHost(hosts.removeFirst(), replace: replace))
+            } else {
+                outcomes += try await store.importHosts(Array(hosts.prefix(together)), replace: replace)
+                hosts = hosts.dropFirst(together)
+            }
+        }
         return outcomes
     }
 
@@ -95,7 +104,7 @@ import TofuCore
         let into = try target.make().store
         _ = try await Self.populated(from)
         let exported = try await Self.exportAll(from, limit: 3)
-        let outcomes = try await Self.importAll(exported, into: into)
+        let outcomes = try await Self.importAll(exported, into: into, together: 2)
         #expect(outcomes.allSatisfy { $0.status == .imported }, "\(outcomes)")
         #expect(outcomes.map(\.eventsAdded).reduce(0, +) == exported.filter { if case .event = $0 { true } else { false } }.count)
         #expect(try await Self.exportAll(into, limit: 1000) == exported)
@@ -197,7 +206,7 @@ import TofuCore
             othersPins.insert(key)
         }
         let store = underTest.store
-        let imported = Task { try await Self.importAll(exported, into: store) }
+        let imported = Task { try await Self.importAll(exported, into: store, together: 4) }
         for key in keys.dropFirst(5).reversed() {
             do {
                 if try await other.pin(certificates.b, for: key).1 == .pinned { othersPins.insert(key) }

@@ -45,10 +45,15 @@ final class PostgreSQLBackend: StoreBackend {
     }
 
     func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        try write(lockingAll: host.map { [$0] } ?? [], body)
+    }
+
+    /// Locks taken in one order (bytewise by key) by every writer of several hosts, so two never wait for each other.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         do {
             try connection.execute("BEGIN")
             do {
-                if let host {
+                for host in Set(hosts).map(\.description).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                     try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("tofu pin \(schema) \(host)")])
                 }
                 let result = try body(PGTransaction(connection: connection))

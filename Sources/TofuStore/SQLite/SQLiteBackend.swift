@@ -61,6 +61,11 @@ final class SQLiteBackend: StoreBackend {
         }
     }
 
+    /// One IMMEDIATE transaction holds SQLite's one write lock, whatever hosts it decides about.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        try write(locking: nil, body)
+    }
+
     func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         do {
             // No BEGIN … COMMIT: each SELECT runs on one consistent WAL snapshot of its own, and
