@@ -27,21 +27,26 @@ struct Export: ParsableCommand {
     func run() throws {
         let client = try options.client()
         var cursor: JSONValue = .null
-        var hosts = Set<String>()
+        // Records come host by host: a host is counted where it starts (it may go on in the next page).
+        var hosts = 0
+        var lastHost: String?
         var counts: [String: Int] = [:]
         repeat {
             let page = try client.call("exportPins", cursor == .null ? [:] : ["cursor": cursor]).orExit()
             var lines: [String] = []
             for record in page["records"]?.arrayValue ?? [] {
                 lines.append(TerminalText.escapedJSON(record.description))
-                if let host = record["host"]?.stringValue { hosts.insert(host) }
+                if let host = record["host"]?.stringValue, host != lastHost {
+                    hosts += 1
+                    lastHost = host
+                }
                 counts[record["type"]?.stringValue ?? "", default: 0] += 1
             }
             if !lines.isEmpty { Output.print(lines.joined(separator: "\n")) }
             cursor = page["nextCursor"] ?? .null
         } while cursor != .null
         Output.note(
-            "exported: hosts \(hosts.count), pins \(counts["pin", default: 0]), history events \(counts["event", default: 0]), DNA Center servers \(counts["server", default: 0])")
+            "exported: hosts \(hosts), pins \(counts["pin", default: 0]), history events \(counts["event", default: 0]), DNA Center servers \(counts["server", default: 0])")
     }
 }
 
