@@ -199,6 +199,38 @@ import Testing
         #expect(result.stderr.contains("line 1 is not a record of a tofu export: 'version' is 2; this tofu reads version 1 exports"), "\(result.stderr)")
     }
 
+    /// An export larger than one call (both clients send about 1000 records a call, whole
+    /// hosts each): every host arrives, and a bad line past the first call is named by its line.
+    @Test func aLargeExportGoesInSeveralCallsAndLinesKeepTheirNumbers() async throws {
+        let a = try await CertificateFactory.make()
+        let source = newStorePath()
+        let server = try StoreServer(storePath: source)
+        _ = try await server.result("pinCert", ["host": "h0000.example", "pem": a.pem])
+        _ = try await server.stop()
+        let template = try await Self.tofu(["export", "--store", source]).stdout.split(separator: "\n").map(String.init)
+        #expect(template.count == 4)
+        // 700 hosts of a pin and an event each: 1402 lines, more than one call of either client.
+        var lines = [template[0]]
+        for number in 0..<700 {
+            let host = String(format: "h%04d.example", number)
+            lines += template[1...2].map { $0.replacingOccurrences(of: "h0000.example", with: host) }
+        }
+        lines.append(template[3])
+        let stores = Self.stores()
+        var result = try await Self.both(["import"], stores: stores, status: 0, stdin: lines.joined(separator: "\n") + "\n")
+        #expect(result.stdout.split(separator: "\n").count == 700)
+        #expect(result.stderr.contains("import: hosts 700; imported 700,"), "\(result.stderr)")
+        for store in stores.values {
+            let exported = try await Self.tofu(["export", "--store", store])
+            #expect(exported.stdout == lines.joined(separator: "\n") + "\n")
+        }
+        // Line 1302 is host 650's pin (1 header, then two lines a host).
+        lines[1301] = lines[1301].replacingOccurrences(of: #""pinnedAt":"[^"]*""#, with: #""pinnedAt":"yesterday""#, options: .regularExpression)
+        result = try await Self.both(["import"], stores: Self.stores(), status: 2, stdin: lines.joined(separator: "\n") + "\n")
+        #expect(result.stderr.contains("line 1302 (host h0650.example_443) is not a record of a tofu export: 'pinnedAt' is 'yesterday'"), "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").count == 650)
+    }
+
     /// exportPins and importPins answer as protocol/openrpc.json says, errors included.
     @Test func theMethodsAnswerAsTheDocumentSays() async throws {
         let a = try await CertificateFactory.make()
@@ -225,6 +257,10 @@ import Testing
         let data = try #require((refused.object["error"] as? [String: Any])?["data"] as? [String: Any])
         #expect(data["kind"] as? String == "invalidRecord" && data["line"] as? Int == 12 && data["field"] as? String == "at", "\(data)")
         #expect((data["hosts"] as? [[String: Any]])?.first?["status"] as? String == "identical")
+        // A host's records follow one another in a call.
+        let pins = (records + (rest["records"] as? [[String: Any]] ?? [])).filter { $0["type"] as? String != "header" && $0["type"] as? String != "end" }
+        let apart = try await target.call("importPins", ["records": [pins[0], pins[2], pins[1]]])
+        #expect(((apart.object["error"] as? [String: Any])?["message"] as? String)?.contains("192.0.2.1_443 had records earlier in this call") == true, "\(apart)")
         _ = try await server.stop()
         _ = try await target.stop()
     }
