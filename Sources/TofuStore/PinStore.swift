@@ -495,7 +495,7 @@ public actor PinStore {
         backend = nil
     }
 
-    func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+    private func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         let backend = try openBackend()
         defer { dropIfUnusable(backend) }
         return try backend.read(body)
