@@ -480,6 +480,130 @@ cmd_remove_dnac_server() {
   note "the pin of $server stays; to delete it too: tofu deletecert host $server"
 }
 
+# --- moving a store: export and import (JSON Lines, one record per line) --------------------
+
+# Like start_server, with ARGS for tofu-rpc, and the store in TOFU_STORE, never in argv: every
+# user can read a process's arguments, and a PostgreSQL URI may hold a password.
+start_transfer_server() {
+  local path=${server_path:-${TOFU_RPC:-}}
+  if [ -z "$path" ]; then path=$(command -v tofu-rpc) || die "$EX_FAILURE" "cannot find tofu-rpc: put it on PATH, or give --server-path or TOFU_RPC"; fi
+  if [ -n "$store" ]; then
+    coproc RPC { TOFU_STORE=$store exec "$path" "$@"; }
+  else
+    coproc RPC { exec "$path" "$@"; }
+  fi
+}
+
+cmd_export() {
+  [ $# -eq 0 ] || usage "export: unexpected '$1'"
+  local cursor=null last="" hosts=0 pins=0 events=0 servers=0 counts
+  start_transfer_server
+  while :; do
+    call exportPins "$(jq -cn --argjson cursor "$cursor" 'if $cursor != null then {cursor: $cursor} else {} end')"
+    jq -r "$JQ_ESCAPE"'.records[] | safe_json' <<<"$RESULT" 2>/dev/null || stdout_gone
+    # Records come host by host: a host is counted where it starts (it may go on in the next page).
+    counts=$(jq -r --arg last "$last" '[.records[] | .host // empty] as $hosts
+      | (reduce $hosts[] as $host ({last: $last, new: 0}; if $host != .last then {last: $host, new: (.new + 1)} else . end)) as $seen
+      | [$seen.new, ([.records[] | select(.type == "pin")] | length), ([.records[] | select(.type == "event")] | length),
+         ([.records[] | select(.type == "server")] | length), $seen.last] | map(tostring) | join(" ")' <<<"$RESULT")
+    read -r counts_hosts counts_pins counts_events counts_servers last <<<"$counts"
+    hosts=$((hosts + counts_hosts)); pins=$((pins + counts_pins)); events=$((events + counts_events)); servers=$((servers + counts_servers))
+    cursor=$(jq -c '.nextCursor' <<<"$RESULT")
+    [ "$cursor" = null ] && break
+  done
+  note "exported: hosts $hosts, pins $pins, history events $events, DNA Center servers $servers"
+}
+
+# The import's report so far: a line per host on stdout (a JSON object with --json), counted.
+imported_count=0 identical_count=0 conflict_count=0 replaced_count=0
+
+report_hosts() {  # report_hosts HOSTS_JSON_ARRAY
+  local statuses
+  if [ "$json" = 1 ]; then
+    jq -r "$JQ_ESCAPE"'.[] | safe_json' <<<"$1"
+  else
+    jq -r "$JQ_ESCAPE"'.[] | (.status | esc) + " " + ([["host", .host]] + (
+        if .status == "conflict" then [["pinned", .pinnedFingerprint], ["imported", .sha256Fingerprint], ["differs", (.differences | join(","))]]
+        elif .status == "replaced" then [["sha256", .sha256Fingerprint], ["was", .pinnedFingerprint], ["events", .eventsAdded]]
+        elif .status == "imported" then [["sha256", .sha256Fingerprint], ["events", .eventsAdded], ["server", (if .serverAdded then "added" else "-" end)]]
+        else [["sha256", .sha256Fingerprint]] end)
+      | map("\(.[0])=\(.[1] // "" | esc)") | join(";  "))' <<<"$1"
+  fi
+  statuses=$(jq -r '[("imported", "identical", "conflict", "replaced") as $status | [.[] | select(.status == $status)] | length] | map(tostring) | join(" ")' <<<"$1")
+  read -r a b c d <<<"$statuses"
+  imported_count=$((imported_count + a)); identical_count=$((identical_count + b)); conflict_count=$((conflict_count + c)); replaced_count=$((replaced_count + d))
+}
+
+# Reads the export on stdin a line at a time and groups its records into calls of whole hosts
+# (about 1000 records or 4 MiB each; a larger host goes alone), as the Swift tofu does. Emits
+# {kind: "batch", firstLine, records}; {kind: "bad", line, from} for a line that is not a JSON
+# object (after the batch of the hosts before its host), then stops; {kind: "end", lines, last}.
+readonly JQ_BATCHES='
+def flush: if (.batch | length) > 0 then .out += [{kind: "batch", firstLine: .first, records: .batch}] | .batch = [] | .bytes = 0 else . end;
+label $stop
+| foreach (inputs, null) as $line ({n: 0, batch: [], bytes: 0, first: 1, gstart: 0, key: null, started: false, last: null, out: [], stop: false};
+    .out = []
+    | if $line == null then flush | .out += [{kind: "end", lines: .n, last: .last}]
+      else .n += 1
+      | ($line | rtrimstr("\r") | try fromjson catch null) as $record
+      | if ($record | type) != "object" then
+          (if .gstart < (.batch | length) then .first + .gstart else .n end) as $from
+          | .gstart as $kept | .batch = .batch[:$kept] | flush | .out += [{kind: "bad", line: .n, from: $from}] | .stop = true
+        else
+          ($record.host // null) as $key
+          | (if (.started | not) or $key != .key then
+              (if (.batch | length) >= 1000 or .bytes >= 4194304 then flush | .first = .n else . end)
+              | .gstart = (.batch | length) | .key = $key | .started = true
+            else . end)
+          | .batch += [$record] | .bytes += ($line | utf8bytelength) | .last = $record.type
+        end
+      end;
+    (.out[]), (if .stop then break $stop else empty end))
+'
+
+cmd_import() {
+  local replace=false message kind item params hint lines=0 last=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --replace) replace=true; shift ;;
+      *) usage "import: unexpected '$1'" ;;
+    esac
+  done
+  start_transfer_server --max-message-bytes 67108864
+  while IFS= read -r item; do
+    kind=$(jq -r '.kind' <<<"$item")
+    case "$kind" in
+      batch)
+        params=$(jq -c --argjson replace "$replace" '{records: .records, replace: $replace, firstLine: .firstLine}' <<<"$item")
+        if ! rpc importPins "$params"; then
+          report_hosts "$(jq -c '.data.hosts // []' <<<"$ERROR")"
+          if [ "$(jq -r '.data.kind' <<<"$ERROR")" = invalidRecord ]; then
+            hint="The import stopped there; the hosts listed above were imported."
+          else
+            hint="The import stopped; the hosts listed above were imported. Run it again once this is fixed: what was imported is then skipped as identical."
+          fi
+          fail_with_error "$hint"
+        fi
+        report_hosts "$(jq -c '.hosts' <<<"$RESULT")"
+        ;;
+      bad)
+        message=$(jq -r '"line \(.line) is not a JSON object, as every line of a tofu export is: the import stopped there, nothing from line \(.from) on was imported (the hosts listed above were)"' <<<"$item")
+        die "$EX_USAGE" "$message"
+        ;;
+      end)
+        lines=$(jq -r '.lines' <<<"$item"); last=$(jq -r '.last // ""' <<<"$item")
+        ;;
+    esac
+  done < <(jq -nRc "$JQ_BATCHES")
+  [ "$lines" -gt 0 ] || die "$EX_FAILURE" "the input is empty: nothing was imported (give it what tofu export wrote, e.g. tofu export --store a.sqlite | tofu import)"
+  note "import: hosts $((imported_count + identical_count + conflict_count + replaced_count)); imported $imported_count, identical $identical_count (already in the store), refused $conflict_count (conflict), replaced $replaced_count"
+  [ "$last" = end ] || die "$EX_FAILURE" "the input ended at line $lines without the end record of a tofu export: it was cut short (did the export fail?) or is not one. The hosts listed above were imported; run the import again with the whole export: what is there already is skipped as identical"
+  if [ "$conflict_count" -gt 0 ]; then
+    if [ "$conflict_count" = 1 ]; then message="1 host was"; else message="$conflict_count hosts were"; fi
+    die "$EX_MISMATCH" "$message refused (conflict): this store pins them differently than the export (pinned= is this store's certificate, imported= the export's); nothing of them changed. Compare with tofu listcerts -v --host <key>; to take the export's pins, run the import again with --replace"
+  fi
+}
+
 # --- main ----------------------------------------------------------------------------------
 
 command -v jq >/dev/null || die "$EX_FAILURE" "jq is missing: install it (Debian: apt-get install jq)"
@@ -513,6 +637,8 @@ case "$command" in
   remove-dnac-server) cmd_remove_dnac_server "$@" ;;
   history) cmd_history "$@" ;;
   backup) cmd_backup "$@" ;;
+  export) cmd_export "$@" ;;
+  import) cmd_import "$@" ;;
   help|-h|--help) help ;;
   *) usage "unknown command '$command'" ;;
 esac

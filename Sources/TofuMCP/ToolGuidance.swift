@@ -98,6 +98,20 @@ struct ToolGuidance: Sendable {
                 Deletes the history events older than before (of one host, or of all): the audit trail a person may need \
                 to tell when a certificate changed. Pins are never touched. Only when a person asked for it.
                 """),
+        "exportPins": ToolGuidance(
+            title: "Export the whole store", readOnly: true, destructive: false, idempotent: true, openWorld: false,
+            advice: """
+                Reads the whole store a page at a time (follow nextCursor until it is null), host by host: each pin with \
+                its certificates in PEM, its history and its DNA Center server. For moving a store (importPins takes the \
+                records as they come) or keeping a copy; nothing is written.
+                """),
+        "importPins": ToolGuidance(
+            title: "Import exported pins", readOnly: false, destructive: true, idempotent: true, openWorld: false,
+            advice: """
+                Takes exportPins' records into this store, host by host: a host the store does not pin is imported, one \
+                pinned the same way is left as it is, one pinned differently is refused as a conflict (both fingerprints \
+                reported) unless replace is true, which replaces the store's pin: a person's decision, ask first.
+                """),
         "backupStore": ToolGuidance(
             title: "Back up the store to a file", readOnly: false, destructive: false, idempotent: false, openWorld: false,
             advice: """

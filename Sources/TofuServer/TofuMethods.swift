@@ -29,6 +29,7 @@ public enum TofuMethods {
         VerifyMethods(store: store).register(in: &table)
         DnacMethods(store: store).register(in: &table)
         BackupMethods(store: store).register(in: &table)
+        TransferMethods(store: store).register(in: &table)
         return table
     }
 }

@@ -591,9 +591,31 @@ public actor PinStore {
         return try backend.read(body)
     }
 
+    /// Reads that see one snapshot, however many primitives `body` calls.
+    func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        return try backend.snapshot(body)
+    }
+
+    /// One transaction deciding about every host of `hosts`. Once it has committed, the
+    /// observer hears of each event it recorded.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        var recorded: [HistoryEvent] = []
+        let result = try backend.write(lockingAll: hosts) { tx in
+            let journal = JournaledTransaction(tx)
+            defer { recorded = journal.recorded }
+            return try body(journal)
+        }
+        for event in recorded { notify(.recorded(event)) }
+        return result
+    }
+
     /// One transaction deciding about `host` (nil: about no host in particular). Once it has
     /// committed, the observer hears of each event it recorded.
-    private func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+    func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         let backend = try openBackend()
         defer { dropIfUnusable(backend) }
         var recorded: [HistoryEvent] = []
@@ -651,6 +673,8 @@ private final class JournaledTransaction: StoreTransaction {
     func deleteEvents(before: String, host: HostKey?) throws -> Int { try base.deleteEvents(before: before, host: host) }
     func server(_ host: HostKey) throws -> DnacServer? { try base.server(host) }
     func servers() throws -> [DnacServer] { try base.servers() }
+    func events(after: (host: String, id: Int64)?, limit: Int) throws -> [(id: Int64, event: HistoryEvent)] { try base.events(after: after, limit: limit) }
+    func servers(from: String?, limit: Int) throws -> [DnacServer] { try base.servers(from: from, limit: limit) }
     func save(_ server: DnacServer) throws { try base.save(server) }
     func deleteServer(_ host: HostKey) throws { try base.deleteServer(host) }
 }

@@ -18,9 +18,17 @@ protocol StoreBackend: AnyObject {
     /// lock it for the transaction (it always serialises writers of the same host).
     func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
 
+    /// `write`, deciding about every host of `hosts` (an import of many): all of them are locked
+    /// as `write(locking:)` locks one, for the whole transaction.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
+
     /// Runs `body`, which only reads committed state: a body of one primitive (every read
     /// `PinStore` makes) reads one consistent snapshot. Opens no more than reading needs.
     func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
+
+    /// Runs `body`, which only reads, on one consistent snapshot of committed state however many
+    /// primitives it calls (a page of an export). Writes nothing, opens no more than reading needs.
+    func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
 
     /// True once a failure has left the backend unusable (e.g. a lost connection): the store
     /// then closes it and opens a new one on its next call.
@@ -93,6 +101,14 @@ protocol StoreTransaction {
     func save(_ server: DnacServer) throws
     /// Deletes the server row of `host`, damaged or not.
     func deleteServer(_ host: HostKey) throws
+
+    // MARK: Moving a store
+
+    /// Up to `limit` events in (host, id) order, each after (`after.host`, `after.id`) if given,
+    /// with its id: the history host by host, as an export pages through it.
+    func events(after: (host: String, id: Int64)?, limit: Int) throws -> [(id: Int64, event: HistoryEvent)]
+    /// Up to `limit` servers in host-key order, each with a key from `from` on (itself included).
+    func servers(from: String?, limit: Int) throws -> [DnacServer]
 }
 
 /// A row that cannot be read, as the store reports it (`TofuError.damagedRow`).

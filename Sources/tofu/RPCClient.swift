@@ -46,7 +46,8 @@ final class RPCClient {
 
     /// Starts the server with posix_spawn and waits for it with waitpid: Foundation's Process
     /// polls a run loop to notice the child's exit, which cost tens of milliseconds a command.
-    init(options: GlobalOptions) throws(CLIFailure) {
+    /// `arguments` go to tofu-rpc (never the store: see below).
+    init(options: GlobalOptions, arguments: [String] = []) throws(CLIFailure) {
         guard let path = Self.serverPath(flag: options.serverPath) else {
             throw CLIFailure(.failure, "cannot find tofu-rpc: put it next to tofu or on PATH, or give --server-path or TOFU_RPC")
         }
@@ -62,16 +63,17 @@ final class RPCClient {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, toServer[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromServer[1], 1)
-        // No arguments: tofu-rpc then skips argument parsing, a tenth of its cold start. The
-        // store goes in TOFU_STORE, which tofu-rpc reads as it would read --store; the rest of
+        // Usually no arguments: tofu-rpc then skips argument parsing, a tenth of its cold start.
+        // The store goes in TOFU_STORE, which tofu-rpc reads as it would read --store, and never
+        // in argv, which every user can read (a PostgreSQL URI may hold a password); the rest of
         // the environment is passed on byte for byte.
-        var argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
+        var argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         var store: UnsafeMutablePointer<CChar>?
         if let path = options.store, !path.isEmpty {
             guard let variable = strdup("TOFU_STORE=" + path) else { throw CLIFailure(.failure, "out of memory starting tofu-rpc") }
             store = variable
         }
-        defer { free(argv[0]); free(store) }
+        defer { argv.forEach { free($0) }; free(store) }
         var envp: [UnsafeMutablePointer<CChar>?] = []
         var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
         var logLevelGiven = false

@@ -31,7 +31,7 @@ struct Tofu: ParsableCommand {
             """,
         subcommands: [
             ListCerts.self, DeleteCert.self, VerifyCert.self, AddDnacServer.self, PinCert.self, SetPolicy.self, ListDnacServers.self,
-            RemoveDnacServer.self, History.self, Backup.self, CertValidation.self,
+            RemoveDnacServer.self, History.self, Backup.self, Export.self, Import.self, CertValidation.self,
         ])
 
     static func main() {
@@ -40,7 +40,7 @@ struct Tofu: ParsableCommand {
         // A server that exits early must not kill the CLI with SIGPIPE: it reports instead.
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let failure as CLIFailure {
             Output.note(failure.message)

@@ -39,12 +39,17 @@ final class PostgreSQLBackend: StoreBackend {
     }
 
     func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        try write(lockingAll: host.map { [$0] } ?? [], body)
+    }
+
+    /// Locks taken in one order (bytewise by key) by every writer of several hosts, so two never wait for each other.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         var committing = false
         do {
             if try lookAtSchema() != .current { try upgradeSchema() }
             try connection.execute("BEGIN")
             do {
-                if let host {
+                for host in Set(hosts).map(\.description).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                     try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("tofu pin \(schema) \(host)")])
                 }
                 let result = try body(PGTransaction(connection: connection))
@@ -69,6 +74,27 @@ final class PostgreSQLBackend: StoreBackend {
             case .behind, .newer: try upgradeSchema()
             }
             return try body(PGTransaction(connection: connection))
+        } catch {
+            throw failure(error, committing: false)
+        }
+    }
+
+    func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        do {
+            switch try lookAtSchema() {
+            case .current: break
+            case .absent: return try body(NeverWritten())
+            case .behind, .newer: try upgradeSchema()
+            }
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            do {
+                let result = try body(PGTransaction(connection: connection))
+                try connection.execute("COMMIT")
+                return result
+            } catch {
+                rollBack()
+                throw error
+            }
         } catch {
             throw failure(error, committing: false)
         }
@@ -156,6 +182,8 @@ private struct NeverWritten: StoreTransaction {
     func hostKeys() throws -> [HostKey] { [] }
     func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent] { [] }
     func lastEvent(of host: HostKey, kinds: [HistoryEvent.Kind]) throws -> HistoryEvent? { nil }
+    func events(after: (host: String, id: Int64)?, limit: Int) throws -> [(id: Int64, event: HistoryEvent)] { [] }
+    func servers(from: String?, limit: Int) throws -> [DnacServer] { [] }
     func server(_ host: HostKey) throws -> DnacServer? { nil }
     func servers() throws -> [DnacServer] { [] }
 
@@ -317,5 +345,21 @@ private struct PGTransaction: StoreTransaction {
 
     func deleteServer(_ host: HostKey) throws {
         try connection.execute("DELETE FROM dnac_server WHERE host = $1", [.text(host.description)])
+    }
+
+    func events(after: (host: String, id: Int64)?, limit: Int) throws -> [(id: Int64, event: HistoryEvent)] {
+        var parameters: [PGValue] = after.map { [.text($0.host), .text(String($0.id))] } ?? []
+        let filter = after == nil ? "" : "WHERE (host, id) > ($1, $2)"
+        parameters.append(.text(String(max(limit, 0))))
+        let result = try connection.execute(
+            "SELECT \(PGRows.eventColumns) FROM event \(filter) ORDER BY host, id LIMIT $\(parameters.count)", parameters)
+        return try rows(result, table: "event", names: RowDecoding.eventNames, RowDecoding.numberedEvent)
+    }
+
+    func servers(from: String?, limit: Int) throws -> [DnacServer] {
+        var parameters: [PGValue] = from.map { [.text($0)] } ?? []
+        let filter = from == nil ? "" : "WHERE host >= $1"
+        parameters.append(.text(String(max(limit, 0))))
+        return try servers(connection.execute("SELECT \(PGRows.serverColumns) FROM dnac_server \(filter) ORDER BY host LIMIT $\(parameters.count)", parameters))
     }
 }
