@@ -332,17 +332,27 @@ ask_secret() {  # ask_secret PROMPT: sets REPLY to one line typed without echo
   printf '\n' >&3
 }
 
+# read_password_twice WHERE: sets password and confirmation, asked on the terminal; a
+# confirmation that differs asks both again, three tries in all.
 read_password_twice() {
-  # (Braces: `exec 3<>/dev/tty 2>/dev/null` would send all later messages to /dev/null too.)
-  [ -r /dev/tty ] && { exec 3<>/dev/tty; } 2>/dev/null || die "$EX_USAGE" "no terminal to ask the password on; pipe it with --password-stdin"
+  # Opened once in a subshell first, so that a missing terminal is a message, not bash's
+  # diagnostic. (`{ exec 3<>/dev/tty; } 2>/dev/null` would keep stderr on /dev/null for the
+  # rest of the run: every later message, the mismatch and the next command, would be lost.)
+  { : <>/dev/tty; } 2>/dev/null || die "$EX_USAGE" "There is no terminal to ask the password on; pipe it with --password-stdin."
+  exec 3<>/dev/tty
   tty_saved=$(stty -g <&3 2>/dev/null) || tty_saved=""
-  local signal
+  local signal try
   for signal in INT TERM HUP TSTP; do trap "tty_signal $signal" "$signal"; done
-  ask_secret 'Password: '; password=$REPLY
-  ask_secret 'Confirm password: '; confirmation=$REPLY
+  for try in 1 2 3; do
+    ask_secret "Password for $1: "; password=$REPLY
+    ask_secret 'Confirm password: '; confirmation=$REPLY
+    [ "$password" != "$confirmation" ] || break
+    [ "$try" = 3 ] || printf '%s\n' "The passwords do not match; type them again (try $((try + 1)) of 3)." >&3
+  done
   REPLY=""
   trap - INT TERM HUP TSTP
   exec 3>&-
+  [ "$password" = "$confirmation" ] || die "$EX_USAGE" "The passwords did not match three times; nothing was sent."
 }
 
 cmd_add_dnac_server() {
@@ -369,7 +379,9 @@ cmd_add_dnac_server() {
     password=${password%$'\r'}
     confirmation=$password
   else
-    read_password_twice
+    # The prompt names the user and the controller, escaped as any text tofu prints.
+    read_password_twice "$(jq -rn --arg user "$username" --arg server "$server" --arg port "$port" "$JQ_ESCAPE"'
+      "\($user | esc) on \($server | esc)" + (if $port != "" then " port \($port | esc)" else "" end)')"
   fi
   # The password reaches jq on stdin (NUL-separated from its confirmation), never in argv.
   params=$(printf '%s\0%s' "$password" "$confirmation" | jq -Rsc --arg server "$server" --arg port "$port" --arg username "$username" \

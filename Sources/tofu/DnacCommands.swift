@@ -45,7 +45,7 @@ struct AddDnacServer: ParsableCommand {
     var timeoutMs: Int?
 
     func run() throws {
-        let (password, confirmation) = passwordStdin ? try { let line = try Password.fromStandardInput(); return (line, line) }() : try Password.prompt()
+        let (password, confirmation) = passwordStdin ? try { let line = try Password.fromStandardInput(); return (line, line) }() : try Password.prompt(for: promptName)
         var params: [String: JSONValue] = [
             "server": .string(server), "username": .string(username), "password": .string(password), "confirmPassword": .string(confirmation),
         ]
@@ -58,6 +58,11 @@ struct AddDnacServer: ParsableCommand {
         if options.json { return Output.printJSON(result) }
         let authenticated = result["authenticated"].map { $0 == .null ? "unchecked" : Output.text($0) } ?? "unchecked"
         Output.print(Output.pinning(result, then: [("authenticated", authenticated)]))
+    }
+
+    /// The user and the controller, as given, for the password prompt.
+    var promptName: String {
+        TerminalText.escaped("\(username) on \(server)") + (port.map { " port \($0)" } ?? "")
     }
 
     /// The exact next commands after a mismatch: the slow way and the one-step way.

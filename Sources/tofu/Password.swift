@@ -41,12 +41,21 @@ enum Password {
         }
     }
 
-    /// Asked twice on the terminal with echo off, as PI's form asks for a confirmation.
-    static func prompt() throws(CLIFailure) -> (password: String, confirmation: String) {
+    /// Tries at typing the password and its confirmation alike before the CLI gives up.
+    static let tries = 3
+
+    /// Asked twice on the terminal with echo off, as PI's form asks for a confirmation;
+    /// `who` (the user and the controller) is named in the prompt. A confirmation that differs
+    /// asks both again, `tries` times in all.
+    static func prompt(for who: String) throws(CLIFailure) -> (password: String, confirmation: String) {
         let terminal = try QuietTerminal()
-        let password = try terminal.ask("Password: ")
-        let confirmation = try terminal.ask("Confirm password: ")
-        return (password, confirmation)
+        for attempt in 1...tries {
+            let password = try terminal.ask("Password for \(who): ")
+            let confirmation = try terminal.ask("Confirm password: ")
+            if password == confirmation { return (password, confirmation) }
+            if attempt < tries { terminal.say("The passwords do not match; type them again (try \(attempt + 1) of \(tries)).\n") }
+        }
+        throw CLIFailure(.usage, "The passwords did not match three times; nothing was sent.")
     }
 }
 

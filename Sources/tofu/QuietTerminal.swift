@@ -30,7 +30,7 @@ struct QuietTerminal: ~Copyable {
     init() throws(CLIFailure) {
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard tty >= 0 else {
-            throw CLIFailure(.usage, "no terminal to ask the password on; pipe it with --password-stdin")
+            throw CLIFailure(.usage, "There is no terminal to ask the password on; pipe it with --password-stdin.")
         }
         var settings = termios()
         let readable = tcgetattr(tty, &settings) == 0
@@ -104,7 +104,8 @@ struct QuietTerminal: ~Copyable {
         }
     }
 
-    private func say(_ text: String) {
+    /// Writes `text` on the terminal (not on stderr, which may be redirected).
+    func say(_ text: String) {
         _ = try? FileIO.writeAll(tty, text)
     }
 

@@ -258,7 +258,7 @@ import Testing
         let result = try await runProgram(
             "/bin/bash", ["-c", typing, command], environment: ["TOFU_RPC": productPath("tofu-rpc"), "TOFU_STORE": ""])
         let screen = result.stdout
-        #expect(screen.contains("Password: "), "\(screen)")
+        #expect(screen.contains("Password for u on \(dnac.address): "), "\(screen)")
         #expect(screen.contains("Confirm password: "), "\(screen)")
         #expect(screen.contains("pinned host=\(dnac.key)"), "\(screen)")
         #expect(screen.contains("exit=0"), "\(screen)")
