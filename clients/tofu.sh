@@ -437,6 +437,15 @@ cmd_remove_dnac_server() {
   note "the pin of $server stays; to delete it too: tofu deletecert host $server"
 }
 
+# The version of the tofu-rpc this client runs: what it answers in rpc.discover, the same
+# as `tofu --version` and `tofu-rpc --version` of that build.
+cmd_version() {
+  [ $# -eq 0 ] || usage "--version takes no arguments"
+  start_server
+  call rpc.discover '{}'
+  jq -r "$JQ_ESCAPE"'.info.version | esc' <<<"$RESULT"
+}
+
 # --- main ----------------------------------------------------------------------------------
 
 command -v jq >/dev/null || die "$EX_FAILURE" "jq is missing: install it (Debian: apt-get install jq)"
@@ -470,5 +479,6 @@ case "$command" in
   remove-dnac-server) cmd_remove_dnac_server "$@" ;;
   history) cmd_history "$@" ;;
   help|-h|--help) help ;;
+  --version) cmd_version "$@" ;;
   *) usage "unknown command '$command'" ;;
 esac

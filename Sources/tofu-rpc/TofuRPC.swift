@@ -3,6 +3,7 @@ import Foundation
 import JSONRPC
 import Logging
 import Posix
+import TofuCore
 import TofuServer
 import TofuStore
 
@@ -18,7 +19,8 @@ struct TofuRPC: AsyncParsableCommand {
               echo '{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}' | tofu-rpc
 
             Exit status: 0 after end of input, or after 'shutdown' then 'exit'; 1 after 'exit' without 'shutdown'; 2 when the input's framing could not be recovered (the reason is on stderr).
-            """)
+            """,
+        version: TofuVersion.string)
 
     @Option(help: "The pin store file (default: $TOFU_STORE, else $XDG_DATA_HOME/tofu/store.sqlite, else ~/.local/share/tofu/store.sqlite).")
     var store: String?

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Posix
+import TofuCore
 
 #if canImport(Glibc)
     import Glibc
@@ -28,6 +29,7 @@ struct Tofu: ParsableCommand {
 
             \(ExitStatus.table)
             """,
+        version: TofuVersion.string,
         subcommands: [
             ListCerts.self, DeleteCert.self, VerifyCert.self, AddDnacServer.self, PinCert.self, SetPolicy.self, ListDnacServers.self,
             RemoveDnacServer.self, History.self, CertValidation.self,
