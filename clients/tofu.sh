@@ -60,6 +60,52 @@ def esc: tostring | escaped_with(if . < 256 then "\\x" + (hex4 | .[2:]) else "\\
 def safe_json: tojson | escaped_with("\\u" + (hex4 | ascii_downcase));
 '
 
+# tofu-rpc's failures in the CLI's words, as the Swift tofu prints them (FailureText.swift):
+# `explanation` is an error's data.summary, then each of data.nextSteps (its sentence, then its
+# calls as tofu commands, indented); `invalid_params` is -32602 with the option names.
+# (\u0027 is a single quote.)
+readonly JQ_RENDER='
+def word: if test("^[A-Za-z0-9_@%+=:,./-]+$") then . else "\u0027" + gsub("\u0027"; "\u0027\\\u0027\u0027") + "\u0027" end;
+def sentence: if length > 0 and (.[-1:] | test("[.?!]") | not) then . + "." else . end;
+def command($pem): (.params // {}) as $p
+  | def val($n): if ($p[$n] // null) == null then null else ($p[$n] | tostring | esc | word) end;
+    def flag($n): $p[$n] == true;
+    def when(c; w): if c then w else [] end;
+    (.method // "") as $m
+  | if $m == "listCerts" then ["tofu", "listcerts"] + when(val("host"); [val("host"), "-v"])
+    elif $m == "listDnacServers" then ["tofu", "list-dnac-servers"]
+    elif $m == "deleteCert" then ["tofu", "deletecert", "host", (val("host") // "KEY")] + when(flag("next"); ["--next"])
+      + when(val("expectedFingerprint"); ["--expected-fingerprint", val("expectedFingerprint")])
+    elif $m == "pinCert" then ["tofu", "pin-cert", (val("host") // "KEY"), "--pem", (if $pem != "" then ($pem | esc | word) else "FILE" end)]
+      + when(flag("next"); ["--next"])
+    elif $m == "verifyCert" then ["tofu", "verifycert", (val("host") // "KEY")]
+    elif $m == "removeDnacServer" then ["tofu", "remove-dnac-server", (val("server") // "KEY")]
+    elif $m == "addDnacServer" then ["tofu", "add-dnac-server", "--server", (val("server") // "SERVER"), "--username", (val("username") // "USER")]
+      + when(val("acceptFingerprint"); ["--accept-fingerprint", val("acceptFingerprint")])
+      + when(($p.policy | type) == "string"; ["--policy", (if $p.policy == "publicKey" then "public-key" else ($p.policy | esc | word) end)])
+      + when($p.checkCredentials == false; ["--no-check-credentials"])
+    else [($m | esc), ($p | safe_json)] end
+  | join(" ");
+def explanation($pem): [(.summary | esc)] + [.nextSteps[]? | (.text | esc), (.calls[]? | "  " + command($pem)), (.commands[]? | "  " + esc)]
+  | join("\n");
+def option_names: [["host", "the host key"], ["server", "--server"], ["port", "--port"], ["username", "--username"],
+  ["password", "the password"], ["confirmPassword", "the confirmation"], ["acceptFingerprint", "--accept-fingerprint"],
+  ["expectedFingerprint", "--expected-fingerprint"], ["timeoutMs", "--timeout-ms"], ["limit", "--limit"],
+  ["expiringWithinDays", "--expiring-within"], ["concurrency", "--concurrency"], ["policy", "--policy"], ["pem", "--pem"],
+  ["next", "--next"], ["all", "--all"], ["staged", "--staged"]];
+def invalid_params:
+  if (.value | type) == "string" and (.problem | type) == "string" then "\u0027\(.value)\u0027 is not a host key: \(.problem)" | sentence | esc
+  elif (.field | type) == "string" and (.reason | type) == "string" then
+    .field as $field
+    | (reduce option_names[] as $name (.reason; gsub("\u0027" + $name[0] + "\u0027"; $name[1]))) as $words
+    | ([option_names[] | select(.[0] == $field) | .[1]] | first // "\u0027\($field)\u0027") as $subject
+    | ($subject | if test("^[a-z]") then (.[:1] | ascii_upcase) + .[1:] else . end) + " " + $words | sentence | esc
+  else null end;
+def failure_text($pem): if (.data.summary | type) == "string" then .data | explanation($pem)
+  elif .code == -32602 and (.data | type) == "object" and (.data | invalid_params) != null then .data | invalid_params
+  else .message | esc end;
+'
+
 # --- the tofu-rpc coprocess ---------------------------------------------------------------
 
 store=""; server_path=""; json=0; next_id=0
@@ -112,12 +158,16 @@ rpc() {
   die "$EX_FAILURE" "tofu-rpc exited without answering (see its message above)"
 }
 
-# fail_with_error [hint]: reports ERROR (and a hint) and exits with its status.
+# fail_with_error: reports ERROR in the CLI's words (with --json also on stdout, as
+# {"error": {code, message, data}}) and exits with its status. pem_context is the file
+# pin-cert was given, for the next command.
+pem_context=""
 fail_with_error() {
   local message code
-  message=$(jq -r "$JQ_ESCAPE"'.message | esc' <<<"$ERROR")
+  [ "$json" = 1 ] && jq -r "$JQ_ESCAPE"'{error: .} | safe_json' <<<"$ERROR"
+  message=$(jq -r --arg pem "$pem_context" "$JQ_ESCAPE$JQ_RENDER"'failure_text($pem)' <<<"$ERROR")
   code=$(jq -r '.code' <<<"$ERROR")
-  if [ -n "${1:-}" ]; then note "$message"$'\n'"$1"; else note "$message"; fi
+  note "$message"
   exit "$(exit_status_for "$code")"
 }
 
@@ -221,6 +271,7 @@ cmd_pin_cert() {
     else {host: $host, pem: .} + (if $next then {next: true} else {} end) + (if $policy != "" then {policy: $policy} else {} end) end')
   [ "$params" != null ] || usage "$pem is 1 MiB or more; a PEM certificate is a few KiB: give a file holding one"
   start_server
+  pem_context=$pem
   call pinCert "$params"
   # With --next: what was staged, not the pin it waits beside (listcerts -v shows both).
   print_result || jq -r "$JQ_ESCAPE"'if .pinStatus == "staged" then "staged host=\(.pin.host | esc);  subject=\(.pin.next.subject | esc);  sha256=\(.pin.next.sha256Fingerprint | esc)"
@@ -293,15 +344,28 @@ cmd_verifycert() {
       elif .status == "unpinned" then [["presented", .presented.sha256Fingerprint]]
       else [["reason", .reason], ["detail", .detail]] end)
     | map("\(.[0])=\(.[1] // "" | esc)") | join(";  ")' <<<"$results"
-  jq -r "$JQ_ESCAPE"'.[] | select(.status == "mismatch") | (.host | esc) as $host | (.presented.sha256Fingerprint | esc) as $presented | (if .pinned.next != null then ", nor the staged next certificate (\(.pinned.next.sha256Fingerprint | esc))" else "" end) as $staged | "\($host) presents \($presented), not the pinned certificate\($staged). If the controller'"'"'s certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \($host) --username <user> --accept-fingerprint \($presented)"' <<<"$results" \
-    | while IFS= read -r hint; do note "$hint"; done
-  local statuses
+  # What went wrong, host by host, with the next step; with --all only the mismatches, the
+  # outage, then one line that names the hosts of each kind (as the Swift tofu does).
+  jq -r --argjson all "$all" "$JQ_ESCAPE$JQ_RENDER"'.[] | select(.status != "match" and ($all == 0 or .status == "mismatch"))
+    | select(.summary != null) | explanation("") + "\u0000"' <<<"$results" \
+    | while IFS= read -r -d '' text; do note "$text"; done
+  local statuses status tally
   statuses=$(jq -r '[.[].status] | unique | join(" ")' <<<"$results")
   case " $statuses " in
-    *" mismatch "*) die "$EX_MISMATCH" "a host presents a different certificate than the one pinned" ;;
-    *" unreachable "*) die "$EX_UNREACHABLE" "a host could not be reached over TLS" ;;
-    *" unpinned "*) die "$EX_NOT_FOUND" "a host has no pin" ;;
+    *" mismatch "*) status=$EX_MISMATCH ;;
+    *" unreachable "*) status=$EX_UNREACHABLE ;;
+    *" unpinned "*) status=$EX_NOT_FOUND ;;
+    *) return 0 ;;
   esac
+  [ "$all" = 1 ] || exit "$status"
+  tally=$(jq -r "$JQ_ESCAPE"'. as $results
+    | [["mismatch", "presents a different certificate", "present a different certificate"],
+       ["unreachable", "could not be reached", "could not be reached"], ["unpinned", "has no pin", "have no pin"]]
+    | map(. as [$status, $one, $many] | [$results[] | select(.status == $status) | .host | esc]
+        | select(length > 0) | "\(length) \(if length == 1 then $one else $many end) (\(join(", ")))")
+    | (if length > 1 then (.[:-1] | join(", ")) + " and " + .[-1] else join("") end) as $listed
+    | "Of \($results | length) pin\(if ($results | length) == 1 then "" else "s" end), \($listed)."' <<<"$results")
+  die "$status" "$tally"
 }
 
 # The password prompt, on the terminal (fd 3) with echo off. Ctrl-C, kill or a hang-up give the
@@ -395,23 +459,7 @@ cmd_add_dnac_server() {
     + (if $policy != "" then {policy: $policy} else {} end)')
   unset password confirmation
   start_server
-  if ! rpc addDnacServer "$params"; then
-    local hint=""
-    if [ "$(jq -r '.code' <<<"$ERROR")" = -32002 ] && [ "$(jq -r '.data.presented.sha256Fingerprint // ""' <<<"$ERROR")" != "" ]; then
-      hint=$(jq -r --arg user "$username" "$JQ_ESCAPE"'.data | (.host | esc) as $host | (.pinned.sha256Fingerprint // "" | esc) as $pinned
-  | (.presented.sha256Fingerprint | esc) as $presented
-  | if .acceptFingerprint != null then
-  "Next, once the controller'"'"'s administrator has confirmed \($presented) (not \(.acceptFingerprint | esc)):
-  tofu add-dnac-server --server \($host) --username \($user) --accept-fingerprint \($presented)"
-  else
-  "Next, once you have confirmed \($presented) with the controller'"'"'s administrator, either:
-  tofu deletecert host \($host) --expected-fingerprint \($pinned)
-  tofu add-dnac-server --server \($host) --username \($user)
-or in one step (the old pin stays unless the new certificate and the credentials are accepted):
-  tofu add-dnac-server --server \($host) --username \($user) --accept-fingerprint \($presented)" end' <<<"$ERROR")
-    fi
-    fail_with_error "$hint"
-  fi
+  call addDnacServer "$params"
   print_result || jq -r "$JQ_ESCAPE"'"\(.pinStatus | esc) host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  sha256=\(.pin.sha256Fingerprint | esc);  authenticated=\(if .authenticated == null then "unchecked" else .authenticated end | esc)"' <<<"$RESULT"
 }
 

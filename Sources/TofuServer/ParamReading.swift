@@ -29,7 +29,12 @@ extension NamedParams {
         do {
             return try HostKey(parsing: text)
         } catch {
-            throw .invalidParams(field: field, error.description)
+            // "'host' is not a host key ('x'): why": the value and the why also in data, for a
+            // client to say in its own words.
+            let shown = ResponseError.clipped(text)
+            var failure = ResponseError.invalidParams(field: field, "is not a host key ('\(shown)'): \(error.reason)")
+            failure.merge(["value": .string(shown), "problem": .string(error.reason)])
+            throw failure
         }
     }
 

@@ -54,7 +54,7 @@ struct AddDnacServer: ParsableCommand {
         if let acceptFingerprint { params["acceptFingerprint"] = .string(acceptFingerprint) }
         if let policy { params["policy"] = .string(policy.wire) }
         if let timeoutMs { params["timeoutMs"] = .int(Int64(timeoutMs)) }
-        let result = try options.client().call("addDnacServer", params).orExit { error in Self.hint(error, username: username) }
+        let result = try options.client().call("addDnacServer", params).orExit()
         if options.json { return Output.printJSON(result) }
         let authenticated = result["authenticated"].map { $0 == .null ? "unchecked" : Output.text($0) } ?? "unchecked"
         Output.print(Output.pinning(result, then: [("authenticated", authenticated)]))
@@ -63,29 +63,6 @@ struct AddDnacServer: ParsableCommand {
     /// The user and the controller, as given, for the password prompt.
     var promptName: String {
         TerminalText.escaped("\(username) on \(server)") + (port.map { " port \($0)" } ?? "")
-    }
-
-    /// The exact next commands after a mismatch: the slow way and the one-step way.
-    static func hint(_ error: ResponseError, username: String) -> String? {
-        guard TofuErrorCode(rawValue: error.code.rawValue) == .certificateMismatch, let data = error.data else { return nil }
-        let host = Output.text(data["host"])
-        let pinned = Output.text(data["pinned"]?["sha256Fingerprint"])
-        let presented = Output.text(data["presented"]?["sha256Fingerprint"])
-        guard !presented.isEmpty else { return nil }
-        if let accepted = data["acceptFingerprint"], accepted != .null {
-            // Not the certificate the operator accepted: nothing was pinned or sent, pinned or not.
-            return """
-                Next, once the controller's administrator has confirmed \(presented) (not \(Output.text(accepted))):
-                  tofu add-dnac-server --server \(host) --username \(username) --accept-fingerprint \(presented)
-                """
-        }
-        return """
-            Next, once you have confirmed \(presented) with the controller's administrator, either:
-              tofu deletecert host \(host) --expected-fingerprint \(pinned)
-              tofu add-dnac-server --server \(host) --username \(username)
-            or in one step (the old pin stays unless the new certificate and the credentials are accepted):
-              tofu add-dnac-server --server \(host) --username \(username) --accept-fingerprint \(presented)
-            """
     }
 }
 

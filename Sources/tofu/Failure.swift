@@ -1,4 +1,5 @@
 import JSONRPC
+import Posix
 import TofuCore
 
 /// The CLI's exit status, one per outcome a script needs to tell apart (see `tofu --help`).
@@ -44,26 +45,40 @@ enum ExitStatus: Int32 {
 struct CLIFailure: Error {
     let status: ExitStatus
     let message: String
+    /// The error answer it comes from, if any: with --json it goes to stdout too.
+    let error: ResponseError?
 
     init(_ status: ExitStatus, _ message: String) {
         self.status = status
         self.message = message
+        error = nil
     }
 
-    /// An error answer, in the server's words (escaped for the terminal: they may quote
-    /// certificate text), plus the next command to run where there is one.
-    init(_ error: ResponseError, hint: String? = nil) {
-        status = ExitStatus(error.code)
-        message = TerminalText.escaped(error.message) + (hint.map { "\n" + $0 } ?? "")
+    /// A failure already explained on stderr: only the exit status is left to give.
+    init(explained status: ExitStatus) {
+        self.status = status
+        message = ""
+        error = nil
     }
+
+    /// An error answer, in the CLI's words (see FailureText).
+    init(_ error: ResponseError, context: FailureText.Context = FailureText.Context()) {
+        status = ExitStatus(error.code)
+        message = FailureText.message(for: error, context: context)
+        self.error = error
+    }
+
+    /// Whether the command was given --json: an error answer is then printed on stdout as
+    /// `{"error": {code, message, data}}`, for scripts, besides the message on stderr.
+    static let printsErrorsAsJSON = Locked(false)
 }
 
 extension Result where Failure == ResponseError {
     /// The result, or the failure the CLI exits with.
-    func orExit(hint: (ResponseError) -> String? = { _ in nil }) throws(CLIFailure) -> Success {
+    func orExit(context: FailureText.Context = FailureText.Context()) throws(CLIFailure) -> Success {
         switch self {
         case .success(let value): return value
-        case .failure(let error): throw CLIFailure(error, hint: hint(error))
+        case .failure(let error): throw CLIFailure(error, context: context)
         }
     }
 }

@@ -135,7 +135,7 @@ struct PinCert: ParsableCommand {
         var params: [String: JSONValue] = ["host": .string(key), "pem": .string(text)]
         if next { params["next"] = true }
         if let policy { params["policy"] = .string(policy.wire) }
-        let result = try options.client().call("pinCert", params).orExit()
+        let result = try options.client().call("pinCert", params).orExit(context: FailureText.Context(pemPath: pem))
         if options.json { return Output.printJSON(result) }
         // With --next: what was staged, not the pin it waits beside (listcerts -v shows both).
         if next { return Output.print(Output.certificate("staged", of: result["pin"] ?? .null, result["pin"]?["next"])) }

@@ -44,7 +44,10 @@ struct Tofu: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let failure as CLIFailure {
-            Output.note(failure.message)
+            if let error = failure.error, CLIFailure.printsErrorsAsJSON.withLock({ $0 }) {
+                Output.printJSON(["error": error.json])
+            }
+            if !failure.message.isEmpty { Output.note(failure.message) }
             Glibc.exit(failure.status.rawValue)
         } catch {
             let code = exitCode(for: error)
