@@ -11,34 +11,204 @@ ulimit -c 0 2>/dev/null
 
 readonly EX_OK=0 EX_FAILURE=1 EX_USAGE=2 EX_MISMATCH=3 EX_NOT_FOUND=4 EX_UNREACHABLE=5 EX_AUTH=6 EX_STORE=7 EX_NOT_DNAC=8
 
+# This client's name in the commands it suggests (tofu.sh, or tofu if installed as that), and
+# the command being run, for its help: `tofu.sh listcerts --help`.
+self=${0##*/}; [ -n "$self" ] || self=tofu.sh
+command_words=""
+
 note() { printf 'tofu: %s\n' "$1" >&2; }
 die() { note "$2"; exit "$1"; }
-usage() { die "$EX_USAGE" "$1 (see: tofu.sh help)"; }
+
+# usage WORDS: a mistake on the command line, as the Swift tofu says it: a sentence, then the
+# help to read; exit status 2. WORDS may quote what was typed: escaped for the terminal.
+usage() {
+  local text=$1
+  case "$text" in *[.?!]) ;; *) text+=. ;; esac
+  die "$EX_USAGE" "$(jq -rn --arg text "$text" "$JQ_ESCAPE"'$text | esc') See '$self${command_words:+ $command_words} --help'."
+}
+
+# The word after an option that takes one, in VALUE. A word that starts with '-' is the next
+# option, not a value (as swift-argument-parser reads a command line).
+take_value() { if [ $# -lt 2 ] || [[ "$2" == -?* ]]; then usage "$1 needs a value"; fi; VALUE=$2; }
+
+# The same for a number: digits, maybe after a '+', that fit in 64 bits.
+take_number() {
+  take_value "$@"
+  local digits=${VALUE#+}
+  [[ "$digits" =~ ^[0-9]+$ ]] || usage "$1 takes a number, not '$VALUE'"
+  while [[ "$digits" == 0?* ]]; do digits=${digits#0}; done
+  if [ "${#digits}" -gt 19 ] || { [ "${#digits}" -eq 19 ] && [[ "$digits" > 9223372036854775807 ]]; }; then
+    usage "$1 takes a number, not '$VALUE'"
+  fi
+  VALUE=$digits
+}
+
+# refuse SENTENCE: a usage failure that is not a mistake of the command line's form (a file
+# that cannot be read): no help to read, exit status 2.
+refuse() { die "$EX_USAGE" "$(jq -rn --arg text "$1" "$JQ_ESCAPE"'$text | esc')"; }
+
+unknown_option() { usage "There is no option $1"; }
+unexpected() { usage "'$1' is not expected here"; }
 
 help() {
-  cat <<'TEXT'
-tofu.sh: Trust-On-First-Use certificate pins, in bash + jq (the same as the Swift `tofu`).
+  cat <<TEXT
+$self: Trust-On-First-Use certificate pins, in bash + jq (the same as the Swift tofu).
 
-  tofu.sh listcerts [--host K] [--expiring-within DAYS] [--staged] [-v]
-  tofu.sh deletecert host K [--expected-fingerprint F] [--next]
-  tofu.sh verifycert K | --all [--concurrency N] [--timeout-ms MS]
-  tofu.sh add-dnac-server --server S [--port P] --username U [--password-stdin]
-                          [--no-check-credentials] [--accept-fingerprint F] [--timeout-ms MS]
-                          [--policy certificate|public-key]
-  tofu.sh pin-cert K --pem FILE [--policy certificate|public-key | --next]
-  tofu.sh set-policy K certificate|public-key
-  tofu.sh list-dnac-servers
-  tofu.sh remove-dnac-server S
-  tofu.sh history [K] [--limit N]
-  tofu.sh certvalidation tofu-certs listcerts | deletecert host K     (PI's own words)
+  $self listcerts [KEY] [--expiring-within DAYS] [--staged] [-v]
+  $self deletecert [host] KEY [--expected-fingerprint F] [--next]
+  $self verifycert KEY | --all [--concurrency N] [--timeout-ms MS]
+  $self add-dnac-server --server S [--port P] --username U [--password-stdin]
+      [--no-check-credentials] [--accept-fingerprint F] [--timeout-ms MS] [--policy certificate|public-key]
+  $self pin-cert KEY --pem FILE [--policy certificate|public-key | --next]
+  $self set-policy KEY certificate|public-key
+  $self list-dnac-servers
+  $self remove-dnac-server KEY
+  $self history [KEY] [--limit N]
+  $self certvalidation tofu-certs listcerts | deletecert host KEY     (PI's own words)
+  $self --version
 
-Every command takes --store PATH, --server-path PATH (default: $TOFU_RPC, else tofu-rpc on
-PATH) and --json. Example addresses: 192.0.2.10_443.
+Every command takes --store PATH, --server-path PATH (default: \$TOFU_RPC, else tofu-rpc on
+PATH), --json and --help ($self COMMAND --help shows examples). Host keys are PI's
+<host>_<port> (192.0.2.10_443), or a bare host, host:port, [v6]:port.
 
-Exit status: 0 success; 1 failure; 2 usage (bad arguments or host key); 3 certificate
-mismatch; 4 not found (no such pin or server, or not pinned); 5 host unreachable;
-6 authentication failed; 7 pin store unavailable; 8 not a DNA Center.
+$EXIT_TABLE
 TEXT
+}
+
+readonly EXIT_TABLE="Exit status: 0 success; 1 failure; 2 usage (bad arguments or host key); 3 certificate
+mismatch; 4 not found (no such pin or server, or not pinned); 5 host unreachable;
+6 authentication failed; 7 pin store unavailable; 8 not a DNA Center (or it failed)."
+
+# command_help COMMAND: what `tofu COMMAND --help` says, with this client's name; each example
+# on one line.
+command_help() {
+  local s=$self
+  case "$1" in
+    listcerts|"certvalidation tofu-certs listcerts") cat <<TEXT
+$s $1: list the pinned certificates, one line per host: host=<key>;  subject=<subject>.
+
+Usage: $s $1 [KEY] [--expiring-within DAYS] [--staged] [-v|--verbose]
+
+Examples:
+  $s listcerts
+  $s listcerts 192.0.2.10_443 -v
+  $s listcerts --expiring-within 30     (pins whose certificate ends within 30 days)
+  $s listcerts --staged -v              (pins with a staged next certificate)
+With -v each line adds serial, sha256, notAfter and policy, and for a staged next
+certificate next (its SHA-256), nextSerial and nextNotAfter. With a host key that has
+no pin, the exit status is 4, as for deletecert.
+TEXT
+    ;;
+    deletecert|"certvalidation tofu-certs deletecert") cat <<TEXT
+$s $1: delete the pin of a host, as PI's 'deletecert host <key>'.
+
+Usage: $s $1 [host] KEY [--expected-fingerprint F] [--next]
+
+Examples:
+  $s deletecert host 192.0.2.10_443
+  $s deletecert host 192.0.2.10_443 --expected-fingerprint E8:17:…:08:5C
+  $s deletecert host 192.0.2.10_443 --next     (only the staged next certificate)
+PI's word 'host' before the key may be left out: $s deletecert 192.0.2.10_443.
+With --expected-fingerprint the pin (with --next: the staged certificate) is deleted only if
+it is that certificate, so a script never deletes a pin it did not look at.
+TEXT
+    ;;
+    verifycert) cat <<TEXT
+$s verifycert: compare what a host presents now with its pin. Changes nothing but the time of the last match.
+
+Usage: $s verifycert KEY | --all [--concurrency N] [--timeout-ms MS]
+
+Examples:
+  $s verifycert 192.0.2.10_443
+  $s verifycert --all --concurrency 64
+One line per host: host=<key>;  status=match|mismatch|unpinned|unreachable;  …
+Exit status 3 if any host presents another certificate, else 5 if any is unreachable,
+else 4 if any has no pin.
+TEXT
+    ;;
+    add-dnac-server) cat <<TEXT
+$s add-dnac-server: add a Cisco DNA Center: reach it, pin its certificate on first use, check the credentials.
+
+Usage: $s add-dnac-server --server S [--port P] --username U [--password-stdin] [--no-check-credentials]
+    [--accept-fingerprint F] [--policy certificate|public-key] [--timeout-ms MS]
+
+The password is asked twice on the terminal, or read from one line of standard input with
+--password-stdin. It is never an argument: every user of the machine can read arguments.
+
+Examples:
+  $s add-dnac-server --server 192.0.2.10 --username admin
+  printf '%s\n' "\$PASSWORD" | $s add-dnac-server --server 192.0.2.10 --username admin --password-stdin
+  $s add-dnac-server --server 192.0.2.10 --username admin --accept-fingerprint 3B:A0:…:91:7F
+--accept-fingerprint is the one-step re-pin after the controller's certificate changed: the new
+certificate replaces the pin only once the credentials are accepted; otherwise the old pin stays.
+TEXT
+    ;;
+    pin-cert) cat <<TEXT
+$s pin-cert: pin a certificate obtained out of band, before the first connection, or stage the next one.
+
+Usage: $s pin-cert KEY --pem FILE [--policy certificate|public-key | --next]
+
+Examples:
+  $s pin-cert 192.0.2.10_443 --pem controller.pem
+  $s pin-cert 192.0.2.10_443 --pem controller.pem --policy public-key
+  $s pin-cert 192.0.2.10_443 --pem next.pem --next
+--next stages the certificate the controller will present after a planned rotation,
+beside its current pin: the current certificate keeps matching, and the first
+verifycert or add-dnac-server that meets the staged one makes it the pin. No outage.
+TEXT
+    ;;
+    set-policy) cat <<TEXT
+$s set-policy: set what a pin accepts: exactly its certificate, or any certificate with its public key.
+
+Usage: $s set-policy KEY certificate|public-key
+
+Examples:
+  $s set-policy 192.0.2.10_443 public-key
+  $s set-policy 192.0.2.10_443 certificate
+public-key: a renewal that keeps the controller's key is accepted by the next verifycert
+or add-dnac-server, which stores the new certificate (history: renewed). A new key is
+still a mismatch. certificate (the default, PI's behaviour): exactly the pinned one.
+TEXT
+    ;;
+    list-dnac-servers) cat <<TEXT
+$s list-dnac-servers: list the DNA Center servers that were added.
+
+Usage: $s list-dnac-servers
+
+Example:
+  $s list-dnac-servers
+TEXT
+    ;;
+    remove-dnac-server) cat <<TEXT
+$s remove-dnac-server: forget an added DNA Center server. Its pin stays.
+
+Usage: $s remove-dnac-server KEY
+
+Example:
+  $s remove-dnac-server 192.0.2.10_443
+To delete the pin too: $s deletecert host 192.0.2.10_443
+TEXT
+    ;;
+    history) cat <<TEXT
+$s history: the audit trail: pins, replacements, deletions, matches and mismatches seen, oldest first.
+
+Usage: $s history [KEY] [--limit N]
+
+Examples:
+  $s history
+  $s history 192.0.2.10_443 --limit 20
+TEXT
+    ;;
+    certvalidation|"certvalidation tofu-certs") cat <<TEXT
+$s $1: PI's command words.
+
+Usage: $s certvalidation tofu-certs listcerts
+       $s certvalidation tofu-certs deletecert host KEY
+TEXT
+    ;;
+    *) help; return ;;
+  esac
+  printf '\nEvery command takes --store PATH, --server-path PATH and --json.\n'
 }
 
 # Text from tofu-rpc (certificate subjects above all) made safe to print on a terminal, as the
@@ -62,7 +232,8 @@ def safe_json: tojson | escaped_with("\\u" + (hex4 | ascii_downcase));
 
 # tofu-rpc's failures in the CLI's words, as the Swift tofu prints them (FailureText.swift):
 # `explanation` is an error's data.summary, then each of data.nextSteps (its sentence, then its
-# calls as tofu commands, indented); `invalid_params` is -32602 with the option names.
+# calls as commands of this client ($self, passed as --arg self), indented); `invalid_params`
+# is -32602 with the option names.
 # (\u0027 is a single quote.)
 readonly JQ_RENDER='
 def word: if test("^[A-Za-z0-9_@%+=:,./-]+$") then . else "\u0027" + gsub("\u0027"; "\u0027\\\u0027\u0027") + "\u0027" end;
@@ -72,15 +243,15 @@ def command($pem): (.params // {}) as $p
     def flag($n): $p[$n] == true;
     def when(c; w): if c then w else [] end;
     (.method // "") as $m
-  | if $m == "listCerts" then ["tofu", "listcerts"] + when(val("host"); [val("host"), "-v"])
-    elif $m == "listDnacServers" then ["tofu", "list-dnac-servers"]
-    elif $m == "deleteCert" then ["tofu", "deletecert", "host", (val("host") // "KEY")] + when(flag("next"); ["--next"])
+  | if $m == "listCerts" then [$self, "listcerts"] + when(val("host"); [val("host"), "-v"])
+    elif $m == "listDnacServers" then [$self, "list-dnac-servers"]
+    elif $m == "deleteCert" then [$self, "deletecert", "host", (val("host") // "KEY")] + when(flag("next"); ["--next"])
       + when(val("expectedFingerprint"); ["--expected-fingerprint", val("expectedFingerprint")])
-    elif $m == "pinCert" then ["tofu", "pin-cert", (val("host") // "KEY"), "--pem", (if $pem != "" then ($pem | esc | word) else "FILE" end)]
+    elif $m == "pinCert" then [$self, "pin-cert", (val("host") // "KEY"), "--pem", (if $pem != "" then ($pem | esc | word) else "FILE" end)]
       + when(flag("next"); ["--next"])
-    elif $m == "verifyCert" then ["tofu", "verifycert", (val("host") // "KEY")]
-    elif $m == "removeDnacServer" then ["tofu", "remove-dnac-server", (val("server") // "KEY")]
-    elif $m == "addDnacServer" then ["tofu", "add-dnac-server", "--server", (val("server") // "SERVER"), "--username", (val("username") // "USER")]
+    elif $m == "verifyCert" then [$self, "verifycert", (val("host") // "KEY")]
+    elif $m == "removeDnacServer" then [$self, "remove-dnac-server", (val("server") // "KEY")]
+    elif $m == "addDnacServer" then [$self, "add-dnac-server", "--server", (val("server") // "SERVER"), "--username", (val("username") // "USER")]
       + when(val("acceptFingerprint"); ["--accept-fingerprint", val("acceptFingerprint")])
       + when(($p.policy | type) == "string"; ["--policy", (if $p.policy == "publicKey" then "public-key" else ($p.policy | esc | word) end)])
       + when($p.checkCredentials == false; ["--no-check-credentials"])
@@ -165,7 +336,7 @@ pem_context=""
 fail_with_error() {
   local message code
   [ "$json" = 1 ] && jq -r "$JQ_ESCAPE"'{error: .} | safe_json' <<<"$ERROR"
-  message=$(jq -r --arg pem "$pem_context" "$JQ_ESCAPE$JQ_RENDER"'failure_text($pem)' <<<"$ERROR")
+  message=$(jq -r --arg pem "$pem_context" --arg self "$self" "$JQ_ESCAPE$JQ_RENDER"'failure_text($pem)' <<<"$ERROR")
   code=$(jq -r '.code' <<<"$ERROR")
   note "$message"
   exit "$(exit_status_for "$code")"
@@ -197,17 +368,18 @@ stdout_gone() { trap - PIPE; kill -PIPE "$$" 2>/dev/null; exit 141; }
 # --- commands ------------------------------------------------------------------------------
 
 cmd_listcerts() {
-  local host="" within="" verbose=false staged=false cursor="null" params pin line
+  local host="" key="" given=0 within="" verbose=false staged=false cursor="null" params pin line listed=0
   while [ $# -gt 0 ]; do
     case "$1" in
-      --host) host=${2:?--host needs a key}; shift 2 ;;
+      --host) take_value "$@"; host=$VALUE; given=1; shift 2 ;;  # the way earlier releases took the key
       --staged) staged=true; shift ;;
-      --expiring-within) within=${2:?--expiring-within needs days}; shift 2 ;;
+      --expiring-within) take_number "$@"; within=$VALUE; shift 2 ;;
       -v|--verbose) verbose=true; shift ;;
-      *) usage "listcerts: unexpected '$1'" ;;
+      -*) unknown_option "$1" ;;
+      *) [ -z "$key" ] || unexpected "$1"; key=$1; shift ;;
     esac
   done
-  [ -z "$within" ] || [[ "$within" =~ ^[0-9]+$ ]] || usage "--expiring-within must be a number of days"
+  if [ -n "$key" ]; then [ "$given" = 0 ] || usage "Give the host key once"; host=$key; given=1; fi
   start_server
   while :; do
     params=$(jq -cn --arg host "$host" --arg within "$within" --argjson cursor "$cursor" --argjson staged "$staged" '
@@ -216,6 +388,7 @@ cmd_listcerts() {
          + (if $within != "" then {expiringWithinDays: ($within | tonumber)} else {} end)
          + (if $cursor != null then {cursor: $cursor} else {} end)')
     call listCerts "$params"
+    listed=$((listed + $(jq '.certs | length' <<<"$RESULT")))
     if ! print_result; then
       while IFS= read -r pin; do
         line=$(pin_line "$verbose" <<<"$pin")
@@ -225,20 +398,31 @@ cmd_listcerts() {
     cursor=$(jq -c '.nextCursor' <<<"$RESULT")
     [ "$cursor" = null ] && break
   done
+  # One host asked for by its key and not pinned: not found, as deletecert says.
+  if [ "$given" = 1 ] && [ "$listed" = 0 ] && [ -z "$within" ] && [ "$staged" = false ]; then
+    die "$EX_NOT_FOUND" "$(jq -rn --arg host "$host" "$JQ_ESCAPE"'"No certificate is pinned for \($host | esc)."')"$'\n'"To see the pins:"$'\n'"  $self listcerts"
+  fi
 }
 
 cmd_deletecert() {
-  local keyword=${1:-} key=${2:-} expected="" next=false params
-  [ "$keyword" = host ] || usage "expected the word 'host' before the key, as in: tofu.sh deletecert host 192.0.2.10_443"
-  [ -n "$key" ] || usage "deletecert: missing the host key"
-  shift 2
+  local words=() key expected="" next=false params
   while [ $# -gt 0 ]; do
     case "$1" in
-      --expected-fingerprint) expected=${2:?--expected-fingerprint needs a fingerprint}; shift 2 ;;
+      --expected-fingerprint) take_value "$@"; expected=$VALUE; shift 2 ;;
       --next) next=true; shift ;;
-      *) usage "deletecert: unexpected '$1'" ;;
+      -*) unknown_option "$1" ;;
+      *) words+=("$1"); shift ;;
     esac
   done
+  # PI's word `host` before the key may be left out.
+  local example="as in: $self deletecert host 192.0.2.10_443"
+  case "${#words[@]}" in
+    0) usage "The host key is missing, $example" ;;
+    1) [ "${words[0]}" != host ] || usage "The host key is missing after 'host', $example" ;;
+    2) [ "${words[0]}" = host ] || usage "Expected the word 'host' before the key, $example" ;;
+    *) unexpected "${words[*]:2}" ;;
+  esac
+  key=${words[${#words[@]} - 1]}
   params=$(jq -cn --arg host "$key" --arg expected "$expected" --argjson next "$next" '{host: $host}
     + (if $expected != "" then {expectedFingerprint: $expected} else {} end) + (if $next then {next: true} else {} end)')
   start_server
@@ -251,25 +435,31 @@ cmd_deletecert() {
 }
 
 cmd_pin_cert() {
-  local key="" pem="" next=false policy=""
+  local key="" key_given=0 pem="" pem_given=0 next=false policy=""
   while [ $# -gt 0 ]; do
     case "$1" in
-      --pem) pem=${2:?--pem needs a file}; shift 2 ;;
+      --pem) take_value "$@"; pem=$VALUE; pem_given=1; shift 2 ;;
       --next) next=true; shift ;;
-      --policy) policy=$(policy_name "${2:?--policy needs certificate or public-key}"); [ -n "$policy" ] || usage "--policy is certificate or public-key, not '$2'"; shift 2 ;;
-      -*) usage "pin-cert: unexpected '$1'" ;;
-      *) [ -z "$key" ] || usage "pin-cert: unexpected '$1'"; key=$1; shift ;;
+      --policy) take_value "$@"; policy=$(policy_name "$VALUE"); [ -n "$policy" ] || usage "--policy is certificate or public-key, not '$VALUE'"; shift 2 ;;
+      -*) unknown_option "$1" ;;
+      *) [ "$key_given" = 0 ] || unexpected "$1"; key=$1; key_given=1; shift ;;
     esac
   done
-  [ -n "$key" ] && [ -n "$pem" ] || usage "pin-cert needs a host key and --pem FILE"
-  [ "$next" = false ] || [ -z "$policy" ] || usage "--policy does not go with --next: set the policy with tofu set-policy"
-  [ -r "$pem" ] && [ ! -d "$pem" ] || usage "cannot read $pem"
+  [ "$key_given" = 1 ] || usage "The host key is missing"
+  [ "$pem_given" = 1 ] || usage "--pem is required"
+  [ "$next" = false ] || [ -z "$policy" ] || usage "--policy does not go with --next: set the policy with $self set-policy"
+  # As the Swift tofu words it: the file named, and why it cannot be read.
+  if [ ! -e "$pem" ]; then refuse "Cannot read $pem: it does not exist."
+  elif [ -d "$pem" ]; then refuse "Cannot read $pem: it is a directory."
+  elif [ ! -r "$pem" ]; then refuse "Cannot read $pem: permission denied."
+  fi
   # Under 1 MiB, as in the Swift tofu: `--pem /dev/zero` or a log file given by mistake ends.
-  local params
-  params=$(head -c 1048576 -- "$pem" | jq -cRs --arg host "$key" --argjson next "$next" --arg policy "$policy" '
-    if utf8bytelength >= 1048575 then null
-    else {host: $host, pem: .} + (if $next then {next: true} else {} end) + (if $policy != "" then {policy: $policy} else {} end) end')
-  [ "$params" != null ] || usage "$pem is 1 MiB or more; a PEM certificate is a few KiB: give a file holding one"
+  local params size
+  size=$(head -c 1048576 -- "$pem" | wc -c)
+  [ "$size" -lt 1048575 ] || refuse "$pem is 1 MiB or more; a PEM certificate is a few KiB: give a file that holds one."
+  iconv -f UTF-8 -t UTF-8 -- "$pem" >/dev/null 2>&1 || refuse "$pem is not text (UTF-8); give a file that holds one PEM certificate."
+  params=$(jq -cRs --arg host "$key" --argjson next "$next" --arg policy "$policy" '
+    {host: $host, pem: .} + (if $next then {next: true} else {} end) + (if $policy != "" then {policy: $policy} else {} end)' <"$pem")
   start_server
   pem_context=$pem
   call pinCert "$params"
@@ -279,10 +469,18 @@ cmd_pin_cert() {
 }
 
 cmd_set_policy() {
-  [ $# -eq 2 ] || usage "set-policy needs a host key and certificate or public-key"
-  local policy
+  local words=() policy
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -*) unknown_option "$1" ;;
+      *) [ "${#words[@]}" -lt 2 ] || unexpected "$1"; words+=("$1"); shift ;;
+    esac
+  done
+  [ "${#words[@]}" -ge 1 ] || usage "The host key is missing"
+  [ "${#words[@]}" -ge 2 ] || usage "The policy (certificate or public-key) is missing"
+  set -- "${words[@]}"
   policy=$(policy_name "$2")
-  [ -n "$policy" ] || usage "set-policy: the policy is certificate or public-key, not '$2'"
+  [ -n "$policy" ] || usage "The policy is certificate or public-key, not '$2'"
   start_server
   call setPinPolicy "$(jq -cn --arg host "$1" --arg policy "$policy" '{host: $host, policy: $policy}')"
   print_result || jq -r "$JQ_ESCAPE"'"host=\(.pin.host | esc);  subject=\(.pin.subject | esc);  policy=\(.pin.policy | esc)"' <<<"$RESULT"
@@ -292,12 +490,11 @@ cmd_history() {
   local key="" limit=""
   while [ $# -gt 0 ]; do
     case "$1" in
-      --limit) limit=${2:?--limit needs a number}; shift 2 ;;
-      -*) usage "history: unexpected '$1'" ;;
-      *) [ -z "$key" ] || usage "history: unexpected '$1'"; key=$1; shift ;;
+      --limit) take_number "$@"; limit=$VALUE; shift 2 ;;
+      -*) unknown_option "$1" ;;
+      *) [ -z "$key" ] || unexpected "$1"; key=$1; shift ;;
     esac
   done
-  [ -z "$limit" ] || [[ "$limit" =~ ^[0-9]+$ ]] || usage "--limit must be a number"
   start_server
   call certHistory "$(jq -cn --arg host "$key" --arg limit "$limit" '{} + (if $host != "" then {host: $host} else {} end) + (if $limit != "" then {limit: ($limit | tonumber)} else {} end)')"
   print_result || jq -r "$JQ_ESCAPE"'.events[] | "at=\(.at | esc);  event=\(.event | esc);  host=\(.host | esc);  sha256=\(.sha256Fingerprint | esc);  detail=\(.detail | esc)"' <<<"$RESULT"
@@ -316,19 +513,18 @@ progress() {
 }
 
 cmd_verifycert() {
-  local key="" all=0 concurrency="" timeout="" params results
+  local key="" key_given=0 all=0 concurrency="" timeout="" params results
   while [ $# -gt 0 ]; do
     case "$1" in
       --all) all=1; shift ;;
-      --concurrency) concurrency=${2:?--concurrency needs a number}; shift 2 ;;
-      --timeout-ms) timeout=${2:?--timeout-ms needs a number}; shift 2 ;;
-      -*) usage "verifycert: unexpected '$1'" ;;
-      *) [ -z "$key" ] || usage "verifycert: unexpected '$1'"; key=$1; shift ;;
+      --concurrency) take_number "$@"; concurrency=$VALUE; shift 2 ;;
+      --timeout-ms) take_number "$@"; timeout=$VALUE; shift 2 ;;
+      -*) unknown_option "$1" ;;
+      *) [ "$key_given" = 0 ] || unexpected "$1"; key=$1; key_given=1; shift ;;
     esac
   done
-  if [ "$all" = 1 ] && [ -n "$key" ] || [ "$all" = 0 ] && [ -z "$key" ]; then usage "give one host key, or --all"; fi
+  if [ "$all" = "$key_given" ]; then usage "Give one host key, or --all"; fi
   [ -z "$concurrency" ] || [ "$all" = 1 ] || usage "--concurrency goes with --all"
-  for number in "$concurrency" "$timeout"; do [ -z "$number" ] || [[ "$number" =~ ^[0-9]+$ ]] || usage "'$number' is not a number"; done
   params=$(jq -cn --arg host "$key" --argjson all "$all" --arg concurrency "$concurrency" --arg timeout "$timeout" --argjson tty "$([ -t 2 ] && echo true || echo false)" '
     (if $all == 1 then {all: true} + (if $tty then {progressToken: "tofu"} else {} end) else {host: $host} end)
     + (if $concurrency != "" then {concurrency: ($concurrency | tonumber)} else {} end)
@@ -346,7 +542,7 @@ cmd_verifycert() {
     | map("\(.[0])=\(.[1] // "" | esc)") | join(";  ")' <<<"$results"
   # What went wrong, host by host, with the next step; with --all only the mismatches, the
   # outage, then one line that names the hosts of each kind (as the Swift tofu does).
-  jq -r --argjson all "$all" "$JQ_ESCAPE$JQ_RENDER"'.[] | select(.status != "match" and ($all == 0 or .status == "mismatch"))
+  jq -r --argjson all "$all" --arg self "$self" "$JQ_ESCAPE$JQ_RENDER"'.[] | select(.status != "match" and ($all == 0 or .status == "mismatch"))
     | select(.summary != null) | explanation("") + "\u0000"' <<<"$results" \
     | while IFS= read -r -d '' text; do note "$text"; done
   local statuses status tally
@@ -419,28 +615,33 @@ read_password_twice() {
   [ "$password" = "$confirmation" ] || die "$EX_USAGE" "The passwords did not match three times; nothing was sent."
 }
 
+# byte_length TEXT: its length in bytes, in BYTES (not in characters, as the locale counts).
+byte_length() { local LC_ALL=C; BYTES=${#1}; }
+
 cmd_add_dnac_server() {
-  local server="" port="" username="" from_stdin=0 check=true accept="" timeout="" policy="" password="" confirmation="" params
+  local server="" server_given=0 port="" username="" username_given=0 from_stdin=0 check=true accept="" timeout="" policy="" password="" confirmation="" params
   while [ $# -gt 0 ]; do
     case "$1" in
-      --server) server=${2?--server needs a host}; shift 2 ;;
-      --port) port=${2:?--port needs a number}; shift 2 ;;
-      --username) username=${2?--username needs a name}; shift 2 ;;
+      --server) take_value "$@"; server=$VALUE; server_given=1; shift 2 ;;
+      --port) take_number "$@"; port=$VALUE; shift 2 ;;
+      --username) take_value "$@"; username=$VALUE; username_given=1; shift 2 ;;
       --password-stdin) from_stdin=1; shift ;;
       --no-check-credentials) check=false; shift ;;
-      --accept-fingerprint) accept=${2:?--accept-fingerprint needs a fingerprint}; shift 2 ;;
-      --timeout-ms) timeout=${2:?--timeout-ms needs a number}; shift 2 ;;
-      --policy) policy=$(policy_name "${2:?--policy needs certificate or public-key}"); [ -n "$policy" ] || usage "--policy is certificate or public-key, not '$2'"; shift 2 ;;
-      --password|--password=*) usage "the password is never an argument (every user can read arguments): use --password-stdin or answer the prompt" ;;
-      *) usage "add-dnac-server: unexpected '$1'" ;;
+      --accept-fingerprint) take_value "$@"; accept=$VALUE; shift 2 ;;
+      --timeout-ms) take_number "$@"; timeout=$VALUE; shift 2 ;;
+      --policy) take_value "$@"; policy=$(policy_name "$VALUE"); [ -n "$policy" ] || usage "--policy is certificate or public-key, not '$VALUE'"; shift 2 ;;
+      --password) usage "The password is never an argument (every user of the machine can read arguments): answer the prompt, or pipe it with --password-stdin" ;;
+      -*) unknown_option "$1" ;;
+      *) unexpected "$1" ;;
     esac
   done
-  [ -n "$server" ] || usage "add-dnac-server needs --server"
-  [ -n "$username" ] || usage "add-dnac-server needs --username"
-  for number in "$port" "$timeout"; do [ -z "$number" ] || [[ "$number" =~ ^[0-9]+$ ]] || usage "'$number' is not a number"; done
+  [ "$server_given" = 1 ] || usage "--server is required"
+  [ "$username_given" = 1 ] || usage "--username is required"
   if [ "$from_stdin" = 1 ]; then
-    IFS= read -r password || [ -n "$password" ] || die "$EX_USAGE" "--password-stdin: standard input ended before a password line"
+    IFS= read -r password || [ -n "$password" ] || die "$EX_USAGE" "Standard input ended before a password line (--password-stdin)."
     password=${password%$'\r'}
+    byte_length "$password"
+    [ "$BYTES" -le 4096 ] || die "$EX_USAGE" "The password line on standard input is longer than 4096 bytes."
     confirmation=$password
   else
     # The prompt names the user and the controller, escaped as any text tofu prints.
@@ -464,14 +665,21 @@ cmd_add_dnac_server() {
 }
 
 cmd_list_dnac_servers() {
-  [ $# -eq 0 ] || usage "list-dnac-servers: unexpected '$1'"
+  if [ $# -gt 0 ]; then case "$1" in -*) unknown_option "$1" ;; *) unexpected "$1" ;; esac; fi
   start_server
   call listDnacServers '{}'
   print_result || jq -r "$JQ_ESCAPE"'.servers[] | "server=\(.server | esc);  username=\(.username | esc);  pinned=\(.pinnedFingerprint | esc);  lastCheckedAt=\(.lastCheckedAt | esc)"' <<<"$RESULT"
 }
 
 cmd_remove_dnac_server() {
-  [ $# -eq 1 ] || usage "remove-dnac-server needs one server host key"
+  local word words=()
+  for word in "$@"; do
+    case "$word" in
+      -*) unknown_option "$word" ;;
+      *) [ "${#words[@]}" = 0 ] || unexpected "$word"; words+=("$word") ;;
+    esac
+  done
+  [ "${#words[@]}" = 1 ] || usage "The host key is missing"
   start_server
   call removeDnacServer "$(jq -cn --arg server "$1" '{server: $server}')"
   print_result && return 0
@@ -482,13 +690,13 @@ cmd_remove_dnac_server() {
   jq -r "$JQ_ESCAPE"'"removed server=\(.removed.server | esc);  username=\(.removed.username | esc)"' <<<"$RESULT"
   local server
   server=$(jq -r "$JQ_ESCAPE"'.removed.server | esc' <<<"$RESULT")
-  note "the pin of $server stays; to delete it too: tofu deletecert host $server"
+  note "The pin of $server stays. To delete it too:"$'\n'"  $self deletecert host $server"
 }
 
 # The version of the tofu-rpc this client runs: what it answers in rpc.discover, the same
 # as `tofu --version` and `tofu-rpc --version` of that build.
 cmd_version() {
-  [ $# -eq 0 ] || usage "--version takes no arguments"
+  [ $# -eq 0 ] || unexpected "$1"
   start_server
   call rpc.discover '{}'
   jq -r "$JQ_ESCAPE"'.info.version | esc' <<<"$RESULT"
@@ -498,24 +706,57 @@ cmd_version() {
 
 command -v jq >/dev/null || die "$EX_FAILURE" "jq is missing: install it (Debian: apt-get install jq)"
 
-# Global options may come anywhere; everything else goes to the command.
-words=()
+# Global options may come anywhere; everything else goes to the command. --name=value is read
+# as --name value, as swift-argument-parser reads it.
+words=(); global_error=""; wants_help=0; wants_version=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --store) store=${2:?--store needs a path}; shift 2 ;;
-    --server-path) server_path=${2:?--server-path needs a path}; shift 2 ;;
+    --*=*)
+      case "${1%%=*}" in
+        --json|--help|--version|--staged|--verbose|--next|--all|--password-stdin|--no-check-credentials)
+          global_error="${1%%=*} takes no value"; shift; continue ;;
+      esac
+      set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;;
+    --store|--server-path)
+      if [ $# -lt 2 ] || [[ "$2" == -?* ]]; then global_error="$1 needs a value"; shift; continue; fi
+      if [ "$1" = --store ]; then store=$2; else server_path=$2; fi
+      shift 2 ;;
     --json) json=1; shift ;;
+    -h|--help) wants_help=1; shift ;;
+    --version) wants_version=1; shift ;;
     *) words+=("$1"); shift ;;
   esac
 done
 set -- "${words[@]+"${words[@]}"}"
 
-if [ "${1:-}" = certvalidation ]; then
-  [ "${2:-}" = tofu-certs ] || usage "PI's words are: certvalidation tofu-certs listcerts | deletecert host K"
-  shift 2
+# `help COMMAND` is `COMMAND --help`.
+if [ "${1:-}" = help ]; then shift; wants_help=1; [ $# -gt 0 ] || { help; exit 0; }; fi
+if [ $# -eq 0 ]; then
+  [ -z "$global_error" ] || usage "$global_error"
+  if [ "$wants_version" = 1 ]; then cmd_version; exit; fi
+  help; exit 0
 fi
-command=${1:-help}
-[ $# -gt 0 ] && shift
+# PI's words: certvalidation tofu-certs listcerts | deletecert.
+if [ "$1" = certvalidation ]; then
+  command_words=certvalidation; shift
+  [ $# -gt 0 ] || { command_help certvalidation; exit 0; }
+  [ "$1" = tofu-certs ] || usage "'$1' is not a $self certvalidation command"
+  command_words="certvalidation tofu-certs"; shift
+  [ $# -gt 0 ] || { command_help "$command_words"; exit 0; }
+  case "$1" in listcerts|deletecert) ;; *) usage "'$1' is not a $self certvalidation tofu-certs command" ;; esac
+  command_words+=" $1"
+else
+  case "$1" in
+    listcerts|deletecert|verifycert|add-dnac-server|pin-cert|set-policy|list-dnac-servers|remove-dnac-server|history) command_words=$1 ;;
+    -*) unknown_option "$1" ;;
+    *) usage "'$1' is not a $self command" ;;
+  esac
+fi
+command=$1
+shift
+[ -z "$global_error" ] || usage "$global_error"
+if [ "$wants_help" = 1 ]; then command_help "$command_words"; exit 0; fi
+if [ "$wants_version" = 1 ]; then cmd_version; exit; fi
 case "$command" in
   listcerts) cmd_listcerts "$@" ;;
   deletecert) cmd_deletecert "$@" ;;
@@ -526,7 +767,4 @@ case "$command" in
   list-dnac-servers) cmd_list_dnac_servers "$@" ;;
   remove-dnac-server) cmd_remove_dnac_server "$@" ;;
   history) cmd_history "$@" ;;
-  help|-h|--help) help ;;
-  --version) cmd_version "$@" ;;
-  *) usage "unknown command '$command'" ;;
 esac

@@ -16,7 +16,7 @@ extension NamedParams {
         do {
             return try X509Certificate.single(fromPEM: pem).summary()
         } catch {
-            throw .invalidParams(field: name, error.reason)
+            throw .invalidParams(field: name, "is not one PEM certificate: \(error.reason)")
         }
     }
 

@@ -32,6 +32,10 @@ struct AddDnacServer: ParsableCommand {
     @Flag(help: "Read the password from one line of standard input instead of asking.")
     var passwordStdin = false
 
+    /// Refused with a word of why: only there to say so.
+    @Option(help: .hidden)
+    var password: String?
+
     @Flag(name: .customLong("no-check-credentials"), help: "Only reach the controller and pin its certificate.")
     var noCheckCredentials = false
 
@@ -43,6 +47,13 @@ struct AddDnacServer: ParsableCommand {
 
     @Option(help: "Deadline in milliseconds for the connection, and again for the token request.")
     var timeoutMs: Int?
+
+    func validate() throws {
+        if password != nil {
+            throw ValidationError(
+                "The password is never an argument (every user of the machine can read arguments): answer the prompt, or pipe it with --password-stdin")
+        }
+    }
 
     func run() throws {
         let (password, confirmation) = passwordStdin ? try { let line = try Password.fromStandardInput(); return (line, line) }() : try Password.prompt(for: promptName)
@@ -106,6 +117,6 @@ struct RemoveDnacServer: ParsableCommand {
         }
         let removed = result["removed"] ?? .null
         Output.print("removed " + Output.line([("server", Output.text(removed["server"])), ("username", Output.text(removed["username"]))]))
-        Output.note("the pin of \(Output.text(removed["server"])) stays; to delete it too: tofu deletecert host \(Output.text(removed["server"]))")
+        Output.note("The pin of \(Output.text(removed["server"])) stays. To delete it too:\n  tofu deletecert host \(Output.text(removed["server"]))")
     }
 }

@@ -37,7 +37,7 @@ enum ExitStatus: Int32 {
     static let table = """
         Exit status: 0 success; 1 failure; 2 usage (bad arguments or host key); 3 certificate
         mismatch; 4 not found (no such pin or server, or not pinned); 5 host unreachable;
-        6 authentication failed; 7 pin store unavailable; 8 not a DNA Center.
+        6 authentication failed; 7 pin store unavailable; 8 not a DNA Center (or it failed).
         """
 }
 

@@ -28,15 +28,15 @@ enum Password {
                 return buffer.text(droppingCarriageReturn: true)
             case .byte:
                 guard !buffer.isFull else {
-                    throw CLIFailure(.usage, "--password-stdin: the password line is longer than \(maximumBytes) bytes")
+                    throw CLIFailure(.usage, "The password line on standard input is longer than \(maximumBytes) bytes.")
                 }
             case .end:
                 guard !buffer.isEmpty else {
-                    throw CLIFailure(.usage, "--password-stdin: standard input ended before a password line")
+                    throw CLIFailure(.usage, "Standard input ended before a password line (--password-stdin).")
                 }
                 return buffer.text(droppingCarriageReturn: true)
             case .failure(let error):
-                throw CLIFailure(.usage, "--password-stdin: cannot read standard input: \(error)")
+                throw CLIFailure(.usage, "Cannot read the password from standard input: \(error).")
             }
         }
     }

@@ -52,11 +52,27 @@ struct Tofu: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success {
+                // Help (or the version): wide enough that no example breaks across lines.
+                widenHelp()
                 Output.print(fullMessage(for: error))
                 Glibc.exit(ExitStatus.success.rawValue)
             }
-            Output.error(fullMessage(for: error) + "\n")
+            Output.note(UsageText.sentence(message: message(for: error), fullMessage: fullMessage(for: error)))
             Glibc.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
         }
+    }
+
+    /// The width help is laid out for: the terminal's (or COLUMNS), but at least `helpWidth`.
+    /// swift-argument-parser wraps help to the screen, and an example broken across two lines
+    /// cannot be copied; the terminal shows a longer line whole, folded at its edge.
+    static let helpWidth = 120
+
+    static func widenHelp() {
+        var width = getenv("COLUMNS").flatMap { Int(String(cString: $0)) } ?? 0
+        if width <= 0 {
+            var size = winsize()
+            if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 { width = Int(size.ws_col) }
+        }
+        if width < helpWidth { setenv("COLUMNS", String(helpWidth), 1) }
     }
 }

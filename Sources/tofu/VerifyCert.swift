@@ -29,7 +29,7 @@ struct VerifyCert: ParsableCommand {
     var timeoutMs: Int?
 
     func validate() throws {
-        guard (key == nil) == all else { throw ValidationError("give one host key, or --all") }
+        guard (key == nil) == all else { throw ValidationError("Give one host key, or --all") }
         if concurrency != nil && !all { throw ValidationError("--concurrency goes with --all") }
     }
 
