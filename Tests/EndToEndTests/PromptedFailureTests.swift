@@ -46,7 +46,7 @@ import Testing
         let refused = try await Self.prompted(client, add, store: store, answers: ["pw", "pw"])
         #expect(refused.status == 3, "\(client): \(refused.text)")
         #expect(refused.text.contains(old.fingerprint) && refused.text.contains(new.fingerprint), "\(client): both fingerprints: \(refused.text)")
-        #expect(refused.text.contains("tofu deletecert host \(dnac.key) --expected-fingerprint \(old.fingerprint)"), "\(client): \(refused.text)")
+        #expect(refused.text.contains("\(client.name) deletecert host \(dnac.key) --expected-fingerprint \(old.fingerprint)"), "\(client): \(refused.text)")
         #expect(refused.text.contains("--accept-fingerprint \(new.fingerprint)"), "\(client): \(refused.text)")
         peers.stop()
     }
@@ -60,7 +60,7 @@ import Testing
             client, ["add-dnac-server", "--server", dnac.address, "--username", "admin"], store: store, answers: ["wrong", "wrong"])
         #expect(refused.status == 6, "\(client): \(refused.text)")
         #expect(refused.text.contains("refused the credentials of 'admin'"), "\(client): \(refused.text)")
-        #expect(refused.text.contains("tofu add-dnac-server --server \(dnac.key) --username admin"), "\(client): the next command: \(refused.text)")
+        #expect(refused.text.contains("\(client.name) add-dnac-server --server \(dnac.key) --username admin"), "\(client): the next command: \(refused.text)")
         peers.stop()
     }
 
