@@ -107,10 +107,23 @@ enum Main {
         // Before anything else: addDnacServer's passwords must never reach a core file.
         ProcessHardening.disableCoreDumps(reportingAs: "tofu-rpc")
         guard CommandLine.arguments.count <= 1, let level = Logger.Level(rawValue: TofuRPC.defaultLogLevel) else {
+            widenHelp()
             await TofuRPC.main()
             return
         }
         await serveThenExit(level: level)
+    }
+
+    /// Help laid out at least 120 columns wide, as `tofu`'s: swift-argument-parser wraps help
+    /// to the screen (80 columns without one), and an example broken across lines cannot be
+    /// copied. Only COLUMNS is set, before anything is parsed; serving never reads it.
+    static func widenHelp() {
+        var width = ProcessInfo.processInfo.environment["COLUMNS"].flatMap { Int($0) } ?? 0
+        if width <= 0 {
+            var size = winsize()
+            if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 { width = Int(size.ws_col) }
+        }
+        if width < 120 { setenv("COLUMNS", "120", 1) }
     }
 
     /// Exits on the thread that served: going back to the main actor first would start a
