@@ -456,8 +456,8 @@ cmd_pin_cert() {
   # Under 1 MiB, as in the Swift tofu: `--pem /dev/zero` or a log file given by mistake ends.
   local params size
   size=$(head -c 1048576 -- "$pem" | wc -c)
-  [ "$size" -lt 1048575 ] || refuse "$pem is 1 MiB or more; a PEM certificate is a few KiB: give a file that holds one."
-  iconv -f UTF-8 -t UTF-8 -- "$pem" >/dev/null 2>&1 || refuse "$pem is not text (UTF-8); give a file that holds one PEM certificate."
+  [ "$size" -lt 1048575 ] || refuse "The file $pem is 1 MiB or more; a PEM certificate is a few KiB: give a file that holds one."
+  iconv -f UTF-8 -t UTF-8 -- "$pem" >/dev/null 2>&1 || refuse "The file $pem is not text (UTF-8); give a file that holds one PEM certificate."
   params=$(jq -cRs --arg host "$key" --argjson next "$next" --arg policy "$policy" '
     {host: $host, pem: .} + (if $next then {next: true} else {} end) + (if $policy != "" then {policy: $policy} else {} end)' <"$pem")
   start_server

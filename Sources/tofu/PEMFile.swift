@@ -20,9 +20,9 @@ enum PEMFile {
         } catch {
             throw CLIFailure(.usage, "Cannot read \(shown): \(why(error)).")
         }
-        if bytes.count >= limit - 1 { throw CLIFailure(.usage, "\(shown) is 1 MiB or more; a PEM certificate is a few KiB: give a file that holds one.") }
+        if bytes.count >= limit - 1 { throw CLIFailure(.usage, "The file \(shown) is 1 MiB or more; a PEM certificate is a few KiB: give a file that holds one.") }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw CLIFailure(.usage, "\(shown) is not text (UTF-8); give a file that holds one PEM certificate.")
+            throw CLIFailure(.usage, "The file \(shown) is not text (UTF-8); give a file that holds one PEM certificate.")
         }
         return text
     }

@@ -174,6 +174,7 @@ extension CLITests.Client {
             if let says = testCase.says.map(files.expanded) {
                 #expect(swift.stderr.contains(says), "tofu does not say '\(says)': \(label)")
             }
+            Self.expectSentences(swift.stderr, label)
             // Nothing from bash itself: no "line 124:", no /dev/tty complaint, no unbound variable.
             for diagnostic in ["tofu.sh: line", ": line ", "No such device or address", "unbound variable", "command not found", "syntax error"] {
                 #expect(!shell.stderr.contains(diagnostic), "bash's own diagnostic: \(label)")
@@ -185,5 +186,97 @@ extension CLITests.Client {
                 #expect(error["code"] is Int && error["message"] is String && error["data"] is [String: Any], "\(label)")
             }
         }
+    }
+
+    /// Every line of a message is a sentence (a capital or a quoted or option word first; a
+    /// full stop, or a colon before the commands it introduces, last), or one of those
+    /// commands, indented: no "…while the TLS handshake with", no "?.".
+    static func expectSentences(_ stderr: String, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        for line in stderr.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("  ") {
+                #expect(line.hasPrefix("  tofu ") || line.hasPrefix("  sqlite3 "), "not a command: '\(line)' in \(label)", sourceLocation: sourceLocation)
+                continue
+            }
+            let text = line.hasPrefix("tofu: ") ? String(line.dropFirst(6)) : line
+            let first = text.first ?? " "
+            // A host key or name may start one too (kong.example_443 is pinned …).
+            let name = text.prefix { $0 != " " }.contains { $0 == "." || $0 == "_" }
+            #expect(first.isUppercase || first.isNumber || "'-".contains(first) || text.hasPrefix("tofu-rpc") || name, "does not start a sentence: '\(line)' in \(label)", sourceLocation: sourceLocation)
+            #expect(text.hasSuffix(".") || text.hasSuffix(":"), "does not end a sentence: '\(line)' in \(label)", sourceLocation: sourceLocation)
+            for garble in ["?.", "..", " .", ",.", "while the ", ";."] {
+                #expect(!text.contains(garble), "'\(garble)' in '\(line)' in \(label)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    /// The serial numbers named in `text` ("(serial 4417A5…)"), without leading zeros.
+    static func serials(in text: String) -> Set<String> {
+        Set(text.matches(of: /\(serial ([0-9A-F]+)\)/).map { String($0.output.1.drop { $0 == "0" }) })
+    }
+
+    /// A certificate's serial number as openssl prints it, without leading zeros.
+    static func serial(of certificate: TestCertificate) async throws -> String {
+        let printed = try await runProgram("/usr/bin/openssl", ["x509", "-noout", "-serial", "-in", certificate.certificatePath])
+        return String(printed.stdout.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").drop { $0 == "0" })
+    }
+
+    /// What controllers answer, in both clients' words: each failure with its next command.
+    @Test func controllersAnswersInBothClientsWords() async throws {
+        let peers = try TLSPeers()
+        let old = try await CertificateFactory.make()
+        let dnac = try await peers.listen("tls", certificate: old, dnac: ["username": "admin", "password": "pw"])
+        let failing = try await peers.listen("tls", certificate: try await CertificateFactory.make(), dnac: ["behaviour": "error"])
+        let strange = try await peers.listen("tls", certificate: try await CertificateFactory.make(), dnac: ["behaviour": "nonjson"])
+        let silent = try await peers.listen("silent")
+        let plain = try await peers.listen("http")
+        let stores = Dictionary(uniqueKeysWithValues: CLITests.Client.allCases.map { ($0, newStorePath("tofu-parity")) })
+        func add(_ peer: Peer, _ extra: [String] = []) -> [String] {
+            ["add-dnac-server", "--server", peer.address, "--username", "admin", "--password-stdin"] + extra
+        }
+        func both(_ arguments: [String], _ status: Int32, stdin: String? = "pw\n", says: [String]) async throws -> String {
+            let results = try await CLITests.both(arguments, stores: stores, status: status, stdin: stdin)
+            let swift = try #require(results[.swift])
+            let shell = try #require(results[.shell])
+            let label = "\(arguments)\n--- tofu:\n\(swift.stderr)--- tofu.sh:\n\(shell.stderr)"
+            #expect(swift.stderr == shell.stderr.replacingOccurrences(of: "tofu.sh", with: "tofu"), "\(label)")
+            Self.expectSentences(swift.stderr, label)
+            for words in says { #expect(swift.stderr.contains(words), "tofu does not say '\(words)': \(label)") }
+            return swift.stderr
+        }
+
+        _ = try await both(add(dnac), 0, says: [])
+        _ = try await both(add(dnac), 6, stdin: "wrong\n", says: [
+            "tofu: \(dnac.key) refused the credentials of 'admin' (HTTP 401 on /dna/system/api/v1/auth/token).",
+            "Check the username and password, then add the server again:\n  tofu add-dnac-server --server \(dnac.key) --username admin\n",
+        ])
+        _ = try await both(add(failing), 8, says: [
+            "tofu: \(failing.key) answered HTTP 500 to the DNA Center token request", "the controller failed",
+            "Wait until the controller works again, then add the server again:\n  tofu add-dnac-server --server \(failing.key) --username admin\n",
+        ])
+        let firstUse = try await both(add(strange), 8, says: ["it does not look like a Cisco DNA Center", "To remove the pin this first use made:\n  tofu deletecert host \(strange.key) --expected-fingerprint "])
+        #expect(!firstUse.contains("the controller failed"))
+        _ = try await both(add(silent, ["--timeout-ms", "300"]), 5, says: [
+            "tofu: Cannot reach \(silent.key) over TLS (timeout): the TLS handshake with 127.0.0.1 took longer than the deadline. Nothing was pinned or sent.",
+            "then add the server again:\n  tofu add-dnac-server --server \(silent.key) --username admin\n",
+        ])
+        _ = try await both(add(plain), 5, says: ["tofu: Cannot reach \(plain.key) over TLS (notTLS): the peer does not speak TLS on that port", ": it may be plain HTTP or another service."])
+
+        // The controller regenerates its certificate: verifycert names the user it was added with.
+        let new = try await CertificateFactory.make()
+        try await peers.present(new, on: dnac)
+        let serials = Set([try await Self.serial(of: old), try await Self.serial(of: new)])
+        var text = try await both(["verifycert", dnac.key], 3, stdin: nil, says: [
+            "tofu: \(dnac.key) presents a different certificate than the one pinned (new key: the controller generated a new certificate).",
+            "\n  tofu add-dnac-server --server \(dnac.key) --username admin --accept-fingerprint \(new.fingerprint)\n",
+        ])
+        #expect(!text.contains("<user>"))
+        #expect(Self.serials(in: text) == serials, "both serial numbers: \(text)")
+        text = try await both(add(dnac), 3, says: [
+            "\n  tofu deletecert host \(dnac.key) --expected-fingerprint \(old.fingerprint)\n  tofu add-dnac-server --server \(dnac.key) --username admin\n",
+            "\n  tofu add-dnac-server --server \(dnac.key) --username admin --accept-fingerprint \(new.fingerprint)\n",
+        ])
+        #expect(Self.serials(in: text) == serials, "both serial numbers: \(text)")
+        _ = try await both(["verifycert", "--all"], 3, stdin: nil, says: ["tofu: Of 3 pins, 1 presents a different certificate (\(dnac.key))."])
+        peers.stop()
     }
 }
