@@ -161,7 +161,11 @@ struct DnacMethods: Sendable {
             server = try await store.recordServer(
                 host, username: request.username, fingerprint: pin.certificate.sha256Fingerprint, authenticated: sent ? true : nil)
         } catch {
-            var pinWords = status == .matched ? "the pin's certificate is unchanged" : "the pin was \(status.rawValue) (\(pin.certificate.sha256Fingerprint))"
+            var pinWords = switch status {
+            case .matched, .staged: "the pin's certificate is unchanged"
+            case .pinned: "its certificate was pinned on first use (\(pin.certificate.sha256Fingerprint))"
+            default: "the pin was \(status.rawValue) (\(pin.certificate.sha256Fingerprint))"
+            }
             if policyChanged { pinWords += " and its policy set to \(pin.policy.rawValue)" }
             var failure = Self.afterwards(
                 ResponseError.from(error), "\(sentWords) and \(pinWords), but the server could not be recorded:",
@@ -179,11 +183,18 @@ struct DnacMethods: Sendable {
     /// first, and `data` says it too (credentialsSent, authenticated, storeChanged).
     private static func afterwards(_ error: ResponseError, _ words: String, sent: Bool, authenticated: Bool?, changed: Bool) -> ResponseError {
         var error = stamped(error, sent: sent, changed: changed)
-        error.message = words + " " + error.message
+        error.message = words + " " + continued(error.message)
         var details: [String: JSONValue] = ["authenticated": authenticated.map(JSONValue.bool) ?? .null]
-        if let summary = error.data?["summary"]?.stringValue { details["summary"] = .string(words + " " + summary) }
+        if let summary = error.data?["summary"]?.stringValue { details["summary"] = .string(words + " " + continued(summary)) }
         error.merge(details)
         return error
+    }
+
+    /// A sentence continued after a colon: "The pin store …" becomes "the pin store …" (a
+    /// host key or an acronym is left as it is).
+    private static func continued(_ sentence: String) -> String {
+        guard let first = sentence.first, first.isUppercase, sentence.dropFirst().first?.isLowercase == true else { return sentence }
+        return first.lowercased() + sentence.dropFirst()
     }
 
     /// The same add again, with what the caller gave that still applies: for after a failure
