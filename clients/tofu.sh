@@ -630,7 +630,7 @@ cmd_add_dnac_server() {
       --accept-fingerprint) take_value "$@"; accept=$VALUE; shift 2 ;;
       --timeout-ms) take_number "$@"; timeout=$VALUE; shift 2 ;;
       --policy) take_value "$@"; policy=$(policy_name "$VALUE"); [ -n "$policy" ] || usage "--policy is certificate or public-key, not '$VALUE'"; shift 2 ;;
-      --password) usage "The password is never an argument (every user of the machine can read arguments): answer the prompt, or pipe it with --password-stdin" ;;
+      --password) take_value "$@"; usage "The password is never an argument (every user of the machine can read arguments): answer the prompt, or pipe it with --password-stdin" ;;
       -*) unknown_option "$1" ;;
       *) unexpected "$1" ;;
     esac

@@ -88,6 +88,7 @@ extension CLITests.Client {
         Case(["add-dnac-server", "--server", "192.0.2.10"], 2, says: "--username is required."),
         Case(["add-dnac-server", "--server", "192.0.2.10", "--username", "admin", "--port", "https"], 2, says: "--port takes a number, not 'https'."),
         Case(["add-dnac-server", "--server", "192.0.2.10", "--username", "admin", "--password", "hunter2"], 2, says: "The password is never an argument"),
+        Case(["add-dnac-server", "--server", "192.0.2.10", "--username", "admin", "--password"], 2, says: "--password needs a value."),
         Case(["add-dnac-server", "--server", "192.0.2.10", "--username", "admin", "--policy", "any"], 2, says: "--policy is certificate or public-key, not 'any'."),
         // No terminal to ask on (the test runs each client in a session of its own).
         Case(["add-dnac-server", "--server", "192.0.2.10", "--username", "admin"], 2, says: "There is no terminal to ask the password on"),
