@@ -85,13 +85,13 @@ extension CLITests.Client {
         Case(["history", "-x"], 2, says: "There is no option -x."),
         Case(["history", "a.example", "b.example"], 2),
         Case(["add-dnac-server"], 2, says: "--server is required."),
-        Case(["add-dnac-server", "--server", "192.0.2.10"], 2, says: "--username is required."),
-        Case(["add-dnac-server", "--server", "192.0.2.10", "--username", "admin", "--port", "https"], 2, says: "--port takes a number, not 'https'."),
-        Case(["add-dnac-server", "--server", "192.0.2.10", "--username", "admin", "--password", "hunter2"], 2, says: "The password is never an argument"),
-        Case(["add-dnac-server", "--server", "192.0.2.10", "--username", "admin", "--password"], 2, says: "--password needs a value."),
-        Case(["add-dnac-server", "--server", "192.0.2.10", "--username", "admin", "--policy", "any"], 2, says: "--policy is certificate or public-key, not 'any'."),
+        Case(["add-dnac-server", "--server", "CLOSED"], 2, says: "--username is required."),
+        Case(["add-dnac-server", "--server", "CLOSED", "--username", "admin", "--port", "https"], 2, says: "--port takes a number, not 'https'."),
+        Case(["add-dnac-server", "--server", "CLOSED", "--username", "admin", "--password", "hunter2"], 2, says: "The password is never an argument"),
+        Case(["add-dnac-server", "--server", "CLOSED", "--username", "admin", "--password"], 2, says: "--password needs a value."),
+        Case(["add-dnac-server", "--server", "CLOSED", "--username", "admin", "--policy", "any"], 2, says: "--policy is certificate or public-key, not 'any'."),
         // No terminal to ask on (the test runs each client in a session of its own).
-        Case(["add-dnac-server", "--server", "192.0.2.10", "--username", "admin"], 2, says: "There is no terminal to ask the password on"),
+        Case(["add-dnac-server", "--server", "CLOSED", "--username", "admin"], 2, says: "There is no terminal to ask the password on"),
         Case(["pin-cert"], 2, says: "The host key is missing."),
         Case(["pin-cert", "kong.example"], 2, says: "--pem is required."),
         Case(["pin-cert", "kong.example", "--pem", "/nonexistent/cert.pem"], 2, says: "Cannot read /nonexistent/cert.pem: it does not exist."),
@@ -117,7 +117,9 @@ extension CLITests.Client {
         Case(["history", "--limit", "0"], 2, says: "tofu: --limit must be from 1 to 100000, got 0."),
         Case(["deletecert", "host", "kong.example", "--expected-fingerprint", "00"], 2, says: "tofu: --expected-fingerprint must be a SHA-256 fingerprint"),
         Case(["pin-cert", "kong.example", "--pem", "NOTES"], 2, says: "tofu: --pem is not one PEM certificate: "),
-        // Not found: deletecert, listcerts KEY and the others alike, host given one way.
+        // Not found: deletecert, listcerts KEY and the others alike, host given one way. (Store
+        // calls only: a documentation address is named here, never pinned or dialled; every
+        // add-dnac-server above gets a loopback port where nothing listens.)
         Case(["listcerts", "192.0.2.77"], 4, says: "No certificate is pinned for 192.0.2.77.\nTo see the pins:\n  tofu listcerts\n"),
         Case(["listcerts", "192.0.2.77", "--json"], 4),
         Case(["deletecert", "192.0.2.77_443"], 4, says: "No certificate is pinned for 192.0.2.77_443; nothing was changed.\nTo see the pins:\n  tofu listcerts\n"),
