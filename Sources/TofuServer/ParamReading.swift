@@ -16,7 +16,7 @@ extension NamedParams {
         do {
             return try X509Certificate.single(fromPEM: pem).summary()
         } catch {
-            throw .invalidParams(field: name, error.reason)
+            throw .invalidParams(field: name, "is not one PEM certificate: \(error.reason)")
         }
     }
 
@@ -29,7 +29,12 @@ extension NamedParams {
         do {
             return try HostKey(parsing: text)
         } catch {
-            throw .invalidParams(field: field, error.description)
+            // "'host' is not a host key ('x'): why": the value and the why also in data, for a
+            // client to say in its own words.
+            let shown = ResponseError.clipped(text)
+            var failure = ResponseError.invalidParams(field: field, "is not a host key ('\(shown)'): \(error.reason)")
+            failure.merge(["value": .string(shown), "problem": .string(error.reason)])
+            throw failure
         }
     }
 

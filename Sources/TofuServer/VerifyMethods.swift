@@ -82,7 +82,9 @@ struct VerifyMethods: Sendable {
             case .matchedByKey(let pin):
                 return VerifyResult(host: host, status: .match, pinned: pin, presented: presented.leaf, probe: presented, matched: .sameKey)
             case .mismatch(let pin):
-                return VerifyResult(host: host, status: .mismatch, pinned: pin, presented: presented.leaf, probe: presented)
+                // Its next step names the user the controller was added with, when it was.
+                let server = try? await store.server(for: host)
+                return VerifyResult(host: host, status: .mismatch, pinned: pin, presented: presented.leaf, probe: presented, server: server ?? nil)
             }
         }
     }
@@ -95,8 +97,10 @@ struct VerifyMethods: Sendable {
         guard let pin else { return VerifyResult(host: host, status: .unpinned, pinned: nil, presented: presented, expiringBefore: expiringBefore).json }
         let judgement = PinStore.judge(pin, presented)
         let status: VerifyResult.Status = judgement == .different ? .mismatch : .match
+        let server = status == .mismatch ? (try? await store.server(for: host)) ?? nil : nil
         return VerifyResult(
-            host: host, status: status, pinned: pin, presented: presented, matched: judgement == .different ? nil : judgement, expiringBefore: expiringBefore
+            host: host, status: status, pinned: pin, presented: presented, matched: judgement == .different ? nil : judgement, expiringBefore: expiringBefore,
+            server: server
         ).json
     }
 
@@ -203,6 +207,8 @@ struct VerifyResult: Sendable {
     /// A presented certificate valid now that ends before this time is `expiringSoon`
     /// (default: `VerifyMethods.defaultExpiringWithinDays` from now).
     var expiringBefore: String?
+    /// On a mismatch, the DNA Center server recorded for the host, if any: the next step re-adds it.
+    var server: DnacServer?
 
     var json: JSONValue {
         var object: [String: JSONValue] = [
@@ -233,11 +239,66 @@ struct VerifyResult: Sendable {
                 object["change"] = .string(change.rawValue)
             }
         }
+        if let remedy { object.merge(remedy.details) { _, new in new } }
+        if status == .mismatch, let accept = acceptCall { object["acceptCall"] = accept.json }
         if let probe {
             object["verification"] = .string(probe.verification)
             object["tlsVersion"] = .string(probe.tlsVersion)
             object["address"] = .string(probe.address)
         }
         return .object(object)
+    }
+
+    /// With the recorded server, the one-step re-pin that a mismatch calls for.
+    private var acceptCall: Remedy.Call? {
+        guard let server, let presented else { return nil }
+        return Remedy.Call("addDnacServer", [
+            "server": .string(host.description), "username": .string(server.username),
+            "acceptFingerprint": .string(presented.sha256Fingerprint.description),
+        ])
+    }
+
+    /// What a result other than a match means, and the next step (see Remedy).
+    private var remedy: Remedy? {
+        let key = JSONValue.string(host.description)
+        switch status {
+        case .match:
+            return nil
+        case .unpinned:
+            let shown = presented.map { " It presents \(Remedy.certificate($0))." } ?? ""
+            return Remedy(
+                summary: "\(host) has no pin, and verifying never pins.\(shown)",
+                steps: [Remedy.Step(text: "To see the pins:", calls: [Remedy.Call("listCerts")])])
+        case .unreachable:
+            let why = failure.map { Remedy.sentence(" over TLS (\($0.reason.rawValue)): \($0.detail)") } ?? " over TLS."
+            return Remedy(
+                summary: "Cannot reach \(host)\(why)" + (pinned == nil ? " It has no pin." : " Its pin is unchanged."),
+                steps: [Remedy.Step(text: "Check the address, the port and that the host is up, then verify it again:", calls: [Remedy.Call("verifyCert", ["host": key])])])
+        case .mismatch:
+            guard let pinned, let presented else { return nil }
+            let change = pinned.certificate.change(to: presented) ?? .newKey
+            let changeWords = change == .newKey ? "new key: the controller generated a new certificate" : "same key, re-issued"
+            let staged = pinned.next.map { " It is not the staged next certificate \(Remedy.certificate($0.certificate)) either." } ?? ""
+            let summary = "\(host) presents a different certificate than the one pinned (\(changeWords)). Pinned \(Remedy.certificate(pinned.certificate)), presented \(Remedy.certificate(presented)).\(staged)"
+            if let accept = acceptCall {
+                return Remedy(
+                    summary: summary,
+                    steps: [
+                        Remedy.Step(
+                            text: "If the controller's certificate really changed, confirm \(presented.sha256Fingerprint) with its administrator, then re-pin in one step (the old pin stays unless the new certificate and the credentials are accepted):",
+                            calls: [accept])
+                    ])
+            }
+            return Remedy(
+                summary: summary,
+                steps: [
+                    Remedy.Step(
+                        text: "If the host's certificate really changed, confirm \(presented.sha256Fingerprint) with its administrator, then delete the stale pin and pin the new certificate:",
+                        calls: [
+                            Remedy.Call("deleteCert", ["host": key, "expectedFingerprint": .string(pinned.certificate.sha256Fingerprint.description)]),
+                            Remedy.Call("pinCert", ["host": key]),
+                        ])
+                ])
+        }
     }
 }

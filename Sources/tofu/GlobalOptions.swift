@@ -8,10 +8,13 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "The tofu-rpc to start (default: $TOFU_RPC, else next to tofu, else on PATH).")
     var serverPath: String?
 
-    @Flag(help: "Print the result object of tofu-rpc as JSON instead of lines.")
+    @Flag(help: "Print the result object of tofu-rpc as JSON instead of lines; on an error answer, {\"error\": {code, message, data}}.")
     var json = false
 
-    func client() throws(CLIFailure) -> RPCClient { try RPCClient(options: self) }
+    func client() throws(CLIFailure) -> RPCClient {
+        if json { CLIFailure.printsErrorsAsJSON.withLock { $0 = true } }
+        return try RPCClient(options: self)
+    }
 
     /// `arguments` (without the program name) with the options every command takes moved from
     /// before the command to after it: `tofu --store S listcerts` reads as `tofu listcerts

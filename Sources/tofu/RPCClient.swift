@@ -49,12 +49,12 @@ final class RPCClient {
     /// `arguments` go to tofu-rpc (never the store: see below).
     init(options: GlobalOptions, arguments: [String] = []) throws(CLIFailure) {
         guard let path = Self.serverPath(flag: options.serverPath) else {
-            throw CLIFailure(.failure, "cannot find tofu-rpc: put it next to tofu or on PATH, or give --server-path or TOFU_RPC")
+            throw CLIFailure(.failure, "Cannot find tofu-rpc: put it next to tofu or on PATH, or give --server-path or TOFU_RPC.")
         }
         var toServer: [Int32] = [-1, -1]
         var fromServer: [Int32] = [-1, -1]
         guard pipe(&toServer) == 0, pipe(&fromServer) == 0 else {
-            throw CLIFailure(.failure, "cannot create pipes: \(Errno.current)")
+            throw CLIFailure(.failure, "Cannot create pipes: \(Errno.current).")
         }
         // Only the dup2'd ends reach the child: dup2 clears close-on-exec on its copies.
         for fd in toServer + fromServer { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -70,7 +70,7 @@ final class RPCClient {
         var argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         var store: UnsafeMutablePointer<CChar>?
         if let path = options.store, !path.isEmpty {
-            guard let variable = strdup("TOFU_STORE=" + path) else { throw CLIFailure(.failure, "out of memory starting tofu-rpc") }
+            guard let variable = strdup("TOFU_STORE=" + path) else { throw CLIFailure(.failure, "Out of memory while starting tofu-rpc.") }
             store = variable
         }
         defer { argv.forEach { free($0) }; free(store) }
@@ -100,7 +100,7 @@ final class RPCClient {
         guard status == 0 else {
             close(toServer[1])
             close(fromServer[0])
-            throw CLIFailure(.failure, "cannot start \(path): \(Errno(status))")
+            throw CLIFailure(.failure, "Cannot start \(path): \(Errno(status)).")
         }
         pid = child
         input = toServer[1]
@@ -123,7 +123,7 @@ final class RPCClient {
         do {
             try FileIO.writeAll(input, bytes)
         } catch {
-            throw CLIFailure(.failure, "tofu-rpc stopped before the request could be sent (\(error))")
+            throw CLIFailure(.failure, "tofu-rpc stopped before the request could be sent (\(error)).")
         }
         while true {
             let message = try readMessage()
@@ -146,12 +146,12 @@ final class RPCClient {
                 do {
                     return try JSONCodec.parse(line, maxDepth: 256)
                 } catch {
-                    throw CLIFailure(.failure, "tofu-rpc answered something that is not JSON: \(error)")
+                    throw CLIFailure(.failure, "tofu-rpc answered something that is not JSON: \(error).")
                 }
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
             guard let count = try? FileIO.read(output, into: &chunk), count > 0 else {
-                throw CLIFailure(.failure, "tofu-rpc exited without answering (see its message above)")
+                throw CLIFailure(.failure, "tofu-rpc exited without answering; its own message is above.")
             }
             buffer += chunk[..<count]
         }

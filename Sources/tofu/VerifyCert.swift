@@ -38,7 +38,7 @@ struct VerifyCert: ParsableCommand {
 
     func validate() throws {
         try Expiry.check(expiringWithin)
-        guard (key == nil) == all else { throw ValidationError("give one host key, or --all") }
+        guard (key == nil) == all else { throw ValidationError("Give one host key, or --all") }
         if concurrency != nil && !all { throw ValidationError("--concurrency goes with --all") }
     }
 
@@ -63,20 +63,31 @@ struct VerifyCert: ParsableCommand {
             results = [resultObject]
         }
         if options.json { Output.printJSON(resultObject) } else { results.forEach { Output.print(Output.verification($0)) } }
-        let statuses = Set(results.compactMap { $0["status"]?.stringValue })
-        for result in results where result["status"]?.stringValue == "mismatch" {
-            Output.note(Self.hint(result))
+        // What went wrong, host by host, with the next step; with --all only the mismatches,
+        // the outage, then one line that names the hosts of each kind.
+        for result in results where result["status"]?.stringValue != "match" && (!all || result["status"]?.stringValue == "mismatch") {
+            if let text = FailureText.explanation(result) { Output.note(text) }
         }
-        if statuses.contains("mismatch") { throw CLIFailure(.mismatch, "a host presents a different certificate than the one pinned") }
-        if statuses.contains("unreachable") { throw CLIFailure(.unreachable, "a host could not be reached over TLS") }
-        if statuses.contains("unpinned") { throw CLIFailure(.notFound, "a host has no pin") }
+        let statuses = Set(results.compactMap { $0["status"]?.stringValue })
+        let status: ExitStatus? =
+            statuses.contains("mismatch") ? .mismatch : statuses.contains("unreachable") ? .unreachable : statuses.contains("unpinned") ? .notFound : nil
+        guard let status else { return }
+        guard all else { throw CLIFailure(explained: status) }
+        throw CLIFailure(status, Self.tally(results))
     }
 
-    /// The next command for a mismatch.
-    static func hint(_ result: JSONValue) -> String {
-        let host = Output.text(result["host"])
-        let presented = Output.text(result["presented"]?["sha256Fingerprint"])
-        let staged = result["pinned"]?["next"]?["sha256Fingerprint"].map { ", nor the staged next certificate (\(Output.text($0)))" } ?? ""
-        return "\(host) presents \(presented), not the pinned certificate\(staged). If the controller's certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \(host) --username <user> --accept-fingerprint \(presented)"
+    /// `Of 3 pins, 1 presents a different certificate (192.0.2.10_443) and 1 could not be reached (192.0.2.11_443).`
+    static func tally(_ results: [JSONValue]) -> String {
+        let kinds = [
+            ("mismatch", "presents a different certificate", "present a different certificate"),
+            ("unreachable", "could not be reached", "could not be reached"), ("unpinned", "has no pin", "have no pin"),
+        ]
+        let parts = kinds.compactMap { status, one, many -> String? in
+            let hosts = results.filter { $0["status"]?.stringValue == status }.map { Output.text($0["host"]) }
+            guard !hosts.isEmpty else { return nil }
+            return "\(hosts.count) \(hosts.count == 1 ? one : many) (\(hosts.joined(separator: ", ")))"
+        }
+        let listed = parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
+        return "Of \(results.count) pin\(results.count == 1 ? "" : "s"), \(listed)."
     }
 }

@@ -60,7 +60,7 @@ import Testing
         results = try await CLITests.both(["verifycert", key], stores: stores, status: 3)
         for client in CLITests.Client.allCases {
             let stderr = results[client]?.stderr ?? ""
-            #expect(stderr.contains("nor the staged next certificate (\(third.fingerprint))"), "\(client): \(stderr)")
+            #expect(stderr.contains("It is not the staged next certificate \(third.fingerprint) (serial "), "\(client): \(stderr)")
         }
         peers.stop()
     }

@@ -210,7 +210,7 @@ import Testing
         let added = try await server.call("addDnacServer", DnacTests.add(peer))
         #expect(added.errorCode == -32002, "\(added)")
         let message = (added.object["error"] as? [String: Any])?["message"] as? String ?? ""
-        #expect(message.contains("not the staged next certificate (\(next.fingerprint))"), "\(message)")
+        #expect(message.contains("It is not the staged next certificate \(next.fingerprint) (serial "), "\(message)")
         #expect(try await peers.requests(peer).count == requests, "credentials went to an unexpected certificate")
         let verified = try await server.result("verifyCert", ["host": peer.key])
         #expect(verified["status"] as? String == "mismatch")
