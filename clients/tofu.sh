@@ -199,13 +199,52 @@ To delete the pin too: $s deletecert host 192.0.2.10_443
 TEXT
     ;;
     history) cat <<TEXT
-$s history: the audit trail: pins, replacements, deletions, matches and mismatches seen, oldest first.
+$s history: the audit trail: pins, replacements, deletions, and each change of verdict, oldest first.
 
-Usage: $s history [KEY] [--limit N]
+Usage: $s history [KEY] [--limit N] [--event E]... [--since DATE]
+       $s history [KEY] --prune-before DATE
 
 Examples:
   $s history
   $s history 192.0.2.10_443 --limit 20
+  $s history --event mismatch --event replaced --since 2026-11-01
+  $s history --prune-before 2026-01-01      (delete older events; pins stay)
+TEXT
+    ;;
+    backup) cat <<TEXT
+$s backup: write a consistent copy of the pin store to a new file, while other processes go on using it.
+
+Usage: $s backup DEST
+
+Examples:
+  $s backup /var/backups/tofu/store-\$(date +%F).sqlite
+  $s backup copy.sqlite --store /srv/tofu/store.sqlite
+The copy holds every change committed before the backup began and none half made; it is checked,
+synced, 0600, and never overwrites a file. A PostgreSQL store is refused: back it up with
+pg_dump --schema=tofu.
+TEXT
+    ;;
+    export) cat <<TEXT
+$s export: write the whole store to stdout as JSON Lines: pins with their certificates, the history, the DNA Center servers.
+
+Usage: $s export > FILE
+
+Examples:
+  $s export > pins.jsonl
+  $s export --store a.sqlite | $s import --store postgresql://tofu@192.0.2.20/tofu
+A count goes to stderr. A row that cannot be read stops the export (exit 7) before the end record.
+TEXT
+    ;;
+    import) cat <<TEXT
+$s import: take what export wrote (on stdin) into the store, host by host.
+
+Usage: $s import [--replace] < FILE
+
+Examples:
+  $s import --store postgresql://tofu@192.0.2.20/tofu < pins.jsonl
+  $s export --store a.sqlite | $s import --store postgresql://tofu@192.0.2.20/tofu
+Each host: imported, identical (nothing changed), conflict (refused, exit 3; --replace takes the
+export's), replaced. A line that is not a record stops the import there (exit 2).
 TEXT
     ;;
     certvalidation|"certvalidation tofu-certs") cat <<TEXT
@@ -282,6 +321,7 @@ def invalid_params:
     | ($subject | if test("^[a-z]") then (.[:1] | ascii_upcase) + .[1:] else . end) + " " + $words | sentence | esc
   else null end;
 def failure_text($pem): if (.data.summary | type) == "string" then .data | explanation($pem)
+  elif .data.kind? == "invalidRecord" then .message | sub("^Invalid params: "; "") | esc
   elif .code == -32602 and (.data | type) == "object" and (.data | invalid_params) != null then .data | invalid_params
   else .message | esc end;
 '
@@ -348,11 +388,12 @@ rpc() {
 # {"error": {code, message, data}}) and exits with its status. pem_context is the file
 # pin-cert was given, for the next command.
 pem_context=""
-fail_with_error() {
+fail_with_error() {  # fail_with_error [HINT: a line after the message, what was done before]
   local message code
   [ "$json" = 1 ] && jq -r "$JQ_ESCAPE"'{error: .} | safe_json' <<<"$ERROR"
   message=$(jq -r --arg pem "$pem_context" --arg self "$self" "$JQ_ESCAPE$JQ_RENDER"'failure_text($pem)' <<<"$ERROR")
   code=$(jq -r '.code' <<<"$ERROR")
+  [ -z "${1:-}" ] || message+=$'\n'"$1"
   note "$message"
   exit "$(exit_status_for "$code")"
 }

@@ -20,6 +20,12 @@ enum FailureText {
     /// the CLI's words for invalid params, else the server's message.
     static func message(for error: ResponseError, context: Context = Context()) -> String {
         if let text = explanation(error.data, context: context) { return text }
+        if error.data?["kind"]?.stringValue == "invalidRecord" {
+            // The server's sentence names the line and the host: it is the CLI's words already.
+            let prefix = "Invalid params: "
+            let message = error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message
+            return TerminalText.escaped(message)
+        }
         if error.code == .invalidParams, let text = invalidParams(error.data) { return text }
         return TerminalText.escaped(error.message)
     }
@@ -92,6 +98,9 @@ enum FailureText {
 
     /// -32602 in the CLI's words: `--limit must be from 1 to 100000, got 0.`, `'a b' is not a host key: …`.
     static func invalidParams(_ data: JSONValue?) -> String? {
+        // A bad line of an import: the server's message names the line and host, which the
+        // record's field alone does not.
+        if data?["kind"]?.stringValue == "invalidRecord" { return nil }
         if let value = data?["value"]?.stringValue, let problem = data?["problem"]?.stringValue {
             return TerminalText.escaped(sentence("'\(value)' is not a host key: \(problem)"))
         }

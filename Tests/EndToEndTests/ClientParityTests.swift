@@ -67,7 +67,7 @@ extension CLITests.Client {
         Case(["listcerts", "kong.example", "--host", "kong.example"], 2, says: "Give the host key once."),
         Case(["listcerts", "--expiring-within", "soon"], 2, says: "--expiring-within takes a number, not 'soon'."),
         Case(["listcerts", "--expiring-within=soon"], 2),
-        Case(["listcerts", "--expiring-within", "-1"], 2, says: "--expiring-within needs a value."),
+        Case(["listcerts", "--expiring-within", "-1"], 2, says: "--expiring-within takes a number of days, 0 or more (0: only certificates already expired), got -1."),
         Case(["listcerts", "--json=1"], 2, says: "--json takes no value."),
         Case(["listcerts", "--store"], 2, says: "--store needs a value."),
         Case(["deletecert"], 2, says: "The host key is missing"),

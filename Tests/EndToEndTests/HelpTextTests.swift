@@ -8,7 +8,7 @@ import Testing
 @Suite struct HelpTextTests {
     static let commands: [[String]] = [
         [], ["listcerts"], ["deletecert"], ["verifycert"], ["add-dnac-server"], ["pin-cert"], ["set-policy"], ["list-dnac-servers"],
-        ["remove-dnac-server"], ["history"], ["certvalidation"], ["certvalidation", "tofu-certs"],
+        ["remove-dnac-server"], ["history"], ["backup"], ["export"], ["import"], ["certvalidation"], ["certvalidation", "tofu-certs"],
         ["certvalidation", "tofu-certs", "listcerts"], ["certvalidation", "tofu-certs", "deletecert"],
     ]
 
@@ -48,7 +48,8 @@ import Testing
         #expect(shell.status == 0 && shell.stderr.isEmpty, "\(command): \(shell)")
         let lines = Set(shell.stdout.split(separator: "\n").map(String.init))
         for example in examples {
-            let own = example.replacingOccurrences(of: "tofu ", with: "tofu.sh ")
+            // The command words only (at the start, or after a pipe), not a "…/tofu " in a URI.
+            let own = example.replacing(#/(^\s*|\| )tofu /#) { "\($0.output.1)tofu.sh " }
             #expect(lines.contains(own), "tofu.sh \(command) --help lacks: \(own)\n\(shell.stdout)")
         }
         // `help COMMAND` says the same.
