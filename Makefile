@@ -52,6 +52,10 @@ run: deps
 # The real-client tests (Tests/Clients) speak to tofu-rpc through the official MCP Python SDK and
 # pygls, at the versions they were tested with, installed when missing in a virtualenv of their own.
 TEST_PYTHON = .build/test-python
+# Suites that start many processes at once (both clients over tables of cases, Neovim, the
+# Python clients, four to ten tofu-rpc on PostgreSQL, large imports): they run after the rest,
+# so that the tests that bound a deadline do not share two cores with them. Both runs must pass.
+HEAVY_SUITES = ClientParityTests|HelpTextTests|StoreMoveTests|StoreTransferTests|PostgreSQL|NeovimPluginTests|RealClientTests|InstallTests|PromptedFailureTests|ReadmeExampleTests|BackupTests|PythonLSPJSONRPCTests|DemoTests|HistoryCLITests|ExpiryTests
 TEST_PYTHON_PACKAGES = mcp==2.3.0 pygls==2.1.1
 
 # The fleet tests run against a throwaway PostgreSQL cluster on 127.0.0.1 (scripts/pg-cluster.sh),
@@ -88,7 +92,8 @@ test: build
 	fi; \
 	while IFS= read -r line; do export "$$line"; done <<< "$$pgenv"; \
 	export TOFU_REQUIRE_PG=1; \
-	$(SWIFT) test $(BUILD_FLAGS)
+	$(SWIFT) test $(BUILD_FLAGS) --skip '$(HEAVY_SUITES)' && \
+	$(SWIFT) test $(BUILD_FLAGS) --filter '$(HEAVY_SUITES)'
 
 demo: build
 	@bash scripts/demo.sh "$(BIN_DIR)"
