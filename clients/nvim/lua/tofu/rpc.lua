@@ -12,6 +12,7 @@ M.NOT_STARTED = 'serverNotStarted'
 M.EXITED = 'serverExited'
 M.TIMEOUT = 'timeout'
 M.CANCELLED = 'cancelled'
+M.NOT_UTF8 = 'notUtf8'
 
 local state = {
   server = nil, -- the running tofu-rpc: { client, pending, stderr_path, pid_path, pid, stopping, path, origin }
@@ -82,6 +83,15 @@ local function describe_exit(code, signal)
   return string.format('exited with status %d', code or -1)
 end
 
+-- Ends a tofu-rpc process: vim.lsp.rpc's own way where it has one (Neovim 0.10), SIGTERM else.
+local function terminate(client)
+  if client.terminate then
+    client.terminate()
+  elseif client.handle and not client.handle:is_closing() then
+    client.handle:kill(15)
+  end
+end
+
 -- A tofu-rpc ended: every call it had not answered ends with why, and the next command
 -- starts another.
 local function on_exit(server, code, signal)
@@ -93,6 +103,18 @@ local function on_exit(server, code, signal)
   end
   local pending = server.pending
   server.pending = {}
+  if server.broken then
+    local why = string.format('tofu-rpc (%s) wrote %s, so none of its answers can be trusted: it was stopped', server.path, server.broken)
+    state.last_exit = { code = code, signal = signal, stderr = tail, at = os.time(), broken = why }
+    local count = vim.tbl_count(pending)
+    for call in pairs(pending) do
+      call.finish(make_error(M.EXITED, string.format('%s before it answered %s. The next command starts it again.', why, call.method)))
+    end
+    if count == 0 then
+      text.notify(why .. '. The next command starts it again.', vim.log.levels.WARN)
+    end
+    return
+  end
   if server.stopping then
     for call in pairs(pending) do
       call.finish(make_error(M.EXITED, 'tofu-rpc was stopped before it answered ' .. call.method))
@@ -109,6 +131,29 @@ local function on_exit(server, code, signal)
   if count == 0 then
     text.notify(how .. '.' .. said .. ' The next command starts it again.', vim.log.levels.WARN)
   end
+end
+
+-- What a message vim.lsp.rpc could not take as an answer or a notification was, in words
+-- (tofu-rpc's own message, escaped, when it is an error that names no request).
+local function describe_invalid(message)
+  local err = type(message) == 'table' and text.value(message.error) or nil
+  if type(err) == 'table' then
+    return 'an error that names no request (' .. text.brief(text.value(err.message) or ('code ' .. tostring(text.value(err.code)))) .. ')'
+  end
+  return 'a message that is neither an answer nor a notification'
+end
+
+-- vim.lsp.rpc met something on tofu-rpc's stdout it cannot use: an answer it cannot match to a
+-- call would never come, so tofu-rpc is stopped and every call it had ends with why.
+local function broken(server, what)
+  if server.broken or server.stopping then
+    return
+  end
+  server.broken = what
+  if state.server == server then
+    state.server = nil
+  end
+  terminate(server.client)
 end
 
 --- The running tofu-rpc, started if need be; nil and a message when it cannot be started.
@@ -149,6 +194,22 @@ local function ensure()
         on_exit(server, code, signal)
       end)
     end,
+    on_error = function(code, detail)
+      local errors = vim.lsp.rpc.client_errors
+      local what
+      if code == errors.INVALID_SERVER_JSON then
+        what = 'something that is not JSON on its stdout'
+      elseif code == errors.INVALID_SERVER_MESSAGE then
+        what = describe_invalid(detail)
+      else
+        return
+      end
+      vim.schedule(function()
+        if server.client then
+          broken(server, what)
+        end
+      end)
+    end,
   }
   local ok, client = pcall(start_client, argv, dispatchers)
   if not ok or not client then
@@ -161,12 +222,41 @@ local function ensure()
   return server
 end
 
+-- Where in `value` (a request's params) a string that is not UTF-8 is, as a path of keys
+-- (`host`, `password`), or nil. The path names the field, never what it holds.
+local function non_utf8_field(value, path)
+  if type(value) == 'string' then
+    return not text.is_utf8(value) and (path or 'text') or nil
+  end
+  if type(value) == 'table' and value ~= vim.NIL then
+    for key, item in pairs(value) do
+      local name = type(key) == 'string' and key or tostring(key)
+      local found = non_utf8_field(item, path and (path .. '.' .. name) or name)
+      if found then
+        return found
+      end
+    end
+  end
+  return nil
+end
+
 --- Sends `method` with `params` (a table with keys, or nil); `callback(err, result)` runs once,
 --- on the main loop, with tofu-rpc's answer or an error of ours (kind serverNotStarted,
---- serverExited, cancelled). Returns a handle whose cancel() sends $/cancelRequest, or nil
+--- serverExited, cancelled, notUtf8). Returns a handle whose cancel() sends $/cancelRequest, or nil
 --- when nothing could be sent.
 function M.request(method, params, callback)
   local call = { method = method, done = false }
+  local invalid = non_utf8_field(params, nil)
+  if invalid then
+    vim.schedule(function()
+      callback(make_error(M.NOT_UTF8, string.format(
+        '%s was not sent: the %s holds bytes that are not UTF-8, which JSON cannot carry. Type it again.',
+        method,
+        invalid
+      )))
+    end)
+    return nil
+  end
   local server, why = ensure()
   call.finish = function(err, result)
     if call.done then
@@ -292,11 +382,7 @@ function M.stop(wait_ms)
   client.notify('exit', nil)
   if not answered then
     -- A tofu-rpc that does not even answer shutdown is ended by force.
-    if client.terminate then
-      client.terminate()
-    elseif client.handle and not client.handle:is_closing() then
-      client.handle:kill(15)
-    end
+    terminate(client)
   end
 end
 
