@@ -219,6 +219,39 @@ import Testing
         peers.stop()
     }
 
+    @Test func aVerdictAndItsRemedyAreOneLineWhichNeovim07ShowsWhole() async throws {
+        let store = newStorePath()
+        let server = try StoreServer(storePath: store)
+        let peers = try TLSPeers()
+        let pinned = try await CertificateFactory.make()
+        let presented = try await CertificateFactory.make()
+        let changed = try await peers.listen("tls", certificate: presented)
+        let closed = "127.0.0.1_\(TLSPeers.closedPort())"
+        _ = try await server.result("pinCert", ["host": changed.key, "pem": pinned.pem])
+        _ = try await server.result("pinCert", ["host": closed, "pem": pinned.pem])
+        let nvim = try NeovimSession(script: "one_line_verdict_test.lua", params: ["rpc": Self.rpc, "store": store, "changed": changed.key, "closed": closed])
+
+        let verdicts = try await nvim.step("verdicts")["verdicts"] as? [[String: Any]] ?? []
+        #expect(verdicts.count == 2)
+        let expected: [(level: Int, words: [String])] = [
+            (4, ["\(changed.key): MISMATCH", "pinned \(pinned.fingerprint), presented \(presented.fingerprint)", ". Remedy: confirm \(presented.fingerprint)"]),
+            (3, ["\(closed): unreachable (refused)", ". Remedy: check that \(closed) is up"]),
+        ]
+        for (verdict, wanted) in zip(verdicts, expected) {
+            let notes = verdict["notes"] as? [[String: Any]] ?? []
+            #expect(notes.count == 1, "\(verdict)")
+            let message = notes.first?["message"] as? String ?? ""
+            #expect(notes.first?["level"] as? Int == wanted.level, "\(verdict)")
+            #expect(!message.contains("\n"), "a message of more lines than one: Neovim 0.7 shows its first only: \(message)")
+            for words in wanted.words { #expect(message.contains(words), "\(message)") }
+        }
+        try nvim.go()
+
+        #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
+        _ = try await server.stop()
+        peers.stop()
+    }
+
     @Test func anEmptyStoreIsNamedAndQLeavesTheListInTheOnlyWindow() async throws {
         let store = newStorePath()
         let nvim = try NeovimSession(script: "empty_store_test.lua", params: ["rpc": Self.rpc, "store": store])

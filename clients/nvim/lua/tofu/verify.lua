@@ -106,8 +106,11 @@ function M.one(key)
     else
       local message = M.verdict(result)
       local remedy = M.remedy(result)
+      -- One line, however long: Neovim 0.7 shows only the first line of an error message
+      -- given from a callback (the rest reaches :messages only), and the remedy is what the
+      -- operator needs most.
       if remedy then
-        message = message .. '\nRemedy: ' .. remedy
+        message = message .. '. Remedy: ' .. remedy
       end
       text.notify(message, levels[text.field(result, 'status')] or vim.log.levels.INFO)
     end
