@@ -252,6 +252,32 @@ import Testing
         peers.stop()
     }
 
+    @Test func aPasswordInAPostgreSQLStoreURIStaysOffTofuRPCsCommandLine() async throws {
+        // Nothing listens there: libpq is refused on loopback, and tofu-rpc answers -32005.
+        let port = TLSPeers.closedPort()
+        let uri = "postgresql://tofu:Zq8%40pg@127.0.0.1:\(port)/tofu?application_name=nvim&password=Zq8%40pg"
+        let nvim = try NeovimSession(script: "store_password_test.lua", params: ["rpc": Self.rpc, "uri": uri])
+
+        let listed = try await nvim.step("listed")
+        let pid = listed["pid"] as? Int ?? 0
+        #expect(pid > 0, "\(listed)")
+        let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+        let arguments = commandLine.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        #expect(arguments.contains("postgresql://tofu@127.0.0.1:\(port)/tofu?application_name=nvim"), "\(arguments)")
+        #expect(!arguments.contains { $0.contains("Zq8") }, "the password is on tofu-rpc's command line: \(arguments)")
+        let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+        let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        #expect(variables.contains("PGPASSWORD=Zq8@pg"), "libpq does not get the password: \(variables.filter { $0.hasPrefix("PG") })")
+        let notes = Self.strings(listed["notes"]).joined(separator: "\n")
+        #expect(notes.contains("listing the pins failed: Pin store unavailable") && !notes.contains("Zq8"), "\(notes)")
+        let log = (try? String(contentsOfFile: listed["lsp_log"] as? String ?? "", encoding: .utf8)) ?? ""
+        #expect(log.contains("tofu test: the LSP log records at INFO"), "the LSP log did not record at INFO: \(log.prefix(1000))")
+        #expect(!log.contains("Zq8"), "the password is in the LSP log")
+        try nvim.go()
+
+        #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
+    }
+
     @Test func anEmptyStoreIsNamedAndQLeavesTheListInTheOnlyWindow() async throws {
         let store = newStorePath()
         let nvim = try NeovimSession(script: "empty_store_test.lua", params: ["rpc": Self.rpc, "store": store])

@@ -22,7 +22,8 @@ local state = {
 
 -- vim.lsp.rpc.start took (cmd, args, dispatchers, extra) up to Neovim 0.9, ({cmd, args...},
 -- dispatchers, extra) since 0.10: the number of parameters tells which.
-local function start_client(argv, dispatchers)
+-- `environment` (or nil) is added to Neovim's own for the process.
+local function start_client(argv, dispatchers, environment)
   local start = vim.lsp.rpc.start
   local info = debug.getinfo(start, 'u')
   local new_signature
@@ -31,10 +32,11 @@ local function start_client(argv, dispatchers)
   else
     new_signature = vim.fn.has('nvim-0.10') == 1
   end
+  local extra = environment and { env = environment } or nil
   if new_signature then
-    return start(argv, dispatchers)
+    return start(argv, dispatchers, extra)
   end
-  return start(argv[1], vim.list_slice(argv, 2), dispatchers)
+  return start(argv[1], vim.list_slice(argv, 2), dispatchers, extra)
 end
 
 -- The last lines tofu-rpc wrote on stderr, escaped, or nil.
@@ -179,7 +181,8 @@ local function ensure()
     server.pid_path,
     path,
   }
-  vim.list_extend(argv, config.server_arguments())
+  local arguments, environment = config.server_arguments()
+  vim.list_extend(argv, arguments)
   local dispatchers = {
     notification = function(method, params)
       if method == '$/progress' and type(params) == 'table' then
@@ -211,7 +214,18 @@ local function ensure()
       end)
     end,
   }
-  local ok, client = pcall(start_client, argv, dispatchers)
+  -- Neovim's LSP log records the process's environment at INFO: held at WARN or above while
+  -- it starts when that environment holds a password.
+  local log = environment and require('vim.lsp.log') or nil
+  local level = log and log.get_level and log.get_level() or nil
+  local lowered = type(level) == 'number' and level < log.levels.WARN
+  if lowered then
+    log.set_level(log.levels.WARN)
+  end
+  local ok, client = pcall(start_client, argv, dispatchers, environment)
+  if lowered then
+    log.set_level(level)
+  end
   if not ok or not client then
     os.remove(server.stderr_path)
     os.remove(server.pid_path)
