@@ -278,6 +278,17 @@ import Testing
         #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
     }
 
+    @Test func aCmdThatIsNotTofuRPCIsNamed() async throws {
+        let cli = productPath("tofu")
+        let nvim = try NeovimSession(script: "not_tofu_rpc_test.lua", params: ["rpc": Self.rpc, "cli": cli])
+
+        let notes = Self.strings(try await nvim.step("listed")["notes"])
+        #expect(notes == ["tofu: listing the pins failed: tofu-rpc exited with status 0 before it answered listCerts. It said nothing on stderr: is \(cli) (from setup{ cmd }) tofu-rpc? The next command starts it again."], "\(notes)")
+        try nvim.go()
+
+        #expect(try await nvim.finish() == 0, "\(nvim.transcript)")
+    }
+
     @Test func anEmptyStoreIsNamedAndQLeavesTheListInTheOnlyWindow() async throws {
         let store = newStorePath()
         let nvim = try NeovimSession(script: "empty_store_test.lua", params: ["rpc": Self.rpc, "store": store])

@@ -126,6 +126,11 @@ local function on_exit(server, code, signal)
   state.last_exit = { code = code, signal = signal, stderr = tail, at = os.time() }
   local how = 'tofu-rpc ' .. describe_exit(code, signal)
   local said = tail and (' Its last words: ' .. tail) or ''
+  if not tail and (not signal or signal == 0) then
+    -- Ended by itself, without a word on stderr: most often `cmd` is not tofu-rpc (the tofu
+    -- CLI prints its help on stdout and exits).
+    said = string.format(' It said nothing on stderr: is %s (from %s) tofu-rpc?', server.path, server.origin)
+  end
   local count = vim.tbl_count(pending)
   for call in pairs(pending) do
     call.finish(make_error(M.EXITED, string.format('%s before it answered %s.%s The next command starts it again.', how, call.method, said)))
