@@ -1,7 +1,10 @@
 -- One tofu-rpc per Neovim, spoken to through Neovim's own JSON-RPC client (vim.lsp.rpc,
 -- Content-Length framing). Started on the first call, stopped when Neovim exits, started again
 -- on the next call after it died. Every call gets exactly one answer: tofu-rpc's, or an error
--- of ours when tofu-rpc exits first, so nothing ever waits for an answer that cannot come.
+-- of ours when tofu-rpc exits first or writes what is not JSON-RPC (it is stopped then), so
+-- nothing ever waits for an answer that cannot come. (Out of reach: Neovim 0.7's vim.lsp.rpc
+-- raises inside its own read callback on a header it cannot parse or a body that is not a JSON
+-- object, and says nothing to its dispatchers; :lua require('tofu').restart() recovers.)
 local config = require('tofu.config')
 local text = require('tofu.text')
 
@@ -264,7 +267,6 @@ end
 --- serverExited, cancelled, notUtf8). Returns a handle whose cancel() sends $/cancelRequest, or nil
 --- when nothing could be sent.
 function M.request(method, params, callback)
-  local call = { method = method, done = false }
   local invalid = non_utf8_field(params, nil)
   if invalid then
     vim.schedule(function()
@@ -276,6 +278,7 @@ function M.request(method, params, callback)
     end)
     return nil
   end
+  local call = { method = method, done = false }
   local server, why = ensure()
   call.finish = function(err, result)
     if call.done then
