@@ -153,7 +153,7 @@ import Testing
         #expect(verdict.hasPrefix("tofu: \(changed.key): MISMATCH"), "\(verdict)")
         #expect(verdict.contains("pinned \(pinnedForChanged.fingerprint), presented \(presentedByChanged.fingerprint)"), "\(verdict)")
         #expect(verdict.contains("a new key"), "\(verdict)")
-        #expect(verdict.contains("\nRemedy: confirm \(presentedByChanged.fingerprint)"), "\(verdict)")
+        #expect(verdict.contains(". Remedy: confirm \(presentedByChanged.fingerprint)"), "\(verdict)")
         #expect(Self.fingerprint(try await Self.pins(server)[changed.key]) == pinnedForChanged.fingerprint, "verifying changed the pin")
         #expect(try await Self.events(server, changed.key).last == "mismatch")
         try nvim.go()
