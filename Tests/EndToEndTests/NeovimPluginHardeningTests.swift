@@ -269,7 +269,7 @@ import Testing
         let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         #expect(variables.contains("PGPASSWORD=Zq8@pg"), "libpq does not get the password: \(variables.filter { $0.hasPrefix("PG") })")
         let notes = Self.strings(listed["notes"]).joined(separator: "\n")
-        #expect(notes.contains("listing the pins failed: Pin store unavailable") && !notes.contains("Zq8"), "\(notes)")
+        #expect(notes.contains("listing the pins failed: The pin store is unavailable") && !notes.contains("Zq8"), "\(notes)")
         let log = (try? String(contentsOfFile: listed["lsp_log"] as? String ?? "", encoding: .utf8)) ?? ""
         #expect(log.contains("tofu test: the LSP log records at INFO"), "the LSP log did not record at INFO: \(log.prefix(1000))")
         #expect(!log.contains("Zq8"), "the password is in the LSP log")
