@@ -27,7 +27,8 @@ public struct Params: Sendable, Equatable {
             let known = allowed.sorted().joined(separator: ", ")
             throw .invalidParams(field: unknown, "is not a parameter of this method (it takes: \(known.isEmpty ? "none" : known))")
         }
-        return NamedParams(members: members)
+        // A member given as null is a member not given, everywhere (README: "null counts as absent").
+        return NamedParams(members: members.filter { $0.value != .null })
     }
 }
 

@@ -33,6 +33,12 @@ import Testing
         server.send(Wire.frame(Self.nullParams("deleteCert", id: 5), framing))
         answer = try await server.reader.next()
         #expect(answer.errorCode == -32602 && (answer.object["error"] as? [String: Any])?["data"].flatMap { ($0 as? [String: Any])?["field"] as? String } == "host", "\(answer)")
+        // A member given as null is not given: timeoutMs null beside pem is no timeout for an
+        // offline check (refused when it is a number).
+        let certificate = try await CertificateFactory.make()
+        server.send(Wire.frame(Wire.request("verifyCert", id: 7, params: ["host": "null.example", "pem": certificate.pem, "timeoutMs": NSNull()]), framing))
+        answer = try await server.reader.next()
+        #expect((answer.object["result"] as? [String: Any])?["status"] as? String == "unpinned", "verifyCert with timeoutMs null: \(answer)")
         // The lifecycle: shutdown and exit with params null, as pygls 1.x shuts a server down.
         server.send(Wire.frame(Self.nullParams("shutdown", id: 6), framing))
         answer = try await server.reader.next()
