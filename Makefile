@@ -149,10 +149,14 @@ fuzz: deps
 # leak detection is left to valgrind; ASan still stops on every memory error. handle_segv=0
 # lets a SIGSEGV the core-dump tests send kill the process as it would without ASan.
 sanitize-address: deps
-	TOFU_TEST_TIME_SCALE=5 ASAN_OPTIONS=detect_leaks=0:handle_segv=0:suppressions=$(CURDIR)/Tests/asan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
+	export TOFU_TEST_TIME_SCALE=5 ASAN_OPTIONS=detect_leaks=0:handle_segv=0:suppressions=$(CURDIR)/Tests/asan.supp; \
+	$(SWIFT) test --sanitize=address --scratch-path .build-asan --skip '$(HEAVY_SUITES)' && \
+	$(SWIFT) test --sanitize=address --scratch-path .build-asan --filter '$(HEAVY_SUITES)'
 
 sanitize-thread: deps
-	TOFU_TEST_TIME_SCALE=5 TSAN_OPTIONS=handle_segv=0 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+	export TOFU_TEST_TIME_SCALE=5 TSAN_OPTIONS=handle_segv=0; \
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --skip '$(HEAVY_SUITES)' && \
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter '$(HEAVY_SUITES)'
 
 clean:
 	rm -rf .build .build-release
