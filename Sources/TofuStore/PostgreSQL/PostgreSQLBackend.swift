@@ -68,24 +68,28 @@ final class PostgreSQLBackend: StoreBackend {
     func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         // No BEGIN … COMMIT: every read PinStore makes is one statement, one snapshot.
         do {
-            switch try lookAtSchema() {
-            case .current: break
-            case .absent: return try body(NeverWritten())
-            case .behind, .newer: try upgradeSchema()
-            }
+            guard try schemaIsReadable() else { return try body(NeverWritten()) }
             return try body(PGTransaction(connection: connection))
         } catch {
             throw failure(error, committing: false)
         }
     }
 
+    /// Whether the schema is there to read (upgraded first when behind); false for a database
+    /// tofu has never written, which reads as an empty store and is left untouched.
+    private func schemaIsReadable() throws -> Bool {
+        switch try lookAtSchema() {
+        case .current: return true
+        case .absent: return false
+        case .behind, .newer:
+            try upgradeSchema()
+            return true
+        }
+    }
+
     func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         do {
-            switch try lookAtSchema() {
-            case .current: break
-            case .absent: return try body(NeverWritten())
-            case .behind, .newer: try upgradeSchema()
-            }
+            guard try schemaIsReadable() else { return try body(NeverWritten()) }
             try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             do {
                 let result = try body(PGTransaction(connection: connection))
