@@ -88,10 +88,23 @@ let package = Package(
             resources: [.embedInCode("Resources/openrpc.json")]
         ),
 
+        // What tofu's answers look like as text (PI's lines), for the CLI and the MCP tools alike.
+        // No Foundation: the CLI links it.
+        .target(name: "TofuText", dependencies: ["JSONRPC"]),
+
+        // MCP (the Model Context Protocol) over the same connection: tofu's methods as tools,
+        // derived from the protocol document, and the recovery prompt. A layer on top of the
+        // method table: JSONRPC and TofuServer know nothing of it.
+        .target(
+            name: "TofuMCP",
+            dependencies: ["JSONRPC", "Posix", "TofuCore", "TofuServer", "TofuText"]
+        ),
+
         .executableTarget(
             name: "tofu-rpc",
             dependencies: [
                 "Posix",
+                "TofuMCP",
                 "TofuServer",
                 "TofuStore",
                 "JSONRPC",
@@ -109,6 +122,7 @@ let package = Package(
                 "JSONRPC",
                 "Posix",
                 "TofuCore",
+                "TofuText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -142,6 +156,10 @@ let package = Package(
         .testTarget(
             name: "TofuServerTests",
             dependencies: ["TofuServer", "TofuStore", "JSONRPC", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "TofuMCPTests",
+            dependencies: ["TofuMCP", "TofuServer", "TofuStore", "JSONRPC", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "EndToEndTests",

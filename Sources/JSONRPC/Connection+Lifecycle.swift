@@ -1,5 +1,7 @@
 /// The lifecycle methods every connection answers itself, as LSP defines them: `shutdown`,
-/// `exit`, `$/cancelRequest`.
+/// `exit`, `$/cancelRequest`; and the cancel notifications of other protocols, which the
+/// method table registers (`MethodTable.registerCancelNotification`) and which act as
+/// `$/cancelRequest` does.
 extension Connection {
     /// The outcome of a lifecycle method, or nil for any other method. Input thread (its
     /// callers check): lifecycle methods act in the order they were read.
@@ -15,17 +17,24 @@ extension Connection {
             }
             return .answer(OutgoingMessage.response(id: id, result: .null))
         case "$/cancelRequest":
-            let target: JSONValue
-            do {
-                target = try call.params.named(allowing: ["id"]).required("id")
-            } catch {
-                return call.id.map { .answer(OutgoingMessage.response(id: $0, error: error)) } ?? .noAnswer
-            }
-            tracker.cancel(id: target)
-            return call.id.map { .answer(OutgoingMessage.response(id: $0, result: .null)) } ?? .noAnswer
+            return cancel(call, as: .lsp)
         default:
-            return nil
+            return methods.cancelNotification(for: call.method).map { cancel(call, as: $0) }
         }
+    }
+
+    /// Cancels the call in flight (or waiting) that `call` names, as `notification` reads it.
+    /// Sent as a request, it is answered: null, or why its params are wrong. Input thread.
+    private func cancel(_ call: Call, as notification: CancelNotification) -> Outcome {
+        let target: JSONValue
+        do {
+            target = try call.params.named(allowing: notification.otherParams.union([notification.idParam])).required(notification.idParam)
+        } catch {
+            if call.id == nil { logger.debug("ignored '\(Self.printable(call.method))': \(error.message)") }
+            return call.id.map { .answer(OutgoingMessage.response(id: $0, error: error)) } ?? .noAnswer
+        }
+        tracker.cancel(id: target)
+        return call.id.map { .answer(OutgoingMessage.response(id: $0, result: .null)) } ?? .noAnswer
     }
 
     /// After `shutdown`, LSP accepts nothing but `exit`: the refusal, or nil before `shutdown`.

@@ -53,9 +53,11 @@ enum IncomingMessage: Sendable, Equatable {
             self = .invalid(.invalidRequest("'method' must be a string, got \(methodValue.typeName)"), id: echoedID)
             return
         }
-        let params = members["params"]
+        var params = members["params"]
         switch params {
         case nil, .array?, .object?: break
+        // `params: null` is absent params: pygls sends it for every call without arguments.
+        case .null?: params = nil
         case let other?:
             self = .invalid(.invalidRequest("'params' must be an object or an array, got \(other.typeName)"), id: echoedID)
             return

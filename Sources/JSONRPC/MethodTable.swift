@@ -8,7 +8,15 @@ public struct RequestContext: Sendable {
     /// The framing the call came in; notifications sent for it go out the same way.
     public let framing: Framing
     let write: @Sendable (JSONValue, Framing) -> Void
-    let committed = CommittedFlag()
+    let committed: CommittedFlag
+
+    init(id: JSONValue?, method: String, framing: Framing, committed: CommittedFlag = CommittedFlag(), write: @escaping @Sendable (JSONValue, Framing) -> Void) {
+        self.id = id
+        self.method = method
+        self.framing = framing
+        self.committed = committed
+        self.write = write
+    }
 
     /// Says that this call has done something it cannot undo (e.g. written to a store or sent
     /// data to a third party): from now on its own answer, result or error, is sent even if the
@@ -20,6 +28,21 @@ public struct RequestContext: Sendable {
     /// Sends a notification to the peer (e.g. `$/progress`) in this call's framing. Any thread.
     public func notify(_ method: String, params: JSONValue?) {
         write(OutgoingMessage.notification(method: method, params: params), framing)
+    }
+
+    /// This call's context for a handler it hands its work to (e.g. a protocol layered on top
+    /// that runs another method for the call): the same id, framing and commitment (the
+    /// delegate's `answerEvenIfCancelled` is this call's), with the delegate's `method`, and
+    /// its notifications passed through `translate`, which may rename, reshape or (nil) drop them.
+    public func delegating(
+        to method: String, translate: @escaping @Sendable (_ method: String, _ params: JSONValue?) -> (method: String, params: JSONValue?)?
+    ) -> RequestContext {
+        let original = self
+        return RequestContext(id: id, method: method, framing: framing, committed: committed) { message, _ in
+            // Notifications are the only messages a handler writes through its context.
+            guard case .string(let name)? = message["method"], let translated = translate(name, message["params"]) else { return }
+            original.notify(translated.method, params: translated.params)
+        }
     }
 }
 
@@ -47,6 +70,7 @@ public typealias ImmediateHandler = @Sendable (Params) throws -> JSONValue?
 public struct MethodTable: Sendable {
     private var handlers: [String: MethodHandler] = [:]
     private var immediateHandlers: [String: ImmediateHandler] = [:]
+    private var cancelNotifications: [String: CancelNotification] = [:]
 
     public init() {}
 
@@ -66,6 +90,34 @@ public struct MethodTable: Sendable {
 
     public func immediateHandler(for method: String) -> ImmediateHandler? { immediateHandlers[method] }
 
-    /// Every method with a handler, plus the lifecycle methods every `Connection` answers itself.
-    public var methodNames: Set<String> { Set(handlers.keys).union(Connection.builtInMethods) }
+    /// Makes `method` a notification that cancels a call in flight, as LSP's `$/cancelRequest`
+    /// does, for a protocol that spells cancelling otherwise: the connection handles it on its
+    /// input thread, in order, with the same effect (see `CancelNotification`).
+    public mutating func registerCancelNotification(_ method: String, _ notification: CancelNotification) {
+        cancelNotifications[method] = notification
+    }
+
+    /// The cancel notification registered as `method`, if any.
+    public func cancelNotification(for method: String) -> CancelNotification? { cancelNotifications[method] }
+
+    /// Every method with a handler, every cancel notification, plus the lifecycle methods every
+    /// `Connection` answers itself.
+    public var methodNames: Set<String> {
+        Set(handlers.keys).union(cancelNotifications.keys).union(Connection.builtInMethods)
+    }
+}
+
+/// How a cancel notification names the call it cancels: the param holding the call's id, and
+/// the other params it may carry (accepted, and ignored), by name.
+public struct CancelNotification: Sendable, Equatable {
+    public var idParam: String
+    public var otherParams: Set<String>
+
+    public init(idParam: String, otherParams: Set<String> = []) {
+        self.idParam = idParam
+        self.otherParams = otherParams
+    }
+
+    /// LSP's `$/cancelRequest {id}`, which every connection answers.
+    public static let lsp = CancelNotification(idParam: "id")
 }

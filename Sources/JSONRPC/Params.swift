@@ -1,4 +1,5 @@
-/// The `params` of a call, as sent: by name (an object), by position (an array), or absent.
+/// The `params` of a call, as sent: by name (an object), by position (an array), or absent
+/// (`null` counts as absent).
 public struct Params: Sendable, Equatable {
     public let value: JSONValue?
 
@@ -7,7 +8,7 @@ public struct Params: Sendable, Equatable {
     /// The params by position; absent params are an empty list.
     public func positional() throws(ResponseError) -> [JSONValue] {
         switch value {
-        case nil: return []
+        case nil, .null?: return []
         case .array(let elements)?: return elements
         default: throw .invalidParams(field: nil, "params must be given by position (an array)")
         }
@@ -18,7 +19,7 @@ public struct Params: Sendable, Equatable {
     public func named(allowing allowed: Set<String>) throws(ResponseError) -> NamedParams {
         let members: [String: JSONValue]
         switch value {
-        case nil: members = [:]
+        case nil, .null?: members = [:]
         case .object(let object)?: members = object
         default: throw .invalidParams(field: nil, "params must be given by name (an object)")
         }
@@ -26,7 +27,8 @@ public struct Params: Sendable, Equatable {
             let known = allowed.sorted().joined(separator: ", ")
             throw .invalidParams(field: unknown, "is not a parameter of this method (it takes: \(known.isEmpty ? "none" : known))")
         }
-        return NamedParams(members: members)
+        // A member given as null is a member not given, everywhere (README: "null counts as absent").
+        return NamedParams(members: members.filter { $0.value != .null })
     }
 }
 

@@ -42,10 +42,12 @@ public struct CertificateSummary: Sendable, Hashable {
         return other.spkiSha256 == spkiSha256 ? .reissuedSameKey : .newKey
     }
 
-    /// Whether the certificate is valid at `time` (RFC 3339 UTC text compares in time order).
-    public func validity(at time: String) -> Validity {
+    /// Whether the certificate is valid at `time` (RFC 3339 UTC text compares in time order);
+    /// `expiringSoon` when it is valid but ends before `soon` (e.g. 30 days from now).
+    public func validity(at time: String, soon: String? = nil) -> Validity {
         if time < notBefore { return .notYetValid }
         if time > notAfter { return .expired }
+        if let soon, notAfter < soon { return .expiringSoon }
         return .valid
     }
 }
@@ -58,5 +60,9 @@ public enum CertificateChange: String, Sendable {
 }
 
 public enum Validity: String, Sendable {
-    case valid, expired, notYetValid
+    /// Valid, and not ending within the horizon asked about.
+    case valid
+    /// Valid now, but ending within the horizon asked about (the next outage, foreseen).
+    case expiringSoon
+    case expired, notYetValid
 }

@@ -94,6 +94,15 @@ public enum PinStatus: String, Sendable {
 public struct HistoryEvent: Sendable, Hashable {
     public enum Kind: String, Sendable, CaseIterable {
         case pinned, matched, replaced, deleted, mismatch, staged, unstaged, rotated, renewed, policyChanged
+        /// A DNA Center server was added (or added again), or removed (removeDnacServer).
+        case serverAdded, serverRemoved
+        /// A DNA Center refused the credentials (HTTP 401 or 403 to the token request).
+        case credentialsRefused
+
+        /// The events that say what a host presented against its pin, or what became of the pin:
+        /// the last of them is where the pin stands, which a verification compares with so
+        /// that it records a change, not every look.
+        public static let verdicts: [Kind] = [.pinned, .matched, .replaced, .deleted, .mismatch, .rotated, .renewed]
     }
 
     public var at: String

@@ -38,6 +38,40 @@ public enum Timestamp {
             + "T\(digits(Int(parts.tm_hour), 2)):\(digits(Int(parts.tm_min), 2)):\(digits(Int(parts.tm_sec), 2))Z"
     }
 
+    /// Whether `text` is a time exactly as tofu writes it, `2026-11-29T04:00:00Z`, and a real
+    /// one (month, day of that month, hour, minute and second in range).
+    public static func isCanonical(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 20 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            let expected: UInt8? = switch index {
+            case 4, 7: UInt8(ascii: "-")
+            case 10: UInt8(ascii: "T")
+            case 13, 16: UInt8(ascii: ":")
+            case 19: UInt8(ascii: "Z")
+            default: nil
+            }
+            if let expected {
+                guard byte == expected else { return false }
+            } else {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
+            }
+        }
+        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } }
+        let year = number(0..<4), month = number(5..<7), day = number(8..<10)
+        guard (1...12).contains(month), number(11..<13) < 24, number(14..<16) < 60, number(17..<19) < 60 else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return (1...days).contains(day)
+    }
+
+    /// A date (`2026-11-29`, meaning its first second, UTC) or a time as tofu writes it
+    /// (`2026-11-29T04:00:00Z`), as a time; nil for anything else.
+    public static func parse(dateOrTime text: String) -> String? {
+        let time = text.utf8.count == 10 ? text + "T00:00:00Z" : text
+        return isCanonical(time) ? time : nil
+    }
+
     /// Seconds since 1970 now, rounded down. CLOCK_REALTIME, as Foundation's `Date()` reads:
     /// `time()` may read the coarse clock, up to a tick behind.
     private static func currentSeconds() -> Int64 {

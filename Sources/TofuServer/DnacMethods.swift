@@ -102,7 +102,7 @@ struct DnacMethods: Sendable {
         switch outcome {
         case .failure(let failure):
             if failure.reason == .cancelled || Task.isCancelled { throw CancellationError() }
-            throw Self.unreachable(request.host, failure)
+            throw Self.unreachable(request, failure)
         case .success(.storeFailed(let error)):
             throw Self.stamped(ResponseError.from(error), sent: false, changed: false)
         case .success(.mismatch(let current, let presented)):
@@ -135,10 +135,20 @@ struct DnacMethods: Sendable {
             if case .failure(let failure) = answer, let other = failure.presentedOnReconnect {
                 // A reconnection met another certificate: that is a mismatch too, for the history.
                 try? await store.recordMismatch(
-                    other, for: request.host, why: "on reconnecting for the older token path; checked \(presented.leaf.sha256Fingerprint)")
+                    other, for: request.host, why: "on reconnecting for the older token path | checked: \(presented.leaf.sha256Fingerprint)")
             }
             // Any failure here leaves the old pin in place: the replacement has not happened yet.
-            try Self.judge(answer, request: request, pin: pin, status: status, policyChanged: policyChanged)
+            do {
+                try Self.judge(answer, request: request, pin: pin, status: status, policyChanged: policyChanged)
+            } catch let refusal as ResponseError where refusal.code == ErrorCode(.authenticationFailed) {
+                // The history keeps the refusal (who, and how the controller answered); failing to record it changes no answer.
+                if case .success(let response) = answer {
+                    try? await store.recordRefusedCredentials(
+                        for: request.host, fingerprint: presented.leaf.sha256Fingerprint, username: request.username,
+                        why: "HTTP \(response.status) on \(response.path)")
+                }
+                throw refusal
+            }
         }
         let sent = answer != nil
         let host = request.host
@@ -161,7 +171,11 @@ struct DnacMethods: Sendable {
             server = try await store.recordServer(
                 host, username: request.username, fingerprint: pin.certificate.sha256Fingerprint, authenticated: sent ? true : nil)
         } catch {
-            var pinWords = status == .matched ? "the pin's certificate is unchanged" : "the pin was \(status.rawValue) (\(pin.certificate.sha256Fingerprint))"
+            var pinWords = switch status {
+            case .matched, .staged: "the pin's certificate is unchanged"
+            case .pinned: "its certificate was pinned on first use (\(pin.certificate.sha256Fingerprint))"
+            default: "the pin was \(status.rawValue) (\(pin.certificate.sha256Fingerprint))"
+            }
             if policyChanged { pinWords += " and its policy set to \(pin.policy.rawValue)" }
             var failure = Self.afterwards(
                 ResponseError.from(error), "\(sentWords) and \(pinWords), but the server could not be recorded:",
@@ -179,9 +193,28 @@ struct DnacMethods: Sendable {
     /// first, and `data` says it too (credentialsSent, authenticated, storeChanged).
     private static func afterwards(_ error: ResponseError, _ words: String, sent: Bool, authenticated: Bool?, changed: Bool) -> ResponseError {
         var error = stamped(error, sent: sent, changed: changed)
-        error.message = words + " " + error.message
-        error.merge(["authenticated": authenticated.map(JSONValue.bool) ?? .null])
+        error.message = words + " " + continued(error.message)
+        var details: [String: JSONValue] = ["authenticated": authenticated.map(JSONValue.bool) ?? .null]
+        if let summary = error.data?["summary"]?.stringValue { details["summary"] = .string(words + " " + continued(summary)) }
+        error.merge(details)
         return error
+    }
+
+    /// A sentence continued after a colon: "The pin store …" becomes "the pin store …" (a
+    /// host key or an acronym is left as it is).
+    private static func continued(_ sentence: String) -> String {
+        guard let first = sentence.first, first.isUppercase, sentence.dropFirst().first?.isLowercase == true else { return sentence }
+        return first.lowercased() + sentence.dropFirst()
+    }
+
+    /// The same add again, with what the caller gave that still applies: for after a failure
+    /// that the operator fixes outside tofu (the address, the controller, the password).
+    private static func retry(_ request: Request) -> Remedy.Call {
+        var params: [String: JSONValue] = ["server": .string(request.host.description), "username": .string(request.username)]
+        if let accept = request.accept { params["acceptFingerprint"] = .string(accept.description) }
+        if let policy = request.policy { params["policy"] = .string(policy.rawValue) }
+        if !request.checkCredentials { params["checkCredentials"] = false }
+        return Remedy.Call("addDnacServer", params)
     }
 
     /// `error` with `data.credentialsSent` and `data.storeChanged` (a pin or the server record).
@@ -210,33 +243,56 @@ struct DnacMethods: Sendable {
         case .matched, .staged: policyChanged ? "The pin's certificate is unchanged." : "The pin is unchanged."
         }
         if policyChanged { keptWords += " Its policy was set to \(pin.policy.rawValue) before the credentials were sent." }
+        // A pin that this very call made on first use is the operator's to remove when the
+        // host turns out not to be the controller.
+        let firstUse = status == .pinned
+            ? Remedy.Call("deleteCert", [
+                "host": .string(request.host.description), "expectedFingerprint": .string(pin.certificate.sha256Fingerprint.description),
+            ])
+            : nil
+        let notDnacSteps = [
+            Remedy.Step(
+                text: firstUse == nil
+                    ? "Check the address and port of the controller."
+                    : "Check the address and port of the controller. To remove the pin this first use made:",
+                calls: firstUse.map { [$0] } ?? [])
+        ]
         switch answer {
         case .failure(let error):
             var details = kept
             details["reason"] = .string(error.detail)
             if let other = error.presentedOnReconnect { details["presentedOnReconnect"] = .object(PinJSON.certificate(other)) }
-            throw ResponseError(
-                code: ErrorCode(.notDnac), kind: "notDnac",
-                message: "\(request.host) accepted TLS but did not answer the DNA Center token request, which carried the credentials over the checked connection: \(error.detail). \(keptWords) Check the address and port of the controller.",
-                details: details)
+            let remedy = Remedy(
+                summary: Remedy.sentence("\(request.host) accepted TLS but did not answer the DNA Center token request, which carried the credentials over the checked connection: \(error.detail)") + " \(keptWords)",
+                steps: notDnacSteps)
+            throw ResponseError(code: ErrorCode(.notDnac), kind: "notDnac", remedy: remedy, details: details)
         case .success(let response):
             var details = kept
             details["status"] = .int(Int64(response.status))
             details["path"] = .string(response.path)
+            details["username"] = .string(request.username)
             if response.status == 401 || response.status == 403 {
-                throw ResponseError(
-                    code: ErrorCode(.authenticationFailed), kind: "authenticationFailed",
-                    message: "\(request.host) refused the credentials of '\(request.username)' (HTTP \(response.status) on \(response.path)). \(keptWords) Check the username and password, then add the server again.",
-                    details: details)
+                let remedy = Remedy(
+                    summary: "\(request.host) refused the credentials of '\(request.username)' (HTTP \(response.status) on \(response.path)). \(keptWords)",
+                    steps: [Remedy.Step(text: "Check the username and password, then add the server again:", calls: [retry(request)])])
+                throw ResponseError(code: ErrorCode(.authenticationFailed), kind: "authenticationFailed", remedy: remedy, details: details)
+            }
+            if (500...599).contains(response.status) {
+                // A controller that is starting, upgrading or overloaded answers so: it is one, and it failed.
+                details["reason"] = .string("answered HTTP \(response.status)")
+                let remedy = Remedy(
+                    summary: "\(request.host) answered HTTP \(response.status) to the DNA Center token request on \(response.path): the controller failed (as one does while it starts, upgrades or is overloaded). \(keptWords)",
+                    steps: [Remedy.Step(text: "Wait until the controller works again, then add the server again:", calls: [retry(request)])])
+                throw ResponseError(code: ErrorCode(.notDnac), kind: "controllerFailed", remedy: remedy, details: details)
             }
             let token = (try? JSONCodec.parse(response.body, maxDepth: 16))?["Token"]?.stringValue
             guard response.status == 200, let token, !token.isEmpty else {
                 let what = response.status == 200 ? "answered 200 without a token" : "answered HTTP \(response.status)"
                 details["reason"] = .string(what)
-                throw ResponseError(
-                    code: ErrorCode(.notDnac), kind: "notDnac",
-                    message: "\(request.host) \(what) to the DNA Center token request on \(response.path), which carried the credentials over the checked connection; it does not look like a Cisco DNA Center. \(keptWords)",
-                    details: details)
+                let remedy = Remedy(
+                    summary: "\(request.host) \(what) to the DNA Center token request on \(response.path), which carried the credentials over the checked connection; it does not look like a Cisco DNA Center. \(keptWords)",
+                    steps: notDnacSteps)
+                throw ResponseError(code: ErrorCode(.notDnac), kind: "notDnac", remedy: remedy, details: details)
             }
         }
     }
@@ -274,43 +330,50 @@ struct DnacMethods: Sendable {
 
     // MARK: - Errors and JSON
 
-    private static func unreachable(_ host: HostKey, _ failure: ProbeFailure) -> ResponseError {
+    private static func unreachable(_ request: Request, _ failure: ProbeFailure) -> ResponseError {
+        let host = request.host
         var details: [String: JSONValue] = [
             "host": .string(host.description), "reason": .string(failure.reason.rawValue), "detail": .string(failure.detail),
         ]
         if let alert = failure.alert { details["alert"] = .string(alert) }
         details["credentialsSent"] = false
         details["storeChanged"] = false
-        return ResponseError(
-            code: ErrorCode(.hostUnreachable), kind: "hostUnreachable",
-            message: "Cannot reach \(host) over TLS (\(failure.reason.rawValue)): \(failure.detail). Nothing was pinned or sent.",
-            details: details)
+        let remedy = Remedy(
+            summary: Remedy.sentence("Cannot reach \(host) over TLS (\(failure.reason.rawValue)): \(failure.detail)") + " Nothing was pinned or sent.",
+            steps: [Remedy.Step(text: "Check the address, the port and that the controller is up, then add the server again:", calls: [retry(request)])])
+        return ResponseError(code: ErrorCode(.hostUnreachable), kind: "hostUnreachable", remedy: remedy, details: details)
     }
 
     private static func mismatch(_ request: Request, pinned: Pin, presented: CertificateSummary) -> ResponseError {
         let host = request.host.description
         let change = pinned.certificate.change(to: presented) ?? .newKey
         let changeWords = change == .newKey ? "new key: the controller generated a new certificate" : "same key, re-issued"
+        let add = Remedy.Call("addDnacServer", ["server": .string(host), "username": .string(request.username)])
+        let accept = Remedy.Call("addDnacServer", [
+            "server": .string(host), "username": .string(request.username), "acceptFingerprint": .string(presented.sha256Fingerprint.description),
+        ])
         var details: [String: JSONValue] = [
             "host": .string(host), "pinned": PinJSON.pin(pinned), "presented": .object(PinJSON.certificate(presented)),
-            "change": .string(change.rawValue),
+            "change": .string(change.rawValue), "compared": "presentedCertificate", "username": .string(request.username),
             "remedy": .string(
                 "If the controller's certificate really changed, either delete the stale pin and add the server again, or add it again with acceptFingerprint set to the presented certificate's sha256Fingerprint (the old pin is kept until the credentials are accepted)."),
-            "remedyCalls": [
-                ["method": "deleteCert", "params": ["host": .string(host), "expectedFingerprint": .string(pinned.certificate.sha256Fingerprint.description)]],
-                ["method": "addDnacServer", "params": ["server": .string(host), "username": .string(request.username)]],
-            ],
-            "acceptCall": ["method": "addDnacServer", "params": [
-                "server": .string(host), "username": .string(request.username),
-                "acceptFingerprint": .string(presented.sha256Fingerprint.description),
-            ]],
+            "acceptCall": accept.json,
         ]
-        let staged = pinned.next.map { "; it is not the staged next certificate (\($0.certificate.sha256Fingerprint)) either" } ?? ""
-        var message = "\(host) presents a different certificate than the one pinned (\(changeWords)): pinned \(pinned.certificate.sha256Fingerprint), presented \(presented.sha256Fingerprint)\(staged). The connection was dropped and nothing was sent."
+        let staged = pinned.next.map { " It is not the staged next certificate \(Remedy.certificate($0.certificate)) either." } ?? ""
         details["credentialsSent"] = false
         details["storeChanged"] = false
-        message += " Remedy: deleteCert \(host), then add the server again; or add it with acceptFingerprint \(presented.sha256Fingerprint)."
-        return ResponseError(code: ErrorCode(.certificateMismatch), kind: "certificateMismatch", message: message, details: details)
+        let remedy = Remedy(
+            summary: "\(host) presents a different certificate than the one pinned (\(changeWords)); the connection was dropped and nothing was sent. Pinned \(Remedy.certificate(pinned.certificate)), presented \(Remedy.certificate(presented)).\(staged)",
+            steps: [
+                Remedy.Step(
+                    text: "Once you have confirmed \(presented.sha256Fingerprint) with the controller's administrator, either delete the stale pin and add the server again:",
+                    calls: [
+                        Remedy.Call("deleteCert", ["host": .string(host), "expectedFingerprint": .string(pinned.certificate.sha256Fingerprint.description)]),
+                        add,
+                    ]),
+                Remedy.Step(text: "Or re-pin in one step (the old pin stays unless the new certificate and the credentials are accepted):", calls: [accept]),
+            ])
+        return ResponseError(code: ErrorCode(.certificateMismatch), kind: "certificateMismatch", remedy: remedy, details: details)
     }
 
     /// acceptFingerprint names one certificate and the host presented another: refused whether
@@ -318,21 +381,28 @@ struct DnacMethods: Sendable {
     private static func notAccepted(_ request: Request, pinned: Pin?, presented: CertificateSummary) -> ResponseError {
         let host = request.host.description
         let accepted = request.accept.map(\.description) ?? ""
+        let accept = Remedy.Call("addDnacServer", [
+            "server": .string(host), "username": .string(request.username), "acceptFingerprint": .string(presented.sha256Fingerprint.description),
+        ])
         var details: [String: JSONValue] = [
             "host": .string(host), "pinned": pinned.map { PinJSON.pin($0) } ?? .null, "presented": .object(PinJSON.certificate(presented)),
-            "acceptFingerprint": .string(accepted),
+            "acceptFingerprint": .string(accepted), "compared": "acceptFingerprint", "username": .string(request.username),
             "remedy": .string(
                 "Confirm the certificate's fingerprint with the controller's administrator. If the controller really presents \(presented.sha256Fingerprint), add it again with that acceptFingerprint; if not, something else answers at this address."),
-            "acceptCall": ["method": "addDnacServer", "params": [
-                "server": .string(host), "username": .string(request.username), "acceptFingerprint": .string(presented.sha256Fingerprint.description),
-            ]],
+            "acceptCall": accept.json,
         ]
         if let pinned { details["change"] = .string((pinned.certificate.change(to: presented) ?? .newKey).rawValue) }
         details["credentialsSent"] = false
         details["storeChanged"] = false
-        let pinWords = pinned.map { "Its pin (\($0.certificate.sha256Fingerprint)) is unchanged." } ?? "It has no pin, and none was made."
-        let message = "\(host) presents certificate \(presented.sha256Fingerprint), not the one acceptFingerprint names (\(accepted)). The connection was dropped: nothing was pinned and nothing was sent. \(pinWords) Confirm the fingerprint with the controller's administrator before accepting another."
-        return ResponseError(code: ErrorCode(.certificateMismatch), kind: "certificateMismatch", message: message, details: details)
+        let pinWords = pinned.map { "Its pin \(Remedy.certificate($0.certificate)) is unchanged." } ?? "It has no pin, and none was made."
+        let remedy = Remedy(
+            summary: "\(host) presents certificate \(Remedy.certificate(presented)), not the accepted \(accepted). The connection was dropped: nothing was pinned and nothing was sent. \(pinWords)",
+            steps: [
+                Remedy.Step(
+                    text: "Confirm the fingerprint with the controller's administrator. If the controller really presents \(presented.sha256Fingerprint), accept that one; if not, something else answers at this address:",
+                    calls: [accept])
+            ])
+        return ResponseError(code: ErrorCode(.certificateMismatch), kind: "certificateMismatch", remedy: remedy, details: details)
     }
 
     static func json(_ server: DnacServer) -> JSONValue {

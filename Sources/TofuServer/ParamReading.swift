@@ -16,7 +16,7 @@ extension NamedParams {
         do {
             return try X509Certificate.single(fromPEM: pem).summary()
         } catch {
-            throw .invalidParams(field: name, error.reason)
+            throw .invalidParams(field: name, "is not one PEM certificate: \(error.reason)")
         }
     }
 
@@ -29,7 +29,12 @@ extension NamedParams {
         do {
             return try HostKey(parsing: text)
         } catch {
-            throw .invalidParams(field: field, error.description)
+            // "'host' is not a host key ('x'): why": the value and the why also in data, for a
+            // client to say in its own words.
+            let shown = ResponseError.clipped(text)
+            var failure = ResponseError.invalidParams(field: field, "is not a host key ('\(shown)'): \(error.reason)")
+            failure.merge(["value": .string(shown), "problem": .string(error.reason)])
+            throw failure
         }
     }
 
@@ -48,6 +53,35 @@ extension NamedParams {
             throw .invalidParams(field: name, "must be \(PinPolicy.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or "))")
         }
         return policy
+    }
+
+    /// An optional time: a date (`2026-11-29`, its first second UTC) or an RFC 3339 UTC time
+    /// as tofu writes it (`2026-11-29T04:00:00Z`).
+    func time(_ name: String) throws(ResponseError) -> String? {
+        guard let text: String = try optional(name) else { return nil }
+        guard let time = Timestamp.parse(dateOrTime: text) else {
+            throw .invalidParams(field: name, "must be a date (2026-11-29, meaning 00:00:00 UTC) or a UTC time (2026-11-29T04:00:00Z)")
+        }
+        return time
+    }
+
+    /// Optional history event kinds: one name, or an array of names; empty when not given.
+    func eventKinds(_ name: String) throws(ResponseError) -> [HistoryEvent.Kind] {
+        let names: [String]
+        switch members[name] {
+        case nil, .null?: return []
+        case .string(let one)?: names = [one]
+        case .array(let elements)? where !elements.isEmpty && elements.allSatisfy({ $0.stringValue != nil }):
+            names = elements.compactMap(\.stringValue)
+        default: throw .invalidParams(field: name, "must be an event's name, or a non-empty array of them")
+        }
+        let known = HistoryEvent.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+        var kinds: [HistoryEvent.Kind] = []
+        for text in names {
+            guard let kind = HistoryEvent.Kind(rawValue: text) else { throw .invalidParams(field: name, "names an event that does not exist; the events are \(known)") }
+            if !kinds.contains(kind) { kinds.append(kind) }
+        }
+        return kinds
     }
 
     /// `timeoutMs` of a live TLS probe (verifyCert, addDnacServer): 100 ms to 2 minutes, 5 s

@@ -4,7 +4,7 @@ import TofuCore
 import TofuStore
 import TofuTLS
 
-/// pinCert, listCerts, deleteCert, certHistory.
+/// pinCert, listCerts, deleteCert, certHistory, pruneHistory.
 struct PinMethods: Sendable {
     let store: PinStore
 
@@ -13,6 +13,7 @@ struct PinMethods: Sendable {
         table.register("listCerts", immediate: { params in try listOneHost(params) }, otherwise: { params, _ in try await listCerts(params) })
         table.register("deleteCert") { params, context in try await deleteCert(params, context) }
         table.register("certHistory") { params, _ in try await certHistory(params) }
+        table.register("pruneHistory") { params, context in try await pruneHistory(params, context) }
         table.register("setPinPolicy") { params, context in try await setPinPolicy(params, context) }
     }
 
@@ -117,10 +118,23 @@ struct PinMethods: Sendable {
     }
 
     func certHistory(_ params: Params) async throws -> JSONValue {
-        let named = try params.named(allowing: ["host", "limit"])
+        let named = try params.named(allowing: ["host", "limit", "event", "since"])
         let host = try named.optionalHostKey("host")
         let limit = try named.integer("limit", in: 1...100_000, default: 1000) ?? 1000
-        let events = try await answering { try await store.history(host: host, limit: limit) }
+        let kinds = try named.eventKinds("event")
+        let since = try named.time("since")
+        let events = try await answering { try await store.history(host: host, kinds: kinds, since: since, limit: limit) }
         return ["events": .array(events.map(PinJSON.event))]
+    }
+
+    /// Deletes the events before a time, durably before it answers. The pruning is not itself
+    /// an event (the history is per host, and an emptied history would hold only that): the
+    /// answer says how many went, and tofu-rpc logs it at notice.
+    func pruneHistory(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
+        let named = try params.named(allowing: ["before", "host"])
+        guard let before = try named.time("before") else { throw ResponseError.invalidParams(field: "before", "is required (a date or a time)") }
+        let host = try named.optionalHostKey("host")
+        let pruned = try await committing(context) { try await store.pruneHistory(before: before, host: host) }
+        return ["pruned": .int(Int64(pruned)), "before": .string(before)]
     }
 }

@@ -18,14 +18,18 @@ public enum TofuMethods {
             logger.warning("--max-probes \(maxProbes) is more than ulimit -n affords; using \(affordable): raise ulimit -n for more")
         }
         ProbePool.shared.limit = min(maxProbes ?? defaultMaxProbes, affordable)
+        store.observe { notice in TrustLog.log(notice, to: logger) }
         var table = MethodTable()
         table.register("rpc.discover") { params, _ in
             _ = try params.named(allowing: [])
             return ProtocolDocument.value
         }
+        InitializeMethods.register(in: &table)
         PinMethods(store: store).register(in: &table)
         VerifyMethods(store: store).register(in: &table)
         DnacMethods(store: store).register(in: &table)
+        BackupMethods(store: store).register(in: &table)
+        TransferMethods(store: store).register(in: &table)
         return table
     }
 }

@@ -10,14 +10,19 @@ struct VerifyMethods: Sendable {
     let store: PinStore
 
     static let defaultConcurrency = 32
+    /// A presented certificate that ends within this many days is `expiringSoon`, unless the
+    /// call's expiringWithinDays says otherwise.
+    static let defaultExpiringWithinDays = 30
 
     func register(in table: inout MethodTable) {
         table.register("verifyCert") { params, context in try await verifyCert(params, context) }
     }
 
     func verifyCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
-        let named = try params.named(allowing: ["host", "pem", "timeoutMs", "all", "concurrency", "progressToken"])
+        let named = try params.named(allowing: ["host", "pem", "timeoutMs", "all", "concurrency", "progressToken", "expiringWithinDays"])
         let timeout = try named.probeTimeout()
+        let days = try named.integer("expiringWithinDays", in: 0...36_500, default: Self.defaultExpiringWithinDays) ?? Self.defaultExpiringWithinDays
+        let soon = Timestamp.now(plusDays: days)
         if try named.optional("all", as: Bool.self) == true {
             for field in ["host", "pem"] where named.members[field] != nil {
                 throw ResponseError.invalidParams(field: field, "cannot be combined with 'all'")
@@ -27,7 +32,7 @@ struct VerifyMethods: Sendable {
             if let token, token.stringValue == nil, token.intValue == nil {
                 throw ResponseError.invalidParams(field: "progressToken", "must be a string or an integer")
             }
-            return try await verifyAll(timeout: timeout, concurrency: concurrency, progressToken: token, context: context)
+            return try await verifyAll(timeout: timeout, concurrency: concurrency, progressToken: token, expiringBefore: soon, context: context)
         }
         for field in ["concurrency", "progressToken"] where named.members[field] != nil {
             throw ResponseError.invalidParams(field: field, "only goes with 'all': true")
@@ -40,9 +45,11 @@ struct VerifyMethods: Sendable {
             if named.members["timeoutMs"] != nil {
                 throw ResponseError.invalidParams(field: "timeoutMs", "does not apply to an offline check with 'pem'")
             }
-            return try await verifyOffline(host, presented: try named.certificate("pem"))
+            return try await verifyOffline(host, presented: try named.certificate("pem"), expiringBefore: soon)
         }
-        return try await answering { try await verifyLive(host, timeout: timeout, context: context) }.json
+        var result = try await answering { try await verifyLive(host, timeout: timeout, context: context) }
+        result.expiringBefore = soon
+        return result.json
     }
 
     // MARK: - Modes
@@ -75,7 +82,9 @@ struct VerifyMethods: Sendable {
             case .matchedByKey(let pin):
                 return VerifyResult(host: host, status: .match, pinned: pin, presented: presented.leaf, probe: presented, matched: .sameKey)
             case .mismatch(let pin):
-                return VerifyResult(host: host, status: .mismatch, pinned: pin, presented: presented.leaf, probe: presented)
+                // Its next step names the user the controller was added with, when it was.
+                let server = try? await store.server(for: host)
+                return VerifyResult(host: host, status: .mismatch, pinned: pin, presented: presented.leaf, probe: presented, server: server ?? nil)
             }
         }
     }
@@ -83,12 +92,16 @@ struct VerifyMethods: Sendable {
     /// One host, against a certificate given as PEM; changes nothing. The staged certificate
     /// and, under policy publicKey, the pinned key match too (`matched` says which), as a live
     /// handshake would, but only a live handshake promotes or renews.
-    func verifyOffline(_ host: HostKey, presented: CertificateSummary) async throws -> JSONValue {
+    func verifyOffline(_ host: HostKey, presented: CertificateSummary, expiringBefore: String? = nil) async throws -> JSONValue {
         let pin = try await answering { try await store.pin(for: host) }
-        guard let pin else { return VerifyResult(host: host, status: .unpinned, pinned: nil, presented: presented).json }
+        guard let pin else { return VerifyResult(host: host, status: .unpinned, pinned: nil, presented: presented, expiringBefore: expiringBefore).json }
         let judgement = PinStore.judge(pin, presented)
         let status: VerifyResult.Status = judgement == .different ? .mismatch : .match
-        return VerifyResult(host: host, status: status, pinned: pin, presented: presented, matched: judgement == .different ? nil : judgement).json
+        let server = status == .mismatch ? (try? await store.server(for: host)) ?? nil : nil
+        return VerifyResult(
+            host: host, status: status, pinned: pin, presented: presented, matched: judgement == .different ? nil : judgement, expiringBefore: expiringBefore,
+            server: server
+        ).json
     }
 
     /// Every pin, `concurrency` at a time, in host order; `$/progress` after each host when a token is given.
@@ -96,7 +109,9 @@ struct VerifyMethods: Sendable {
     /// A cancel stops new probes and any promotion or renewal not yet begun; probes under way
     /// finish. If a pin changed before the cancel (or before a failure ended the run), the error
     /// answer says which (`data.changed`), so no change goes unreported.
-    func verifyAll(timeout: Int, concurrency: Int, progressToken: JSONValue?, context: RequestContext) async throws -> JSONValue {
+    func verifyAll(
+        timeout: Int, concurrency: Int, progressToken: JSONValue?, expiringBefore: String? = nil, context: RequestContext
+    ) async throws -> JSONValue {
         let hosts = try await answering { try await store.hostKeys() }
         let total = hosts.count
         let stopped = CancelFlag()
@@ -123,7 +138,9 @@ struct VerifyMethods: Sendable {
                 for _ in 0..<min(concurrency, total) { startNext() }
                 while let outcome = await group.next() {
                     switch outcome {
-                    case .success(let (index, result)):
+                    case .success(let (index, verified)):
+                        var result = verified
+                        result.expiringBefore = expiringBefore
                         results[index] = result.json
                         if let event = result.event, let pin = result.pinned {
                             changed.append(["host": .string(result.host.description), "event": .string(event.rawValue), "pin": PinJSON.pin(pin)])
@@ -187,6 +204,11 @@ struct VerifyResult: Sendable {
     var event: PinStatus?
     /// The certificate a rotation or renewal replaced.
     var previous: CertificateSummary?
+    /// A presented certificate valid now that ends before this time is `expiringSoon`
+    /// (default: `VerifyMethods.defaultExpiringWithinDays` from now).
+    var expiringBefore: String?
+    /// On a mismatch, the DNA Center server recorded for the host, if any: the next step re-adds it.
+    var server: DnacServer?
 
     var json: JSONValue {
         var object: [String: JSONValue] = [
@@ -211,16 +233,72 @@ struct VerifyResult: Sendable {
         if probe != nil || failure != nil { object["event"] = event.map { .string($0.rawValue) } ?? .null }
         if let previous { object["previous"] = .object(PinJSON.certificate(previous)) }
         if let presented {
-            object["presentedValidity"] = .string(presented.validity(at: Timestamp.now()).rawValue)
+            let soon = expiringBefore ?? Timestamp.now(plusDays: VerifyMethods.defaultExpiringWithinDays)
+            object["presentedValidity"] = .string(presented.validity(at: Timestamp.now(), soon: soon).rawValue)
             if status == .mismatch, let pinned, let change = pinned.certificate.change(to: presented) {
                 object["change"] = .string(change.rawValue)
             }
         }
+        if let remedy { object.merge(remedy.details) { _, new in new } }
+        if status == .mismatch, let accept = acceptCall { object["acceptCall"] = accept.json }
         if let probe {
             object["verification"] = .string(probe.verification)
             object["tlsVersion"] = .string(probe.tlsVersion)
             object["address"] = .string(probe.address)
         }
         return .object(object)
+    }
+
+    /// With the recorded server, the one-step re-pin that a mismatch calls for.
+    private var acceptCall: Remedy.Call? {
+        guard let server, let presented else { return nil }
+        return Remedy.Call("addDnacServer", [
+            "server": .string(host.description), "username": .string(server.username),
+            "acceptFingerprint": .string(presented.sha256Fingerprint.description),
+        ])
+    }
+
+    /// What a result other than a match means, and the next step (see Remedy).
+    private var remedy: Remedy? {
+        let key = JSONValue.string(host.description)
+        switch status {
+        case .match:
+            return nil
+        case .unpinned:
+            let shown = presented.map { " It presents \(Remedy.certificate($0))." } ?? ""
+            return Remedy(
+                summary: "\(host) has no pin, and verifying never pins.\(shown)",
+                steps: [Remedy.Step(text: "To see the pins:", calls: [Remedy.Call("listCerts")])])
+        case .unreachable:
+            let why = failure.map { Remedy.sentence(" over TLS (\($0.reason.rawValue)): \($0.detail)") } ?? " over TLS."
+            return Remedy(
+                summary: "Cannot reach \(host)\(why)" + (pinned == nil ? " It has no pin." : " Its pin is unchanged."),
+                steps: [Remedy.Step(text: "Check the address, the port and that the host is up, then verify it again:", calls: [Remedy.Call("verifyCert", ["host": key])])])
+        case .mismatch:
+            guard let pinned, let presented else { return nil }
+            let change = pinned.certificate.change(to: presented) ?? .newKey
+            let changeWords = change == .newKey ? "new key: the controller generated a new certificate" : "same key, re-issued"
+            let staged = pinned.next.map { " It is not the staged next certificate \(Remedy.certificate($0.certificate)) either." } ?? ""
+            let summary = "\(host) presents a different certificate than the one pinned (\(changeWords)). Pinned \(Remedy.certificate(pinned.certificate)), presented \(Remedy.certificate(presented)).\(staged)"
+            if let accept = acceptCall {
+                return Remedy(
+                    summary: summary,
+                    steps: [
+                        Remedy.Step(
+                            text: "If the controller's certificate really changed, confirm \(presented.sha256Fingerprint) with its administrator, then re-pin in one step (the old pin stays unless the new certificate and the credentials are accepted):",
+                            calls: [accept])
+                    ])
+            }
+            return Remedy(
+                summary: summary,
+                steps: [
+                    Remedy.Step(
+                        text: "If the host's certificate really changed, confirm \(presented.sha256Fingerprint) with its administrator, then delete the stale pin and pin the new certificate:",
+                        calls: [
+                            Remedy.Call("deleteCert", ["host": key, "expectedFingerprint": .string(pinned.certificate.sha256Fingerprint.description)]),
+                            Remedy.Call("pinCert", ["host": key]),
+                        ])
+                ])
+        }
     }
 }

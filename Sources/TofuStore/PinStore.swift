@@ -1,4 +1,5 @@
 import Foundation
+import Posix
 import TofuCore
 import TofuTLS
 
@@ -22,6 +23,10 @@ public actor PinStore {
     private let opener: @Sendable () throws(TofuError) -> any StoreBackend
     /// Nil until the first call, and again after `close` or a failure that left it unusable.
     private var backend: (any StoreBackend)?
+    /// Told of every committed change (see `observe`).
+    private nonisolated let observer = Locked<(@Sendable (StoreNotice) -> Void)?>(nil)
+    /// Why `backup` cannot copy this store, when it cannot (a PostgreSQL store).
+    public nonisolated let backupRefusal: String?
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -36,7 +41,8 @@ public actor PinStore {
     /// its user and password.
     public init(location: String, timeoutMilliseconds: Int) {
         if StoreLocation.isPostgreSQL(location) {
-            self.init(path: StoreLocation.redacted(location)) { () throws(TofuError) in
+            let redacted = StoreLocation.redacted(location)
+            self.init(path: redacted, backupRefusal: PGSchema.backupAdvice(location: redacted)) { () throws(TofuError) in
                 try PostgreSQLBackend(uri: location, timeoutMilliseconds: timeoutMilliseconds)
             }
         } else {
@@ -50,9 +56,17 @@ public actor PinStore {
     }
 
     /// A store over the backend `open` opens, on the store's thread, at the first call.
-    init(path: String, opening open: @escaping @Sendable () throws(TofuError) -> any StoreBackend) {
+    init(path: String, backupRefusal: String? = nil, opening open: @escaping @Sendable () throws(TofuError) -> any StoreBackend) {
         self.path = path
+        self.backupRefusal = backupRefusal
         self.opener = open
+    }
+
+    /// Calls `body` with every change once it is committed (on the store's thread, inside its
+    /// isolation, in commit order): each history event, a pruning, a backup. How tofu-rpc logs
+    /// its trust decisions. Replaces an earlier observer.
+    public nonisolated func observe(_ body: @escaping @Sendable (StoreNotice) -> Void) {
+        observer.withLock { $0 = body }
     }
 
     deinit {
@@ -96,12 +110,12 @@ public actor PinStore {
             }
             if pin.next?.certificate.sha256Fingerprint == certificate.sha256Fingerprint { return pin }
             let now = Timestamp.now()
-            let replaced = pin.next.map { "; replaces the staged \($0.certificate.sha256Fingerprint)" } ?? ""
+            let replaced = pin.next.map { " | replaces staged: \($0.certificate.sha256Fingerprint)" } ?? ""
             pin.next = StagedCertificate(certificate: certificate, stagedAt: now)
             try tx.update(pin)
             try tx.record(
                 HistoryEvent(at: now, host: host, kind: .staged, sha256Fingerprint: certificate.sha256Fingerprint,
-                             detail: Self.describe(certificate) + "; pinned \(pin.certificate.sha256Fingerprint)" + replaced))
+                             detail: Self.describe(certificate) + " | pinned: \(pin.certificate.sha256Fingerprint)" + replaced))
             return pin
         }
     }
@@ -120,7 +134,7 @@ public actor PinStore {
             try tx.update(unstaged)
             try tx.record(
                 HistoryEvent(at: Timestamp.now(), host: host, kind: .unstaged, sha256Fingerprint: next.certificate.sha256Fingerprint,
-                             detail: Self.describe(next.certificate) + "; the pin \(pin.certificate.sha256Fingerprint) stays"))
+                             detail: Self.describe(next.certificate) + " | the pin \(pin.certificate.sha256Fingerprint) stays"))
             return pin
         }
     }
@@ -164,7 +178,7 @@ public actor PinStore {
         let words = status == .rotated ? "promoted the staged certificate" : "renewed with the same public key"
         try tx.record(
             HistoryEvent(at: now, host: pin.host, kind: kind, sha256Fingerprint: presented.sha256Fingerprint,
-                         detail: "\(words): now " + describe(presented) + "; was \(pin.certificate.sha256Fingerprint) serial=\(pin.certificate.serialNumber)"))
+                         detail: "\(words) | now " + describe(presented) + " | was: \(pin.certificate.sha256Fingerprint) | was serial: \(pin.certificate.serialNumber)"))
         return (advanced, status)
     }
 
@@ -198,24 +212,31 @@ public actor PinStore {
     }
 
     /// Compares what `host` presented in a completed handshake with its pin, in one
-    /// transaction, and records it: a match sets `lastVerifiedAt` and logs `matched`; the staged
-    /// certificate is promoted (`rotated`), a same-key renewal under policy publicKey replaces the
-    /// stored certificate (`renewed`); a mismatch logs `mismatch`; no pin changes nothing. Never
-    /// pins a host that has no pin, never deletes. `beforeChanging` is asked inside the
-    /// transaction before a promotion or renewal: false (the caller was cancelled) throws
-    /// `.cancelled` and nothing is written.
+    /// transaction: a match sets `lastVerifiedAt`; the staged certificate is promoted
+    /// (`rotated`), a same-key renewal under policy publicKey replaces the stored certificate
+    /// (`renewed`); no pin changes nothing. Never pins a host that has no pin, never deletes.
+    /// The history records a change, not every look (a `verifyCert {all}` every hour would
+    /// otherwise bury the pins' story): a mismatch is recorded unless the host's last verdict
+    /// is already this very mismatch, a match only when it follows a mismatch.
+    /// `beforeChanging` is asked inside the transaction before a promotion or renewal: false
+    /// (the caller was cancelled) throws `.cancelled` and nothing is written.
     public func recordVerification(
         of presented: CertificateSummary, for host: HostKey, beforeChanging: @escaping @Sendable () -> Bool = { true }
     ) throws(TofuError) -> Verification {
         try write(locking: host) { tx in
             guard var pin = try tx.pin(host) else { return .unpinned }
             let now = Timestamp.now()
+            let last = try Self.lastVerdict(of: host, tx)
+            // Set when the last verdict is a mismatch: a match now is a change worth recording.
+            let afterMismatch = last.flatMap { $0.kind == .mismatch ? " | matches again after the mismatch of \($0.at) (presented \($0.sha256Fingerprint))" : nil }
             if pin.certificate.sha256Fingerprint == presented.sha256Fingerprint {
                 try tx.touch(host, verifiedAt: now)
                 pin.lastVerifiedAt = now
-                try tx.record(
-                    HistoryEvent(at: now, host: host, kind: .matched, sha256Fingerprint: presented.sha256Fingerprint,
-                                 detail: Self.describe(presented)))
+                if let afterMismatch {
+                    try tx.record(
+                        HistoryEvent(at: now, host: host, kind: .matched, sha256Fingerprint: presented.sha256Fingerprint,
+                                     detail: Self.describe(presented) + afterMismatch))
+                }
                 return .match(pin)
             }
             switch Self.judge(pin, presented) {
@@ -227,16 +248,21 @@ public actor PinStore {
             case .sameKey:
                 try tx.touch(host, verifiedAt: now)
                 pin.lastVerifiedAt = now
-                try tx.record(
-                    HistoryEvent(at: now, host: host, kind: .matched, sha256Fingerprint: presented.sha256Fingerprint,
-                                 detail: "presented " + Self.describe(presented) + "; an older certificate with the pinned public key (policy publicKey): the pin \(pin.certificate.sha256Fingerprint) stays"))
+                if let afterMismatch {
+                    try tx.record(
+                        HistoryEvent(at: now, host: host, kind: .matched, sha256Fingerprint: presented.sha256Fingerprint,
+                                     detail: "presented " + Self.describe(presented) + " | an older certificate with the pinned public key (policy publicKey): the pin \(pin.certificate.sha256Fingerprint) stays" + afterMismatch))
+                }
                 return .matchedByKey(pin)
             case .pinned, .different:
                 break
             }
-            try tx.record(
-                HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                             detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(pin)))
+            // The same mismatch seen again is not news; another certificate, or one after a match, is.
+            if !(last?.kind == .mismatch && last?.sha256Fingerprint == presented.sha256Fingerprint) {
+                try tx.record(
+                    HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
+                                 detail: "presented " + Self.describe(presented) + " | " + Self.pinWords(pin)))
+            }
             return .mismatch(pin)
         }
     }
@@ -263,7 +289,7 @@ public actor PinStore {
                 if let pinned, pinned.certificate.sha256Fingerprint != presented.sha256Fingerprint {
                     try tx.record(
                         HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                                     detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(pinned) + "; accepted \(accepting)"))
+                                     detail: "presented " + Self.describe(presented) + " | " + Self.pinWords(pinned) + " | accepted: \(accepting)"))
                 }
                 return .notAccepted(current: pinned)
             }
@@ -300,7 +326,7 @@ public actor PinStore {
             if accepting == presented.sha256Fingerprint { return .replacementAccepted(current: current) }
             try tx.record(
                 HistoryEvent(at: now, host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                             detail: "presented " + Self.describe(presented) + "; " + Self.pinWords(current)))
+                             detail: "presented " + Self.describe(presented) + " | " + Self.pinWords(current)))
             return .mismatch(current: current)
         }
     }
@@ -311,7 +337,7 @@ public actor PinStore {
         try write(locking: host) { tx in
             try tx.record(
                 HistoryEvent(at: Timestamp.now(), host: host, kind: .mismatch, sha256Fingerprint: presented.sha256Fingerprint,
-                             detail: "presented " + Self.describe(presented) + "; " + why))
+                             detail: "presented " + Self.describe(presented) + " | " + why))
         }
     }
 
@@ -331,7 +357,7 @@ public actor PinStore {
                 try tx.insert(pin)
                 try tx.record(
                     HistoryEvent(at: now, host: host, kind: .pinned, sha256Fingerprint: certificate.sha256Fingerprint,
-                                 detail: Self.describe(certificate) + "; accepted to replace \(expected), which had been deleted meanwhile"))
+                                 detail: Self.describe(certificate) + " | accepted to replace \(expected), which had been deleted meanwhile"))
                 return (pin, .pinned)
             }
             if current.certificate.sha256Fingerprint == certificate.sha256Fingerprint {
@@ -348,7 +374,7 @@ public actor PinStore {
             try tx.update(replacement)
             try tx.record(
                 HistoryEvent(at: now, host: host, kind: .replaced, sha256Fingerprint: certificate.sha256Fingerprint,
-                             detail: Self.describe(certificate) + "; replaced \(expected)"))
+                             detail: Self.describe(certificate) + " | replaced: \(expected)"))
             if replacement.policy != current.policy {
                 try tx.record(
                     HistoryEvent(at: now, host: host, kind: .policyChanged, sha256Fingerprint: certificate.sha256Fingerprint,
@@ -360,15 +386,33 @@ public actor PinStore {
 
     // MARK: - DNA Center servers
 
-    /// Records (or updates) an added server; `addedAt` is kept from the first add. A damaged
-    /// record of it throws `.damagedRow` and changes nothing (remove it first).
+    /// Records (or updates) an added server, and the addition in the history (`serverAdded`);
+    /// `addedAt` is kept from the first add. A damaged record of it throws `.damagedRow` and
+    /// changes nothing (remove it first).
     public func recordServer(_ host: HostKey, username: String, fingerprint: Fingerprint, authenticated: Bool?) throws(TofuError) -> DnacServer {
         try write(locking: host) { tx in
             let now = Timestamp.now()
-            let addedAt = try tx.server(host)?.addedAt ?? now
-            let server = DnacServer(host: host, username: username, pinnedFingerprint: fingerprint, addedAt: addedAt, lastCheckedAt: now, authenticated: authenticated)
+            let earlier = try tx.server(host)
+            let server = DnacServer(
+                host: host, username: username, pinnedFingerprint: fingerprint, addedAt: earlier?.addedAt ?? now, lastCheckedAt: now,
+                authenticated: authenticated)
             try tx.save(server)
+            let credentials = authenticated == true ? "accepted" : "not checked"
+            try tx.record(
+                HistoryEvent(at: now, host: host, kind: .serverAdded, sha256Fingerprint: fingerprint,
+                             detail: "username: \(username) | credentials: \(credentials)" + (earlier.map { " | added again, first added \($0.addedAt)" } ?? "")))
             return server
+        }
+    }
+
+    /// Records in the history that the DNA Center at `host`, whose certificate `fingerprint` was
+    /// checked, refused the credentials of `username` (`credentialsRefused`); `why` says how
+    /// (the HTTP status and path). Never the password.
+    public func recordRefusedCredentials(for host: HostKey, fingerprint: Fingerprint, username: String, why: String) throws(TofuError) {
+        try write(locking: host) { tx in
+            try tx.record(
+                HistoryEvent(at: Timestamp.now(), host: host, kind: .credentialsRefused, sha256Fingerprint: fingerprint,
+                             detail: "username: \(username) | \(why)"))
         }
     }
 
@@ -387,13 +431,22 @@ public actor PinStore {
     public func removeServer(_ host: HostKey) throws(TofuError) -> Removal {
         try write(locking: host) { tx in
             let removal: Removal
+            let event: HistoryEvent
             do {
                 guard let server = try tx.server(host) else { throw TofuError.serverNotFound(host: host) }
                 removal = .server(server)
+                event = HistoryEvent(
+                    at: Timestamp.now(), host: host, kind: .serverRemoved, sha256Fingerprint: server.pinnedFingerprint,
+                    detail: "username: \(server.username) | first added \(server.addedAt) | the pin stays")
             } catch let damage as RowDamage {
                 removal = .damaged(damage.row)
+                // All zeros stand for a fingerprint that could not be read, as for a damaged pin.
+                event = HistoryEvent(
+                    at: Timestamp.now(), host: host, kind: .serverRemoved, sha256Fingerprint: Fingerprint(digest: [UInt8](repeating: 0, count: 32)),
+                    detail: "removed a damaged record (id \(damage.row.rowid)): \(damage.row.problem)")
             }
             try tx.deleteServer(host)
+            try tx.record(event)
             return removal
         }
     }
@@ -419,9 +472,32 @@ public actor PinStore {
         try read { tx in try tx.hostKeys() }
     }
 
-    /// The most recent `limit` events (of `host`, if given), oldest first.
-    public func history(host: HostKey?, limit: Int) throws(TofuError) -> [HistoryEvent] {
-        try read { tx in try tx.history(host: host, limit: limit) }
+    /// The most recent `limit` events, oldest first: of `host` if given, of `kinds` unless it is
+    /// empty, at or after `since` (an RFC 3339 time) if given.
+    public func history(host: HostKey?, kinds: [HistoryEvent.Kind] = [], since: String? = nil, limit: Int) throws(TofuError) -> [HistoryEvent] {
+        try read { tx in try tx.history(host: host, kinds: kinds, since: since, limit: limit) }
+    }
+
+    /// Deletes every event before `before` (an RFC 3339 time), of `host` only if given, in one
+    /// transaction committed before it returns; how many. Pins and servers are untouched, and
+    /// the pruning itself is no event (the history is per host; the observer hears of it).
+    public func pruneHistory(before: String, host: HostKey?) throws(TofuError) -> Int {
+        let count = try write(locking: host) { tx in try tx.deleteEvents(before: before, host: host) }
+        notify(.pruned(count: count, before: before, host: host))
+        return count
+    }
+
+    // MARK: - Backup
+
+    /// Writes a consistent copy of the store, as of one moment, to the new file `path`, while
+    /// other processes go on writing; what the copy holds. SQLite only (see `backupRefusal`).
+    public func backup(to path: String) throws(TofuError) -> BackupSummary {
+        if let backupRefusal { throw .storeUnavailable(reason: backupRefusal) }
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        let summary = try backend.backup(to: path)
+        notify(.backedUp(summary))
+        return summary
     }
 
     // MARK: - Threads of their own
@@ -450,8 +526,11 @@ public actor PinStore {
 
     // MARK: - Plumbing
 
+    /// The parts of an event's detail are joined by " | ", labelled "name: value": never PI's
+    /// "; " and "name=value", so a detail printed inside a PI-format line (tofu history) cannot
+    /// be read as more fields of that line.
     static func describe(_ certificate: CertificateSummary) -> String {
-        "subject=\(certificate.subject); serial=\(certificate.serialNumber); notAfter=\(certificate.notAfter)"
+        "subject: \(certificate.subject) | serial: \(certificate.serialNumber) | notAfter: \(certificate.notAfter)"
     }
 
     /// How `presented` stands against `pin`, with the pin's public key read from its certificate
@@ -464,13 +543,24 @@ public actor PinStore {
         return checked.judge(presented)
     }
 
+    /// The last event of `host` that says where its pin stands (`HistoryEvent.Kind.verdicts`).
+    /// A history row that cannot be read is no verdict: the history then records one more
+    /// event rather than fail a verification.
+    private static func lastVerdict(of host: HostKey, _ tx: any StoreTransaction) throws -> HistoryEvent? {
+        do {
+            return try tx.lastEvent(of: host, kinds: HistoryEvent.Kind.verdicts)
+        } catch is RowDamage {
+            return nil
+        }
+    }
+
     /// The pin a mismatch was against, and what was staged, for the history.
     private static func pinWords(_ pin: Pin) -> String {
-        "pinned \(pin.certificate.sha256Fingerprint)" + (pin.next.map { "; staged \($0.certificate.sha256Fingerprint)" } ?? "")
+        "pinned: \(pin.certificate.sha256Fingerprint)" + (pin.next.map { " | staged: \($0.certificate.sha256Fingerprint)" } ?? "")
     }
 
     private static func policyWords(_ policy: PinPolicy) -> String {
-        policy == .certificate ? "" : "; policy \(policy.rawValue)"
+        policy == .certificate ? "" : " | policy: \(policy.rawValue)"
     }
 
     /// Closes the store. A later call opens it again.
@@ -501,12 +591,92 @@ public actor PinStore {
         return try backend.read(body)
     }
 
-    /// One transaction deciding about `host` (nil: about no host in particular).
-    private func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+    /// Reads that see one snapshot, however many primitives `body` calls.
+    func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         let backend = try openBackend()
         defer { dropIfUnusable(backend) }
-        return try backend.write(locking: host, body)
+        return try backend.snapshot(body)
     }
+
+    /// One transaction deciding about every host of `hosts`. Once it has committed, the
+    /// observer hears of each event it recorded.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        var recorded: [HistoryEvent] = []
+        let result = try backend.write(lockingAll: hosts) { tx in
+            let journal = JournaledTransaction(tx)
+            defer { recorded = journal.recorded }
+            return try body(journal)
+        }
+        for event in recorded { notify(.recorded(event)) }
+        return result
+    }
+
+    /// One transaction deciding about `host` (nil: about no host in particular). Once it has
+    /// committed, the observer hears of each event it recorded.
+    func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        var recorded: [HistoryEvent] = []
+        let result = try backend.write(locking: host) { tx in
+            let journal = JournaledTransaction(tx)
+            defer { recorded = journal.recorded }
+            return try body(journal)
+        }
+        for event in recorded { notify(.recorded(event)) }
+        return result
+    }
+
+    private func notify(_ notice: StoreNotice) {
+        guard let observer = observer.withLock({ $0 }) else { return }
+        observer(notice)
+    }
+}
+
+/// A committed change, as the store's observer hears of it (see `PinStore.observe`).
+public enum StoreNotice: Sendable {
+    /// An event of the history, committed.
+    case recorded(HistoryEvent)
+    /// `count` events before `before` (of `host`, if given) were deleted.
+    case pruned(count: Int, before: String, host: HostKey?)
+    /// A backup was written.
+    case backedUp(BackupSummary)
+}
+
+/// A transaction that remembers the events recorded through it, for the observer.
+private final class JournaledTransaction: StoreTransaction {
+    private let base: any StoreTransaction
+    private(set) var recorded: [HistoryEvent] = []
+
+    init(_ base: any StoreTransaction) { self.base = base }
+
+    func record(_ event: HistoryEvent) throws {
+        try base.record(event)
+        recorded.append(event)
+    }
+
+    func pin(_ host: HostKey) throws -> Pin? { try base.pin(host) }
+    func storedFingerprint(_ host: HostKey) throws -> Fingerprint? { try base.storedFingerprint(host) }
+    func insert(_ pin: Pin) throws { try base.insert(pin) }
+    func update(_ pin: Pin) throws { try base.update(pin) }
+    func deletePin(_ host: HostKey) throws { try base.deletePin(host) }
+    func touch(_ host: HostKey, verifiedAt: String) throws { try base.touch(host, verifiedAt: verifiedAt) }
+    func pins(after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool) throws -> (pins: [Pin], more: Bool) {
+        try base.pins(after: after, limit: limit, host: host, expiringBefore: expiringBefore, stagedOnly: stagedOnly)
+    }
+    func hostKeys() throws -> [HostKey] { try base.hostKeys() }
+    func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent] {
+        try base.history(host: host, kinds: kinds, since: since, limit: limit)
+    }
+    func lastEvent(of host: HostKey, kinds: [HistoryEvent.Kind]) throws -> HistoryEvent? { try base.lastEvent(of: host, kinds: kinds) }
+    func deleteEvents(before: String, host: HostKey?) throws -> Int { try base.deleteEvents(before: before, host: host) }
+    func server(_ host: HostKey) throws -> DnacServer? { try base.server(host) }
+    func servers() throws -> [DnacServer] { try base.servers() }
+    func events(after: (host: String, id: Int64)?, limit: Int) throws -> [(id: Int64, event: HistoryEvent)] { try base.events(after: after, limit: limit) }
+    func servers(from: String?, limit: Int) throws -> [DnacServer] { try base.servers(from: from, limit: limit) }
+    func save(_ server: DnacServer) throws { try base.save(server) }
+    func deleteServer(_ host: HostKey) throws { try base.deleteServer(host) }
 }
 
 /// What `delete` deleted: a pin, or a row that could not be read as one.

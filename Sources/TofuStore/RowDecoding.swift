@@ -262,35 +262,6 @@ struct RowReader {
     }
 
     static func isTimestamp(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8(isTimestamp)
-    }
-
-    private static func isTimestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard bytes.count == 20 else { return false }
-        for (index, byte) in bytes.enumerated() {
-            let expected: UInt8? = switch index {
-            case 4, 7: UInt8(ascii: "-")
-            case 10: UInt8(ascii: "T")
-            case 13, 16: UInt8(ascii: ":")
-            case 19: UInt8(ascii: "Z")
-            default: nil
-            }
-            if let expected {
-                guard byte == expected else { return false }
-            } else {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
-            }
-        }
-        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } }
-        let year = number(0..<4), month = number(5..<7), day = number(8..<10)
-        guard (1...12).contains(month), number(11..<13) < 24, number(14..<16) < 60, number(17..<19) < 60 else { return false }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let days = switch month {
-        case 2: leap ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-        return (1...days).contains(day)
+        Timestamp.isCanonical(text)
     }
 }

@@ -18,9 +18,17 @@ protocol StoreBackend: AnyObject {
     /// lock it for the transaction (it always serialises writers of the same host).
     func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
 
+    /// `write`, deciding about every host of `hosts` (an import of many): all of them are locked
+    /// as `write(locking:)` locks one, for the whole transaction.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
+
     /// Runs `body`, which only reads committed state: a body of one primitive (every read
     /// `PinStore` makes) reads one consistent snapshot. Opens no more than reading needs.
     func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
+
+    /// Runs `body`, which only reads, on one consistent snapshot of committed state however many
+    /// primitives it calls (a page of an export). Writes nothing, opens no more than reading needs.
+    func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
 
     /// True once a failure has left the backend unusable (e.g. a lost connection): the store
     /// then closes it and opens a new one on its next call.
@@ -28,6 +36,22 @@ protocol StoreBackend: AnyObject {
 
     /// Closes every connection. Nothing is in progress when it is called.
     func close()
+
+    /// Writes a consistent copy of the whole store, as of one moment, to the new file `path`
+    /// (which must not exist), while other connections and processes go on writing; what the
+    /// copy holds. Only a store that is one file can do this.
+    func backup(to path: String) throws(TofuError) -> BackupSummary
+}
+
+/// What a backup holds: counted in the copy itself, once written and checked.
+public struct BackupSummary: Sendable, Equatable {
+    /// The copy's path, as given.
+    public let path: String
+    public let pins: Int
+    public let servers: Int
+    public let events: Int
+    /// The copy's size in bytes.
+    public let bytes: Int
 }
 
 /// The primitives a transaction offers `PinStore`: valid only inside the `write` or `read` body
@@ -59,8 +83,13 @@ protocol StoreTransaction {
 
     /// Appends `event` to the history.
     func record(_ event: HistoryEvent) throws
-    /// The most recent `limit` events (of `host`, if given), oldest first.
-    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent]
+    /// The most recent `limit` events, oldest first: of `host` if given, of `kinds` unless it is
+    /// empty, at or after `since` if given.
+    func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent]
+    /// The most recent event of `host` among `kinds`, or nil if none.
+    func lastEvent(of host: HostKey, kinds: [HistoryEvent.Kind]) throws -> HistoryEvent?
+    /// Deletes every event before `before` (of `host` only, if given); how many.
+    func deleteEvents(before: String, host: HostKey?) throws -> Int
 
     // MARK: DNA Center servers
 
@@ -72,6 +101,14 @@ protocol StoreTransaction {
     func save(_ server: DnacServer) throws
     /// Deletes the server row of `host`, damaged or not.
     func deleteServer(_ host: HostKey) throws
+
+    // MARK: Moving a store
+
+    /// Up to `limit` events in (host, id) order, each after (`after.host`, `after.id`) if given,
+    /// with its id: the history host by host, as an export pages through it.
+    func events(after: (host: String, id: Int64)?, limit: Int) throws -> [(id: Int64, event: HistoryEvent)]
+    /// Up to `limit` servers in host-key order, each with a key from `from` on (itself included).
+    func servers(from: String?, limit: Int) throws -> [DnacServer]
 }
 
 /// A row that cannot be read, as the store reports it (`TofuError.damagedRow`).

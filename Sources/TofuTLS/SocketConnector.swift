@@ -96,7 +96,7 @@ enum SocketConnector {
         }
         if status != 0 {
             do {
-                try Wait.until(fd, events: Int16(POLLOUT), deadline: deadline, cancel: cancel, doing: "connecting to \(address.text)")
+                try Wait.until(fd, events: Int16(POLLOUT), deadline: deadline, cancel: cancel, doing: "the connection to \(address.text)")
             } catch {
                 close(fd)
                 throw error

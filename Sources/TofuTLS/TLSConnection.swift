@@ -148,7 +148,7 @@ public final class TLSConnection {
                 offset += written
                 continue
             }
-            try waitFor(status, deadline: deadline, doing: "sending to \(host)")
+            try waitFor(status, deadline: deadline, doing: "the request to \(host)")
         }
     }
 
@@ -166,7 +166,7 @@ public final class TLSConnection {
                 ERR_clear_error()
                 return []
             }
-            try waitFor(status, deadline: deadline, doing: "reading from \(host)")
+            try waitFor(status, deadline: deadline, doing: "the answer from \(host)")
         }
     }
 
@@ -213,15 +213,15 @@ public final class TLSConnection {
                 // handshake_failure or certificate_required; TLS 1.3: certificate_required).
                 return ProbeFailure(
                     .tlsAlert,
-                    "the controller demands a TLS client certificate (mutual TLS), which tofu does not present: it refused \(what) with the TLS alert '\(alert)'. Check that this is the controller's address and port, not a service or proxy that requires client certificates",
+                    "the controller demands a TLS client certificate (mutual TLS), which tofu does not present: it sent the TLS alert '\(alert)' during \(what). Check that this is the controller's address and port, not a service or proxy that requires client certificates",
                     alert: alert)
             }
-            return ProbeFailure(.tlsAlert, "the peer refused \(what) with the TLS alert '\(alert)'", alert: alert)
+            return ProbeFailure(.tlsAlert, "the peer sent the TLS alert '\(alert)' during \(what)", alert: alert)
         }
         switch reason {
         case SSL_R_WRONG_VERSION_NUMBER, SSL_R_HTTP_REQUEST, SSL_R_HTTPS_PROXY_REQUEST, SSL_R_PACKET_LENGTH_TOO_LONG,
             SSL_R_RECORD_LENGTH_MISMATCH:
-            return ProbeFailure(.notTLS, "the peer does not speak TLS on that port (\(text)); is it plain HTTP, or another service?")
+            return ProbeFailure(.notTLS, "the peer does not speak TLS on that port (\(text)): it may be plain HTTP or another service")
         case SSL_R_UNEXPECTED_EOF_WHILE_READING:
             return ProbeFailure(.reset, "the peer closed the connection during \(what)")
         default:

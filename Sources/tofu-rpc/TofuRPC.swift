@@ -3,6 +3,8 @@ import Foundation
 import JSONRPC
 import Logging
 import Posix
+import TofuMCP
+import TofuCore
 import TofuServer
 import TofuStore
 
@@ -18,7 +20,8 @@ struct TofuRPC: AsyncParsableCommand {
               echo '{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}' | tofu-rpc
 
             Exit status: 0 after end of input, or after 'shutdown' then 'exit'; 1 after 'exit' without 'shutdown'; 2 when the input's framing could not be recovered (the reason is on stderr).
-            """)
+            """,
+        version: TofuVersion.string)
 
     @Option(help: "The pin store: a SQLite file, or postgresql://USER@HOST:PORT/DB for a fleet's shared store (default: $TOFU_STORE, else $XDG_DATA_HOME/tofu/store.sqlite, else ~/.local/share/tofu/store.sqlite).")
     var store: String?
@@ -86,8 +89,10 @@ struct TofuRPC: AsyncParsableCommand {
             logger.error("\(error)")
             pinStore = PinStore(unusable: error)
         }
+        var methods = TofuMethods.table(store: pinStore, logger: logger, maxProbes: maxProbes)
+        MCPServer.install(in: &methods)
         let connection = Connection(
-            input: STDIN_FILENO, output: STDOUT_FILENO, methods: TofuMethods.table(store: pinStore, logger: logger, maxProbes: maxProbes),
+            input: STDIN_FILENO, output: STDOUT_FILENO, methods: methods,
             limits: limits, logger: logger, inputThreadName: "tofu-rpc input", outputThreadName: "tofu-rpc output")
         let ending = await connection.run()
         await pinStore.close()
@@ -106,10 +111,23 @@ enum Main {
         ProcessHardening.disableCoreDumps(reportingAs: "tofu-rpc")
         Allocator.mapLargeBlocks()
         guard CommandLine.arguments.count <= 1, let level = Logger.Level(rawValue: TofuRPC.defaultLogLevel) else {
+            widenHelp()
             await TofuRPC.main()
             return
         }
         await serveThenExit(level: level)
+    }
+
+    /// Help laid out at least 120 columns wide, as `tofu`'s: swift-argument-parser wraps help
+    /// to the screen (80 columns without one), and an example broken across lines cannot be
+    /// copied. Only COLUMNS is set, before anything is parsed; serving never reads it.
+    static func widenHelp() {
+        var width = ProcessInfo.processInfo.environment["COLUMNS"].flatMap { Int($0) } ?? 0
+        if width <= 0 {
+            var size = winsize()
+            if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 { width = Int(size.ws_col) }
+        }
+        if width < 120 { setenv("COLUMNS", "120", 1) }
     }
 
     /// Exits on the thread that served: going back to the main actor first would start a

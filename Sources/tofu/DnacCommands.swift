@@ -1,6 +1,7 @@
 import ArgumentParser
 import JSONRPC
 import TofuCore
+import TofuText
 
 struct AddDnacServer: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,6 +33,10 @@ struct AddDnacServer: ParsableCommand {
     @Flag(help: "Read the password from one line of standard input instead of asking.")
     var passwordStdin = false
 
+    /// Refused with a word of why: only there to say so.
+    @Option(help: .hidden)
+    var password: String?
+
     @Flag(name: .customLong("no-check-credentials"), help: "Only reach the controller and pin its certificate.")
     var noCheckCredentials = false
 
@@ -44,8 +49,15 @@ struct AddDnacServer: ParsableCommand {
     @Option(help: "Deadline in milliseconds for the connection, and again for the token request.")
     var timeoutMs: Int?
 
+    func validate() throws {
+        if password != nil {
+            throw ValidationError(
+                "The password is never an argument (every user of the machine can read arguments): answer the prompt, or pipe it with --password-stdin")
+        }
+    }
+
     func run() throws {
-        let (password, confirmation) = passwordStdin ? try { let line = try Password.fromStandardInput(); return (line, line) }() : try Password.prompt()
+        let (password, confirmation) = passwordStdin ? try { let line = try Password.fromStandardInput(); return (line, line) }() : try Password.prompt(for: promptName)
         var params: [String: JSONValue] = [
             "server": .string(server), "username": .string(username), "password": .string(password), "confirmPassword": .string(confirmation),
         ]
@@ -54,33 +66,15 @@ struct AddDnacServer: ParsableCommand {
         if let acceptFingerprint { params["acceptFingerprint"] = .string(acceptFingerprint) }
         if let policy { params["policy"] = .string(policy.wire) }
         if let timeoutMs { params["timeoutMs"] = .int(Int64(timeoutMs)) }
-        let result = try options.client().call("addDnacServer", params).orExit { error in Self.hint(error, username: username) }
+        let result = try options.client().call("addDnacServer", params).orExit()
         if options.json { return Output.printJSON(result) }
         let authenticated = result["authenticated"].map { $0 == .null ? "unchecked" : Output.text($0) } ?? "unchecked"
         Output.print(Output.pinning(result, then: [("authenticated", authenticated)]))
     }
 
-    /// The exact next commands after a mismatch: the slow way and the one-step way.
-    static func hint(_ error: ResponseError, username: String) -> String? {
-        guard TofuErrorCode(rawValue: error.code.rawValue) == .certificateMismatch, let data = error.data else { return nil }
-        let host = Output.text(data["host"])
-        let pinned = Output.text(data["pinned"]?["sha256Fingerprint"])
-        let presented = Output.text(data["presented"]?["sha256Fingerprint"])
-        guard !presented.isEmpty else { return nil }
-        if let accepted = data["acceptFingerprint"], accepted != .null {
-            // Not the certificate the operator accepted: nothing was pinned or sent, pinned or not.
-            return """
-                Next, once the controller's administrator has confirmed \(presented) (not \(Output.text(accepted))):
-                  tofu add-dnac-server --server \(host) --username \(username) --accept-fingerprint \(presented)
-                """
-        }
-        return """
-            Next, once you have confirmed \(presented) with the controller's administrator, either:
-              tofu deletecert host \(host) --expected-fingerprint \(pinned)
-              tofu add-dnac-server --server \(host) --username \(username)
-            or in one step (the old pin stays unless the new certificate and the credentials are accepted):
-              tofu add-dnac-server --server \(host) --username \(username) --accept-fingerprint \(presented)
-            """
+    /// The user and the controller, as given, for the password prompt.
+    var promptName: String {
+        TerminalText.escaped("\(username) on \(server)") + (port.map { " port \($0)" } ?? "")
     }
 }
 
@@ -96,10 +90,7 @@ struct ListDnacServers: ParsableCommand {
         let result = try options.client().call("listDnacServers").orExit()
         if options.json { return Output.printJSON(result) }
         for server in result["servers"]?.arrayValue ?? [] {
-            Output.print(Output.line([
-                ("server", Output.text(server["server"])), ("username", Output.text(server["username"])),
-                ("pinned", Output.text(server["pinnedFingerprint"])), ("lastCheckedAt", Output.text(server["lastCheckedAt"])),
-            ]))
+            Output.print(Output.server(server))
         }
     }
 }
@@ -124,6 +115,6 @@ struct RemoveDnacServer: ParsableCommand {
         }
         let removed = result["removed"] ?? .null
         Output.print("removed " + Output.line([("server", Output.text(removed["server"])), ("username", Output.text(removed["username"]))]))
-        Output.note("the pin of \(Output.text(removed["server"])) stays; to delete it too: tofu deletecert host \(Output.text(removed["server"]))")
+        Output.note("The pin of \(Output.text(removed["server"])) stays. To delete it too:\n  tofu deletecert host \(Output.text(removed["server"]))")
     }
 }

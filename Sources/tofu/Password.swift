@@ -28,25 +28,34 @@ enum Password {
                 return buffer.text(droppingCarriageReturn: true)
             case .byte:
                 guard !buffer.isFull else {
-                    throw CLIFailure(.usage, "--password-stdin: the password line is longer than \(maximumBytes) bytes")
+                    throw CLIFailure(.usage, "The password line on standard input is longer than \(maximumBytes) bytes.")
                 }
             case .end:
                 guard !buffer.isEmpty else {
-                    throw CLIFailure(.usage, "--password-stdin: standard input ended before a password line")
+                    throw CLIFailure(.usage, "Standard input ended before a password line (--password-stdin).")
                 }
                 return buffer.text(droppingCarriageReturn: true)
             case .failure(let error):
-                throw CLIFailure(.usage, "--password-stdin: cannot read standard input: \(error)")
+                throw CLIFailure(.usage, "Cannot read the password from standard input: \(error).")
             }
         }
     }
 
-    /// Asked twice on the terminal with echo off, as PI's form asks for a confirmation.
-    static func prompt() throws(CLIFailure) -> (password: String, confirmation: String) {
+    /// Tries at typing the password and its confirmation alike before the CLI gives up.
+    static let tries = 3
+
+    /// Asked twice on the terminal with echo off, as PI's form asks for a confirmation;
+    /// `who` (the user and the controller) is named in the prompt. A confirmation that differs
+    /// asks both again, `tries` times in all.
+    static func prompt(for who: String) throws(CLIFailure) -> (password: String, confirmation: String) {
         let terminal = try QuietTerminal()
-        let password = try terminal.ask("Password: ")
-        let confirmation = try terminal.ask("Confirm password: ")
-        return (password, confirmation)
+        for attempt in 1...tries {
+            let password = try terminal.ask("Password for \(who): ")
+            let confirmation = try terminal.ask("Confirm password: ")
+            if password == confirmation { return (password, confirmation) }
+            if attempt < tries { terminal.say("The passwords do not match; type them again (try \(attempt + 1) of \(tries)).\n") }
+        }
+        throw CLIFailure(.usage, "The passwords did not match three times; nothing was sent.")
     }
 }
 

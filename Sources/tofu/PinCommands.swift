@@ -1,5 +1,7 @@
 import ArgumentParser
+import TofuCore
 import JSONRPC
+import TofuText
 
 struct ListCerts: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,19 +10,28 @@ struct ListCerts: ParsableCommand {
         discussion: """
             Examples:
               tofu listcerts
-              tofu listcerts --host 192.0.2.10_443 -v
+              tofu listcerts 192.0.2.10_443 -v
               tofu listcerts --expiring-within 30     (pins whose certificate ends within 30 days)
               tofu listcerts --staged -v              (pins with a staged next certificate)
-            With -v each line adds serial, sha256, notAfter and policy, and for a staged next
-            certificate next (its SHA-256), nextSerial and nextNotAfter.
+            With -v each line adds serial, sha256, notAfter and policy, and for a staged next \
+            certificate next (its SHA-256), nextSerial and nextNotAfter; validity=expired, \
+            expiringSoon (ending within 30 days, or --expiring-within) or notYetValid marks a \
+            certificate that needs attention (nextValidity for the staged one). \
+            With a host key that has no pin, the exit status is 4, as for deletecert.
             """)
 
     @OptionGroup var options: GlobalOptions
 
-    @Option(help: "Only this host key.")
+    @Argument(help: "Only this host key, e.g. 192.0.2.10_443.")
+    var key: String?
+
+    /// The host key the way earlier releases took it; KEY is the one way now.
+    @Option(help: ArgumentHelp("The same as KEY.", visibility: .hidden))
     var host: String?
 
-    @Option(name: .customLong("expiring-within"), help: "Only pins whose certificate expires within this many days (expired ones included).")
+    @Option(
+        name: .customLong("expiring-within"), parsing: .unconditional,
+        help: ArgumentHelp("Only pins whose certificate expires within this many days, expired ones included (0: only expired ones); with -v, what marks expiringSoon (default 30).", valueName: "days"))
     var expiringWithin: Int?
 
     @Flag(help: "Only pins with a staged next certificate (see pin-cert --next).")
@@ -29,9 +40,18 @@ struct ListCerts: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Add serial number, SHA-256 fingerprint, expiry, policy and the staged next certificate.")
     var verbose = false
 
+    func validate() throws {
+        if key != nil && host != nil { throw ValidationError("Give the host key once") }
+        try Expiry.check(expiringWithin)
+    }
+
     func run() throws {
         let client = try options.client()
+        let host = key ?? host
+        let now = Timestamp.now()
+        let soon = Timestamp.now(plusDays: expiringWithin ?? Expiry.defaultDays)
         var cursor: JSONValue = .null
+        var listed = 0
         repeat {
             var params: [String: JSONValue] = [:]
             if let host { params["host"] = .string(host) }
@@ -39,13 +59,23 @@ struct ListCerts: ParsableCommand {
             if staged { params["staged"] = true }
             if cursor != .null { params["cursor"] = cursor }
             let page = try client.call("listCerts", params).orExit()
+            listed += page["certs"]?.arrayValue?.count ?? 0
             if options.json {
                 Output.printJSON(page)
             } else {
-                for pin in page["certs"]?.arrayValue ?? [] { Output.print(verbose ? Output.verbosePin(pin) : Output.pin(pin)) }
+                for pin in page["certs"]?.arrayValue ?? [] {
+                    Output.print(verbose ? Output.verbosePin(pin, now: now, soon: soon) : Output.pin(pin))
+                    listed += 1
+                }
             }
             cursor = page["nextCursor"] ?? .null
         } while cursor != .null
+        // One host asked for by its key and not pinned: not found, as deletecert says.
+        if let host, listed == 0, expiringWithin == nil, !staged {
+            throw CLIFailure(.notFound, "No certificate is pinned for \(TerminalText.escaped(host)).\nTo see the pins:\n  tofu listcerts")
+        }
+        // On stderr: stdout stays the list itself, empty, for a script that counts its lines.
+        if listed == 0 && !options.json { Output.error("(no pins)\n") }
     }
 }
 
@@ -58,17 +88,18 @@ struct DeleteCert: ParsableCommand {
               tofu deletecert host 192.0.2.10_443
               tofu deletecert host 192.0.2.10_443 --expected-fingerprint E8:17:…:08:5C
               tofu deletecert host 192.0.2.10_443 --next     (only the staged next certificate)
+            PI's word 'host' before the key may be left out: tofu deletecert 192.0.2.10_443.
             With --expected-fingerprint the pin (with --next: the staged certificate) is deleted only if
             it is that certificate, so a script never deletes a pin it did not look at.
             """)
 
     @OptionGroup var options: GlobalOptions
 
-    @Argument(help: "The word 'host', as in PI's command.")
-    var keyword: String
+    @Argument(help: ArgumentHelp("[host] <key>: the host key, e.g. 192.0.2.10_443, after PI's word 'host' if you like.", valueName: "key"))
+    var words: [String] = []
 
-    @Argument(help: "The host key, e.g. 192.0.2.10_443.")
-    var key: String
+    /// The host key: the last word, after PI's optional `host`.
+    var key: String { words.last ?? "" }
 
     @Option(help: "Delete only if the pin's SHA-256 fingerprint is this (hex, colons optional).")
     var expectedFingerprint: String?
@@ -77,8 +108,13 @@ struct DeleteCert: ParsableCommand {
     var next = false
 
     func validate() throws {
-        guard keyword == "host" else {
-            throw ValidationError("expected the word 'host' before the key, as in: tofu deletecert host 192.0.2.10_443")
+        switch words.count {
+        case 0: throw ValidationError("The host key is missing, as in: tofu deletecert host 192.0.2.10_443")
+        case 1 where words[0] == "host": throw ValidationError("The host key is missing after 'host', as in: tofu deletecert host 192.0.2.10_443")
+        case 1: return
+        case 2 where words[0] == "host": return
+        case 2: throw ValidationError("Expected the word 'host' before the key, as in: tofu deletecert host 192.0.2.10_443")
+        default: throw ValidationError("'\(words.dropFirst(2).joined(separator: " "))' is not expected here")
         }
     }
 
@@ -135,11 +171,17 @@ struct PinCert: ParsableCommand {
         var params: [String: JSONValue] = ["host": .string(key), "pem": .string(text)]
         if next { params["next"] = true }
         if let policy { params["policy"] = .string(policy.wire) }
-        let result = try options.client().call("pinCert", params).orExit()
-        if options.json { return Output.printJSON(result) }
-        // With --next: what was staged, not the pin it waits beside (listcerts -v shows both).
-        if next { return Output.print(Output.certificate("staged", of: result["pin"] ?? .null, result["pin"]?["next"])) }
-        Output.print(Output.pinning(result))
+        let result = try options.client().call("pinCert", params).orExit(context: FailureText.Context(pemPath: pem))
+        if options.json {
+            Output.printJSON(result)
+        } else if next {
+            // With --next: what was staged, not the pin it waits beside (listcerts -v shows both).
+            Output.print(Output.certificate("staged", of: result["pin"] ?? .null, result["pin"]?["next"]))
+        } else {
+            Output.print(Output.pinning(result))
+        }
+        let certificate = next ? result["pin"]?["next"] : result["pin"]
+        if let warning = Expiry.warning(certificate, host: Output.text(result["pin"]?["host"]), staged: next) { Output.note(warning) }
     }
 }
 

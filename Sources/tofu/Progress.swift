@@ -1,4 +1,5 @@
 import JSONRPC
+import TofuText
 
 #if canImport(Glibc)
     import Glibc

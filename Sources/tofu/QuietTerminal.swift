@@ -30,7 +30,7 @@ struct QuietTerminal: ~Copyable {
     init() throws(CLIFailure) {
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard tty >= 0 else {
-            throw CLIFailure(.usage, "no terminal to ask the password on; pipe it with --password-stdin")
+            throw CLIFailure(.usage, "There is no terminal to ask the password on; pipe it with --password-stdin.")
         }
         var settings = termios()
         let readable = tcgetattr(tty, &settings) == 0
@@ -42,14 +42,14 @@ struct QuietTerminal: ~Copyable {
         let blocked = pthread_sigmask(SIG_BLOCK, &set, &previous)
         guard blocked == 0 else {
             close(tty)
-            throw CLIFailure(.failure, "cannot hold signals while asking the password: \(Errno(blocked))")
+            throw CLIFailure(.failure, "Cannot hold signals while asking for the password: \(Errno(blocked)).")
         }
         let descriptor = signalfd(-1, &set, Int32(SFD_CLOEXEC))
         guard descriptor >= 0 else {
             let error = Errno.current
             _ = pthread_sigmask(SIG_SETMASK, &previous, nil)
             close(tty)
-            throw CLIFailure(.failure, "cannot watch signals while asking the password: \(error)")
+            throw CLIFailure(.failure, "Cannot watch signals while asking for the password: \(error).")
         }
         self.tty = tty
         saved = readable ? settings : nil
@@ -81,7 +81,7 @@ struct QuietTerminal: ~Copyable {
             do {
                 _ = try FileIO.poll(&watched, milliseconds: -1)
             } catch {
-                throw CLIFailure(.failure, "cannot wait for the password: \(error)")
+                throw CLIFailure(.failure, "Cannot wait for the password: \(error).")
             }
             if watched[1].revents != 0, let signal = takeSignal() {
                 restore()
@@ -97,14 +97,15 @@ struct QuietTerminal: ~Copyable {
                 buffer.removeLast()
                 return buffer.text(droppingCarriageReturn: true)
             case .byte:
-                guard !buffer.isFull else { throw CLIFailure(.usage, "the password is longer than \(Password.maximumBytes) bytes") }
+                guard !buffer.isFull else { throw CLIFailure(.usage, "The password is longer than \(Password.maximumBytes) bytes.") }
             case .end, .failure:
                 return buffer.text(droppingCarriageReturn: true)
             }
         }
     }
 
-    private func say(_ text: String) {
+    /// Writes `text` on the terminal (not on stderr, which may be redirected).
+    func say(_ text: String) {
         _ = try? FileIO.writeAll(tty, text)
     }
 
@@ -117,7 +118,7 @@ struct QuietTerminal: ~Copyable {
             _ = try FileIO.retryingInterrupted { tcsetattr(tty, TCSANOW, &settings) }
         } catch {
             say("\n")
-            throw CLIFailure(.failure, "cannot turn off echo on the terminal (\(error)); pipe the password with --password-stdin")
+            throw CLIFailure(.failure, "Cannot turn off echo on the terminal (\(error)); pipe the password with --password-stdin.")
         }
     }
 

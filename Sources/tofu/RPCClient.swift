@@ -46,14 +46,15 @@ final class RPCClient {
 
     /// Starts the server with posix_spawn and waits for it with waitpid: Foundation's Process
     /// polls a run loop to notice the child's exit, which cost tens of milliseconds a command.
-    init(options: GlobalOptions) throws(CLIFailure) {
+    /// `arguments` go to tofu-rpc (never the store: see below).
+    init(options: GlobalOptions, arguments: [String] = []) throws(CLIFailure) {
         guard let path = Self.serverPath(flag: options.serverPath) else {
-            throw CLIFailure(.failure, "cannot find tofu-rpc: put it next to tofu or on PATH, or give --server-path or TOFU_RPC")
+            throw CLIFailure(.failure, "Cannot find tofu-rpc: put it next to tofu or on PATH, or give --server-path or TOFU_RPC.")
         }
         var toServer: [Int32] = [-1, -1]
         var fromServer: [Int32] = [-1, -1]
         guard pipe(&toServer) == 0, pipe(&fromServer) == 0 else {
-            throw CLIFailure(.failure, "cannot create pipes: \(Errno.current)")
+            throw CLIFailure(.failure, "Cannot create pipes: \(Errno.current).")
         }
         // Only the dup2'd ends reach the child: dup2 clears close-on-exec on its copies.
         for fd in toServer + fromServer { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -62,23 +63,35 @@ final class RPCClient {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, toServer[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromServer[1], 1)
-        // No arguments: tofu-rpc then skips argument parsing, a tenth of its cold start. The
-        // store goes in TOFU_STORE, which tofu-rpc reads as it would read --store; the rest of
+        // Usually no arguments: tofu-rpc then skips argument parsing, a tenth of its cold start.
+        // The store goes in TOFU_STORE, which tofu-rpc reads as it would read --store, and never
+        // in argv, which every user can read (a PostgreSQL URI may hold a password); the rest of
         // the environment is passed on byte for byte.
-        var argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
+        var argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         var store: UnsafeMutablePointer<CChar>?
         if let path = options.store, !path.isEmpty {
-            guard let variable = strdup("TOFU_STORE=" + path) else { throw CLIFailure(.failure, "out of memory starting tofu-rpc") }
+            guard let variable = strdup("TOFU_STORE=" + path) else { throw CLIFailure(.failure, "Out of memory while starting tofu-rpc.") }
             store = variable
         }
-        defer { free(argv[0]); free(store) }
+        defer { argv.forEach { free($0) }; free(store) }
         var envp: [UnsafeMutablePointer<CChar>?] = []
         var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
+        var logLevelGiven = false
         while let variable = entry?.pointee {
             if store == nil || strncmp(variable, "TOFU_STORE=", 11) != 0 { envp.append(variable) }
+            if strncmp(variable, "TOFU_LOG_LEVEL=", 15) == 0 { logLevelGiven = true }
             entry = entry?.successor()
         }
         if let store { envp.append(store) }
+        // tofu-rpc logs each trust decision at notice, for journald; the CLI reports its own
+        // result, so its server says only what goes wrong, unless TOFU_LOG_LEVEL asks for more.
+        var quiet: UnsafeMutablePointer<CChar>?
+        defer { free(quiet) }
+        if !logLevelGiven {
+            guard let variable = strdup("TOFU_LOG_LEVEL=warning") else { throw CLIFailure(.failure, "out of memory starting tofu-rpc") }
+            quiet = variable
+            envp.append(variable)
+        }
         envp.append(nil)
         var child: pid_t = 0
         let status = posix_spawn(&child, path, &actions, nil, &argv, &envp)
@@ -87,7 +100,7 @@ final class RPCClient {
         guard status == 0 else {
             close(toServer[1])
             close(fromServer[0])
-            throw CLIFailure(.failure, "cannot start \(path): \(Errno(status))")
+            throw CLIFailure(.failure, "Cannot start \(path): \(Errno(status)).")
         }
         pid = child
         input = toServer[1]
@@ -110,7 +123,7 @@ final class RPCClient {
         do {
             try FileIO.writeAll(input, bytes)
         } catch {
-            throw CLIFailure(.failure, "tofu-rpc stopped before the request could be sent (\(error))")
+            throw CLIFailure(.failure, "tofu-rpc stopped before the request could be sent (\(error)).")
         }
         while true {
             let message = try readMessage()
@@ -133,12 +146,12 @@ final class RPCClient {
                 do {
                     return try JSONCodec.parse(line, maxDepth: 256)
                 } catch {
-                    throw CLIFailure(.failure, "tofu-rpc answered something that is not JSON: \(error)")
+                    throw CLIFailure(.failure, "tofu-rpc answered something that is not JSON: \(error).")
                 }
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
             guard let count = try? FileIO.read(output, into: &chunk), count > 0 else {
-                throw CLIFailure(.failure, "tofu-rpc exited without answering (see its message above)")
+                throw CLIFailure(.failure, "tofu-rpc exited without answering; its own message is above.")
             }
             buffer += chunk[..<count]
         }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Posix
+import TofuText
+import TofuCore
 
 #if canImport(Glibc)
     import Glibc
@@ -28,9 +30,10 @@ struct Tofu: ParsableCommand {
 
             \(ExitStatus.table)
             """,
+        version: TofuVersion.string,
         subcommands: [
             ListCerts.self, DeleteCert.self, VerifyCert.self, AddDnacServer.self, PinCert.self, SetPolicy.self, ListDnacServers.self,
-            RemoveDnacServer.self, History.self, CertValidation.self,
+            RemoveDnacServer.self, History.self, Backup.self, Export.self, Import.self, CertValidation.self,
         ])
 
     static func main() {
@@ -39,19 +42,38 @@ struct Tofu: ParsableCommand {
         // A server that exits early must not kill the CLI with SIGPIPE: it reports instead.
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let failure as CLIFailure {
-            Output.note(failure.message)
+            if let error = failure.error, CLIFailure.printsErrorsAsJSON.withLock({ $0 }) {
+                Output.printJSON(["error": error.json])
+            }
+            if !failure.message.isEmpty { Output.note(failure.message) }
             Glibc.exit(failure.status.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
+                // Help (or the version): wide enough that no example breaks across lines.
+                widenHelp()
                 Output.print(fullMessage(for: error))
                 Glibc.exit(ExitStatus.success.rawValue)
             }
-            Output.error(fullMessage(for: error) + "\n")
+            Output.note(UsageText.sentence(message: message(for: error), fullMessage: fullMessage(for: error)))
             Glibc.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
         }
+    }
+
+    /// The width help is laid out for: the terminal's (or COLUMNS), but at least `helpWidth`.
+    /// swift-argument-parser wraps help to the screen, and an example broken across two lines
+    /// cannot be copied; the terminal shows a longer line whole, folded at its edge.
+    static let helpWidth = 120
+
+    static func widenHelp() {
+        var width = getenv("COLUMNS").flatMap { Int(String(cString: $0)) } ?? 0
+        if width <= 0 {
+            var size = winsize()
+            if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 { width = Int(size.ws_col) }
+        }
+        if width < helpWidth { setenv("COLUMNS", String(helpWidth), 1) }
     }
 }

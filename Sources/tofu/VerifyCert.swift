@@ -1,5 +1,6 @@
 import ArgumentParser
 import JSONRPC
+import TofuText
 
 struct VerifyCert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,6 +11,8 @@ struct VerifyCert: ParsableCommand {
               tofu verifycert 192.0.2.10_443
               tofu verifycert --all --concurrency 64
             One line per host: host=<key>;  status=match|mismatch|unpinned|unreachable;  …
+            validity=expired, expiringSoon (ending within 30 days, or --expiring-within) or \
+            notYetValid marks a presented certificate that needs attention.
             Exit status 3 if any host presents another certificate, else 5 if any is unreachable,
             else 4 if any has no pin.
             """)
@@ -28,8 +31,14 @@ struct VerifyCert: ParsableCommand {
     @Option(help: "Deadline per host, in milliseconds.")
     var timeoutMs: Int?
 
+    @Option(
+        name: .customLong("expiring-within"), parsing: .unconditional,
+        help: ArgumentHelp("A presented certificate ending within this many days is validity=expiringSoon (default 30; 0: only expired ones are marked).", valueName: "days"))
+    var expiringWithin: Int?
+
     func validate() throws {
-        guard (key == nil) == all else { throw ValidationError("give one host key, or --all") }
+        try Expiry.check(expiringWithin)
+        guard (key == nil) == all else { throw ValidationError("Give one host key, or --all") }
         if concurrency != nil && !all { throw ValidationError("--concurrency goes with --all") }
     }
 
@@ -37,6 +46,7 @@ struct VerifyCert: ParsableCommand {
         let client = try options.client()
         var params: [String: JSONValue] = [:]
         if let timeoutMs { params["timeoutMs"] = .int(Int64(timeoutMs)) }
+        if let expiringWithin { params["expiringWithinDays"] = .int(Int64(expiringWithin)) }
         let results: [JSONValue]
         let resultObject: JSONValue
         if all {
@@ -52,44 +62,32 @@ struct VerifyCert: ParsableCommand {
             resultObject = try client.call("verifyCert", params).orExit()
             results = [resultObject]
         }
-        if options.json { Output.printJSON(resultObject) } else { results.forEach { Output.print(Self.line($0)) } }
+        if options.json { Output.printJSON(resultObject) } else { results.forEach { Output.print(Output.verification($0)) } }
+        // What went wrong, host by host, with the next step; with --all only the mismatches,
+        // the outage, then one line that names the hosts of each kind.
+        for result in results where result["status"]?.stringValue != "match" && (!all || result["status"]?.stringValue == "mismatch") {
+            if let text = FailureText.explanation(result) { Output.note(text) }
+        }
         let statuses = Set(results.compactMap { $0["status"]?.stringValue })
-        for result in results where result["status"]?.stringValue == "mismatch" {
-            Output.note(Self.hint(result))
-        }
-        if statuses.contains("mismatch") { throw CLIFailure(.mismatch, "a host presents a different certificate than the one pinned") }
-        if statuses.contains("unreachable") { throw CLIFailure(.unreachable, "a host could not be reached over TLS") }
-        if statuses.contains("unpinned") { throw CLIFailure(.notFound, "a host has no pin") }
+        let status: ExitStatus? =
+            statuses.contains("mismatch") ? .mismatch : statuses.contains("unreachable") ? .unreachable : statuses.contains("unpinned") ? .notFound : nil
+        guard let status else { return }
+        guard all else { throw CLIFailure(explained: status) }
+        throw CLIFailure(status, Self.tally(results))
     }
 
-    static func line(_ result: JSONValue) -> String {
-        let status = Output.text(result["status"])
-        var fields = [("host", Output.text(result["host"])), ("status", status)]
-        switch status {
-        case "match":
-            fields.append(("sha256", Output.text(result["presented"]?["sha256Fingerprint"])))
-            if let event = result["event"], event != .null {
-                // The pin moved on: the staged certificate was promoted, or a same-key renewal stored.
-                fields += [("event", Output.text(event)), ("previous", Output.text(result["previous"]?["sha256Fingerprint"]))]
-            }
-        case "mismatch":
-            fields += [
-                ("change", Output.text(result["change"])), ("pinned", Output.text(result["pinned"]?["sha256Fingerprint"])),
-                ("presented", Output.text(result["presented"]?["sha256Fingerprint"])),
-            ]
-        case "unpinned":
-            fields.append(("presented", Output.text(result["presented"]?["sha256Fingerprint"])))
-        default:
-            fields += [("reason", Output.text(result["reason"])), ("detail", Output.text(result["detail"]))]
+    /// `Of 3 pins, 1 presents a different certificate (192.0.2.10_443) and 1 could not be reached (192.0.2.11_443).`
+    static func tally(_ results: [JSONValue]) -> String {
+        let kinds = [
+            ("mismatch", "presents a different certificate", "present a different certificate"),
+            ("unreachable", "could not be reached", "could not be reached"), ("unpinned", "has no pin", "have no pin"),
+        ]
+        let parts = kinds.compactMap { status, one, many -> String? in
+            let hosts = results.filter { $0["status"]?.stringValue == status }.map { Output.text($0["host"]) }
+            guard !hosts.isEmpty else { return nil }
+            return "\(hosts.count) \(hosts.count == 1 ? one : many) (\(hosts.joined(separator: ", ")))"
         }
-        return Output.line(fields)
-    }
-
-    /// The next command for a mismatch.
-    static func hint(_ result: JSONValue) -> String {
-        let host = Output.text(result["host"])
-        let presented = Output.text(result["presented"]?["sha256Fingerprint"])
-        let staged = result["pinned"]?["next"]?["sha256Fingerprint"].map { ", nor the staged next certificate (\(Output.text($0)))" } ?? ""
-        return "\(host) presents \(presented), not the pinned certificate\(staged). If the controller's certificate really changed, confirm that fingerprint with its administrator, then: tofu add-dnac-server --server \(host) --username <user> --accept-fingerprint \(presented)"
+        let listed = parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
+        return "Of \(results.count) pin\(results.count == 1 ? "" : "s"), \(listed)."
     }
 }

@@ -76,8 +76,8 @@ import Testing
             #expect((result?["pin"] as? [String: Any])?["sha256Fingerprint"] as? String == new.fingerprint)
             #expect(pinned == new.fingerprint)
             let events = try await other.result("certHistory", ["host": dnac.key])["events"] as? [[String: Any]] ?? []
-            #expect(events.compactMap { $0["event"] as? String } == ["pinned", "deleted", "pinned"])
-            #expect((events.last?["detail"] as? String)?.contains("deleted meanwhile") == true)
+            #expect(events.compactMap { $0["event"] as? String } == ["pinned", "serverAdded", "deleted", "pinned", "serverAdded"])
+            #expect((events.last { $0["event"] as? String == "pinned" }?["detail"] as? String)?.contains("deleted meanwhile") == true)
         case .rePinsTheSameCertificate:
             #expect(result?["pinStatus"] as? String == "matched", "\(answer)")
             #expect(pinned == new.fingerprint)

@@ -7,7 +7,7 @@ give the terminal its echo back? For tofu's tests (the Swift `tofu` and clients/
 Plays a job-control shell: COMMAND runs in a process group of its own, in the foreground of a
 new pseudo-terminal that is the session's controlling terminal (so /dev/tty is that terminal,
 and Ctrl-Z really stops the job: a stop signal is discarded in an orphaned process group).
-Once COMMAND has asked "Password: " and turned echo off, EVENT happens:
+Once COMMAND has asked "Password for …: " and turned echo off, EVENT happens:
 
   ctrl-c          \\x03 typed at the terminal (SIGINT to the foreground group)
   ctrl-backslash  \\x1c typed (SIGQUIT)
@@ -116,7 +116,7 @@ def wait(job, screen, seconds=DEADLINE):
 def run(event, job, master, slave):
     screen = Screen(master)
     report = {}
-    report["prompt"] = until(screen, lambda: b"Password: " in screen.text)
+    report["prompt"] = until(screen, lambda: b"Password for " in screen.text)
     report["echoAtPrompt"] = echo(slave) if until(screen, lambda: not echo(slave)) else True
     time.sleep(0.2)
     if event == "ctrl-c":
@@ -148,9 +148,9 @@ def run(event, job, master, slave):
         report["echoWhileStopped"] = report["echoAfter"]
         os.tcsetpgrp(slave, job)
         os.killpg(job, signal.SIGCONT)
-        asked = screen.text.count(b"Password: ")
+        asked = screen.text.count(b"Password for ")
         report["echoAfterResume"] = not until(screen, lambda: not echo(slave))
-        until(screen, lambda: screen.text.count(b"Password: ") > asked)
+        until(screen, lambda: screen.text.count(b"Password for ") > asked)
         time.sleep(0.2)
         os.write(master, b"typed-after-resume\n")
         until(screen, lambda: b"Confirm password: " in screen.text)

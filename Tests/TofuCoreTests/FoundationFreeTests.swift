@@ -9,7 +9,7 @@ import Testing
 @Suite struct FoundationFreeTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test(arguments: ["Sources/TofuCore", "Sources/tofu"])
+    @Test(arguments: ["Sources/TofuCore", "Sources/tofu", "Sources/TofuText"])
     func noFoundationImport(directory: String) throws {
         let folder = Self.root.appendingPathComponent(directory)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".swift") }

@@ -260,7 +260,19 @@ final class FailingBackend: StoreBackend, Sendable {
         throw .storeUnavailable(reason: "a failure")
     }
 
+    func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        throw .storeUnavailable(reason: "a failure")
+    }
+
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        throw .storeUnavailable(reason: "a failure")
+    }
+
     var needsReopening: Bool { breaks.load(ordering: .sequentiallyConsistent) }
 
     func close() { closed.store(true, ordering: .sequentiallyConsistent) }
+
+    func backup(to path: String) throws(TofuError) -> BackupSummary {
+        throw .storeUnavailable(reason: "a failure")
+    }
 }

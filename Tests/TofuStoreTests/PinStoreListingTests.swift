@@ -129,19 +129,20 @@ import TofuCore
         let other = try hostKey("other.example")
         _ = try await store.pin(certificates.a, for: kong)
         _ = try await store.pin(certificates.a, for: other)
-        _ = try await store.recordVerification(of: certificates.a, for: kong)
+        // A mismatch, then the match after it: both changes (see PinStoreVerificationTests).
         _ = try await store.recordVerification(of: certificates.b, for: kong)
+        _ = try await store.recordVerification(of: certificates.a, for: kong)
         _ = try await store.delete(other, expected: nil)
         _ = try await store.delete(kong, expected: nil)
 
         let all = try await store.history(host: nil, limit: 100)
-        #expect(all.map(\.kind) == [.pinned, .pinned, .matched, .mismatch, .deleted, .deleted])
+        #expect(all.map(\.kind) == [.pinned, .pinned, .mismatch, .matched, .deleted, .deleted])
         #expect(all.map(\.host) == [kong, other, kong, kong, other, kong])
         #expect(all.map(\.at) == all.map(\.at).sorted())
         #expect(try await store.history(host: nil, limit: 2).map(\.kind) == [.deleted, .deleted])
         #expect(try await store.history(host: nil, limit: 2).map(\.host) == [other, kong])
-        #expect(try await store.history(host: kong, limit: 2).map(\.kind) == [.mismatch, .deleted])
-        #expect(try await store.history(host: kong, limit: 100).map(\.kind) == [.pinned, .matched, .mismatch, .deleted])
+        #expect(try await store.history(host: kong, limit: 2).map(\.kind) == [.matched, .deleted])
+        #expect(try await store.history(host: kong, limit: 100).map(\.kind) == [.pinned, .mismatch, .matched, .deleted])
         #expect(try await store.history(host: try hostKey("never.example"), limit: 100).isEmpty)
     }
 

@@ -45,7 +45,7 @@ import TofuCore
         let (pin, _) = try await store.pin(certificates.a, for: host, policy: .publicKey)
         #expect(pin.policy == .publicKey)
         let history = try await store.history(host: host, limit: 10)
-        #expect(history.first?.detail.hasSuffix("; policy publicKey") == true, "\(history)")
+        #expect(history.first?.detail.hasSuffix(" | policy: publicKey") == true, "\(history)")
 
         let (matched, status) = try await store.pin(certificates.a, for: host, policy: .certificate)
         #expect(status == .matched)
@@ -171,7 +171,7 @@ import TofuCore
         #expect(try await store.pin(for: host) == replaced)
         let history = try await store.history(host: host, limit: 10)
         #expect(history.map(\.kind) == [.pinned, .staged, .replaced])
-        #expect(history.last?.detail.hasSuffix("; replaced \(certificates.a.sha256Fingerprint)") == true)
+        #expect(history.last?.detail.hasSuffix(" | replaced: \(certificates.a.sha256Fingerprint)") == true)
 
         // Replacing with the staged certificate unstages it; a new policy is recorded.
         let (promoted, _) = try await store.replace(host, expected: certificates.b.sha256Fingerprint, with: certificates.c, policy: .certificate)

@@ -7,9 +7,10 @@ import TofuCore
 /// staged next certificate and the policy that let a planned rotation pass: on every backend.
 @Suite struct PinStoreVerificationTests {
     @Test(arguments: StoreKind.all)
-    func aVerificationNeverPinsAndRecordsMatchesAndMismatches(kind: StoreKind) async throws {
+    func aVerificationNeverPinsAndRecordsChangesNotEveryLook(kind: StoreKind) async throws {
         let certificates = try await Certificates.get()
-        let store = try kind.make().store
+        let underTest = try kind.make()
+        let store = underTest.store
         let host = try hostKey("kong.example")
         guard case .unpinned = try await store.recordVerification(of: certificates.a, for: host) else {
             Issue.record("an unpinned host was not reported unpinned")
@@ -32,10 +33,41 @@ import TofuCore
         }
         #expect(current == matched)
         #expect(try await store.pin(for: host) == matched, "a mismatch changed the pin")
-        let history = try await store.history(host: host, limit: 10)
-        #expect(history.map(\.kind) == [.pinned, .matched, .mismatch])
+        var history = try await store.history(host: host, limit: 10)
+        // A match that follows the pinning is no news; the first mismatch is.
+        #expect(history.map(\.kind) == [.pinned, .mismatch])
         #expect(history.last?.sha256Fingerprint == certificates.b.sha256Fingerprint)
-        #expect(history.last?.detail.hasSuffix("; pinned \(certificates.a.sha256Fingerprint)") == true, "\(history)")
+        #expect(history.last?.detail.hasSuffix(" | pinned: \(certificates.a.sha256Fingerprint)") == true, "\(history)")
+
+        // Every hour of a verifyCert {all}: the same mismatch again is not recorded again...
+        for _ in 0..<3 {
+            guard case .mismatch = try await store.recordVerification(of: certificates.b, for: host) else {
+                Issue.record("the same certificate did not mismatch again")
+                return
+            }
+        }
+        #expect(try await store.kinds(of: host) == [.pinned, .mismatch])
+        // ...the match after it is (the host is back), and the matches after that are not...
+        guard case .match = try await store.recordVerification(of: certificates.a, for: host) else {
+            Issue.record("the pinned certificate did not match")
+            return
+        }
+        _ = try await store.recordVerification(of: certificates.a, for: host)
+        history = try await store.history(host: host, limit: 10)
+        #expect(history.map(\.kind) == [.pinned, .mismatch, .matched])
+        #expect(history.last?.detail.contains("matches again after the mismatch of \(history[1].at)") == true, "\(history)")
+        // ...and so is each mismatch after a match, and each new certificate presented.
+        _ = try await store.recordVerification(of: certificates.b, for: host)
+        _ = try await store.recordVerification(of: certificates.c, for: host)
+        _ = try await store.recordVerification(of: certificates.c, for: host)
+        history = try await store.history(host: host, limit: 10)
+        #expect(history.map(\.kind) == [.pinned, .mismatch, .matched, .mismatch, .mismatch])
+        #expect(history.suffix(2).map(\.sha256Fingerprint) == [certificates.b.sha256Fingerprint, certificates.c.sha256Fingerprint])
+        // Another process decides from the same history: c again is no news there either.
+        let other = underTest.another()
+        _ = try await other.recordVerification(of: certificates.c, for: host)
+        #expect(try await other.kinds(of: host) == [.pinned, .mismatch, .matched, .mismatch, .mismatch])
+        await other.close()
     }
 
     @Test(arguments: StoreKind.all)
@@ -62,7 +94,7 @@ import TofuCore
         #expect(restaged.next?.certificate == certificates.c)
         let history = try await store.history(host: host, limit: 10)
         #expect(history.map(\.kind) == [.pinned, .staged, .staged])
-        #expect(history.last?.detail.hasSuffix("; replaces the staged \(certificates.b.sha256Fingerprint)") == true, "\(history)")
+        #expect(history.last?.detail.hasSuffix(" | replaces staged: \(certificates.b.sha256Fingerprint)") == true, "\(history)")
         #expect(try await store.list(after: nil, limit: 10, stagedOnly: true).pins.map(\.host) == [host])
     }
 
@@ -129,7 +161,7 @@ import TofuCore
         #expect(try await store.pin(for: host) == rotated)
         let history = try await store.history(host: host, limit: 10)
         #expect(history.map(\.kind) == [.pinned, .staged, .rotated])
-        #expect(history.last?.detail.hasPrefix("promoted the staged certificate: now ") == true, "\(history)")
+        #expect(history.last?.detail.hasPrefix("promoted the staged certificate | now subject: ") == true, "\(history)")
         // The old certificate is now a mismatch.
         guard case .mismatch = try await store.recordVerification(of: certificates.a, for: host) else {
             Issue.record("the replaced certificate still matched")
@@ -169,7 +201,8 @@ import TofuCore
         }
         #expect(kept.certificate == certificates.aRenewed, "an older certificate replaced a newer one")
         #expect(try await store.pin(for: keyed)?.certificate == certificates.aRenewed)
-        #expect(try await store.kinds(of: keyed) == [.pinned, .staged, .renewed, .matched])
+        // A match by key after the renewal is no news: the renewal was the last verdict.
+        #expect(try await store.kinds(of: keyed) == [.pinned, .staged, .renewed])
     }
 
     @Test(arguments: StoreKind.all)
@@ -238,7 +271,7 @@ import TofuCore
         #expect(stillPinned == pin)
         let history = try await store.history(host: host, limit: 10)
         #expect(history.map(\.kind) == [.pinned, .mismatch, .mismatch])
-        #expect(history.last?.detail.hasSuffix("; accepted \(certificates.c.sha256Fingerprint)") == true, "\(history)")
+        #expect(history.last?.detail.hasSuffix(" | accepted: \(certificates.c.sha256Fingerprint)") == true, "\(history)")
 
         // The accepted one is accepted for replacement, and not replaced yet.
         guard case .replacementAccepted(let toReplace) = try await store.trustOnFirstUse(certificates.b, for: host, accepting: certificates.b.sha256Fingerprint) else {
@@ -293,7 +326,7 @@ import TofuCore
         let history = try await store.history(host: host, limit: 10)
         #expect(history.map(\.kind) == [.mismatch])
         #expect(history.first?.sha256Fingerprint == certificates.b.sha256Fingerprint)
-        #expect(history.first?.detail.hasSuffix("; on reconnecting") == true)
+        #expect(history.first?.detail.hasSuffix(" | on reconnecting") == true)
         #expect(try await store.pin(for: host) == nil)
     }
 }

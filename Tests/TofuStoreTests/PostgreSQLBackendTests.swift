@@ -72,6 +72,42 @@ struct PostgreSQLBackendTests {
         #expect(result.text(0, 1) == String(PGSchema.migrations.count))
     }
 
+    /// A schema of the previous version (1: before the history's time index) is upgraded in
+    /// place when this build opens it: every pin, server and event kept, the index made, and
+    /// the events this version adds recorded at once.
+    @Test func aSchemaOfThePreviousVersionUpgradesInPlace() async throws {
+        let certificates = try await Certificates.get()
+        let cluster = try TestCluster.get()
+        let schema = TestCluster.freshSchema()
+        let host = try hostKey("kong.example")
+        let dnac = try hostKey("dnac.example")
+        let store = PostgreSQLStoreUnderTest.store(cluster, schema: schema)
+        _ = try await store.pin(certificates.a, for: host)
+        _ = try await store.stage(certificates.b, for: host)
+        _ = try await store.recordServer(dnac, username: "admin", fingerprint: certificates.c.sha256Fingerprint, authenticated: true)
+        await store.close()
+        // What version 1 left: migration 2 not applied, its index absent, and no event of a kind
+        // version 1 did not write (version 1 recorded no serverAdded).
+        let connection = try PGConnection(uri: cluster.uri, timeoutMilliseconds: 10_000)
+        try connection.execute("DROP INDEX \(schema).event_by_at")
+        try connection.execute("DELETE FROM \(schema).migration WHERE version > 1")
+        try connection.execute("DELETE FROM \(schema).event WHERE event = 'serverAdded'")
+        #expect(PGSchema.migrations.count == 2, "update this test for the next migration")
+
+        let upgraded = PostgreSQLStoreUnderTest.store(cluster, schema: schema)
+        let pin = try #require(try await upgraded.pin(for: host))
+        #expect(pin.certificate == certificates.a && pin.next?.certificate == certificates.b)
+        #expect(try await upgraded.servers().map(\.username) == ["admin"])
+        #expect(try await upgraded.kinds(of: host) == [.pinned, .staged])
+        let versions = try connection.execute("SELECT count(*), max(version) FROM \(schema).migration")
+        #expect(versions.text(0, 0) == "2" && versions.text(0, 1) == "2")
+        let index = try connection.execute("SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'event_by_at'", [.text(schema)])
+        #expect(index.rowCount == 1, "the migration did not make the history's time index")
+        _ = try await upgraded.removeServer(dnac)
+        #expect(try await upgraded.history(host: dnac, kinds: [.serverRemoved], since: "2000-01-01T00:00:00Z", limit: 10).count == 1)
+        await upgraded.close()
+    }
+
     /// A schema a newer tofu wrote is refused with -32005, and left as it is.
     @Test func aNewerSchemaIsRefused() async throws {
         let cluster = try TestCluster.get()

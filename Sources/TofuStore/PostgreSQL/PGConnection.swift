@@ -56,8 +56,11 @@ final class PGConnection {
     }
 
     private static func connect(_ uri: String, timeout: Int, settings: [String]) throws(PGError) -> OpaquePointer {
-        let pairs: [(String, String)] = [
-            ("dbname", uri), ("connect_timeout", String(max(2, (timeout + 999) / 1000))), ("application_name", "tofu"),
+        // The URI's secrets go as keywords after it (later keywords win), never inside it: libpq
+        // quotes what it cannot parse in a URI, and a secret left there could reach a message.
+        let split = try PGURISecrets(uri)
+        let pairs: [(String, String)] = [("dbname", split.uri)] + split.keywords + [
+            ("connect_timeout", String(max(2, (timeout + 999) / 1000))), ("application_name", "tofu"),
             ("options", settings.map { "-c " + $0 }.joined(separator: " ")), ("client_encoding", "UTF8"),
         ]
         let opened = withCStrings(pairs.map(\.0)) { keywords in

@@ -6,7 +6,7 @@ import TofuCore
 /// was written by a newer tofu and is refused, never downgraded.
 enum PGSchema {
     /// The migrations, in order: version n is `migrations[n - 1]`. Tables, columns and meanings
-    /// are SQLite's version 3, with PostgreSQL's types; the host and time columns compare
+    /// are SQLite's (version 1 is SQLite's version 3), with PostgreSQL's types; the host and time columns compare
     /// bytewise (`COLLATE "C"`), as SQLite does, so paging by host agrees with its order.
     static let migrations: [(name: String, statements: [String])] = [
         (
@@ -71,8 +71,19 @@ enum PGSchema {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            // SQLite's version 4: certHistory's since and pruneHistory's before read the history
+            // by time; the events serverAdded, serverRemoved and credentialsRefused appear.
+            "v2: history by time",
+            ["CREATE INDEX event_by_at ON event (at)"]
+        ),
     ]
+
+    /// What to use instead of `tofu backup` for a PostgreSQL store: pg_dump of tofu's schema.
+    public static func backupAdvice(location: String, schema: String = "tofu") -> String {
+        "the store \(location) is on PostgreSQL, and tofu backup copies an SQLite store file. Back it up with PostgreSQL's own pg_dump, which takes a consistent copy while other machines write: pg_dump --schema=\(schema) --format=custom --file=tofu.dump '\(location)' (the password from PGPASSWORD or ~/.pgpass, as for tofu); restore it with pg_restore --dbname='\(location)' tofu.dump"
+    }
 
     /// Whether `name` may name the store's PostgreSQL schema: lowercase letters, digits and
     /// underscores, not starting with a digit, so it never needs quoting.

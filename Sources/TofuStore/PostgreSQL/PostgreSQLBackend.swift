@@ -39,12 +39,17 @@ final class PostgreSQLBackend: StoreBackend {
     }
 
     func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        try write(lockingAll: host.map { [$0] } ?? [], body)
+    }
+
+    /// Locks taken in one order (bytewise by key) by every writer of several hosts, so two never wait for each other.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         var committing = false
         do {
             if try lookAtSchema() != .current { try upgradeSchema() }
             try connection.simple("BEGIN")
             do {
-                if let host {
+                for host in Set(hosts).map(\.description).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                     try connection.run("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("tofu pin \(schema) \(host)")])
                 }
                 let result = try body(PGTransaction(connection: connection))
@@ -63,12 +68,37 @@ final class PostgreSQLBackend: StoreBackend {
     func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         // No BEGIN … COMMIT: every read PinStore makes is one statement, one snapshot.
         do {
-            switch try lookAtSchema() {
-            case .current: break
-            case .absent: return try body(NeverWritten())
-            case .behind, .newer: try upgradeSchema()
-            }
+            guard try schemaIsReadable() else { return try body(NeverWritten()) }
             return try body(PGTransaction(connection: connection))
+        } catch {
+            throw failure(error, committing: false)
+        }
+    }
+
+    /// Whether the schema is there to read (upgraded first when behind); false for a database
+    /// tofu has never written, which reads as an empty store and is left untouched.
+    private func schemaIsReadable() throws -> Bool {
+        switch try lookAtSchema() {
+        case .current: return true
+        case .absent: return false
+        case .behind, .newer:
+            try upgradeSchema()
+            return true
+        }
+    }
+
+    func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        do {
+            guard try schemaIsReadable() else { return try body(NeverWritten()) }
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            do {
+                let result = try body(PGTransaction(connection: connection))
+                try connection.execute("COMMIT")
+                return result
+            } catch {
+                rollBack()
+                throw error
+            }
         } catch {
             throw failure(error, committing: false)
         }
@@ -95,6 +125,12 @@ final class PostgreSQLBackend: StoreBackend {
     private func newer(_ version: Int) -> TofuError {
         .storeUnavailable(
             reason: "the PostgreSQL store \(location) (schema \(schema)) was written by a newer tofu (schema version \(version); this build knows \(PGSchema.migrations.count)): upgrade tofu on this machine")
+    }
+
+    /// A PostgreSQL store is backed up with PostgreSQL's own tools, which copy it consistently
+    /// while other machines write (README: "Backups").
+    func backup(to path: String) throws(TofuError) -> BackupSummary {
+        throw .storeUnavailable(reason: PGSchema.backupAdvice(location: location, schema: schema))
     }
 
     private func rollBack() {
@@ -148,7 +184,10 @@ private struct NeverWritten: StoreTransaction {
     func storedFingerprint(_ host: HostKey) throws -> Fingerprint? { nil }
     func pins(after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool) throws -> (pins: [Pin], more: Bool) { ([], false) }
     func hostKeys() throws -> [HostKey] { [] }
-    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent] { [] }
+    func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent] { [] }
+    func lastEvent(of host: HostKey, kinds: [HistoryEvent.Kind]) throws -> HistoryEvent? { nil }
+    func events(after: (host: String, id: Int64)?, limit: Int) throws -> [(id: Int64, event: HistoryEvent)] { [] }
+    func servers(from: String?, limit: Int) throws -> [DnacServer] { [] }
     func server(_ host: HostKey) throws -> DnacServer? { nil }
     func servers() throws -> [DnacServer] { [] }
 
@@ -157,6 +196,7 @@ private struct NeverWritten: StoreTransaction {
     func deletePin(_ host: HostKey) throws { throw Self.readOnly }
     func touch(_ host: HostKey, verifiedAt: String) throws { throw Self.readOnly }
     func record(_ event: HistoryEvent) throws { throw Self.readOnly }
+    func deleteEvents(before: String, host: HostKey?) throws -> Int { throw Self.readOnly }
     func save(_ server: DnacServer) throws { throw Self.readOnly }
     func deleteServer(_ host: HostKey) throws { throw Self.readOnly }
 
@@ -255,13 +295,38 @@ private struct PGTransaction: StoreTransaction {
             [.text(event.at), .text(event.host.description), .text(event.kind.rawValue), .text(event.sha256Fingerprint.description), .text(event.detail)])
     }
 
-    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent] {
-        var parameters: [PGValue] = host.map { [.text($0.description)] } ?? []
-        let filter = host == nil ? "" : "WHERE host = $1"
-        parameters.append(.text(String(max(limit, 0))))
+    func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent] {
+        var conditions: [String] = []
+        var parameters: [PGValue] = []
+        func parameter(_ value: String) -> String {
+            parameters.append(.text(value))
+            return "$\(parameters.count)"
+        }
+        if let host { conditions.append("host = " + parameter(host.description)) }
+        if !kinds.isEmpty { conditions.append("event IN (" + kinds.map { parameter($0.rawValue) }.joined(separator: ", ") + ")") }
+        if let since { conditions.append("at >= " + parameter(since)) }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let bound = parameter(String(max(limit, 0)))
         let result = try connection.run(
-            "SELECT \(PGRows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT $\(parameters.count)) AS recent ORDER BY id ASC", parameters)
+            "SELECT \(PGRows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT \(bound)) AS recent ORDER BY id ASC", parameters)
         return try rows(result, table: "event", names: RowDecoding.eventNames, RowDecoding.event)
+    }
+
+    func lastEvent(of host: HostKey, kinds: [HistoryEvent.Kind]) throws -> HistoryEvent? {
+        let placeholders = kinds.indices.map { "$\($0 + 2)" }.joined(separator: ", ")
+        let result = try connection.execute(
+            "SELECT \(PGRows.eventColumns) FROM event WHERE host = $1 AND event IN (\(placeholders)) ORDER BY id DESC LIMIT 1",
+            [.text(host.description)] + kinds.map { .text($0.rawValue) })
+        return try rows(result, table: "event", names: RowDecoding.eventNames, RowDecoding.event).first
+    }
+
+    func deleteEvents(before: String, host: HostKey?) throws -> Int {
+        let result = if let host {
+            try connection.execute("DELETE FROM event WHERE at < $1 AND host = $2", [.text(before), .text(host.description)])
+        } else {
+            try connection.execute("DELETE FROM event WHERE at < $1", [.text(before)])
+        }
+        return result.affectedRows
     }
 
     private func servers(_ result: PGResult) throws(RowDamage) -> [DnacServer] {
@@ -294,5 +359,21 @@ private struct PGTransaction: StoreTransaction {
 
     func deleteServer(_ host: HostKey) throws {
         try connection.run("DELETE FROM dnac_server WHERE host = $1", [.text(host.description)])
+    }
+
+    func events(after: (host: String, id: Int64)?, limit: Int) throws -> [(id: Int64, event: HistoryEvent)] {
+        var parameters: [PGValue] = after.map { [.text($0.host), .text(String($0.id))] } ?? []
+        let filter = after == nil ? "" : "WHERE (host, id) > ($1, $2)"
+        parameters.append(.text(String(max(limit, 0))))
+        let result = try connection.execute(
+            "SELECT \(PGRows.eventColumns) FROM event \(filter) ORDER BY host, id LIMIT $\(parameters.count)", parameters)
+        return try rows(result, table: "event", names: RowDecoding.eventNames, RowDecoding.numberedEvent)
+    }
+
+    func servers(from: String?, limit: Int) throws -> [DnacServer] {
+        var parameters: [PGValue] = from.map { [.text($0)] } ?? []
+        let filter = from == nil ? "" : "WHERE host >= $1"
+        parameters.append(.text(String(max(limit, 0))))
+        return try servers(connection.execute("SELECT \(PGRows.serverColumns) FROM dnac_server \(filter) ORDER BY host LIMIT $\(parameters.count)", parameters))
     }
 }

@@ -61,11 +61,33 @@ final class SQLiteBackend: StoreBackend {
         }
     }
 
+    /// One IMMEDIATE transaction holds SQLite's one write lock, whatever hosts it decides about.
+    func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        try write(locking: nil, body)
+    }
+
     func read<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         do {
             // No BEGIN … COMMIT: each SELECT runs on one consistent WAL snapshot of its own, and
             // GRDB's wrapping read transaction cost ~100 µs a call.
             return try reader.inDatabase { db in try body(SQLiteTransaction(db: db)) }
+        } catch {
+            throw StoreFile.unavailable(error, path: path)
+        }
+    }
+
+    func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        do {
+            // A deferred transaction on the query-only reader: its first SELECT fixes the WAL snapshot.
+            return try reader.inDatabase { db in
+                var result: T?
+                try db.inTransaction(.deferred) {
+                    result = try body(SQLiteTransaction(db: db))
+                    return .commit
+                }
+                guard let result else { throw TofuError.storeUnavailable(reason: "a store snapshot returned nothing") }
+                return result
+            }
         } catch {
             throw StoreFile.unavailable(error, path: path)
         }
@@ -85,6 +107,14 @@ final class SQLiteBackend: StoreBackend {
         case .open(let pool): return pool
         case .readOnly(let reason): throw TofuError.storeUnavailable(reason: reason)
         case .notOpened: throw TofuError.storeUnavailable(reason: "the store \(path) could not be opened for writing")
+        }
+    }
+
+    func backup(to destination: String) throws(TofuError) -> BackupSummary {
+        do {
+            return try StoreBackup.write(from: reader, to: destination)
+        } catch {
+            throw StoreBackup.failure(error, store: path, destination: destination)
         }
     }
 
@@ -195,14 +225,44 @@ private struct SQLiteTransaction: StoreTransaction {
         try Rows.record(event, into: db)
     }
 
-    func history(host: HostKey?, limit: Int) throws -> [HistoryEvent] {
-        let filter = host == nil ? "" : "WHERE host = ?"
-        var arguments: StatementArguments = host.map { [$0.description] } ?? []
+    func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let host {
+            conditions.append("host = ?")
+            arguments += [host.description]
+        }
+        if !kinds.isEmpty {
+            conditions.append("event IN (\(Array(repeating: "?", count: kinds.count).joined(separator: ", ")))")
+            arguments += StatementArguments(kinds.map(\.rawValue))
+        }
+        if let since {
+            conditions.append("at >= ?")
+            arguments += [since]
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments += [limit]
         return try Row.fetchAll(
             db.cachedStatement(sql: "SELECT \(Rows.eventColumns) FROM (SELECT * FROM event \(filter) ORDER BY id DESC LIMIT ?) ORDER BY id ASC"),
             arguments: arguments
         ).map { row throws(RowDamage) in try Rows.event(row) }
+    }
+
+    func lastEvent(of host: HostKey, kinds: [HistoryEvent.Kind]) throws -> HistoryEvent? {
+        let placeholders = Array(repeating: "?", count: kinds.count).joined(separator: ", ")
+        return try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Rows.eventColumns) FROM event WHERE host = ? AND event IN (\(placeholders)) ORDER BY id DESC LIMIT 1"),
+            arguments: [host.description] + StatementArguments(kinds.map(\.rawValue))
+        ).map { row throws(RowDamage) in try Rows.event(row) }
+    }
+
+    func deleteEvents(before: String, host: HostKey?) throws -> Int {
+        if let host {
+            try db.cachedStatement(sql: "DELETE FROM event WHERE at < ? AND host = ?").execute(arguments: [before, host.description])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM event WHERE at < ?").execute(arguments: [before])
+        }
+        return db.changesCount
     }
 
     func server(_ host: HostKey) throws -> DnacServer? {
@@ -229,5 +289,23 @@ private struct SQLiteTransaction: StoreTransaction {
 
     func deleteServer(_ host: HostKey) throws {
         try db.cachedStatement(sql: "DELETE FROM dnac_server WHERE host = ?").execute(arguments: [host.description])
+    }
+
+    func events(after: (host: String, id: Int64)?, limit: Int) throws -> [(id: Int64, event: HistoryEvent)] {
+        let filter = after == nil ? "" : "WHERE (host, id) > (?, ?)"
+        var arguments: StatementArguments = after.map { [$0.host, $0.id] } ?? []
+        arguments += [limit]
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Rows.eventColumns) FROM event \(filter) ORDER BY host, id LIMIT ?"), arguments: arguments)
+        var events: [(id: Int64, event: HistoryEvent)] = []
+        while let row = try rows.next() { events.append(try RowDecoding.numberedEvent(Rows.reader(row, table: "event", names: Rows.eventNames))) }
+        return events
+    }
+
+    func servers(from: String?, limit: Int) throws -> [DnacServer] {
+        let filter = from == nil ? "" : "WHERE host >= ?"
+        var arguments: StatementArguments = from.map { [$0] } ?? []
+        arguments += [limit]
+        return try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server \(filter) ORDER BY host LIMIT ?"), arguments: arguments)
+            .map { row throws(RowDamage) in try Rows.server(row) }
     }
 }

@@ -71,6 +71,12 @@ enum Schema {
                 CREATE INDEX pin_staged ON pin(host) WHERE nextSha256Fingerprint IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v4: history by time") { db in
+            // certHistory's since and pruneHistory's before read the history by time. (This
+            // release also writes the events serverAdded, serverRemoved and credentialsRefused,
+            // which an older tofu would take for damaged rows: it refuses this schema instead.)
+            try db.execute(sql: "CREATE INDEX event_by_at ON event(at);")
+        }
         return migrator
     }
 }

@@ -61,18 +61,61 @@ function M.server_path()
   return nil, 'cannot find tofu-rpc: put it on PATH, set $TOFU_RPC, or give require("tofu").setup{ cmd = "/path/to/tofu-rpc" }'
 end
 
---- tofu-rpc's arguments: the store when one is configured, then `args`.
+local function percent_decode(s)
+  return (s:gsub('%%(%x%x)', function(hex)
+    return string.char(tonumber(hex, 16))
+  end))
+end
+
+--- A postgresql:// URI without its password, and that password (decoded), or nil: given as
+--- `user:password@` or as a `password=` parameter of the query.
+function M.split_password(uri)
+  local password
+  local scheme, userinfo, rest = uri:match('^(postgres%a*://)([^/@?#]*)@(.*)$')
+  if scheme then
+    local user, secret = userinfo:match('^([^:]*):(.*)$')
+    if user then
+      password = percent_decode(secret)
+      uri = scheme .. (user ~= '' and (user .. '@') or '') .. rest
+    end
+  end
+  local base, query = uri:match('^([^?]*)%?(.*)$')
+  if base then
+    local kept = {}
+    for parameter in vim.gsplit(query, '&', true) do
+      local value = parameter:match('^password=(.*)$')
+      if value then
+        password = percent_decode(value)
+      elseif parameter ~= '' then
+        kept[#kept + 1] = parameter
+      end
+    end
+    uri = #kept > 0 and (base .. '?' .. table.concat(kept, '&')) or base
+  end
+  return uri, password
+end
+
+--- tofu-rpc's arguments (the store when one is configured, then `args`) and the environment
+--- it needs besides Neovim's, or nil. A password in a postgresql:// store URI goes to
+--- tofu-rpc as PGPASSWORD, which libpq reads: a command line is visible to every user of the
+--- machine (ps), and Neovim's LSP log records it at INFO.
 function M.server_arguments()
-  local arguments = {}
+  local arguments, environment = {}, nil
   if M.options.store ~= nil and M.options.store ~= '' then
     local store = M.options.store
-    if not store:match('^postgres') then
+    if store:match('^postgres') then
+      local password
+      store, password = M.split_password(store)
+      if password then
+        environment = { PGPASSWORD = password }
+      end
+    else
       store = vim.fn.expand(store)
     end
     vim.list_extend(arguments, { '--store', store })
   end
   vim.list_extend(arguments, M.options.args or {})
-  return arguments
+  return arguments, environment
 end
 
 --- The store tofu-rpc will open, as the operator should read it, and where that came from.

@@ -7,6 +7,7 @@ local config = require('tofu.config')
 local rpc = require('tofu.rpc')
 local text = require('tofu.text')
 local events = require('tofu.events')
+local views = require('tofu.views')
 
 local M = {}
 
@@ -53,7 +54,7 @@ local function added(server, result)
     text.escape(server),
     statuses[status] or text.escape(status),
     fingerprint(pin),
-    text.escape(text.field(pin, 'subject')),
+    text.brief(text.field(pin, 'subject')),
     text.escape(text.field(pin, 'serialNumber')),
     authenticated == true and '; the controller accepted the credentials' or ''
   ))
@@ -94,11 +95,11 @@ local function send(fields, password, accept)
         text.escape(text.field(pinned, 'serialNumber')),
         fingerprint(presented),
         text.escape(text.field(presented, 'serialNumber')),
-        text.escape(text.field(presented, 'subject'))
+        text.brief(text.field(presented, 'subject'))
       ), vim.log.levels.ERROR)
       local new = text.field(presented, 'sha256Fingerprint')
       local repin = 'Re-pin to ' .. fingerprint(presented) .. ' (I confirmed it with the controller\'s administrator)'
-      vim.ui.select({ repin, 'Leave the pin as it is' }, {
+      views.ask({ repin, 'Leave the pin as it is' }, {
         prompt = 'Re-pin ' .. host .. ' in one step? The new certificate replaces the pin only once the controller accepts the credentials; the old pin stays if anything fails.',
         kind = 'tofu.repin',
       }, function(choice)
@@ -122,6 +123,16 @@ end
 
 --- :TofuAddDnac [SERVER]
 function M.add(server)
+  -- A macro being recorded keeps every key typed, the password's too, in its register (and
+  -- Neovim saves registers in its shada file).
+  local recording = vim.fn.reg_recording()
+  if recording ~= '' then
+    text.notify(string.format(
+      'a macro is being recorded into register %s, and it would keep the password: nothing was asked or sent. Stop recording (q) and run :TofuAddDnac again.',
+      recording
+    ), vim.log.levels.ERROR)
+    return done()
+  end
   if server == nil or server == '' then
     server = vim.fn.input('DNA Center server (IP address or host name[:port]): ')
   end

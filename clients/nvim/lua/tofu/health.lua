@@ -46,11 +46,15 @@ function M.check()
   local status = rpc.status()
   if status.last_exit then
     local exit = status.last_exit
-    report.warn(string.format(
-      'an earlier tofu-rpc of this Neovim ended: %s%s',
-      exit.signal and exit.signal ~= 0 and ('killed by signal ' .. exit.signal) or ('status ' .. tostring(exit.code)),
-      exit.stderr and (': ' .. exit.stderr) or ''
-    ))
+    if exit.broken then
+      report.warn('an earlier tofu-rpc of this Neovim: ' .. exit.broken)
+    else
+      report.warn(string.format(
+        'an earlier tofu-rpc of this Neovim ended: %s%s',
+        exit.signal and exit.signal ~= 0 and ('killed by signal ' .. exit.signal) or ('status ' .. tostring(exit.code)),
+        exit.stderr and (': ' .. exit.stderr) or ''
+      ))
+    end
   end
 
   local err, document = rpc.request_sync('rpc.discover', nil, config.options.sync_timeout_ms)

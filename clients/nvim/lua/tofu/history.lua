@@ -61,7 +61,7 @@ function M.open(key)
   views.map(buf, 'r', function()
     fill(buf, key)
   end, 'tofu: read the history again')
-  views.map(buf, 'q', '<cmd>close<CR>', 'tofu: close')
+  views.map(buf, 'q', views.close, 'tofu: close')
   views.show(buf, false)
   fill(buf, key)
 end

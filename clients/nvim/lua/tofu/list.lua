@@ -58,7 +58,9 @@ function M.refresh(buf)
     listed[buf] = pins
     views.set_lines(buf, lines)
     if #pins == 0 then
-      text.notify('the store holds no pins')
+      -- Named: a store path with a typo is a new, empty store, not a store that lost its pins.
+      local store, origin = require('tofu.config').store_description()
+      text.notify(string.format('the store %s (%s) holds no pins', text.escape(store), origin))
     end
     events.emit('TofuListUpdated')
   end)
@@ -89,7 +91,7 @@ function M.open()
   views.map(buf, 'r', function()
     M.refresh(buf)
   end, 'tofu: list again')
-  views.map(buf, 'q', '<cmd>close<CR>', 'tofu: close')
+  views.map(buf, 'q', views.close, 'tofu: close')
   views.show(buf, false)
   M.refresh(buf)
 end
@@ -104,14 +106,16 @@ function M.delete_at_cursor(buf)
   local host = text.field(pin, 'host')
   local fingerprint = text.field(pin, 'sha256Fingerprint')
   local serial = text.field(pin, 'serialNumber')
+  -- What identifies the certificate first; the subject, chosen by whoever made the
+  -- certificate, last and cut short.
   local shown = string.format(
-    'the pin of %s (subject %s, serial %s, SHA-256 %s)',
+    'the pin of %s (SHA-256 %s, serial %s, subject %s)',
     text.escape(host),
-    text.escape(text.field(pin, 'subject')),
-    text.escape(serial),
-    text.escape(fingerprint)
+    text.escape(fingerprint),
+    text.brief(serial),
+    text.brief(text.field(pin, 'subject'))
   )
-  vim.ui.select({ 'Delete', 'Keep' }, { prompt = 'Delete ' .. shown .. '?', kind = 'tofu.delete' }, function(choice)
+  views.ask({ 'Delete', 'Keep' }, { prompt = 'Delete ' .. shown .. '?', kind = 'tofu.delete' }, function(choice)
     if choice ~= 'Delete' then
       text.notify('kept ' .. shown)
       events.emit('TofuDeleteDone')
@@ -198,7 +202,7 @@ end
 --- Fills the details buffer `buf` with the pin of `key`, as the store has it now.
 function M.fill_pin(buf, key)
   views.prepare(buf)
-  views.map(buf, 'q', '<cmd>close<CR>', 'tofu: close')
+  views.map(buf, 'q', views.close, 'tofu: close')
   views.map(buf, 'r', function()
     M.fill_pin(buf, key)
   end, 'tofu: read this pin again')

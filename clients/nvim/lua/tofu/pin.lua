@@ -66,7 +66,7 @@ function M.pin(key, stage)
       host,
       what[status] or text.escape(status),
       text.escape(text.field(certificate, 'sha256Fingerprint')),
-      text.escape(text.field(certificate, 'subject')),
+      text.brief(text.field(certificate, 'subject')),
       text.escape(text.field(certificate, 'serialNumber'))
     ))
     events.emit('TofuPinDone')

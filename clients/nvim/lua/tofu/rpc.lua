@@ -1,7 +1,10 @@
 -- One tofu-rpc per Neovim, spoken to through Neovim's own JSON-RPC client (vim.lsp.rpc,
 -- Content-Length framing). Started on the first call, stopped when Neovim exits, started again
 -- on the next call after it died. Every call gets exactly one answer: tofu-rpc's, or an error
--- of ours when tofu-rpc exits first, so nothing ever waits for an answer that cannot come.
+-- of ours when tofu-rpc exits first or writes what is not JSON-RPC (it is stopped then), so
+-- nothing ever waits for an answer that cannot come. (Out of reach: Neovim 0.7's vim.lsp.rpc
+-- raises inside its own read callback on a header it cannot parse or a body that is not a JSON
+-- object, and says nothing to its dispatchers; :lua require('tofu').restart() recovers.)
 local config = require('tofu.config')
 local text = require('tofu.text')
 
@@ -12,6 +15,7 @@ M.NOT_STARTED = 'serverNotStarted'
 M.EXITED = 'serverExited'
 M.TIMEOUT = 'timeout'
 M.CANCELLED = 'cancelled'
+M.NOT_UTF8 = 'notUtf8'
 
 local state = {
   server = nil, -- the running tofu-rpc: { client, pending, stderr_path, pid_path, pid, stopping, path, origin }
@@ -21,7 +25,8 @@ local state = {
 
 -- vim.lsp.rpc.start took (cmd, args, dispatchers, extra) up to Neovim 0.9, ({cmd, args...},
 -- dispatchers, extra) since 0.10: the number of parameters tells which.
-local function start_client(argv, dispatchers)
+-- `environment` (or nil) is added to Neovim's own for the process.
+local function start_client(argv, dispatchers, environment)
   local start = vim.lsp.rpc.start
   local info = debug.getinfo(start, 'u')
   local new_signature
@@ -30,10 +35,11 @@ local function start_client(argv, dispatchers)
   else
     new_signature = vim.fn.has('nvim-0.10') == 1
   end
+  local extra = environment and { env = environment } or nil
   if new_signature then
-    return start(argv, dispatchers)
+    return start(argv, dispatchers, extra)
   end
-  return start(argv[1], vim.list_slice(argv, 2), dispatchers)
+  return start(argv[1], vim.list_slice(argv, 2), dispatchers, extra)
 end
 
 -- The last lines tofu-rpc wrote on stderr, escaped, or nil.
@@ -82,6 +88,15 @@ local function describe_exit(code, signal)
   return string.format('exited with status %d', code or -1)
 end
 
+-- Ends a tofu-rpc process: vim.lsp.rpc's own way where it has one (Neovim 0.10), SIGTERM else.
+local function terminate(client)
+  if client.terminate then
+    client.terminate()
+  elseif client.handle and not client.handle:is_closing() then
+    client.handle:kill(15)
+  end
+end
+
 -- A tofu-rpc ended: every call it had not answered ends with why, and the next command
 -- starts another.
 local function on_exit(server, code, signal)
@@ -93,6 +108,18 @@ local function on_exit(server, code, signal)
   end
   local pending = server.pending
   server.pending = {}
+  if server.broken then
+    local why = string.format('tofu-rpc (%s) wrote %s, so none of its answers can be trusted: it was stopped', server.path, server.broken)
+    state.last_exit = { code = code, signal = signal, stderr = tail, at = os.time(), broken = why }
+    local count = vim.tbl_count(pending)
+    for call in pairs(pending) do
+      call.finish(make_error(M.EXITED, string.format('%s before it answered %s. The next command starts it again.', why, call.method)))
+    end
+    if count == 0 then
+      text.notify(why .. '. The next command starts it again.', vim.log.levels.WARN)
+    end
+    return
+  end
   if server.stopping then
     for call in pairs(pending) do
       call.finish(make_error(M.EXITED, 'tofu-rpc was stopped before it answered ' .. call.method))
@@ -102,6 +129,11 @@ local function on_exit(server, code, signal)
   state.last_exit = { code = code, signal = signal, stderr = tail, at = os.time() }
   local how = 'tofu-rpc ' .. describe_exit(code, signal)
   local said = tail and (' Its last words: ' .. tail) or ''
+  if not tail and (not signal or signal == 0) then
+    -- Ended by itself, without a word on stderr: most often `cmd` is not tofu-rpc (the tofu
+    -- CLI prints its help on stdout and exits).
+    said = string.format(' It said nothing on stderr: is %s (from %s) tofu-rpc?', server.path, server.origin)
+  end
   local count = vim.tbl_count(pending)
   for call in pairs(pending) do
     call.finish(make_error(M.EXITED, string.format('%s before it answered %s.%s The next command starts it again.', how, call.method, said)))
@@ -109,6 +141,29 @@ local function on_exit(server, code, signal)
   if count == 0 then
     text.notify(how .. '.' .. said .. ' The next command starts it again.', vim.log.levels.WARN)
   end
+end
+
+-- What a message vim.lsp.rpc could not take as an answer or a notification was, in words
+-- (tofu-rpc's own message, escaped, when it is an error that names no request).
+local function describe_invalid(message)
+  local err = type(message) == 'table' and text.value(message.error) or nil
+  if type(err) == 'table' then
+    return 'an error that names no request (' .. text.brief(text.value(err.message) or ('code ' .. tostring(text.value(err.code)))) .. ')'
+  end
+  return 'a message that is neither an answer nor a notification'
+end
+
+-- vim.lsp.rpc met something on tofu-rpc's stdout it cannot use: an answer it cannot match to a
+-- call would never come, so tofu-rpc is stopped and every call it had ends with why.
+local function broken(server, what)
+  if server.broken or server.stopping then
+    return
+  end
+  server.broken = what
+  if state.server == server then
+    state.server = nil
+  end
+  terminate(server.client)
 end
 
 --- The running tofu-rpc, started if need be; nil and a message when it cannot be started.
@@ -134,7 +189,8 @@ local function ensure()
     server.pid_path,
     path,
   }
-  vim.list_extend(argv, config.server_arguments())
+  local arguments, environment = config.server_arguments()
+  vim.list_extend(argv, arguments)
   local dispatchers = {
     notification = function(method, params)
       if method == '$/progress' and type(params) == 'table' then
@@ -149,8 +205,35 @@ local function ensure()
         on_exit(server, code, signal)
       end)
     end,
+    on_error = function(code, detail)
+      local errors = vim.lsp.rpc.client_errors
+      local what
+      if code == errors.INVALID_SERVER_JSON then
+        what = 'something that is not JSON on its stdout'
+      elseif code == errors.INVALID_SERVER_MESSAGE then
+        what = describe_invalid(detail)
+      else
+        return
+      end
+      vim.schedule(function()
+        if server.client then
+          broken(server, what)
+        end
+      end)
+    end,
   }
-  local ok, client = pcall(start_client, argv, dispatchers)
+  -- Neovim's LSP log records the process's environment at INFO: held at WARN or above while
+  -- it starts when that environment holds a password.
+  local log = environment and require('vim.lsp.log') or nil
+  local level = log and log.get_level and log.get_level() or nil
+  local lowered = type(level) == 'number' and level < log.levels.WARN
+  if lowered then
+    log.set_level(log.levels.WARN)
+  end
+  local ok, client = pcall(start_client, argv, dispatchers, environment)
+  if lowered then
+    log.set_level(level)
+  end
   if not ok or not client then
     os.remove(server.stderr_path)
     os.remove(server.pid_path)
@@ -161,11 +244,40 @@ local function ensure()
   return server
 end
 
+-- Where in `value` (a request's params) a string that is not UTF-8 is, as a path of keys
+-- (`host`, `password`), or nil. The path names the field, never what it holds.
+local function non_utf8_field(value, path)
+  if type(value) == 'string' then
+    return not text.is_utf8(value) and (path or 'text') or nil
+  end
+  if type(value) == 'table' and value ~= vim.NIL then
+    for key, item in pairs(value) do
+      local name = type(key) == 'string' and key or tostring(key)
+      local found = non_utf8_field(item, path and (path .. '.' .. name) or name)
+      if found then
+        return found
+      end
+    end
+  end
+  return nil
+end
+
 --- Sends `method` with `params` (a table with keys, or nil); `callback(err, result)` runs once,
 --- on the main loop, with tofu-rpc's answer or an error of ours (kind serverNotStarted,
---- serverExited, cancelled). Returns a handle whose cancel() sends $/cancelRequest, or nil
+--- serverExited, cancelled, notUtf8). Returns a handle whose cancel() sends $/cancelRequest, or nil
 --- when nothing could be sent.
 function M.request(method, params, callback)
+  local invalid = non_utf8_field(params, nil)
+  if invalid then
+    vim.schedule(function()
+      callback(make_error(M.NOT_UTF8, string.format(
+        '%s was not sent: the %s holds bytes that are not UTF-8, which JSON cannot carry. Type it again.',
+        method,
+        invalid
+      )))
+    end)
+    return nil
+  end
   local call = { method = method, done = false }
   local server, why = ensure()
   call.finish = function(err, result)
@@ -292,11 +404,7 @@ function M.stop(wait_ms)
   client.notify('exit', nil)
   if not answered then
     -- A tofu-rpc that does not even answer shutdown is ended by force.
-    if client.terminate then
-      client.terminate()
-    elseif client.handle and not client.handle:is_closing() then
-      client.handle:kill(15)
-    end
+    terminate(client)
   end
 end
 

@@ -85,6 +85,33 @@ function M.escape(value)
   return table.concat(out)
 end
 
+--- Whether `s` is well-formed UTF-8, which JSON needs: tofu-rpc answers anything else with a
+--- parse error that names no request, so the call it was would never end.
+function M.is_utf8(s)
+  local i, n = 1, #s
+  while i <= n do
+    local cp, length = decode(s, i)
+    if not cp then
+      return false
+    end
+    i = i + length
+  end
+  return true
+end
+
+--- Escaped text cut to `limit` characters (default 120), saying how much was left out: a
+--- certificate's subject is chosen by whoever made it, and one of kilobytes would push what
+--- the operator must read (a fingerprint, a serial) behind a --More-- prompt.
+function M.brief(value, limit)
+  limit = limit or 120
+  local escaped = M.escape(value)
+  local length = vim.fn.strchars(escaped)
+  if length <= limit then
+    return escaped
+  end
+  return string.format('%s... (%d more characters)', vim.fn.strcharpart(escaped, 0, limit), length - limit)
+end
+
 --- nil for JSON null, whichever way this Neovim decodes it (0.7 drops null object members,
 --- newer releases give vim.NIL).
 function M.value(v)

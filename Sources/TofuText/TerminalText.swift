@@ -14,8 +14,8 @@
 /// other scripts included, is printed as it is. A backslash is not escaped: subjects keep
 /// OpenSSL's one-line form (`\,`, `\1B`), and the fingerprint, not the text, is what identifies
 /// a certificate.
-enum TerminalText {
-    static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
+public enum TerminalText {
+    public static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B...0x180F,
             0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0x3164, 0xFE00...0xFE0F, 0xFEFF, 0xFFA0, 0xFFF0...0xFFF8:
@@ -25,7 +25,7 @@ enum TerminalText {
     }
 
     /// `text` with each code point `mustEscape` names written as `\xNN` or `\uNNNN`.
-    static func escaped(_ text: String) -> String {
+    public static func escaped(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: mustEscape) else { return text }
         var result = ""
         for scalar in text.unicodeScalars {
@@ -46,7 +46,7 @@ enum TerminalText {
     /// escaped already, so every such code point left is inside a string, where an escape
     /// means the same. (tofu-rpc never sends C0 or DEL in results anyway: OpenSSL escapes them
     /// in names, SANs are escaped, user names refuse them.)
-    static func escapedJSON(_ json: String) -> String {
+    public static func escapedJSON(_ json: String) -> String {
         guard json.unicodeScalars.contains(where: mustEscape) else { return json }
         var result = ""
         for scalar in json.unicodeScalars {

@@ -1,0 +1,71 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// tofu-rpc logs every trust decision at notice on stderr (what journald or syslog keeps), with
+/// its host and fingerprints and never a password; the CLI's own tofu-rpc stays quiet.
+@Suite struct TrustLogTests {
+    /// The lines of `stderr` at notice that mention `words`.
+    static func notices(_ stderr: String, _ words: String...) -> [Substring] {
+        stderr.split(separator: "\n").filter { line in line.contains(" notice ") && words.allSatisfy { line.contains($0) } }
+    }
+
+    @Test func everyTrustDecisionIsLoggedAtNoticeWithHostAndFingerprints() async throws {
+        let peers = try TLSPeers()
+        let old = try await CertificateFactory.make()
+        let dnac = try await DnacTests.controller(peers, old)
+        let server = try StoreServer(storePath: newStorePath("tofu-trust-log"), environment: ["TOFU_LOG_LEVEL": "notice"])
+        let key = dnac.key
+
+        _ = try await server.result("addDnacServer", DnacTests.add(dnac))
+        let wrong = "Wr0ng-" + UUID().uuidString
+        let refused = try await server.call("addDnacServer", DnacTests.add(dnac, password: wrong))
+        #expect(refused.errorCode == -32004, "\(refused)")
+        let new = try await CertificateFactory.make()
+        try await peers.present(new, on: dnac)
+        let mismatch = try await server.result("verifyCert", ["host": key, "timeoutMs": 3000])
+        #expect(mismatch["status"] as? String == "mismatch")
+        _ = try await server.result("verifyCert", ["host": key, "timeoutMs": 3000])
+        _ = try await server.result("addDnacServer", DnacTests.add(dnac, extra: ["acceptFingerprint": new.fingerprint]))
+        _ = try await server.result("removeDnacServer", ["server": key])
+        _ = try await server.result("deleteCert", ["host": key, "expectedFingerprint": new.fingerprint])
+        let pruned = try await server.result("pruneHistory", ["before": "2000-01-01"])
+        #expect(pruned["pruned"] as? Int == 0)
+        #expect(try await server.stop() == 0)
+        let log = server.process.stderr
+
+        #expect(Self.notices(log, "tofu-rpc", "pinned \(key)", "sha256: \(old.fingerprint)", "subject: CN = kong").count == 1, "\(log)")
+        #expect(Self.notices(log, "serverAdded \(key)", "username: admin").count == 2, "\(log)")
+        #expect(Self.notices(log, "credentialsRefused \(key)", "sha256: \(old.fingerprint)", "HTTP 401").count == 1, "\(log)")
+        // The mismatch, with both certificates, once: the second look at it is no news.
+        #expect(Self.notices(log, "mismatch \(key)", "sha256: \(new.fingerprint)", "pinned: \(old.fingerprint)").count == 1, "\(log)")
+        #expect(Self.notices(log, "replaced \(key)", "sha256: \(new.fingerprint)", "replaced: \(old.fingerprint)").count == 1, "\(log)")
+        #expect(Self.notices(log, "serverRemoved \(key)").count == 1, "\(log)")
+        #expect(Self.notices(log, "deleted \(key)", "sha256: \(new.fingerprint)").count == 1, "\(log)")
+        #expect(Self.notices(log, "pruned 0 history events before 2000-01-01T00:00:00Z").count == 1, "\(log)")
+        // Never a secret: neither password, nor the Basic credentials made of them.
+        for secret in [DnacTests.password, wrong] {
+            #expect(!log.contains(secret), "a password is in the log")
+            #expect(!log.contains(Data("admin:\(secret)".utf8).base64EncodedString()), "Basic credentials are in the log")
+        }
+        peers.stop()
+    }
+
+    /// The CLI reports its own result: the tofu-rpc it starts logs only what goes wrong, unless
+    /// TOFU_LOG_LEVEL asks for more.
+    @Test func theCLIsServerIsQuietUnlessAsked() async throws {
+        let certificate = try await CertificateFactory.make()
+        for client in CLITests.Client.allCases {
+            let store = newStorePath("tofu-trust-log-cli")
+            let quiet = try await CLITests.run(client, ["pin-cert", "192.0.2.7", "--pem", certificate.certificatePath], store: store)
+            #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(client): \(quiet.stderr)")
+            let (executable, prefix) = client.command
+            var environment = CLITests.environment
+            environment["TOFU_LOG_LEVEL"] = "notice"
+            let told = try await runProgram(
+                executable, prefix + ["deletecert", "host", "192.0.2.7_443", "--store", store], environment: environment)
+            #expect(told.status == 0)
+            #expect(Self.notices(told.stderr, "deleted 192.0.2.7_443", "sha256: \(certificate.fingerprint)").count == 1, "\(client): \(told.stderr)")
+        }
+    }
+}
