@@ -230,7 +230,7 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     private static func isNumber(_ bytes: Substring.UTF8View) -> Bool {
         // "0x" alone too: BSD's inet_aton reads it as 0.
         if bytes.count >= 2, bytes.first == UInt8(ascii: "0"), bytes.dropFirst().first == UInt8(ascii: "x") {
-            return bytes.dropFirst(2).allSatisfy { hexValue($0) != nil }
+            return bytes.dropFirst(2).allSatisfy { ASCII.hexValue($0) != nil }
         }
         return !bytes.isEmpty && bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
@@ -271,21 +271,12 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
         var value: UInt64 = 0
         for byte in digits {
-            guard let digit = hexValue(byte), UInt64(digit) < radix else { return nil }
+            guard let digit = ASCII.hexValue(byte), UInt64(digit) < radix else { return nil }
             value = value * radix + UInt64(digit)
             // Checked at every digit, so the product above never overflows.
             guard value <= UInt64(UInt32.max) else { return nil }
         }
         return UInt32(value)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// The address a non-ASCII spelling stands for once IDNA-style mapping has made it ASCII:

@@ -1,3 +1,4 @@
+import TofuCore
 // The HTTP/1.1 response parser: pure and synchronous (bytes in, events out, no I/O), so it can
 // be fuzzed alone (fuzz/FuzzHTTP.swift compiles this file by itself). Standard library only.
 
@@ -420,14 +421,7 @@ public struct HTTPResponseReader: Sendable {
 enum HTTPSyntax {
     static func isDigit(_ byte: UInt8) -> Bool { byte >= 48 && byte <= 57 }
 
-    static func hexValue(_ byte: UInt8) -> Int? {
-        switch byte {
-        case 48...57: return Int(byte - 48)
-        case 65...70: return Int(byte - 55)
-        case 97...102: return Int(byte - 87)
-        default: return nil
-        }
-    }
+    static func hexValue(_ byte: UInt8) -> Int? { ASCII.hexValue(byte).map(Int.init) }
 
     /// tchar: the characters of a header name.
     static func isTokenCharacter(_ byte: UInt8) -> Bool {

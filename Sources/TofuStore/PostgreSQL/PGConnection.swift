@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import Posix
+import TofuCore
 
 #if canImport(Glibc)
     import Glibc
@@ -283,7 +284,7 @@ final class PGResult {
             let size = text.count / 2 - 1
             let decoded = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
                 for index in 0..<size {
-                    guard let high = Self.hexValue(text[2 + 2 * index]), let low = Self.hexValue(text[3 + 2 * index]) else {
+                    guard let high = ASCII.hexValue(text[2 + 2 * index]), let low = ASCII.hexValue(text[3 + 2 * index]) else {
                         complete = false
                         break
                     }
@@ -297,15 +298,6 @@ final class PGResult {
         guard let unescaped = value.withMemoryRebound(to: UInt8.self, capacity: 1, { PQunescapeBytea($0, &length) }) else { return nil }
         defer { PQfreemem(unescaped) }
         return Array(UnsafeBufferPointer(start: unescaped, count: length))
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     func error(fallback: String) -> PGError {
