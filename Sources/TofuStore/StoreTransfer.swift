@@ -63,7 +63,8 @@ public struct ImportOutcome: Sendable, Hashable {
         /// The store already pins the host the same way (or, for a host without a pin, holds its
         /// every event and a server record): nothing changed.
         case identical
-        /// The store pins the host differently: refused, nothing changed.
+        /// The store pins the host differently, or pins it and the import brings events of it
+        /// without its pin (`history`): refused, nothing changed.
         case conflict
         /// The store pinned the host differently and `replace` was given: the imported pin replaced it.
         case replaced
@@ -75,7 +76,8 @@ public struct ImportOutcome: Sendable, Hashable {
     public var importedFingerprint: Fingerprint?
     /// The store's pin before the import; nil when it had none.
     public var pinnedFingerprint: Fingerprint?
-    /// How the two pins differ (conflict, replaced): `certificate`, `policy`, `next`.
+    /// How the two pins differ (conflict, replaced): `certificate`, `policy`, `next`; or
+    /// `history` (conflict): events for a host the store pins, without its pin.
     public var differences: [String]
     public var eventsAdded: Int
     public var serverAdded: Bool
@@ -137,8 +139,9 @@ extension PinStore {
     /// staged certificate) keeps everything of it as it is: `.identical`. Else: the pin when
     /// the store has none; the events the store's history of the host does not already hold
     /// (counted, so importing twice adds nothing); the server record when the store has none.
-    /// A store that pins the host differently is a `.conflict` and nothing of it changes,
-    /// unless `replace`: then the imported pin and server record take the place of the store's,
+    /// A store that pins the host differently is a `.conflict` and nothing of it changes, and so
+    /// is one that pins the host when the import brings events of it but not its pin (they would
+    /// become the latest word on a pin they are not about), unless `replace`: then the imported pin and server record take the place of the store's,
     /// and the history records the replacement. Never deletes a pin. The records must have been
     /// checked as the store checks its rows (the caller's job: importPins does it before any
     /// host is written). A host given twice is imported twice, the second time as what the
@@ -172,6 +175,17 @@ extension PinStore {
             }
             replacing = (current, incoming)
         }
+        // Events of a host the store pins while the import brings no pin for it would be
+        // appended after the store's own, as the latest word on a pin they are not about: a
+        // forged `mismatch` would keep verifyCert from recording the real one (it records a
+        // mismatch once), a `matched` would hide an open one. Such history is a conflict, as a
+        // different pin is, unless `replace`.
+        let added = try Self.eventsToAdd(transfer, tx)
+        if transfer.pin == nil, current != nil, !added.isEmpty, !replace {
+            outcome.status = .conflict
+            outcome.differences = ["history"]
+            return outcome
+        }
         var changed = false
         if let incoming = transfer.pin {
             if current == nil {
@@ -181,17 +195,9 @@ extension PinStore {
                 try tx.update(incoming)
             }
         }
-        if !transfer.events.isEmpty {
-            var held: [HistoryEvent: Int] = [:]
-            for event in try tx.history(host: host, kinds: [], since: nil, limit: Int.max) { held[event, default: 0] += 1 }
-            for event in transfer.events {
-                if let count = held[event], count > 0 {
-                    held[event] = count - 1
-                } else {
-                    try tx.record(event)
-                    outcome.eventsAdded += 1
-                }
-            }
+        for event in added {
+            try tx.record(event)
+            outcome.eventsAdded += 1
         }
         if let (old, new) = replacing {
             try tx.record(
@@ -212,6 +218,23 @@ extension PinStore {
             outcome.status = .imported
         }
         return outcome
+    }
+
+    /// The events of `transfer` the store's history of its host does not already hold, in order
+    /// (each held event counts once, so importing twice adds nothing).
+    private static func eventsToAdd(_ transfer: HostTransfer, _ tx: any StoreTransaction) throws -> [HistoryEvent] {
+        guard !transfer.events.isEmpty else { return [] }
+        var held: [HistoryEvent: Int] = [:]
+        for event in try tx.history(host: transfer.host, kinds: [], since: nil, limit: Int.max) { held[event, default: 0] += 1 }
+        var added: [HistoryEvent] = []
+        for event in transfer.events {
+            if let count = held[event], count > 0 {
+                held[event] = count - 1
+            } else {
+                added.append(event)
+            }
+        }
+        return added
     }
 
     /// How the store's pin and an imported one differ, in what a live handshake would accept:
