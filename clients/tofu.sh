@@ -369,7 +369,9 @@ rpc() {
     '{jsonrpc: "2.0", id: $id, method: $method, params: .}' <<<"$params" >&"${RPC[1]}" \
     || die "$EX_FAILURE" "tofu-rpc stopped before the request could be sent"
   while IFS= read -r line <&"${RPC[0]}"; do
-    id=$(jq -r '.id // empty' <<<"$line")
+    # An error with id null answers a request the server could not read (one past
+    # --max-message-bytes): the one this client is waiting for, which sends one at a time.
+    id=$(jq -r 'if has("error") and .id == null then $wanted else (.id // empty) end' --arg wanted "$next_id" <<<"$line")
     if [ "$id" != "$next_id" ]; then
       "$on_notification" "$line"
       continue
