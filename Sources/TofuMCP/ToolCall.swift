@@ -1,5 +1,6 @@
 import JSONRPC
 import TofuCore
+import TofuServer
 
 /// One `tools/call`: runs the tool's method with the call's arguments as its params, and
 /// answers as MCP's tool results do.
@@ -77,6 +78,10 @@ struct ToolCall: Sendable {
         guard let token = meta["progressToken"], !token.isNull else { return nil }
         guard token.stringValue != nil || token.intValue != nil else {
             throw .invalidParams(field: "progressToken", "must be a string or an integer, got \(token.typeName)")
+        }
+        // Repeated in every notification: bounded as tofu's own progressToken is.
+        if let text = token.stringValue, text.utf8.count > ProgressToken.maxBytes {
+            throw .invalidParams(field: "progressToken", "must be a string of at most \(ProgressToken.maxBytes) bytes, or an integer")
         }
         return token
     }

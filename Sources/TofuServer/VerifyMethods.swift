@@ -4,6 +4,14 @@ import TofuCore
 import TofuStore
 import TofuTLS
 
+/// A progress token (verifyCert's `progressToken`, MCP's `_meta.progressToken`) is repeated in
+/// every notification of a run over every pin: a long one would let a peer that does not read
+/// its output multiply the token's size by the number of pins in tofu-rpc's memory (a 4 MB
+/// token over 100 pins held 400 MB). So a string token is bounded; an integer is one anyway.
+public enum ProgressToken {
+    public static let maxBytes = 256
+}
+
 /// verifyCert: what a host presents now, against its pin. Read-only: it never pins and never
 /// deletes; a match sets lastVerifiedAt, and matches and mismatches go into certHistory.
 struct VerifyMethods: Sendable {
@@ -29,8 +37,8 @@ struct VerifyMethods: Sendable {
             }
             let concurrency = try named.integer("concurrency", in: 1...256, default: Self.defaultConcurrency) ?? Self.defaultConcurrency
             let token: JSONValue? = try named.optional("progressToken")
-            if let token, token.stringValue == nil, token.intValue == nil {
-                throw ResponseError.invalidParams(field: "progressToken", "must be a string or an integer")
+            if let token, token.intValue == nil, (token.stringValue?.utf8.count ?? Int.max) > ProgressToken.maxBytes {
+                throw ResponseError.invalidParams(field: "progressToken", "must be a string of at most \(ProgressToken.maxBytes) bytes, or an integer")
             }
             return try await verifyAll(timeout: timeout, concurrency: concurrency, progressToken: token, expiringBefore: soon, context: context)
         }
