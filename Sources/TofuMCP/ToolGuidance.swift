@@ -115,8 +115,8 @@ struct ToolGuidance: Sendable {
         "backupStore": ToolGuidance(
             title: "Back up the store to a file", readOnly: false, destructive: false, idempotent: false, openWorld: false,
             advice: """
-                Writes a consistent copy of the SQLite store to path (on the machine tofu-rpc runs on), safe while other \
-                processes write; the store itself is not changed. A PostgreSQL store is refused: it is backed up with pg_dump.
+                Writes a consistent copy of the SQLite store to path (on the machine tofu-rpc runs on; a new file named \
+                *.sqlite, *.sqlite3 or *.db), safe while other processes write; the store itself is not changed. A PostgreSQL store is refused: it is backed up with pg_dump.
                 """),
     ]
 }
