@@ -220,8 +220,8 @@ Examples:
   $s backup /var/backups/tofu/store-\$(date +%F).sqlite
   $s backup copy.sqlite --store /srv/tofu/store.sqlite
 The copy holds every change committed before the backup began and none half made; it is checked,
-synced, 0600, and never overwrites a file. A PostgreSQL store is refused: back it up with
-pg_dump --schema=tofu.
+synced, 0600, and never overwrites a file; DEST is named *.sqlite, *.sqlite3 or *.db. A PostgreSQL
+store is refused: back it up with pg_dump --schema=tofu.
 TEXT
     ;;
     export) cat <<TEXT

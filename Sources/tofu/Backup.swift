@@ -19,7 +19,7 @@ struct Backup: ParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The new file (it must not exist; its directory must).", valueName: "dest"))
+    @Argument(help: ArgumentHelp("The new file, named *.sqlite, *.sqlite3 or *.db (it must not exist; its directory must).", valueName: "dest"))
     var destination: String
 
     func run() throws {

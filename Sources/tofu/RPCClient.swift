@@ -127,7 +127,9 @@ final class RPCClient {
         }
         while true {
             let message = try readMessage()
-            guard message["id"] == .int(nextID) else {
+            // An error with id null answers the request in flight: tofu-rpc could not read its id
+            // (e.g. the request was over its message limit and was skipped unread).
+            guard message["id"] == .int(nextID) || (message["id"] == .null && message["error"] != nil) else {
                 if message["method"] != nil { onNotification(message) }
                 continue
             }

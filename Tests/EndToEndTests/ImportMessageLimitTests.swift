@@ -49,7 +49,7 @@ import Testing
         try await Self.importsOversizedExport(.shell)
     }
 
-    @Test(.disabled("Sources/tofu/RPCClient.swift (outside this review's files): call() must take an error with id null as its answer"))
+    @Test
     func theSwiftClientReportsTheRefusal() async throws {
         try await Self.importsOversizedExport(.swift)
     }
