@@ -13,6 +13,10 @@ enum TrustLog {
         case .recorded(let event):
             let level: Logger.Level = event.kind == .matched ? .info : .notice
             logger.log(level: level, "\(event.kind.rawValue) \(event.host) | sha256: \(event.sha256Fingerprint) | \(printable(event.detail))")
+        case .imported(let event):
+            // Someone else's decision, at its own time: never to be read as one made here, now.
+            logger.notice(
+                "imported \(event.kind.rawValue) \(event.host) | sha256: \(event.sha256Fingerprint) | at: \(event.at) | \(printable(event.detail))")
         case .pruned(let count, let before, let host):
             logger.notice("pruned \(count) history event\(count == 1 ? "" : "s") before \(before)\(host.map { " of \($0)" } ?? "")")
         case .backedUp(let summary):

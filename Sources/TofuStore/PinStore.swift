@@ -603,13 +603,13 @@ public actor PinStore {
     func write<T>(lockingAll hosts: [HostKey], _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         let backend = try openBackend()
         defer { dropIfUnusable(backend) }
-        var recorded: [HistoryEvent] = []
+        var recorded: [StoreNotice] = []
         let result = try backend.write(lockingAll: hosts) { tx in
             let journal = JournaledTransaction(tx)
             defer { recorded = journal.recorded }
             return try body(journal)
         }
-        for event in recorded { notify(.recorded(event)) }
+        for notice in recorded { notify(notice) }
         return result
     }
 
@@ -618,13 +618,13 @@ public actor PinStore {
     func write<T>(locking host: HostKey?, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         let backend = try openBackend()
         defer { dropIfUnusable(backend) }
-        var recorded: [HistoryEvent] = []
+        var recorded: [StoreNotice] = []
         let result = try backend.write(locking: host) { tx in
             let journal = JournaledTransaction(tx)
             defer { recorded = journal.recorded }
             return try body(journal)
         }
-        for event in recorded { notify(.recorded(event)) }
+        for notice in recorded { notify(notice) }
         return result
     }
 
@@ -638,6 +638,8 @@ public actor PinStore {
 public enum StoreNotice: Sendable {
     /// An event of the history, committed.
     case recorded(HistoryEvent)
+    /// An event brought by an import, committed: a decision made elsewhere, at its own time.
+    case imported(HistoryEvent)
     /// `count` events before `before` (of `host`, if given) were deleted.
     case pruned(count: Int, before: String, host: HostKey?)
     /// A backup was written.
@@ -647,13 +649,18 @@ public enum StoreNotice: Sendable {
 /// A transaction that remembers the events recorded through it, for the observer.
 private final class JournaledTransaction: StoreTransaction {
     private let base: any StoreTransaction
-    private(set) var recorded: [HistoryEvent] = []
+    private(set) var recorded: [StoreNotice] = []
 
     init(_ base: any StoreTransaction) { self.base = base }
 
     func record(_ event: HistoryEvent) throws {
         try base.record(event)
-        recorded.append(event)
+        recorded.append(.recorded(event))
+    }
+
+    func recordImported(_ event: HistoryEvent) throws {
+        try base.recordImported(event)
+        recorded.append(.imported(event))
     }
 
     func pin(_ host: HostKey) throws -> Pin? { try base.pin(host) }

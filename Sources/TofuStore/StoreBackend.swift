@@ -83,6 +83,8 @@ protocol StoreTransaction {
 
     /// Appends `event` to the history.
     func record(_ event: HistoryEvent) throws
+    /// Appends `event`, brought by an import (a decision made elsewhere, at its own time).
+    func recordImported(_ event: HistoryEvent) throws
     /// The most recent `limit` events, oldest first: of `host` if given, of `kinds` unless it is
     /// empty, at or after `since` if given.
     func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent]
@@ -114,4 +116,9 @@ protocol StoreTransaction {
 /// A row that cannot be read, as the store reports it (`TofuError.damagedRow`).
 struct RowDamage: Error, Sendable {
     let row: DamagedRow
+}
+
+extension StoreTransaction {
+    /// A backend keeps an imported event as any other.
+    func recordImported(_ event: HistoryEvent) throws { try record(event) }
 }

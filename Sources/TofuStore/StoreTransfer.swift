@@ -196,7 +196,7 @@ extension PinStore {
             }
         }
         for event in added {
-            try tx.record(event)
+            try tx.recordImported(event)
             outcome.eventsAdded += 1
         }
         if let (old, new) = replacing {

@@ -51,6 +51,26 @@ import Testing
         peers.stop()
     }
 
+    /// History brought by importPins is logged as imported, with its own time: an imported
+    /// `pinned` or `mismatch` is someone else's decision, and a log line that read as one made
+    /// here, now, would mislead whoever reads the log in an incident.
+    @Test func importedEventsAreLoggedAsImportedWithTheirTime() async throws {
+        let certificate = try await CertificateFactory.make()
+        let server = try StoreServer(storePath: newStorePath("tofu-trust-log-import"), environment: ["TOFU_LOG_LEVEL": "notice"])
+        let key = "kong.example_443"
+        let records: [[String: Any]] = [
+            ["type": "header", "format": "tofu-export", "version": 1],
+            ["type": "event", "host": key, "at": "2001-02-03T04:05:06Z", "event": "mismatch", "sha256Fingerprint": certificate.fingerprint, "detail": "elsewhere"],
+            ["type": "end"],
+        ]
+        let imported = try await server.result("importPins", ["records": records])
+        #expect((imported["hosts"] as? [[String: Any]])?.first?["eventsAdded"] as? Int == 1, "\(imported)")
+        #expect(try await server.stop() == 0)
+        let log = server.process.stderr
+        #expect(Self.notices(log, "imported mismatch \(key)", "sha256: \(certificate.fingerprint)", "at: 2001-02-03T04:05:06Z").count == 1, "\(log)")
+        #expect(Self.notices(log, "mismatch \(key)").allSatisfy { $0.contains("imported mismatch") }, "\(log)")
+    }
+
     /// The CLI reports its own result: the tofu-rpc it starts logs only what goes wrong, unless
     /// TOFU_LOG_LEVEL asks for more.
     @Test func theCLIsServerIsQuietUnlessAsked() async throws {

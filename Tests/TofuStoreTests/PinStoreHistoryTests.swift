@@ -124,6 +124,7 @@ import TofuCore
         store.observe { notice in
             let line: String = switch notice {
             case .recorded(let event): "\(event.kind.rawValue) \(event.host)"
+            case .imported(let event): "imported \(event.kind.rawValue) \(event.host)"
             case .pruned(let count, _, let host): "pruned \(count) \(host.map(\.description) ?? "all")"
             case .backedUp(let summary): "backup \(summary.pins)"
             }
