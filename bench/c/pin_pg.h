@@ -14,7 +14,7 @@
 #include "pin_x509.h"
 #include <libpq-fe.h>
 
-#define TOFU_PG_MIGRATIONS 1 /* PGSchema.migrations.count */
+#define TOFU_PG_MIGRATIONS 2 /* PGSchema.migrations.count */
 #define TOFU_PG_TIMEOUT_MS 5000 /* tofu-rpc's --store-timeout-ms default */
 
 typedef struct { PGconn *connection; } pg_store;

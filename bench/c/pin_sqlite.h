@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#define TOFU_MIGRATIONS 3 /* Sources/TofuStore/SQLite/Schema.swift */
+#define TOFU_MIGRATIONS 4 /* Sources/TofuStore/SQLite/Schema.swift */
 
 typedef struct {
     sqlite3 *db;
