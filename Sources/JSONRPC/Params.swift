@@ -28,7 +28,7 @@ public struct Params: Sendable, Equatable {
             throw .invalidParams(field: unknown, "is not a parameter of this method (it takes: \(known.isEmpty ? "none" : known))")
         }
         // A member given as null is a member not given, everywhere (README: "null counts as absent").
-        return NamedParams(members: members.filter { $0.value != .null })
+        return NamedParams(members: members.values.contains(.null) ? members.filter { $0.value != .null } : members)
     }
 }
 

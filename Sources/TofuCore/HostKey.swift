@@ -50,6 +50,67 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses any accepted spelling of a host key.
     public init(parsing input: String) throws(HostKeyError) {
+        if let key = HostKey.plainName(input) {
+            self = key
+            return
+        }
+        try self.init(parsingInFull: input)
+    }
+
+    /// The key of `input` when it is a plain host name, already normalised, with or without
+    /// `_port` (what scripts and tofu's own answers send): lowercase labels of letters, digits
+    /// and inner hyphens, the last beginning with a letter (so no spelling of an IPv4 address),
+    /// no trailing dot; nil for anything else, which `init(parsingInFull:)` reads. One pass over
+    /// the bytes, where the full parser takes several.
+    static func plainName(_ input: String) -> HostKey? {
+        var input = input
+        let parts: (hostEnd: Int, port: Int)? = input.withUTF8 { bytes in
+            guard !bytes.isEmpty, bytes.count <= 253 + 6 else { return nil }
+            var hostEnd = bytes.count
+            var labelStart = 0
+            var labelsValid = true
+            for (index, byte) in bytes.enumerated() {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    continue
+                case UInt8(ascii: "-"):
+                    // Not first in its label (nor last: checked where the label ends).
+                    if index == labelStart { labelsValid = false }
+                case UInt8(ascii: "."):
+                    if index == labelStart || index - labelStart > 63 || bytes[index - 1] == UInt8(ascii: "-") { labelsValid = false }
+                    labelStart = index + 1
+                case UInt8(ascii: "_") where hostEnd == bytes.count:
+                    hostEnd = index
+                default:
+                    return nil
+                }
+                guard labelsValid else { return nil }
+                if hostEnd != bytes.count { break }
+            }
+            // The last label: not empty, at most 63 bytes, no hyphen at its end, a letter first.
+            guard hostEnd > labelStart, hostEnd - labelStart <= 63, hostEnd <= 253, bytes[hostEnd - 1] != UInt8(ascii: "-"),
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[labelStart])
+            else { return nil }
+            guard hostEnd < bytes.count else { return (hostEnd, HostKey.defaultPort) }
+            // The port: 1 to 5 decimal digits, 1–65535 (leading zeros read as the full parser reads them).
+            let digits = bytes.count - hostEnd - 1
+            guard (1...5).contains(digits) else { return nil }
+            var port = 0
+            for byte in bytes[(hostEnd + 1)...] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                port = port * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            guard (1...65535).contains(port) else { return nil }
+            return (hostEnd, port)
+        }
+        guard let parts else { return nil }
+        let utf8 = input.utf8
+        let host = String(Substring(utf8[..<utf8.index(utf8.startIndex, offsetBy: parts.hostEnd)]))
+        return HostKey(normalisedHost: host, port: parts.port)
+    }
+
+    /// Parses any accepted spelling of a host key, in full.
+    init(parsingInFull input: String) throws(HostKeyError) {
         // 253 for the longest name, brackets and a port: anything much longer is no host key.
         guard input.utf8.count <= 300 else { throw HostKeyError(input: input, reason: "it is \(input.utf8.count) bytes, longer than any host key") }
         let text = input.trimmingWhitespace()

@@ -41,28 +41,34 @@ public enum Timestamp {
     /// Whether `text` is a time exactly as tofu writes it, `2026-11-29T04:00:00Z`, and a real
     /// one (month, day of that month, hour, minute and second in range).
     public static func isCanonical(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 20 else { return false }
-        for (index, byte) in bytes.enumerated() {
-            let expected: UInt8? = switch index {
-            case 4, 7: UInt8(ascii: "-")
-            case 10: UInt8(ascii: "T")
-            case 13, 16: UInt8(ascii: ":")
-            case 19: UInt8(ascii: "Z")
-            default: nil
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count == 20 else { return false }
+            for index in 0..<20 {
+                let byte = bytes[index]
+                switch index {
+                case 4, 7: guard byte == UInt8(ascii: "-") else { return false }
+                case 10: guard byte == UInt8(ascii: "T") else { return false }
+                case 13, 16: guard byte == UInt8(ascii: ":") else { return false }
+                case 19: guard byte == UInt8(ascii: "Z") else { return false }
+                default: guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
+                }
             }
-            if let expected {
-                guard byte == expected else { return false }
-            } else {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
+            func number(_ start: Int, _ count: Int) -> Int {
+                var value = 0
+                for index in start..<(start + count) { value = value * 10 + Int(bytes[index] &- UInt8(ascii: "0")) }
+                return value
             }
+            let year = number(0, 4), month = number(5, 2), day = number(8, 2)
+            guard (1...12).contains(month), number(11, 2) < 24, number(14, 2) < 60, number(17, 2) < 60 else { return false }
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+            let days = switch month {
+            case 2: leap ? 29 : 28
+            case 4, 6, 9, 11: 30
+            default: 31
+            }
+            return (1...days).contains(day)
         }
-        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } }
-        let year = number(0..<4), month = number(5..<7), day = number(8..<10)
-        guard (1...12).contains(month), number(11..<13) < 24, number(14..<16) < 60, number(17..<19) < 60 else { return false }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        return (1...days).contains(day)
     }
 
     /// A date (`2026-11-29`, meaning its first second, UTC) or a time as tofu writes it

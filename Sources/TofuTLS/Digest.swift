@@ -20,6 +20,11 @@ enum Digest {
     }
 }
 
+/// OpenSSL's SHA-256, fetched once: `EVP_sha256()` makes every digest fetch it again from the
+/// providers (about a third of hashing a certificate). Held as its address, an immutable object
+/// OpenSSL lets any thread use, for the life of the process; nil if the fetch failed.
+private let fetchedSHA256: Int? = EVP_MD_fetch(nil, "SHA256", nil).map { Int(bitPattern: $0) }
+
 extension Fingerprint {
     /// The SHA-256 fingerprint of a certificate's DER bytes: what a pin is compared by, and
     /// what a stored certificate must still hash to.
@@ -31,7 +36,7 @@ extension Fingerprint {
     public init(sha256Of der: UnsafeRawBufferPointer) {
         self = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(SHA256_DIGEST_LENGTH)) { digest in
             var length: UInt32 = 0
-            let ok = EVP_Digest(der.baseAddress, der.count, digest.baseAddress, &length, EVP_sha256(), nil)
+            let ok = EVP_Digest(der.baseAddress, der.count, digest.baseAddress, &length, fetchedSHA256.flatMap(OpaquePointer.init(bitPattern:)) ?? EVP_sha256(), nil)
             precondition(ok == 1 && length == digest.count, "OpenSSL SHA-256 failed")
             return Fingerprint(digest: UnsafeRawBufferPointer(digest))
         }

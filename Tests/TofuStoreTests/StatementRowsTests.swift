@@ -97,4 +97,39 @@ import TofuTLS
             #expect(db.isInsideTransaction == false)
         }
     }
+    /// Values bound straight with SQLite (`SteppedRows(_:binding:)`, what the page and point
+    /// reads use) select what GRDB's checked `StatementArguments` select, the statement reused
+    /// (its earlier bindings replaced), and a count that does not match the statement's
+    /// parameters is an error, not a read with a parameter left unbound.
+    @Test func valuesBoundStraightSelectAsGRDBsArguments() throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (name TEXT, n INTEGER)")
+            for n in 0..<40 { try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: ["h\(n % 7)", n]) }
+        }
+        try queue.read { db in
+            let sql = "SELECT name, n FROM t WHERE name = ? AND n > ? ORDER BY n LIMIT ?"
+            func rows(_ cursor: SteppedRows) throws -> [[Int64]] {
+                try withExtendedLifetime(cursor) {
+                    var read: [[Int64]] = []
+                    while let statement = try cursor.next() {
+                        read.append([sqlite3_column_int64(statement, 1), Int64(sqlite3_column_bytes(statement, 0))])
+                    }
+                    return read
+                }
+            }
+            let statement = try db.cachedStatement(sql: sql)
+            for (name, above, limit) in [("h3", Int64(-1), Int64(100)), ("h3", 10, 2), ("h0", 5, 3), ("none", 0, 5), ("h6", 30, 1)] {
+                let straight = try rows(SteppedRows(statement, binding: [DatabaseValue(value: name)!, above.databaseValue, limit.databaseValue]))
+                let checked = try rows(SteppedRows(db.makeStatement(sql: sql), arguments: [name, above, limit]))
+                #expect(straight == checked, "\(name) \(above) \(limit)")
+                #expect(!straight.isEmpty || name == "none")
+            }
+            for count in [0, 2, 4] {
+                #expect(throws: DatabaseError.self) {
+                    _ = try SteppedRows(statement, binding: Array(repeating: Int64(1).databaseValue, count: count))
+                }
+            }
+        }
+    }
 }

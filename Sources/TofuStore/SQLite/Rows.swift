@@ -134,6 +134,23 @@ final class SteppedRows: DatabaseCursor {
         try statement.setArguments(arguments)
     }
 
+    /// Binds `values`, one to each of `statement`'s parameters in order, straight with SQLite:
+    /// GRDB's `StatementArguments` (an array of existentials, checked and converted) cost more
+    /// than the indexed read they feed. The count is still checked against the statement's.
+    init(_ statement: Statement, binding values: some Collection<some StatementBinding>) throws {
+        _statement = statement
+        let sqlite = statement.sqliteStatement
+        // The cursor that used the statement last reset it when it went; its bindings are replaced.
+        sqlite3_reset(sqlite)
+        guard Int(sqlite3_bind_parameter_count(sqlite)) == values.count else {
+            throw DatabaseError(message: "\(values.count) values for the \(sqlite3_bind_parameter_count(sqlite)) parameters of a statement", sql: statement.sql)
+        }
+        for (index, value) in zip(CInt(1)..., values) {
+            let code = value.bind(to: sqlite, at: index)
+            guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), sql: statement.sql) }
+        }
+    }
+
     deinit {
         sqlite3_reset(_statement.sqliteStatement)
     }

@@ -139,7 +139,7 @@ private struct SQLiteTransaction: StoreTransaction {
 
     func pin(_ host: HostKey) throws -> Pin? {
         let key = host.description
-        let rows = try SteppedRows(db.cachedStatement(sql: Self.pinOfHost), arguments: [key])
+        let rows = try SteppedRows(db.cachedStatement(sql: Self.pinOfHost), binding: CollectionOfOne(key))
         // The row is read in place: the cursor (whose end resets the statement) lives until it is read.
         return try withExtendedLifetime(rows) { try rows.next().map { row throws(RowDamage) in try Rows.pin(row, host: (host, key)) } }
     }
@@ -153,6 +153,19 @@ private struct SQLiteTransaction: StoreTransaction {
             .filter { set & (1 << $0.offset) != 0 }.map(\.element)
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         return "SELECT \(Rows.pinColumns) FROM pin \(filter) ORDER BY host LIMIT ?"
+    }
+
+    /// A value bound to a page query.
+    private enum PageValue: StatementBinding {
+        case text(String)
+        case integer(Int64)
+
+        func bind(to sqliteStatement: SQLiteStatement, at index: CInt) -> CInt {
+            switch self {
+            case .text(let text): text.bind(to: sqliteStatement, at: index)
+            case .integer(let number): number.bind(to: sqliteStatement, at: index)
+            }
+        }
     }
 
     func storedFingerprint(_ host: HostKey) throws -> Fingerprint? {
@@ -180,24 +193,26 @@ private struct SQLiteTransaction: StoreTransaction {
 
     func pins(after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool) throws -> (pins: [Pin], more: Bool) {
         var set = 0
-        var arguments: StatementArguments = []
+        // In the order of the query's conditions, then the limit.
+        var values: [PageValue] = []
+        values.reserveCapacity(4)
         if let after {
             set |= 1
-            arguments += [after]
+            values.append(.text(after))
         }
         let key = host.map { ($0, $0.description) }
         if let key {
             set |= 2
-            arguments += [key.1]
+            values.append(.text(key.1))
         }
         if let expiringBefore {
             set |= 4
-            arguments += [expiringBefore]
+            values.append(.text(expiringBefore))
         }
         if stagedOnly { set |= 8 }
-        arguments += [limit + 1]
+        values.append(.integer(Int64(limit) + 1))
         // Each row is decoded from the statement's columns as it is stepped.
-        let rows = try SteppedRows(db.cachedStatement(sql: Self.pageQueries[set]), arguments: arguments)
+        let rows = try SteppedRows(db.cachedStatement(sql: Self.pageQueries[set]), binding: values)
         var pins: [Pin] = []
         var more = false
         try withExtendedLifetime(rows) {
