@@ -20,10 +20,7 @@ struct History: ParsableCommand {
             committed before it answers; the pruning itself is not an event.
             """)
 
-    // A closure, not a key path: a key path is built at run time, through the runtime's type
-    // lookups, and this list is made at every start (it is part of the configuration, which
-    // the parser reads for every command).
-    static let events = HistoryEvent.Kind.allCases.map { $0.rawValue }.joined(separator: ", ")
+    static let events = HistoryEvent.Kind.allCases.map(\.rawValue).joined(separator: ", ")
 
     @OptionGroup var options: GlobalOptions
 

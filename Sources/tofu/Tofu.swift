@@ -74,8 +74,9 @@ struct Tofu: ParsableCommand {
 
     /// `parseAsRoot`, without swift-argument-parser's look for `--generate-completion-script`
     /// when no argument starts with it. That look parses the arguments twice more, with
-    /// commands of its own, and was a third of the instructions of a cold `tofu listcerts
-    /// --host K` (5.0M of 13.7M, callgrind). The parser skips it for a root command with a
+    /// commands of its own: 5.0M of the 13.7M instructions of a cold `tofu listcerts --host K`
+    /// (callgrind), most of them the runtime's first type lookups, which the real parse then
+    /// makes instead; skipping it saves 1.1M. The parser skips it for a root command with a
     /// `_superCommandName`, which `configuration` has only during this call: help and error
     /// messages, which would show it, are written after it returns.
     static func parse(_ arguments: [String]) throws -> ParsableCommand {
