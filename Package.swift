@@ -25,9 +25,9 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
+        // libpq's header only: not linked, loaded by TofuStore when a PostgreSQL store is opened.
         .systemLibrary(
             name: "CLibPQ",
-            pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
 
@@ -61,7 +61,7 @@ let package = Package(
         ),
 
         // The durable pin store: one actor per process, on a thread of its own, over a backend
-        // shared by processes: SQLite (GRDB); libpq for the PostgreSQL backend to come.
+        // shared by processes: SQLite (GRDB), or PostgreSQL (libpq, loaded when such a store is opened).
         // TofuTLS for SHA-256 and the pinned key: every certificate read back must hash to its fingerprint.
         .target(
             name: "TofuStore",

@@ -4,7 +4,7 @@ import TofuCore
 /// Where the store lives: `--store PATH` > `TOFU_STORE` > `$XDG_DATA_HOME/tofu/store.sqlite`
 /// > `~/.local/share/tofu/store.sqlite`.
 public enum StoreLocation {
-    public static func resolve(flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(TofuError) -> String {
+    public static func resolve(flag: String?, environment: [String: String] = variables()) throws(TofuError) -> String {
         if let flag, !flag.isEmpty { return flag }
         if let path = environment["TOFU_STORE"], !path.isEmpty { return path }
         // The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
@@ -13,6 +13,16 @@ public enum StoreLocation {
             throw .storeUnavailable(reason: "no store location: give --store PATH, or set TOFU_STORE, XDG_DATA_HOME or HOME")
         }
         return home + "/.local/share/tofu/store.sqlite"
+    }
+
+    /// The process's variables `resolve` reads, and only those: `ProcessInfo.environment`
+    /// would copy the whole environment into a dictionary at every start of tofu-rpc.
+    public static func variables() -> [String: String] {
+        var found: [String: String] = [:]
+        for name in ["TOFU_STORE", "XDG_DATA_HOME", "HOME"] {
+            if let value = getenv(name) { found[name] = String(cString: value) }
+        }
+        return found
     }
 }
 

@@ -49,7 +49,9 @@ struct TofuRPC: AsyncParsableCommand {
     @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = Self.defaultLogLevel
 
-    static var defaultLogLevel: String { ProcessInfo.processInfo.environment["TOFU_LOG_LEVEL"] ?? "notice" }
+    /// TOFU_LOG_LEVEL, read alone: `ProcessInfo.environment` would copy the whole environment
+    /// into a dictionary at every start.
+    static var defaultLogLevel: String { getenv("TOFU_LOG_LEVEL").map { String(cString: $0) } ?? "notice" }
 
     func validate() throws {
         for (name, value) in [("--max-message-bytes", maxMessageBytes), ("--max-depth", maxDepth), ("--max-batch", maxBatch), ("--max-in-flight", maxInFlight), ("--store-timeout-ms", storeTimeoutMs), ("--max-probes", maxProbes ?? 1)]

@@ -9,7 +9,7 @@ import TofuCore
 
 /// One libpq connection, owned: `PQfinish` runs when it goes away. Blocking, so it lives on
 /// the store's own executor thread; deliberately not `Sendable`. The only type besides
-/// `PGResult` that touches libpq.
+/// `PGResult` that calls libpq, through `LibPQ` (loaded, not linked).
 ///
 /// Every wait is bounded by the store's timeout T: connecting (libpq's `connect_timeout`, whole
 /// seconds, at least 2), each lock wait (`lock_timeout` T), each statement with its lock waits
@@ -19,6 +19,7 @@ import TofuCore
 /// a second even while its statement waits for a lock (`client_connection_check_interval`), so
 /// its transaction is rolled back and its locks are released without waiting for the lock.
 final class PGConnection {
+    private let libpq: LibPQ
     private let connection: OpaquePointer
     /// How long an answer may take before the connection is given up.
     private let answerMilliseconds: Int
@@ -35,7 +36,8 @@ final class PGConnection {
     /// environment: PGPASSWORD, ~/.pgpass, PGSSLMODE, PGSERVICE…) with every wait bounded by
     /// `timeoutMilliseconds`, in the PostgreSQL schema `schema` when given (a name
     /// `PGSchema.isValidName` accepts). A failure's message never holds the password.
-    init(uri: String, timeoutMilliseconds: Int, schema: String? = nil) throws(PGError) {
+    init(libpq: LibPQ, uri: String, timeoutMilliseconds: Int, schema: String? = nil) throws(PGError) {
+        self.libpq = libpq
         // PostgreSQL's timeouts are 32-bit milliseconds, and the answer's bound 2T + 1 s is too.
         let timeout = min(max(1, timeoutMilliseconds), (Int(Int32.max) - 1000) / 2)
         secrets = URISecrets.of(uri)
@@ -46,17 +48,29 @@ final class PGConnection {
         ]
         if let schema { settings.append("search_path=\(schema)") }
         do {
-            connection = try Self.connect(uri, timeout: timeout, settings: settings + ["client_connection_check_interval=1000"])
+            connection = try Self.connect(libpq, uri, timeout: timeout, settings: settings + ["client_connection_check_interval=1000"])
         } catch where error.message.contains("client_connection_check_interval") {
             // A server before PostgreSQL 14 does not know the setting: without it, a killed
             // client's locks are released when its statement ends (at most statement_timeout).
-            connection = try Self.connect(uri, timeout: timeout, settings: settings)
+            connection = try Self.connect(libpq, uri, timeout: timeout, settings: settings)
         } catch {
             throw PGError(sqlState: error.sqlState, message: URISecrets.scrub(error.message, secrets))
         }
     }
 
-    private static func connect(_ uri: String, timeout: Int, settings: [String]) throws(PGError) -> OpaquePointer {
+    /// As `init(libpq:uri:timeoutMilliseconds:schema:)`, with libpq loaded here: a library that
+    /// cannot be loaded is a failure to connect.
+    convenience init(uri: String, timeoutMilliseconds: Int, schema: String? = nil) throws(PGError) {
+        let libpq: LibPQ
+        do {
+            libpq = try LibPQ()
+        } catch {
+            throw PGError(sqlState: nil, message: error.description)
+        }
+        try self.init(libpq: libpq, uri: uri, timeoutMilliseconds: timeoutMilliseconds, schema: schema)
+    }
+
+    private static func connect(_ libpq: LibPQ, _ uri: String, timeout: Int, settings: [String]) throws(PGError) -> OpaquePointer {
         // The URI's secrets go as keywords after it (later keywords win), never inside it: libpq
         // quotes what it cannot parse in a URI, and a secret left there could reach a message.
         let split = try PGURISecrets(uri)
@@ -65,40 +79,40 @@ final class PGConnection {
             ("options", settings.map { "-c " + $0 }.joined(separator: " ")), ("client_encoding", "UTF8"),
         ]
         let opened = withCStrings(pairs.map(\.0)) { keywords in
-            withCStrings(pairs.map(\.1)) { values in PQconnectdbParams(keywords, values, 1) }
+            withCStrings(pairs.map(\.1)) { values in libpq.connectdbParams(keywords, values, 1) }
         }
         guard let opened else { throw PGError(sqlState: nil, message: "libpq could not allocate a connection") }
-        guard PQstatus(opened) == CONNECTION_OK else {
-            let message = Self.message(PQerrorMessage(opened))
-            PQfinish(opened)
+        guard libpq.status(opened) == CONNECTION_OK else {
+            let message = Self.message(libpq.errorMessage(opened))
+            libpq.finish(opened)
             throw PGError(sqlState: nil, message: message)
         }
         // The server's notices and warnings (e.g. "terminating connection due to immediate
         // shutdown") would go to stderr, the log's channel, unformatted: what matters of them
         // comes back as the failure of the statement, in the store's words.
-        PQsetNoticeProcessor(opened, { _, _ in }, nil)
+        _ = libpq.setNoticeProcessor(opened, { _, _ in }, nil)
         // Sending never blocks either: what the socket does not take now is flushed while the
         // answer is awaited, within its bound.
-        guard PQsetnonblocking(opened, 1) == 0 else {
-            let message = Self.message(PQerrorMessage(opened))
-            PQfinish(opened)
+        guard libpq.setnonblocking(opened, 1) == 0 else {
+            let message = Self.message(libpq.errorMessage(opened))
+            libpq.finish(opened)
             throw PGError(sqlState: nil, message: message)
         }
         return opened
     }
 
-    deinit { PQfinish(connection) }
+    deinit { libpq.finish(connection) }
 
     /// Whether the connection is still usable; false after the server went away, or after an
     /// answer that did not come in time.
-    var isUsable: Bool { !givenUp && PQstatus(connection) == CONNECTION_OK }
+    var isUsable: Bool { !givenUp && libpq.status(connection) == CONNECTION_OK }
 
     /// Runs one statement with `parameters` ($1, $2, …) and returns its result, or throws the
     /// server's error (its SQLSTATE and message), or `unanswered` when no answer came in time.
     @discardableResult
     func execute(_ sql: String, _ parameters: [PGValue] = []) throws(PGError) -> PGResult {
         try send(parameters) { values, lengths, formats in
-            PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+            libpq.sendQueryParams(connection, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
         }
     }
 
@@ -111,11 +125,11 @@ final class PGConnection {
             name = known
         } else {
             name = "tofu_\(prepared.count + 1)"
-            _ = try send([]) { _, _, _ in PQsendPrepare(connection, name, sql, Int32(parameters.count), nil) }
+            _ = try send([]) { _, _, _ in libpq.sendPrepare(connection, name, sql, Int32(parameters.count), nil) }
             prepared[sql] = name
         }
         return try send(parameters) { values, lengths, formats in
-            PQsendQueryPrepared(connection, name, Int32(parameters.count), values, lengths, formats, 0)
+            libpq.sendQueryPrepared(connection, name, Int32(parameters.count), values, lengths, formats, 0)
         }
     }
 
@@ -123,7 +137,7 @@ final class PGConnection {
     /// COMMIT, ROLLBACK: nothing to parse or plan), as `execute` does otherwise.
     @discardableResult
     func simple(_ sql: String) throws(PGError) -> PGResult {
-        try send([]) { _, _, _ in PQsendQuery(connection, sql) }
+        try send([]) { _, _, _ in libpq.sendQuery(connection, sql) }
     }
 
     /// Sends one command with `parameters` laid out as libpq takes them, and returns its answer.
@@ -164,29 +178,29 @@ final class PGConnection {
     private func answer() throws(PGError) -> PGResult {
         let deadline = ContinuousClock.now + .milliseconds(answerMilliseconds)
         while true {
-            let flushed = PQflush(connection)
+            let flushed = libpq.flush(connection)
             if flushed == 0 { break }
             guard flushed == 1 else { throw lost() }
             // Read what comes meanwhile, as libpq asks, so neither side waits for the other.
             if try wait(for: Int16(POLLIN | POLLOUT), until: deadline) & Int16(POLLIN) != 0 {
-                guard PQconsumeInput(connection) == 1 else { throw lost() }
+                guard libpq.consumeInput(connection) == 1 else { throw lost() }
             }
         }
         var kept: PGResult?
         var failed: PGResult?
         while true {
-            while PQisBusy(connection) == 1 {
+            while libpq.isBusy(connection) == 1 {
                 _ = try wait(for: Int16(POLLIN), until: deadline)
-                guard PQconsumeInput(connection) == 1 else { throw lost() }
+                guard libpq.consumeInput(connection) == 1 else { throw lost() }
             }
-            guard let next = PQgetResult(connection) else { break }
-            let result = PGResult(owning: next)
-            switch PQresultStatus(next) {
+            guard let next = libpq.getResult(connection) else { break }
+            let result = PGResult(owning: next, libpq: libpq)
+            switch libpq.resultStatus(next) {
             case PGRES_COMMAND_OK, PGRES_TUPLES_OK: kept = result
             default: if failed == nil { failed = result }
             }
         }
-        if let failed { throw failed.error(fallback: Self.message(PQerrorMessage(connection))) }
+        if let failed { throw failed.error(fallback: Self.message(libpq.errorMessage(connection))) }
         guard let kept else { throw lost() }
         return kept
     }
@@ -194,7 +208,7 @@ final class PGConnection {
     /// Waits until the socket is ready for one of `events`, and returns those it is ready for;
     /// past `deadline` the connection is given up.
     private func wait(for events: Int16, until deadline: ContinuousClock.Instant) throws(PGError) -> Int16 {
-        let socket = PQsocket(connection)
+        let socket = libpq.socket(connection)
         guard socket >= 0 else { throw lost() }
         let now = ContinuousClock.now
         let left = (deadline - now).components
@@ -213,7 +227,7 @@ final class PGConnection {
 
     /// The connection's failure, in libpq's words.
     private func lost() -> PGError {
-        PGError(sqlState: nil, message: Self.message(PQerrorMessage(connection)))
+        PGError(sqlState: nil, message: Self.message(libpq.errorMessage(connection)))
     }
 
     /// libpq's words on one line: its messages run over several, indented with tabs.
@@ -245,40 +259,44 @@ enum PGValue {
 /// One statement's result, owned: `PQclear` runs when it goes away.
 final class PGResult {
     private let result: OpaquePointer
+    private let libpq: LibPQ
 
-    init(owning result: OpaquePointer) { self.result = result }
+    init(owning result: OpaquePointer, libpq: LibPQ) {
+        self.result = result
+        self.libpq = libpq
+    }
 
-    deinit { PQclear(result) }
+    deinit { libpq.clear(result) }
 
-    var rowCount: Int { Int(PQntuples(result)) }
-    var columnCount: Int { Int(PQnfields(result)) }
+    var rowCount: Int { Int(libpq.ntuples(result)) }
+    var columnCount: Int { Int(libpq.nfields(result)) }
 
     /// The number of rows an INSERT, UPDATE or DELETE touched.
-    var affectedRows: Int { Int(String(cString: PQcmdTuples(result))) ?? 0 }
+    var affectedRows: Int { libpq.cmdTuples(result).flatMap { Int(String(cString: $0)) } ?? 0 }
 
     /// The type of a column, by its OID (`pg_type.oid`: 16 boolean, 17 bytea, 20 bigint, 23 integer, 25 text…).
     func typeOID(_ column: Int) -> UInt32 {
         guard column < columnCount else { return 0 }
-        return UInt32(PQftype(result, Int32(column)))
+        return UInt32(libpq.ftype(result, Int32(column)))
     }
 
     func isNull(_ row: Int, _ column: Int) -> Bool {
         guard row < rowCount, column < columnCount else { return true }
-        return PQgetisnull(result, Int32(row), Int32(column)) == 1
+        return libpq.getisnull(result, Int32(row), Int32(column)) == 1
     }
 
     /// The value as text, nil when NULL (or out of range).
     func text(_ row: Int, _ column: Int) -> String? {
-        guard !isNull(row, column), let value = PQgetvalue(result, Int32(row), Int32(column)) else { return nil }
+        guard !isNull(row, column), let value = libpq.getvalue(result, Int32(row), Int32(column)) else { return nil }
         return String(cString: value)
     }
 
     /// A bytea value (text result format: `\x…` hex), nil when NULL or not bytea text.
     func bytes(_ row: Int, _ column: Int) -> [UInt8]? {
-        guard !isNull(row, column), let value = PQgetvalue(result, Int32(row), Int32(column)) else { return nil }
+        guard !isNull(row, column), let value = libpq.getvalue(result, Int32(row), Int32(column)) else { return nil }
         // The hex form the server sends (bytea_output = hex, its default), decoded in one pass
         // into the array; anything else (the escape form, or bytes libpq would skip) by libpq.
-        let text = UnsafeRawBufferPointer(start: value, count: max(0, Int(PQgetlength(result, Int32(row), Int32(column)))))
+        let text = UnsafeRawBufferPointer(start: value, count: max(0, Int(libpq.getlength(result, Int32(row), Int32(column)))))
         if text.count >= 2, text.count % 2 == 0, text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x") {
             var complete = true
             let size = text.count / 2 - 1
@@ -295,14 +313,14 @@ final class PGResult {
             if complete { return decoded }
         }
         var length = 0
-        guard let unescaped = value.withMemoryRebound(to: UInt8.self, capacity: 1, { PQunescapeBytea($0, &length) }) else { return nil }
-        defer { PQfreemem(unescaped) }
+        guard let unescaped = value.withMemoryRebound(to: UInt8.self, capacity: 1, { libpq.unescapeBytea($0, &length) }) else { return nil }
+        defer { libpq.freemem(unescaped) }
         return Array(UnsafeBufferPointer(start: unescaped, count: length))
     }
 
     func error(fallback: String) -> PGError {
-        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-        let primary = PGConnection.message(PQresultErrorField(result, Int32(UInt8(ascii: "M"))) ?? PQresultErrorMessage(result))
+        let state = libpq.resultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        let primary = PGConnection.message(libpq.resultErrorField(result, Int32(UInt8(ascii: "M"))) ?? libpq.resultErrorMessage(result))
         return PGError(sqlState: state, message: primary == "no message" ? fallback : primary)
     }
 }

@@ -30,8 +30,14 @@ final class PostgreSQLBackend: StoreBackend {
             throw .storeUnavailable(reason: "'\(schema)' cannot name tofu's PostgreSQL schema: use lowercase letters, digits and underscores")
         }
         self.schema = schema
+        let libpq: LibPQ
         do {
-            connection = try PGConnection(uri: uri, timeoutMilliseconds: timeoutMilliseconds, schema: schema)
+            libpq = try LibPQ()
+        } catch {
+            throw .storeUnavailable(reason: "cannot open the PostgreSQL store \(location): \(error)")
+        }
+        do {
+            connection = try PGConnection(libpq: libpq, uri: uri, timeoutMilliseconds: timeoutMilliseconds, schema: schema)
         } catch {
             throw .storeUnavailable(
                 reason: "cannot connect to the PostgreSQL store \(location): \(error.message); check that the server is up and reachable, and the role's password (PGPASSWORD or ~/.pgpass)")
