@@ -11,16 +11,7 @@ import TofuCore
 /// `tofu-rpc` and asks it, so it behaves exactly as every other client of the store.
 @main
 struct Tofu: ParsableCommand {
-    /// What help shows; while `parse` rules out a completion-script request, the same with a
-    /// `_superCommandName`, which is what makes swift-argument-parser skip its look for one.
-    static var configuration: CommandConfiguration {
-        guard skipsCompletionScriptLook.withLock({ $0 }) else { return documented }
-        var configuration = documented
-        configuration._superCommandName = documented.commandName
-        return configuration
-    }
-
-    private static let documented = CommandConfiguration(
+    static let configuration = CommandConfiguration(
         commandName: "tofu",
         abstract: "Trust-On-First-Use certificate pins: list, delete, verify, and add Cisco DNA Center servers.",
         discussion: """
@@ -51,7 +42,7 @@ struct Tofu: ParsableCommand {
         // A server that exits early must not kill the CLI with SIGPIPE: it reports instead.
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try parse(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let failure as CLIFailure {
             if let error = failure.error, CLIFailure.printsErrorsAsJSON.withLock({ $0 }) {
@@ -71,22 +62,6 @@ struct Tofu: ParsableCommand {
             Glibc.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
         }
     }
-
-    /// `parseAsRoot`, without swift-argument-parser's look for `--generate-completion-script`
-    /// when no argument starts with it. That look parses the arguments twice more, with
-    /// commands of its own: 5.0M of the 13.7M instructions of a cold `tofu listcerts --host K`
-    /// (callgrind), most of them the runtime's first type lookups, which the real parse then
-    /// makes instead; skipping it saves 1.1M. The parser skips it for a root command with a
-    /// `_superCommandName`, which `configuration` has only during this call: help and error
-    /// messages, which would show it, are written after it returns.
-    static func parse(_ arguments: [String]) throws -> ParsableCommand {
-        let mayAskForCompletion = arguments.contains { $0.hasPrefix("--generate-completion-script") }
-        skipsCompletionScriptLook.withLock { $0 = !mayAskForCompletion }
-        defer { skipsCompletionScriptLook.withLock { $0 = false } }
-        return try parseAsRoot(arguments)
-    }
-
-    private static let skipsCompletionScriptLook = Locked(false)
 
     /// The width help is laid out for: the terminal's (or COLUMNS), but at least `helpWidth`.
     /// swift-argument-parser wraps help to the screen, and an example broken across two lines
