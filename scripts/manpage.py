@@ -204,7 +204,8 @@ if options.readme and name == "tofu-rpc":
         out.append(".SH " + title)
         markdown(readme_section(readme, heading))
     out.extend([".SH ENVIRONMENT", ".TP", "\\fBTOFU_STORE\\fR", "The store when \\fB\\-\\-store\\fR is not given (a file, or a postgresql:// URI).",
-                ".TP", "\\fBTOFU_LOG_LEVEL\\fR", "The log level when \\fB\\-\\-log\\-level\\fR is not given (default notice: every trust decision is logged on stderr)."])
+                ".TP", "\\fBTOFU_LOG_LEVEL\\fR", "The log level when \\fB\\-\\-log\\-level\\fR is not given (default notice: every trust decision is logged on stderr).",
+                ".TP", "\\fBTOFU_LIBPQ\\fR", "The libpq to load for a PostgreSQL store (a path, or a name the dynamic loader searches for; default libpq.so.5). SQLite stores never load it."])
     out.extend([".SH SEE ALSO", "\\fBtofu\\fR(1)"])
 else:
     out.extend([".SH ENVIRONMENT", ".TP", "\\fBTOFU_STORE\\fR", "The store when \\fB\\-\\-store\\fR is not given.",
