@@ -62,9 +62,8 @@ import Testing
         for answer in try await server.process.reader.next(3 * rounds) {
             let id = answer.object["id"] as? String ?? "?"
             if let code = answer.errorCode { failures.append("\(id): \(code)") }
-            if id.hasPrefix("pin"), (answer.object["result"] as? [String: Any])?["pinStatus"] as? String != "pinned" {
-                failures.append("\(id): \(answer)")
-            }
+            let status = (answer.object["result"] as? [String: Any])?["pinStatus"] as? String
+            if id.hasPrefix("pin"), status != "pinned" { failures.append("\(id): \(status ?? "no pinStatus")") }
         }
         #expect(failures.isEmpty, "\(failures.count) writes were applied out of order: \(failures.prefix(5))")
         #expect(try await server.stop() == 0)
@@ -125,9 +124,9 @@ import Testing
 
     /// The threads' voluntary context switches (each a sleep: a wake-up to come) over round
     /// trips of deleteCert: a write costs one hop (the input thread hands it to the lane, which
-    /// answers) and the disk's sync, not a task, the store's thread, a task and the output
-    /// thread (about 8 before). Counts of switches do not drift with the machine's load as
-    /// times do; the bound leaves room for a busy machine's lock contention.
+    /// answers) and the disk's sync (about 4 in all), not a task, the store's thread, a task
+    /// and the output thread (about 8 to 10 before). Counts of switches do not drift with the
+    /// machine's load as times do; the bound leaves room for a busy machine's lock contention.
     @Test func aDeleteRoundTripCostsFewContextSwitches() async throws {
         let certificate = try await CertificateFactory.make()
         let server = try StoreServer(storePath: newStorePath())
@@ -140,7 +139,7 @@ import Testing
         for index in 0..<count { _ = try await server.result("deleteCert", ["host": Self.host(index)]) }
         let perDelete = Double(Self.voluntarySwitches(pid) - before) / Double(count)
         print("deleteCert: \(perDelete) voluntary context switches of tofu-rpc per round trip")
-        #expect(perDelete <= 4.5, "\(perDelete) voluntary context switches per deleteCert")
+        #expect(perDelete <= 7, "\(perDelete) voluntary context switches per deleteCert")
         #expect(try await server.stop() == 0)
     }
 
