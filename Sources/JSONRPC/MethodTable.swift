@@ -72,8 +72,8 @@ public typealias ImmediateHandler = @Sendable (Params) throws -> JSONValue?
 /// runs it and writes its answer itself when the output is idle: one thread hop. It returns the
 /// result, or throws a `ResponseError`; any other error becomes -32603. A call cancelled before
 /// it starts answers -32800 and never runs; once it runs, it runs to its end, and is answered
-/// -32800 unless it called `answerEvenIfCancelled`. It must not wait on the network: the calls
-/// behind it on the lane wait for it.
+/// -32800 unless it called `answerEvenIfCancelled`. It must not wait on a peer (a TLS host, a
+/// client): the calls behind it on the lane wait for it.
 public typealias BlockingHandler = @Sendable (Params, RequestContext) throws -> JSONValue
 
 /// The methods a server answers, by name.
