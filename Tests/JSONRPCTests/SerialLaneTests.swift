@@ -21,7 +21,7 @@ final class BlockingGate: Sendable {
 
     /// Waits (polling) until `count` callers are blocked in `wait`.
     func waitForEntered(_ count: Int) async throws {
-        let deadline = ContinuousClock.now + TestTime.bound(.seconds(20))
+        let deadline = ContinuousClock.now + SerialLaneTests.patience
         while entered.withLock({ $0 }) < count {
             if ContinuousClock.now >= deadline { throw PeerError.timeout }
             try await Task.sleep(for: .milliseconds(2))
@@ -30,8 +30,13 @@ final class BlockingGate: Sendable {
 }
 
 /// Where calls of a `BlockingHandler` run, and what cancelling them does: the lane's thread,
-/// never a task; in the order they came; never if cancelled before they start.
-@Suite(.timeLimit(.minutes(2 * TestTime.scale))) struct SerialLaneTests {
+/// never a task; in the order they came; never if cancelled before they start. The servers run
+/// in the test process, whose cooperative pool a loaded suite can starve for many seconds:
+/// waits are long, and the suite's time limit is what fails a server that hangs.
+@Suite(.timeLimit(.minutes(3 * TestTime.scale))) struct SerialLaneTests {
+    /// How long to wait for one answer.
+    static let patience = TestTime.bound(.seconds(90))
+
     /// Records, per call, whether it ran on `lane`'s thread outside any task.
     final class Places: Sendable {
         private let places = Locked<[String]>([])
@@ -67,11 +72,11 @@ final class BlockingGate: Sendable {
         let lane = SerialLane(name: "test lane")
         let places = Places()
         let server = InProcessServer(methods: Self.methods(lane: lane, gate: BlockingGate(), places: places, calls: CallCount()))
-        let alone = try await { server.send(line: Wire.request("where", id: 1)); return try await server.reader.next() }()
+        let alone = try await { server.send(line: Wire.request("where", id: 1)); return try await server.reader.next(timeout: Self.patience) }()
         #expect(alone.object["result"] as? String == "lane")
         let batch = "[" + (2..<6).map { Wire.request("where", id: $0) }.joined(separator: ",") + "]"
         server.send(line: batch)
-        let answers = try await server.reader.next().array
+        let answers = try await server.reader.next(timeout: Self.patience).array
         #expect(answers.count == 4 && answers.allSatisfy { $0["result"] as? String == "lane" }, "\(answers)")
         #expect(places.all == Array(repeating: "lane", count: 5))
         server.closeInput()
@@ -86,7 +91,7 @@ final class BlockingGate: Sendable {
         var requests: [UInt8] = []
         for id in 0..<300 { requests += Wire.ndjson(Wire.request("counted", id: id)) }
         server.send(requests)
-        let answers = try await server.reader.next(300)
+        let answers = try await server.reader.next(300, timeout: Self.patience)
         #expect(answers.compactMap { $0.object["id"] as? Int } == Array(0..<300))
         server.closeInput()
         #expect(await server.ending() == .endOfInput)
@@ -112,7 +117,7 @@ final class BlockingGate: Sendable {
         try await Task.sleep(for: .milliseconds(200))
         gate.release()
         var byID: [String: [String: Any]] = [:]
-        for answer in try await server.reader.next(4) {
+        for answer in try await server.reader.next(4, timeout: Self.patience) {
             for object in [answer.object] + answer.array { if let id = object["id"] as? String { byID[id] = object } }
         }
         func code(_ id: String) -> Int? { (byID[id]?["error"] as? [String: Any])?["code"] as? Int }
@@ -136,7 +141,7 @@ final class BlockingGate: Sendable {
         server.send(line: Wire.request("$/cancelRequest", params: ["id": 1]))
         try await Task.sleep(for: .milliseconds(100))
         gate.release()
-        #expect(try await server.reader.next().errorCode == -32800)
+        #expect(try await server.reader.next(timeout: Self.patience).errorCode == -32800)
         server.closeInput()
         #expect(await server.ending() == .endOfInput)
     }
@@ -156,11 +161,11 @@ final class BlockingGate: Sendable {
         try await Task.sleep(for: .milliseconds(500))
         let other = InProcessServer(methods: table, limits: limits)
         other.send(line: Wire.request("small", id: "other"))
-        let answer = try await other.reader.next(timeout: TestTime.bound(.seconds(20)))
+        let answer = try await other.reader.next(timeout: Self.patience)
         #expect(answer.object["result"] as? String == "s")
         other.closeInput()
         #expect(await other.ending() == .endOfInput)
-        let answers = try await stuck.reader.next(10_000, timeout: TestTime.bound(.seconds(60)))
+        let answers = try await stuck.reader.next(10_000, timeout: Self.patience)
         #expect(answers.compactMap { $0.object["id"] as? Int } == Array(0..<10_000))
         stuck.closeInput()
         #expect(await stuck.ending() == .endOfInput)
