@@ -204,21 +204,34 @@ final class OutputWriter: Sendable {
     }
 
     /// Takes every queued item for the calling thread to write, if they are only bytes, fit
-    /// `directLimit`, nobody is writing, and the descriptor polls writable.
+    /// `directLimit`, nobody is writing, and the descriptor polls writable. The descriptor is
+    /// claimed before it is polled: between the two, no other thread of ours can fill it.
     private func claimSmallBatch() -> Claim {
+        let claim = state.withLock { state -> (batch: [UInt8], items: Int)? in
+            guard !state.writing else { return nil }
+            var batch: [UInt8] = []
+            var items = 0
+            for item in state.items.elements {
+                // Too much, or not only bytes: left to the output thread (items -1).
+                guard case .bytes(let bytes) = item, bytes.count <= Self.directLimit - batch.count else { return ([], -1) }
+                batch.append(contentsOf: bytes)
+                items += 1
+            }
+            state.writing = true
+            return (batch, items)
+        }
+        guard let claim else { return .busy }
+        guard claim.items >= 0 else { return .outputThread }
         var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         let writable = poll(&ready, 1, 0) == 1 && ready.revents & Int16(POLLOUT) != 0
         return state.withLock { state -> Claim in
-            guard !state.writing else { return .busy }
-            guard writable else { return .outputThread }
-            var batch: [UInt8] = []
-            for item in state.items.elements {
-                guard case .bytes(let bytes) = item, bytes.count <= Self.directLimit - batch.count else { return .outputThread }
-                batch.append(contentsOf: bytes)
+            guard writable else {
+                state.writing = false
+                return .outputThread
             }
-            _ = state.items.removeAll()
-            state.writing = true
-            return .claimed(batch)
+            // Only the holder of `writing` takes items off the queue: the first ones are these.
+            for _ in 0..<claim.items { _ = state.items.popFirst() }
+            return .claimed(claim.batch)
         }
     }
 
