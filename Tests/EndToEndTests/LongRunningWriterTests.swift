@@ -18,12 +18,15 @@ import Testing
         var requests: [UInt8] = []
         for id in 0..<count { requests += Wire.ndjson(Wire.request("pruneHistory", id: id, params: ["before": "2000-01-01"])) }
         server.process.send(requests)
-        var answered = 0
-        while answered < count {
+        // Looked at as text, yielding now and then: parsing 40,000 answers on the cooperative
+        // pool the suite shares would starve the other tests' in-process servers.
+        var failed: [String] = []
+        for answered in 0..<count {
             let answer = try await server.process.reader.next(timeout: TestTime.bound(.seconds(60)))
-            #expect(answer.errorCode == nil, "\(answer)")
-            answered += 1
+            if answer.text.contains("\"error\"") { failed.append(answer.text) }
+            if answered % 256 == 0 { await Task.yield() }
         }
+        #expect(failed.isEmpty, "\(failed.count) writes failed: \(failed.prefix(3))")
         #expect(try await server.stop() == 0, "\(server.process.stderr.suffix(500))")
     }
 }
