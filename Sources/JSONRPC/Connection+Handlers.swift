@@ -1,7 +1,8 @@
 import Logging
 
-/// Running a call's handler, on the input thread (`ImmediateHandler`) or as a task
-/// (`MethodHandler`), and turning what it returned or threw into the call's answer.
+/// Running a call's handler, on the input thread (`ImmediateHandler`), on a lane
+/// (`BlockingHandler`) or as a task (`MethodHandler`), and turning what it returned or threw
+/// into the call's answer.
 extension Connection {
     /// The answer of the method's `ImmediateHandler`, run here without a task; nil if the
     /// method has none or the handler passes the call on. For single calls only: a batch's
@@ -16,6 +17,41 @@ extension Connection {
             outcome = .failure(responseError(from: error, in: call))
         }
         return response(to: call, outcome).map(Outcome.answer) ?? .noAnswer
+    }
+
+    /// A call of a `BlockingHandler`, to admit as any call is: when its turn comes it is handed
+    /// to its lane, which runs it and writes its answer. Cancelled before the lane starts it (a
+    /// `$/cancelRequest`, `exit`), it answers -32800 and never runs. Input thread.
+    func onLane(_ call: Call, _ handler: LaneHandler, _ framing: Framing, cost: Int) -> RequestTracker.Pending {
+        let cancelled = call.id.map { OutgoingMessage.response(id: $0, error: .cancelled) }
+        return RequestTracker.Pending(
+            id: call.id, cost: cost, isBatch: false,
+            start: { [self] token in
+                let start = LaneStart()
+                tracker.track(token, id: call.id, cancel: { start.cancel() })
+                handler.lane.submit { [self] in
+                    if let response = runOnLane(call, handler.run, start, framing) { write(response, framing) }
+                    tracker.finish(token)
+                }
+            },
+            dropped: { [self] in if let cancelled { write(cancelled, framing) } })
+    }
+
+    /// Runs one call's `BlockingHandler` unless it was cancelled first; returns its response, or
+    /// nil for a notification. The lane's thread.
+    private func runOnLane(_ call: Call, _ handler: BlockingHandler, _ start: LaneStart, _ framing: Framing) -> JSONValue? {
+        guard start.begin() else { return call.id.map { OutgoingMessage.response(id: $0, error: .cancelled) } }
+        let context = RequestContext(id: call.id, method: call.method, framing: framing) { [self] message, framing in
+            write(message, framing)
+        }
+        let outcome: Result<JSONValue, ResponseError>
+        do {
+            outcome = .success(try handler(call.params, context))
+        } catch {
+            outcome = .failure(responseError(from: error, in: call))
+        }
+        if start.isCancelled, !context.committed.isSet, let id = call.id { return OutgoingMessage.response(id: id, error: .cancelled) }
+        return response(to: call, outcome)
     }
 
     /// Runs one call's `MethodHandler`; returns its response, or nil for a notification. A task.

@@ -14,9 +14,12 @@ import Synchronization
 ///
 /// Threads: `run` is awaited by a task and never blocks the cooperative pool. It starts the
 /// input thread, which reads, frames and parses, answers the lifecycle methods and the
-/// immediate handlers, and admits every other call to the `RequestTracker`; admitted calls
-/// run as tasks on the cooperative pool; the `OutputWriter`'s output thread writes. Only the
-/// input and output threads block, on the descriptors and on back-pressure.
+/// immediate handlers, and admits every other call to the `RequestTracker`; admitted calls run
+/// as tasks on the cooperative pool, or, for a `BlockingHandler`, on its `SerialLane`'s thread.
+/// A small answer is written by the thread that has it when the output is idle; the rest, and
+/// everything while the peer is slow to read, by the `OutputWriter`'s output thread. Only the
+/// input and output threads block on the descriptors and on back-pressure; a lane blocks only
+/// in its handlers' own work.
 public final class Connection: Sendable {
     /// How the connection ended, and the process exit status it stands for.
     public enum Ending: Sendable, Equatable {
@@ -218,6 +221,10 @@ public final class Connection: Sendable {
                 }
                 return nil
             }
+            if let handler = methods.laneHandler(for: call.method) {
+                admit(onLane(call, handler, framing, cost: cost))
+                return nil
+            }
             let cancelled = call.id.map { OutgoingMessage.response(id: $0, error: .cancelled) }
             let pending = RequestTracker.Pending(
                 id: call.id, cost: cost, isBatch: false,
@@ -243,8 +250,9 @@ public final class Connection: Sendable {
 
     // MARK: - Writing
 
-    /// Writes any message (an answer from a task, a notification, -32800 for a dropped call)
-    /// at once, in `framing`. Any thread.
+    /// Writes any message (an answer from a task or a lane, a notification, -32800 for a
+    /// dropped call) at once, in `framing`: on the calling thread when it is small and the
+    /// output idle (see `OutputWriter.write`). Any thread.
     func write(_ message: JSONValue, _ framing: Framing) {
         writer.write(framing.frame(JSONCodec.serialize(message)))
     }

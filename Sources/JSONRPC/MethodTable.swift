@@ -66,10 +66,21 @@ public typealias MethodHandler = @Sendable (Params, RequestContext) async throws
 /// network or on a lock held for long: while it runs, nothing else is read.
 public typealias ImmediateHandler = @Sendable (Params) throws -> JSONValue?
 
+/// Answers a call on a `SerialLane`'s thread, synchronously: for quick work that blocks (a store
+/// write synced to disk), which must not run on the cooperative pool nor on the input thread
+/// (reads behind it would wait for the disk). The input thread hands the call to the lane, which
+/// runs it and writes its answer itself when the output is idle: one thread hop. It returns the
+/// result, or throws a `ResponseError`; any other error becomes -32603. A call cancelled before
+/// it starts answers -32800 and never runs; once it runs, it runs to its end, and is answered
+/// -32800 unless it called `answerEvenIfCancelled`. It must not wait on a peer (a TLS host, a
+/// client): the calls behind it on the lane wait for it.
+public typealias BlockingHandler = @Sendable (Params, RequestContext) throws -> JSONValue
+
 /// The methods a server answers, by name.
 public struct MethodTable: Sendable {
     private var handlers: [String: MethodHandler] = [:]
     private var immediateHandlers: [String: ImmediateHandler] = [:]
+    private var laneHandlers: [String: LaneHandler] = [:]
     private var cancelNotifications: [String: CancelNotification] = [:]
 
     public init() {}
@@ -77,6 +88,8 @@ public struct MethodTable: Sendable {
     /// Adds `handler` for `method`, replacing any earlier one.
     public mutating func register(_ method: String, _ handler: @escaping MethodHandler) {
         handlers[method] = handler
+        immediateHandlers[method] = nil
+        laneHandlers[method] = nil
     }
 
     /// Adds `handler` for `method`, tried first for every call of it, with `fallback` for
@@ -84,9 +97,22 @@ public struct MethodTable: Sendable {
     public mutating func register(_ method: String, immediate handler: @escaping ImmediateHandler, otherwise fallback: @escaping MethodHandler) {
         handlers[method] = fallback
         immediateHandlers[method] = handler
+        laneHandlers[method] = nil
+    }
+
+    /// Adds `handler` for `method`, run on `lane`'s thread (see `BlockingHandler`). Its
+    /// `handler(for:)` is a `MethodHandler` that runs it there too, for the calls that come as
+    /// tasks (a batch's entries, a call another protocol delegates).
+    public mutating func register(_ method: String, on lane: SerialLane, blocking handler: @escaping BlockingHandler) {
+        laneHandlers[method] = LaneHandler(lane: lane, run: handler)
+        immediateHandlers[method] = nil
+        handlers[method] = { params, context in try await lane.perform { try handler(params, context) } }
     }
 
     public func handler(for method: String) -> MethodHandler? { handlers[method] }
+
+    /// The lane and handler of a method registered with a `BlockingHandler`.
+    func laneHandler(for method: String) -> LaneHandler? { laneHandlers[method] }
 
     public func immediateHandler(for method: String) -> ImmediateHandler? { immediateHandlers[method] }
 
@@ -105,6 +131,12 @@ public struct MethodTable: Sendable {
     public var methodNames: Set<String> {
         Set(handlers.keys).union(cancelNotifications.keys).union(Connection.builtInMethods)
     }
+}
+
+/// A `BlockingHandler` and the lane it runs on.
+struct LaneHandler: Sendable {
+    let lane: SerialLane
+    let run: BlockingHandler
 }
 
 /// How a cancel notification names the call it cancels: the param holding the call's id, and

@@ -14,9 +14,14 @@ import Synchronization
 /// and starting calls (`waitForRoom`, `hasRoom`) until the peer has read enough: a peer
 /// that sends requests and never reads the answers cannot make memory grow.
 ///
+/// A small answer is written by the thread that gives it (a task, a lane, the input thread)
+/// when nothing else is being written and the descriptor takes it without blocking: it then
+/// costs no wake-up of the output thread. Anything larger, or a peer that is not reading, is
+/// left to the output thread.
+///
 /// Threads: `write`, `hasRoom`, `whenRoom`, `stop` and `flush` are for any thread (`flush`
 /// from a task); `hold`, `writeHeld` and `waitForRoom` are for the connection's input thread
-/// only (checked), which may also write small batches itself.
+/// only (checked).
 final class OutputWriter: Sendable {
     private enum Item: Sendable {
         case bytes([UInt8])
@@ -37,8 +42,8 @@ final class OutputWriter: Sendable {
         var onRoom: (@Sendable () -> Void)?
     }
 
-    /// What the input thread writes itself: one pipe buffer, which a pipe that polls
-    /// writable takes without blocking (a larger batch goes to the output thread).
+    /// What a thread other than the output thread writes itself: one pipe buffer, which a pipe
+    /// that polls writable takes without blocking (a larger batch goes to the output thread).
     private static let directLimit = Int(PIPE_BUF)
 
     /// Small messages are written together, up to this many bytes per write; a larger one is
@@ -83,10 +88,12 @@ final class OutputWriter: Sendable {
     /// Whether the unwritten output is within the bound. Any thread.
     var hasRoom: Bool { state.withLock { $0.unwritten <= bound } }
 
-    /// Queues `bytes` (one framed message) and wakes the output thread to write them. Any thread.
+    /// Queues `bytes` (one framed message) and writes them: on the calling thread, with
+    /// everything queued before them, when that is small, nobody else is writing and the
+    /// descriptor takes it without blocking; else by waking the output thread. Any thread.
     func write(_ bytes: [UInt8]) {
         add(bytes)
-        signal.signal()
+        writeQueuedHere()
     }
 
     /// Queues `bytes` without waking the output thread, until `writeHeld`: the input thread
@@ -105,17 +112,28 @@ final class OutputWriter: Sendable {
     func writeHeld() {
         inputThread.check()
         guard holding.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        guard let batch = claimSmallBatch() else {
+        writeQueuedHere()
+    }
+
+    /// Writes what is queued on the calling thread if it is small and the descriptor takes it
+    /// without blocking; leaves it to whoever is writing now, who looks for more when done; else
+    /// wakes the output thread. Any thread but the output thread.
+    private func writeQueuedHere() {
+        if outputThread.isCurrent { return }
+        switch claimSmallBatch() {
+        case .claimed(let batch):
+            writeToDescriptor(batch)
+            let more = state.withLock { state in
+                state.writing = false
+                return !state.items.isEmpty
+            }
+            written(batch.count)
+            if more { signal.signal() }
+        case .busy:
+            break
+        case .outputThread:
             signal.signal()
-            return
         }
-        writeToDescriptor(batch)
-        let more = state.withLock { state in
-            state.writing = false
-            return !state.items.isEmpty
-        }
-        written(batch.count)
-        if more { signal.signal() }
     }
 
     /// Blocks the calling thread while the unwritten output is past the bound; `writeHeld`
@@ -158,9 +176,8 @@ final class OutputWriter: Sendable {
     }
 
     /// `count` bytes are written (or dropped): wakes the input thread and calls `onRoom` when
-    /// that brings the output back within the bound. The thread that wrote them: output or input.
+    /// that brings the output back within the bound. The thread that wrote them.
     private func written(_ count: Int) {
-        precondition(outputThread.isCurrent || inputThread.isCurrent, "only the output and input threads write")
         guard count > 0 else { return }
         let (wake, onRoom) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
             state.unwritten -= count
@@ -175,21 +192,46 @@ final class OutputWriter: Sendable {
         onRoom?()
     }
 
+    /// Who writes what is queued now.
+    private enum Claim {
+        /// The calling thread: these bytes, everything queued.
+        case claimed([UInt8])
+        /// Whoever is writing now, who looks for more when done.
+        case busy
+        /// The output thread: it is too much to write at once, not only bytes, or the descriptor
+        /// would block.
+        case outputThread
+    }
+
     /// Takes every queued item for the calling thread to write, if they are only bytes, fit
-    /// `directLimit`, nobody is writing, and the descriptor polls writable.
-    private func claimSmallBatch() -> [UInt8]? {
-        var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        guard poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 else { return nil }
-        return state.withLock { state -> [UInt8]? in
+    /// `directLimit`, nobody is writing, and the descriptor polls writable. The descriptor is
+    /// claimed before it is polled: between the two, no other thread of ours can fill it.
+    private func claimSmallBatch() -> Claim {
+        let claim = state.withLock { state -> (batch: [UInt8], items: Int)? in
             guard !state.writing else { return nil }
             var batch: [UInt8] = []
+            var items = 0
             for item in state.items.elements {
-                guard case .bytes(let bytes) = item, batch.count + bytes.count <= Self.directLimit else { return nil }
+                // Too much, or not only bytes: left to the output thread (items -1).
+                guard case .bytes(let bytes) = item, bytes.count <= Self.directLimit - batch.count else { return ([], -1) }
                 batch.append(contentsOf: bytes)
+                items += 1
             }
-            _ = state.items.removeAll()
             state.writing = true
-            return batch
+            return (batch, items)
+        }
+        guard let claim else { return .busy }
+        guard claim.items >= 0 else { return .outputThread }
+        var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        let writable = poll(&ready, 1, 0) == 1 && ready.revents & Int16(POLLOUT) != 0
+        return state.withLock { state -> Claim in
+            guard writable else {
+                state.writing = false
+                return .outputThread
+            }
+            // Only the holder of `writing` takes items off the queue: the first ones are these.
+            for _ in 0..<claim.items { _ = state.items.popFirst() }
+            return .claimed(claim.batch)
         }
     }
 

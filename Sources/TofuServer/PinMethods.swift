@@ -5,37 +5,43 @@ import TofuStore
 import TofuTLS
 
 /// pinCert, listCerts, deleteCert, certHistory, pruneHistory.
+///
+/// The writes (pinCert, deleteCert, setPinPolicy, pruneHistory) run on `writes`, a lane of
+/// their own, each calling the store on that thread (`PinStore.blocking`): a write costs one
+/// thread hop, not a task, the store's thread and a task again, and a read on the input thread
+/// never waits behind its fsync (`listOneHost` passes while the store is busy).
 struct PinMethods: Sendable {
     let store: PinStore
+    let writes: SerialLane
 
     func register(in table: inout MethodTable) {
-        table.register("pinCert") { params, context in try await pinCert(params, context) }
+        table.register("pinCert", on: writes) { params, context in try pinCert(params, context) }
         table.register("listCerts", immediate: { params in try listOneHost(params) }, otherwise: { params, _ in try await listCerts(params) })
-        table.register("deleteCert") { params, context in try await deleteCert(params, context) }
+        table.register("deleteCert", on: writes) { params, context in try deleteCert(params, context) }
         table.register("certHistory") { params, _ in try await certHistory(params) }
-        table.register("pruneHistory") { params, context in try await pruneHistory(params, context) }
-        table.register("setPinPolicy") { params, context in try await setPinPolicy(params, context) }
+        table.register("pruneHistory", on: writes) { params, context in try pruneHistory(params, context) }
+        table.register("setPinPolicy", on: writes) { params, context in try setPinPolicy(params, context) }
     }
 
-    func pinCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
+    func pinCert(_ params: Params, _ context: RequestContext) throws -> JSONValue {
         let named = try params.named(allowing: ["host", "pem", "next", "policy"])
         let host = try named.hostKey("host")
         let certificate = try named.certificate("pem")
         let policy = try named.policy("policy")
         if try named.optional("next", as: Bool.self) == true {
             if policy != nil { throw ResponseError.invalidParams(field: "policy", "does not go with 'next': set the pin's policy with setPinPolicy") }
-            let pin = try await committing(context) { try await store.stage(certificate, for: host) }
+            let pin = try committing(context, in: store) { store throws(TofuError) in try store.stage(certificate, for: host) }
             return ["pin": PinJSON.pin(pin), "pinStatus": .string(PinStatus.staged.rawValue)]
         }
-        let (pin, status) = try await committing(context) { try await store.pin(certificate, for: host, policy: policy) }
+        let (pin, status) = try committing(context, in: store) { store throws(TofuError) in try store.pin(certificate, for: host, policy: policy) }
         return ["pin": PinJSON.pin(pin), "pinStatus": .string(status.rawValue)]
     }
 
-    func setPinPolicy(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
+    func setPinPolicy(_ params: Params, _ context: RequestContext) throws -> JSONValue {
         let named = try params.named(allowing: ["host", "policy"])
         let host = try named.hostKey("host")
         guard let policy = try named.policy("policy") else { throw ResponseError.invalidParams(field: "policy", "is required") }
-        let pin = try await committing(context) { try await store.setPolicy(policy, for: host) }
+        let pin = try committing(context, in: store) { store throws(TofuError) in try store.setPolicy(policy, for: host) }
         return ["pin": PinJSON.pin(pin)]
     }
 
@@ -101,17 +107,17 @@ struct PinMethods: Sendable {
         return page.map(request.answer)
     }
 
-    func deleteCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
+    func deleteCert(_ params: Params, _ context: RequestContext) throws -> JSONValue {
         let named = try params.named(allowing: ["host", "expectedFingerprint", "next"])
         let host = try named.hostKey("host")
         let expected = try named.fingerprint("expectedFingerprint")
         if try named.optional("next", as: Bool.self) == true {
-            let pin = try await committing(context) { try await store.unstage(host, expected: expected) }
+            let pin = try committing(context, in: store) { store throws(TofuError) in try store.unstage(host, expected: expected) }
             var unstaged = pin
             unstaged.next = nil
             return ["deleted": .null, "deletedNext": pin.next.map { .object(PinJSON.certificate($0.certificate)) } ?? .null, "pin": PinJSON.pin(unstaged)]
         }
-        switch try await committing(context, { try await store.delete(host, expected: expected) }) {
+        switch try committing(context, in: store, { store throws(TofuError) in try store.delete(host, expected: expected) }) {
         case .pin(let deleted): return ["deleted": PinJSON.pin(deleted)]
         case .damaged(let row): return ["deleted": .null, "damagedRow": ResponseError.damagedRowJSON(row)]
         }
@@ -130,11 +136,11 @@ struct PinMethods: Sendable {
     /// Deletes the events before a time, durably before it answers. The pruning is not itself
     /// an event (the history is per host, and an emptied history would hold only that): the
     /// answer says how many went, and tofu-rpc logs it at notice.
-    func pruneHistory(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
+    func pruneHistory(_ params: Params, _ context: RequestContext) throws -> JSONValue {
         let named = try params.named(allowing: ["before", "host"])
         guard let before = try named.time("before") else { throw ResponseError.invalidParams(field: "before", "is required (a date or a time)") }
         let host = try named.optionalHostKey("host")
-        let pruned = try await committing(context) { try await store.pruneHistory(before: before, host: host) }
+        let pruned = try committing(context, in: store) { store throws(TofuError) in try store.pruneHistory(before: before, host: host) }
         return ["pruned": .int(Int64(pruned)), "before": .string(before)]
     }
 }

@@ -25,7 +25,7 @@ public enum TofuMethods {
             return ProtocolDocument.value
         }
         InitializeMethods.register(in: &table)
-        PinMethods(store: store).register(in: &table)
+        PinMethods(store: store, writes: SerialLane(name: "tofu writes")).register(in: &table)
         VerifyMethods(store: store).register(in: &table)
         DnacMethods(store: store).register(in: &table)
         BackupMethods(store: store).register(in: &table)

@@ -23,8 +23,11 @@ public actor PinStore {
     private let opener: @Sendable () throws(TofuError) -> any StoreBackend
     /// Nil until the first call, and again after `close` or a failure that left it unusable.
     private var backend: (any StoreBackend)?
-    /// Told of every committed change (see `observe`).
-    private nonisolated let observer = Locked<(@Sendable (StoreNotice) -> Void)?>(nil)
+    /// Told of every committed change (see `observe`). Boxed in a class: a closure kept in
+    /// `Locked` itself came back from each access wrapped in two more reabstraction thunks, so
+    /// each notice cost more than the last, and a process stopped with a stack overflow after
+    /// about 32,000 writes.
+    private nonisolated let observer = Locked<Observer?>(nil)
     /// Why `backup` cannot copy this store, when it cannot (a PostgreSQL store).
     public nonisolated let backupRefusal: String?
 
@@ -66,7 +69,13 @@ public actor PinStore {
     /// isolation, in commit order): each history event, a pruning, a backup. How tofu-rpc logs
     /// its trust decisions. Replaces an earlier observer.
     public nonisolated func observe(_ body: @escaping @Sendable (StoreNotice) -> Void) {
-        observer.withLock { $0 = body }
+        let boxed = Observer(body)
+        observer.withLock { $0 = boxed }
+    }
+
+    private final class Observer: Sendable {
+        let body: @Sendable (StoreNotice) -> Void
+        init(_ body: @escaping @Sendable (StoreNotice) -> Void) { self.body = body }
     }
 
     deinit {
@@ -630,7 +639,7 @@ public actor PinStore {
 
     private func notify(_ notice: StoreNotice) {
         guard let observer = observer.withLock({ $0 }) else { return }
-        observer(notice)
+        observer.body(notice)
     }
 }
 

@@ -22,12 +22,16 @@ final class CallCount: Sendable {
     static let answerBytes = 16 << 10
     static let limits = Limits(maxMessageBytes: 64 << 10, maxInFlight: 4)
 
-    /// `big` (a task) and `bigNow` (answered on the input thread) each answer 16 KiB and count
-    /// their calls; `huge` answers 256 KiB, four times the bound.
+    /// `big` (a task), `bigNow` (answered on the input thread) and `bigOnLane` (on a lane)
+    /// each answer 16 KiB and count their calls; `huge` answers 256 KiB, four times the bound.
     static func methods(calls: CallCount) -> MethodTable {
         var table = MethodTable()
         let answer = JSONValue.string(String(repeating: "a", count: answerBytes))
         table.register("big") { _, _ in
+            calls.add()
+            return answer
+        }
+        table.register("bigOnLane", on: SerialLane(name: "test lane")) { _, _ in
             calls.add()
             return answer
         }
@@ -62,7 +66,7 @@ final class CallCount: Sendable {
         limits.maxMessageBytes / answerBytes + 1 + limits.maxInFlight + (64 << 10) / answerBytes + 1 + 4
     }
 
-    @Test(arguments: ["big", "bigNow"])
+    @Test(arguments: ["big", "bigNow", "bigOnLane"])
     func aClientThatDoesNotReadStopsTheServerThenGetsEveryAnswer(method: String) async throws {
         let calls = CallCount()
         let server = InProcessServer(methods: Self.methods(calls: calls), limits: Self.limits, readingAtOnce: false)
