@@ -55,7 +55,7 @@ TEST_PYTHON = .build/test-python
 # Suites that start many processes at once (both clients over tables of cases, Neovim, the
 # Python clients, four to ten tofu-rpc on PostgreSQL, large imports): they run after the rest,
 # so that the tests that bound a deadline do not share two cores with them. Both runs must pass.
-HEAVY_SUITES = ClientParityTests|HelpTextTests|StoreMoveTests|StoreTransferTests|PostgreSQL|NeovimPlugin|RealClientTests|InstallTests|PromptedFailureTests|ReadmeExampleTests|BackupTests|PythonLSPJSONRPCTests|DemoTests|HistoryCLITests|ExpiryTests
+HEAVY_SUITES = ClientParityTests|HelpTextTests|StoreMoveTests|StoreTransferTests|PostgreSQL|NeovimPlugin|RealClientTests|InstallTests|PromptedFailureTests|ReadmeExampleTests|BackupTests|PythonLSPJSONRPCTests|DemoTests|HistoryCLITests|ExpiryTests|LongRunningWriterTests|WriteLaneTests
 TEST_PYTHON_PACKAGES = mcp==2.3.0 pygls==2.1.1
 
 # The fleet tests run against a throwaway PostgreSQL cluster on 127.0.0.1 (scripts/pg-cluster.sh),
