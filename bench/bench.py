@@ -584,25 +584,35 @@ backends serving them.
 
 ## Where the time goes (profiled 2026-11-29 and 2026-11-30; `perf record -g` over repeated runs, callgrind)
 
-- **Cold lookup**: two Swift processes start, and most of the time is their start, not the
-  lookup. On a quiet machine (2026-11-30, fastest of 60 starts): `ssh-keygen -F` 2.8 ms, the C
-  floor 2.2 ms, `tofu listcerts --host K` 19.8 ms, of which `tofu` itself (started against a C
-  server) 5.6 ms and `tofu-rpc` answering one line from a pipe 13.2 ms. Of tofu-rpc's start,
-  about half is the kernel (exec, mapping and faulting in a 91 MB static binary and 29 shared
-  libraries) and a quarter the dynamic loader (120,000 relocations, symbol lookups across those
-  libraries). libpq alone brings 19 of the libraries (Kerberos, LDAP, GnuTLS and theirs):
-  tofu-rpc with libpq's NEEDED entry removed (patchelf, a measurement only: the SQLite path never
-  calls it) starts in 7.6-8.7 ms instead of 10.9-13.2, and a C program linked with libpq in 3.3
-  ms instead of 1.6. Foundation costs less: a static Swift program reading a line starts in 1.4
-  ms, 2.0 ms with FoundationEssentials, 2.8 ms with Foundation and ICU (70 MB). tofu-rpc cannot
-  drop Foundation while the store is GRDB (which needs it, and DESIGN names it); without
-  Foundation and with libpq loaded on first use, two Swift processes would still start in about
-  8 ms, over 2.5 times `ssh-keygen -F`: that target needs one process (a CLI that reads the store
-  itself, which DESIGN rules out) or a server already running. In `tofu`, ArgumentParser's parse
-  costs about 3 ms, more than half of it its check for `--generate-completion-script`; the
-  Swift runtime's first type-metadata lookups and conformance scans cost 1-2 ms in each
-  process; the store 2-3 ms (opening it, first use of GRDB and SQLite, the read). At 100,000
-  pins `ssh-keygen -F` scans linearly and tofu's indexed read does not grow.
+- **Cold lookup**: two Swift processes start, and their start is most of the time. tofu-rpc no
+  longer links libpq: it loads it (dlopen, `LibPQ`) when a PostgreSQL store is first opened, so
+  a SQLite lookup maps 9 shared libraries instead of 29 (libpq brought 19: Kerberos, LDAP,
+  GnuTLS and theirs). Symbol relocations 11,562 -> 7,460, the dynamic loader's instructions
+  14.8M -> 8.0M, tofu-rpc's 30.0M -> 21.3M, its page faults 1,304 -> 1,056 (callgrind,
+  `LD_DEBUG=statistics`, `perf stat`: independent of the load). In one interleaved run (load 15),
+  tofu-rpc answering one line from a pipe went 12.7 -> 9.3 ms (fastest start) and the whole `tofu
+  listcerts --host K` 15.8 -> 12.7 ms; tofu-rpc also reads its few variables with getenv
+  instead of copying the environment twice. `tofu`'s 12.7M instructions are mostly
+  swift-argument-parser's parse (9.1M, 6.3M of them the runtime's first protocol-conformance
+  scans over the binary's 3,801 conformance records, one per type its reflection asks about;
+  skipping its look for `--generate-completion-script` would save only 1.1M and needs an
+  underscored API: not done). In tofu-rpc what remains is the loader (8.0M: libcrypto, libssl,
+  libstdc++, sqlite3), the first SHA-256 through OpenSSL's EVP (5.3M, 0.85 ms: its configuration
+  and providers load), GRDB's open (2.9M) and conformance scans (2.9M over 6,196 records).
+  Linker options measured and not kept: `-no-pie` saves 1.1M instructions and 220 page faults
+  but removes ASLR from the process that parses network input and holds DNA Center passwords;
+  RELR (lld) saves 0.4M; `-z now` costs 0.4M; a dynamically linked Swift runtime and Foundation
+  start 3.7 ms slower. **Foundation, measured and kept**: a static Swift program reading one line
+  starts in 2.4 ms, 2.8 ms with FoundationEssentials, 4.1 ms with Foundation (C: 1.2 ms); GRDB,
+  which DESIGN names, needs Foundation, and dropping it would save 1.3-1.7 ms at the cost of
+  writing the store on SQLite's C API. **Why 2.5 times `ssh-keygen -F` is out of reach of this
+  design**: two Swift programs that only read a line, one with Foundation, split as tofu and
+  tofu-rpc are, already take about 6.5 ms before any work, against a 2.5-times budget of 7-9 ms;
+  the parse (1.7 ms) and tofu-rpc's loader, first hash and store open (3.8 ms) come on top. A
+  tofu-rpc that stays running (socket-activated per user: about 5 ms for `tofu` plus a 0.1 ms
+  round trip, about 1.7 times) or one process (a CLI that reads the store itself, which DESIGN
+  rules out) would meet it. At 100,000 pins `ssh-keygen -F` scans linearly and tofu's indexed
+  read does not grow.
 - **Warm round trip**: the request is answered on the server's input thread with one context
   switch. An isolated request costs the server several times the CPU of one in a steady stream:
   its code path (Swift runtime, GRDB, SQLite, jansson) is cold again after every sleep.
@@ -643,13 +653,22 @@ backends serving them.
   over every page of 100,000 pins 99.6 -> 59.0 MiB (heap peak 62 -> 27 MB); pages of 1,000
   35.7 -> 34.8 MiB.
 - **deleteCert**: tofu's figure is a round trip over pipes around the same SQLite work as
-  `delete_txn`, which runs in-process: the same 16 page writes, 6 file locks and one fdatasync
-  per delete on both sides (strace), and on tofu's side 8 futex wake-ups (the input thread, a
-  task, the store's own thread, the output thread). On a busy virtual disk the synced commit
-  dominates both (0.43 ms against 1.90 ms, ratio 0.23, under a load of 35-42); on a quiet one
-  (a commit of about 0.2 ms) the round trip weighs as much, and the ratio is about 2. Meeting
-  1.3 there would take answering a delete on the input thread, which would make every read
-  queued behind it wait for its fsync (and, on PostgreSQL, for the network).
+  `delete_txn`, which runs in-process: the same page writes, file locks and one fdatasync per
+  delete on both sides (strace). A write now costs one thread hop: the input thread hands the
+  call to `tofu writes`, a thread of its own that runs the store call on itself inside the
+  store's isolation (`PinStore.blocking`) and writes the answer itself when the output is idle
+  and the answer fits a pipe buffer (before: the input thread, a task on Swift's pool, the
+  store's own thread, the task again, the output thread). Per delete (`perf stat`, 600 less 100
+  deletes): futex calls 10-13 -> under 1, tofu-rpc's context switches 11-14 -> 2.4-5.9 (the
+  input thread's read, the lane's wait and SQLite's sync; the in-process C transaction has 1-4),
+  CPU 0.27-0.48 -> 0.19-0.35 ms (C 0.11-0.22). With the store on tmpfs, where the round trip's
+  own cost shows: 225-257 -> 158 us, against `delete_txn`'s 54-84 us in one process: what is
+  left is the pipe round trip itself (two wake-ups the in-process C program does not have) and
+  the CPU of JSON-RPC and the row check. On this VM's disk a synced commit issued right after
+  the previous one waits for the disk's next flush (0.3 against 3.6 ms in runs minutes apart),
+  which moves both sides more than the hops do: the ratio is only meaningful on a quiet disk.
+  PinStore's observer no longer grows by two reabstraction thunks per notice: each write cost
+  more than the last, and a tofu-rpc crashed after about 32,700 writes (`LongRunningWriterTests`).
 - **verifyCert {{all}}**: each probe made its own OpenSSL context (providers' algorithms
   fetched, a certificate store built); now one is shared: 6.57M -> 5.35M instructions per host
   (callgrind, 200 loopback hosts). Each matched host is still one synced transaction (its
