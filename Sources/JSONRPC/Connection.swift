@@ -210,7 +210,7 @@ public final class Connection: Sendable {
         case .invalid(let error, let id):
             answerOnInputThread(OutgoingMessage.response(id: id, error: error), framing)
         case .call(let call):
-            if let outcome = lifecycle(call) ?? refusal(for: call) ?? immediate(call) {
+            if let outcome = lifecycle(call) ?? refusal(for: call) ?? immediate(call, framing) {
                 switch outcome {
                 case .answer(let response): answerOnInputThread(response, framing)
                 case .stop(let ending): return ending

@@ -14,9 +14,9 @@ public enum JSONDecodingError: Error, Sendable, Equatable {
 
 /// JSON text in and out, through jansson.
 ///
-/// This is the only place in tofu that touches jansson's pointers: every `json_t` is
-/// created, read and released inside one call, on the calling thread, so none ever
-/// crosses a thread.
+/// This, with `JanssonObject` and `JanssonArray` (an answer built straight in jansson),
+/// is the only place in tofu that touches jansson's pointers: every `json_t` is created,
+/// read and released on one thread, never crossing to another.
 public enum JSONCodec {
     private static let seeded: Bool = {
         // Seeds jansson's object hash from the system's entropy, once, before any parse.
@@ -143,6 +143,24 @@ public enum JSONCodec {
         _ = seeded
         let root = build(value)
         defer { tofu_json_decref(root) }
+        return dump(root)
+    }
+
+    /// The text of the response `{"id":…,"jsonrpc":"2.0","result":…}`, built and dumped in
+    /// jansson: byte for byte `serialize` of the same response made of `JSONValue`s.
+    public static func response(id: JSONValue, result: consuming JanssonObject) -> [UInt8] {
+        _ = seeded
+        var envelope = JanssonObject()
+        envelope.set("id", value: id)
+        envelope.set("jsonrpc", "2.0")
+        envelope.set("result", object: result)
+        let root = envelope.released()
+        defer { tofu_json_decref(root) }
+        return dump(root)
+    }
+
+    /// `root` dumped compact with sorted keys.
+    private static func dump(_ root: UnsafeMutablePointer<json_t>) -> [UInt8] {
         let flags = Int(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
         // Dumped into scratch space of a typical answer's size (again, sized exactly, when
         // larger), then copied into an array one byte longer, so framing appends in place.
@@ -165,6 +183,12 @@ public enum JSONCodec {
     }
 
     // MARK: - jansson to Swift
+
+    /// A tree built here (`JanssonObject`) as a `JSONValue`.
+    static func value(of tree: UnsafeMutablePointer<json_t>) -> JSONValue {
+        guard let value = convert(tree, depthLeft: Int.max) else { preconditionFailure("jansson: a tree built here holds a value of no JSON type") }
+        return value
+    }
 
     /// nil when the value nests deeper than allowed.
     private static func convert(_ json: UnsafeMutablePointer<json_t>, depthLeft: Int) -> JSONValue? {
@@ -224,7 +248,7 @@ public enum JSONCodec {
 
     // MARK: - Swift to jansson
 
-    private static func build(_ value: JSONValue) -> UnsafeMutablePointer<json_t> {
+    static func build(_ value: JSONValue) -> UnsafeMutablePointer<json_t> {
         let made: UnsafeMutablePointer<json_t>?
         switch value {
         case .null: made = json_null()
@@ -254,7 +278,7 @@ public enum JSONCodec {
         return made
     }
 
-    private static func makeString(_ text: String) -> UnsafeMutablePointer<json_t>? {
+    static func makeString(_ text: String) -> UnsafeMutablePointer<json_t>? {
         text.withCString { chars in json_stringn_nocheck(chars, text.utf8.count) }
     }
 }

@@ -10,7 +10,7 @@ struct PinMethods: Sendable {
 
     func register(in table: inout MethodTable) {
         table.register("pinCert") { params, context in try await pinCert(params, context) }
-        table.register("listCerts", immediate: { params in try listOneHost(params) }, otherwise: { params, _ in try await listCerts(params) })
+        table.register("listCerts", direct: { params in try listOneHost(params) }, otherwise: { params, _ in try await listCerts(params) })
         table.register("deleteCert") { params, context in try await deleteCert(params, context) }
         table.register("certHistory") { params, _ in try await certHistory(params) }
         table.register("pruneHistory") { params, context in try await pruneHistory(params, context) }
@@ -75,6 +75,16 @@ struct PinMethods: Sendable {
             while let pin = pins.popLast() { certs.append(PinJSON.pin(pin, includePem: includePem)) }
             return ["certs": .array(certs), "nextCursor": next]
         }
+
+        /// `answer`'s object built straight in jansson, for a page of a few pins (a point read's).
+        func answer(direct page: (pins: [Pin], more: Bool)) -> JanssonObject {
+            var object = JanssonObject()
+            var certs = JanssonArray()
+            for pin in page.pins { certs.append(PinJSON.pin(pin, includePem: includePem, as: JanssonObject.self)) }
+            object.set("certs", array: certs)
+            if page.more, let last = page.pins.last { object.set("nextCursor", PageCursor.encode(after: last.host)) } else { object.setNull("nextCursor") }
+            return object
+        }
     }
 
     func listCerts(_ params: Params) async throws -> JSONValue {
@@ -90,7 +100,7 @@ struct PinMethods: Sendable {
     /// indexed read, and a hop to a task and back would cost several times the read. Nil for a
     /// listing, and while the store is busy (the input thread never waits behind a write): those
     /// go to `listCerts`.
-    func listOneHost(_ params: Params) throws -> JSONValue? {
+    func listOneHost(_ params: Params) throws -> JanssonObject? {
         let request = try ListRequest(params)
         guard let host = request.host else { return nil }
         let page = try answering { () throws(TofuError) in
@@ -98,7 +108,8 @@ struct PinMethods: Sendable {
                 try store.list(after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
             }
         }
-        return page.map(request.answer)
+        guard let page else { return nil }
+        return request.answer(direct: page)
     }
 
     func deleteCert(_ params: Params, _ context: RequestContext) async throws -> JSONValue {
