@@ -173,7 +173,10 @@ public final class Connection: Sendable {
     private func handleMessage(_ bytes: [UInt8], _ framing: Framing) -> Ending? {
         let value: JSONValue
         do {
-            value = try JSONCodec.parse(bytes, maxDepth: limits.maxDepth)
+            switch try JSONCodec.message(bytes, maxDepth: limits.maxDepth) {
+            case .call(let call): return handleSingle(.call(call), framing, cost: bytes.count + Self.parsedCallCost)
+            case .other(let other): value = other
+            }
         } catch {
             switch error {
             case .syntax(let reason, let line, let column, let position):

@@ -31,6 +31,37 @@ public enum JSONCodec {
     /// Parses one JSON text of any type (`JSON_DECODE_ANY`), rejecting duplicate keys and
     /// nesting deeper than `maxDepth` containers.
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) throws(JSONDecodingError) -> JSONValue {
+        try withTree(bytes, maxDepth: maxDepth) { root throws(JSONDecodingError) in try value(root, maxDepth: maxDepth) }
+    }
+
+    /// What one message read from the wire is: a plain single call, or any other value.
+    enum Message {
+        case call(Call)
+        case other(JSONValue)
+    }
+
+    /// Parses a message as `parse` does; a plain single call (see `plainCall`) is read from
+    /// jansson's tree directly, without its envelope becoming a `JSONValue` first.
+    static func message(_ bytes: [UInt8], maxDepth: Int) throws(JSONDecodingError) -> Message {
+        let result: Result<Message, JSONDecodingError> = bytes.withUnsafeBytes { buffer in
+            do throws(JSONDecodingError) {
+                return .success(
+                    try withTree(buffer, maxDepth: maxDepth) { root throws(JSONDecodingError) in
+                        if let call = plainCall(root, maxDepth: maxDepth) { return .call(call) }
+                        return .other(try value(root, maxDepth: maxDepth))
+                    })
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// `body` run on the tree of the JSON text in `bytes`, which is freed after; jansson's own
+    /// nesting limit reported as `maxDepth`.
+    private static func withTree<T>(
+        _ bytes: UnsafeRawBufferPointer, maxDepth: Int, _ body: (UnsafeMutablePointer<json_t>) throws(JSONDecodingError) -> T
+    ) throws(JSONDecodingError) -> T {
         _ = seeded
         var error = json_error_t()
         let flags = Int(JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
@@ -49,10 +80,50 @@ public enum JSONCodec {
                 line: Int(error.line), column: Int(error.column), position: Int(error.position))
         }
         defer { tofu_json_decref(root) }
+        return try body(root)
+    }
+
+    private static func value(_ root: UnsafeMutablePointer<json_t>, maxDepth: Int) throws(JSONDecodingError) -> JSONValue {
         guard let value = convert(root, depthLeft: maxDepth) else {
             throw .tooDeep(limit: maxDepth, id: recoverableID(root))
         }
         return value
+    }
+
+    /// The call in `root` when it is a plain single request or notification, the message
+    /// nearly every client sends: an object of `jsonrpc` "2.0", a string `method`, and at most
+    /// an `id` (string, number or null) and `params` (an array, an object or null, within the
+    /// depth), nothing else. Its id and params become `JSONValue`s; its envelope does not. Nil
+    /// for anything else, which `IncomingMessage` reads from the whole value (and words the
+    /// error of): the same call either way.
+    private static func plainCall(_ root: UnsafeMutablePointer<json_t>, maxDepth: Int) -> Call? {
+        guard maxDepth > 0, tofu_json_typeof(root) == Int32(JSON_OBJECT.rawValue),
+            let version = json_object_get(root, "jsonrpc"), tofu_json_typeof(version) == Int32(JSON_STRING.rawValue),
+            string(json_string_value(version), count: json_string_length(version)) == "2.0",
+            let method = json_object_get(root, "method"), tofu_json_typeof(method) == Int32(JSON_STRING.rawValue)
+        else { return nil }
+        var members = 2
+        var id: JSONValue?
+        if let given = json_object_get(root, "id") {
+            members += 1
+            switch json_type(UInt32(tofu_json_typeof(given))) {
+            case JSON_NULL, JSON_INTEGER, JSON_REAL, JSON_STRING: id = convert(given, depthLeft: 0)
+            default: return nil
+            }
+        }
+        var params: JSONValue?
+        if let given = json_object_get(root, "params") {
+            members += 1
+            switch json_type(UInt32(tofu_json_typeof(given))) {
+            case JSON_NULL: params = nil
+            case JSON_ARRAY, JSON_OBJECT:
+                guard let converted = convert(given, depthLeft: maxDepth - 1) else { return nil }
+                params = converted
+            default: return nil
+            }
+        }
+        guard json_object_size(root) == members else { return nil }
+        return Call(id: id, method: string(json_string_value(method), count: json_string_length(method)), params: Params(params))
     }
 
     /// Parses a JSON text held in an array of bytes.
