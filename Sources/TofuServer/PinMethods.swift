@@ -53,6 +53,11 @@ struct PinMethods: Sendable {
         init(_ params: Params) throws {
             let named = try params.named(allowing: Self.names)
             host = try named.optionalHostKey("host")
+            // A point read names its host alone: the other names are not looked for one by one.
+            guard named.members.count > (host == nil ? 0 : 1) else {
+                (limit, after, includePem, stagedOnly, expiringBefore) = (1000, nil, false, false, nil)
+                return
+            }
             limit = try named.integer("limit", in: 1...10_000, default: 1000) ?? 1000
             after = try named.optional("cursor", as: String.self).map { cursor throws(ResponseError) in try PageCursor.decode(cursor) }
             includePem = try named.optional("includePem", as: Bool.self) ?? false

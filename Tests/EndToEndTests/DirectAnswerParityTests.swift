@@ -53,23 +53,28 @@ import Testing
         try await Self.edit(store, "UPDATE pin SET der = X'' WHERE host = 'damaged-der.example_443'")
 
         let hosts = pins.map(\.host) + ["unpinned.example", "ODD.example.:9443", "not a host", "192.0.2.30:0"]
-        let paramSets: [(String) -> Any] = [
-            { ["host": $0] }, { ["host": $0, "includePem": true] }, { ["host": $0, "includePem": false] },
-            { ["host": $0, "includePem": NSNull()] }, { ["host": $0, "limit": 1, "staged": true] },
-            { ["host": $0, "expiringWithinDays": 36_500] }, { ["host": $0, "includePem": "yes"] }, { ["host": $0, "limit": 0] },
-            { ["host": $0, "cursor": "not a cursor"] }, { ["host": $0, "unknown": 1] }, { [$0] },
+        let badHosts: Set<String> = ["not a host", "192.0.2.30:0"]
+        // (params, whether they are wrong whatever the host)
+        let paramSets: [((String) -> Any, Bool)] = [
+            ({ ["host": $0] }, false), ({ ["host": $0, "includePem": true] }, false), ({ ["host": $0, "includePem": false] }, false),
+            ({ ["host": $0, "includePem": NSNull()] }, false), ({ ["host": $0, "limit": 1, "staged": true] }, false),
+            ({ ["host": $0, "expiringWithinDays": 36_500] }, false), ({ ["host": $0, "includePem": "yes"] }, true), ({ ["host": $0, "limit": 0] }, true),
+            ({ ["host": $0, "cursor": "not a cursor"] }, true), ({ ["host": $0, "unknown": 1] }, true), ({ [$0] }, true),
         ]
         let ids: [Any] = [
             0, 1, -1, Int.max, Int.min, 1.5, -0.25, 1e300, 2.0, "", "1", "a\"b\\c/\u{1}\u{1F}é😀\u{2028}東", NSNull(),
         ]
         var requests: [[String: Any]] = []
+        var wrong: [Bool] = []
         for (index, host) in hosts.enumerated() {
-            for (which, params) in paramSets.enumerated() {
+            for (which, (params, wrongParams)) in paramSets.enumerated() {
                 requests.append(["jsonrpc": "2.0", "id": ids[(index * paramSets.count + which) % ids.count], "method": "listCerts", "params": params(host)])
+                wrong.append(wrongParams || badHosts.contains(host))
             }
         }
         for id in ids {
             requests.append(["jsonrpc": "2.0", "id": id, "method": "listCerts", "params": ["host": "odd.example:9443", "includePem": true]])
+            wrong.append(false)
         }
 
         // Alone, one after another (the input thread answers each, the store idle)...
@@ -90,6 +95,8 @@ import Testing
             let problems = OpenRPCDocument.repository.problems(answering: "listCerts", alone[index])
             #expect(problems.isEmpty, "\(Wire.json(request)): \(problems)")
             if alone[index].object["error"] != nil { checked.errors += 1 } else { checked.results += 1 }
+            let code = (alone[index].object["error"] as? [String: Any])?["code"] as? Int
+            #expect((code == -32602) == wrong[index], "\(Wire.json(request)): \(alone[index].text)")
             if alone[index].text.contains("-----BEGIN CERTIFICATE-----") { checked.pems += 1 }
             if alone[index].text.contains("<x>\\u0001\\t\\n\\r\\u001B\\u001F\u{7F}") { checked.odd += 1 }
         }
