@@ -218,21 +218,23 @@ public enum JSONCodec {
     }
 
     /// The text of the response `{"id":…,"jsonrpc":"2.0","result":…}`, built and dumped in
-    /// jansson: byte for byte `serialize` of the same response made of `JSONValue`s.
+    /// jansson: byte for byte `serialize` of the same response made of `JSONValue`s. A result
+    /// whose keys were all added in order is dumped as it stands, without jansson sorting them.
     public static func response(id: JSONValue, result: consuming JanssonObject) -> [UInt8] {
         _ = seeded
         var envelope = JanssonObject()
         envelope.set("id", value: id)
         envelope.set("jsonrpc", "2.0")
         envelope.set("result", object: result)
+        let sorted = envelope.keysInOrder
         let root = envelope.released()
         defer { tofu_json_decref(root) }
-        return dump(root)
+        return dump(root, keysInOrder: sorted)
     }
 
-    /// `root` dumped compact with sorted keys.
-    private static func dump(_ root: UnsafeMutablePointer<json_t>) -> [UInt8] {
-        let flags = Int(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+    /// `root` dumped compact with sorted keys (as they stand when `keysInOrder`: already sorted).
+    private static func dump(_ root: UnsafeMutablePointer<json_t>, keysInOrder: Bool = false) -> [UInt8] {
+        let flags = Int(JSON_COMPACT | JSON_ENCODE_ANY | (keysInOrder ? 0 : JSON_SORT_KEYS))
         // Dumped into scratch space of a typical answer's size (again, sized exactly, when
         // larger), then copied into an array one byte longer, so framing appends in place.
         var capacity = 4096

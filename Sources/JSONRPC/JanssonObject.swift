@@ -32,6 +32,12 @@ extension Dictionary: JSONObjectWriter where Key == String, Value == JSONValue {
 /// jansson failing to allocate stops the process, as everywhere in `JSONCodec`.
 public struct JanssonObject: ~Copyable, JSONObjectWriter {
     private let object: UnsafeMutablePointer<json_t>
+    /// Every object in this tree got its keys in JSON_SORT_KEYS's order (see `add`): its text
+    /// is then jansson's dump in insertion order, with no sort and no lookup of each key.
+    private(set) var keysInOrder = true
+    private var lastKey: String?
+    /// False once the tree is handed on (`released`).
+    private var owned = true
 
     /// jansson's objects grow as members come; `capacity` is accepted for `JSONObjectWriter`.
     public init(capacity: Int = 0) {
@@ -39,7 +45,7 @@ public struct JanssonObject: ~Copyable, JSONObjectWriter {
         object = made
     }
 
-    deinit { tofu_json_decref(object) }
+    deinit { if owned { tofu_json_decref(object) } }
 
     public mutating func set(_ key: String, _ text: String) { add(key, JSONCodec.makeString(text)) }
 
@@ -64,11 +70,36 @@ public struct JanssonObject: ~Copyable, JSONObjectWriter {
     }
 
     /// Any value, built from its `JSONValue` as `JSONCodec.serialize` builds it.
-    public mutating func set(_ key: String, value: JSONValue) { add(key, JSONCodec.build(value)) }
+    public mutating func set(_ key: String, value: JSONValue) {
+        switch value {
+        case .object, .array: keysInOrder = false  // a dictionary's order is its own
+        default: break
+        }
+        add(key, JSONCodec.build(value))
+    }
 
-    public mutating func set(_ key: String, object member: consuming JanssonObject) { add(key, member.released()) }
+    public mutating func set(_ key: String, object member: consuming JanssonObject) {
+        if !member.keysInOrder { keysInOrder = false }
+        add(key, member.released())
+    }
 
-    public mutating func set(_ key: String, array: consuming JanssonArray) { add(key, array.released()) }
+    public mutating func set(_ key: String, array: consuming JanssonArray) {
+        if !array.keysInOrder { keysInOrder = false }
+        add(key, array.released())
+    }
+
+    /// Whether `first`'s bytes come before `second`'s (a key before those it begins); nil when
+    /// a text is not contiguous (then the keys count as out of order, and are sorted).
+    private static func precedes(_ first: String, _ second: String) -> Bool? {
+        first.utf8.withContiguousStorageIfAvailable { first in
+            second.utf8.withContiguousStorageIfAvailable { second in
+                for index in 0..<min(first.count, second.count) where first[index] != second[index] {
+                    return first[index] < second[index]
+                }
+                return first.count < second.count
+            }
+        } ?? nil
+    }
 
     /// This object as a `JSONValue` (for a caller that wants one, e.g. a handler's other form).
     public consuming func value() -> JSONValue {
@@ -79,13 +110,16 @@ public struct JanssonObject: ~Copyable, JSONObjectWriter {
 
     /// The tree, whose reference the caller now holds.
     consuming func released() -> UnsafeMutablePointer<json_t> {
-        let tree = object
-        discard self
-        return tree
+        owned = false
+        return object
     }
 
-    /// jansson takes `value`'s reference whether it succeeds or not.
-    private func add(_ key: String, _ value: UnsafeMutablePointer<json_t>?) {
+    /// jansson takes `value`'s reference whether it succeeds or not. jansson keeps an object's
+    /// keys in the order they were added; JSON_SORT_KEYS's order compares their bytes, a key
+    /// before those it begins.
+    private mutating func add(_ key: String, _ value: UnsafeMutablePointer<json_t>?) {
+        if keysInOrder, let lastKey, Self.precedes(lastKey, key) != true { keysInOrder = false }
+        lastKey = key
         let status = key.withCString { chars in json_object_setn_new_nocheck(object, chars, key.utf8.count, value) }
         precondition(status == 0, "jansson: out of memory")
     }
@@ -94,6 +128,8 @@ public struct JanssonObject: ~Copyable, JSONObjectWriter {
 /// A JSON array of objects built straight into jansson's tree (see `JanssonObject`).
 public struct JanssonArray: ~Copyable {
     private let array: UnsafeMutablePointer<json_t>
+    /// Every object in it got its keys in order (see `JanssonObject.keysInOrder`).
+    private(set) var keysInOrder = true
 
     public init() {
         guard let made = json_array() else { preconditionFailure("jansson: out of memory") }
@@ -103,6 +139,7 @@ public struct JanssonArray: ~Copyable {
     deinit { tofu_json_decref(array) }
 
     public mutating func append(_ element: consuming JanssonObject) {
+        if !element.keysInOrder { keysInOrder = false }
         let status = json_array_append_new(array, element.released())
         precondition(status == 0, "jansson: out of memory")
     }

@@ -1,6 +1,7 @@
-import JSONRPC
 import TestSupport
 import Testing
+
+@testable import JSONRPC
 
 /// An answer built straight in jansson (`JanssonObject`, `JSONCodec.response(id:result:)`) is
 /// byte for byte the answer made of `JSONValue`s and serialised by `JSONCodec.serialize`, over
@@ -69,14 +70,27 @@ import Testing
         return members
     }
 
+    /// `members` with their keys in JSON_SORT_KEYS's order, at every level.
+    static func sorted(_ members: [(String, Member)]) -> [(String, Member)] {
+        members.map { key, member in
+            if case .object(let inner) = member { return (key, .object(sorted(inner))) }
+            return (key, member)
+        }.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+    }
+
     static let ids: [JSONValue] = [
         0, 1, -1, .int(.max), .int(.min), 1.5, -0.0, 1e300, 0.1, .double(.infinity), .double(.nan), "", "1", "a\"b\\c/\u{1}\u{1F}é😀\u{2028}", .null,
     ]
 
     @Test func anAnswerBuiltInJanssonIsTheJSONValuesAnswerByteForByte() {
         var random = SeededGenerator(state: 19)
-        for round in 0..<2000 {
-            let members = Self.members(&random, depth: 3)
+        var inOrder = 0
+        for round in 0..<4000 {
+            // Odd rounds add the keys in order: jansson's tree is then dumped without sorting.
+            let members = round % 2 == 0 ? Self.members(&random, depth: 3) : Self.sorted(Self.members(&random, depth: 3))
+            let keysInOrder = Self.fill(members, as: JanssonObject.self).keysInOrder
+            #expect(keysInOrder || round % 2 == 0, "round \(round): sorted keys not seen in order")
+            if keysInOrder { inOrder += 1 }
             let id = Self.ids[round % Self.ids.count]
             let reference = JSONCodec.serialize(["id": id, "jsonrpc": "2.0", "result": .object(Self.fill(members, as: [String: JSONValue].self))])
             let direct = JSONCodec.response(id: id, result: Self.fill(members, as: JanssonObject.self))
@@ -90,6 +104,8 @@ import Testing
                 return
             }
         }
+        // Both ways were met: most shuffled objects are out of order.
+        #expect(inOrder > 2000 && inOrder < 3000, "\(inOrder) of 4,000 in order")
     }
 
     /// The handler table gives a direct handler's result as a `JSONValue` to whoever asks for
