@@ -5,14 +5,22 @@ import Logging
 /// into the call's answer.
 extension Connection {
     /// The answer of the method's `ImmediateHandler`, run here without a task; nil if the
-    /// method has none or the handler passes the call on. For single calls only: a batch's
+    /// method has none or the handler passes the call on. A `DirectHandler`'s result is held
+    /// as text here, in `framing` (`.noAnswer` returned). For single calls only: a batch's
     /// entries run as tasks. Input thread (its callers check).
-    func immediate(_ call: Call) -> Outcome? {
-        guard let handler = methods.immediateHandler(for: call.method) else { return nil }
+    func immediate(_ call: Call, _ framing: Framing) -> Outcome? {
+        guard let handler = methods.immediate(for: call.method) else { return nil }
         let outcome: Result<JSONValue, ResponseError>
         do {
-            guard let result = try handler(call.params) else { return nil }
-            outcome = .success(result)
+            switch handler {
+            case .value(let handler):
+                guard let result = try handler(call.params) else { return nil }
+                outcome = .success(result)
+            case .direct(let handler):
+                guard let result = try handler(call.params) else { return nil }
+                if let id = call.id { writer.hold(framing.frame(JSONCodec.response(id: id, result: result))) }
+                return .noAnswer
+            }
         } catch {
             outcome = .failure(responseError(from: error, in: call))
         }

@@ -176,7 +176,10 @@ public final class Connection: Sendable {
     private func handleMessage(_ bytes: [UInt8], _ framing: Framing) -> Ending? {
         let value: JSONValue
         do {
-            value = try JSONCodec.parse(bytes, maxDepth: limits.maxDepth)
+            switch try JSONCodec.message(bytes, maxDepth: limits.maxDepth) {
+            case .call(let call): return handleSingle(.call(call), framing, cost: bytes.count + Self.parsedCallCost)
+            case .other(let other): value = other
+            }
         } catch {
             switch error {
             case .syntax(let reason, let line, let column, let position):
@@ -213,7 +216,7 @@ public final class Connection: Sendable {
         case .invalid(let error, let id):
             answerOnInputThread(OutgoingMessage.response(id: id, error: error), framing)
         case .call(let call):
-            if let outcome = lifecycle(call) ?? refusal(for: call) ?? immediate(call) {
+            if let outcome = lifecycle(call) ?? refusal(for: call) ?? immediate(call, framing) {
                 switch outcome {
                 case .answer(let response): answerOnInputThread(response, framing)
                 case .stop(let ending): return ending

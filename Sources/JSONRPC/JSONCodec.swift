@@ -14,9 +14,9 @@ public enum JSONDecodingError: Error, Sendable, Equatable {
 
 /// JSON text in and out, through jansson.
 ///
-/// This is the only place in tofu that touches jansson's pointers: every `json_t` is
-/// created, read and released inside one call, on the calling thread, so none ever
-/// crosses a thread.
+/// This, with `JanssonObject` and `JanssonArray` (an answer built straight in jansson),
+/// is the only place in tofu that touches jansson's pointers: every `json_t` is created,
+/// read and released on one thread, never crossing to another.
 public enum JSONCodec {
     private static let seeded: Bool = {
         // Seeds jansson's object hash from the system's entropy, once, before any parse.
@@ -31,6 +31,37 @@ public enum JSONCodec {
     /// Parses one JSON text of any type (`JSON_DECODE_ANY`), rejecting duplicate keys and
     /// nesting deeper than `maxDepth` containers.
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) throws(JSONDecodingError) -> JSONValue {
+        try withTree(bytes, maxDepth: maxDepth) { root throws(JSONDecodingError) in try value(root, maxDepth: maxDepth) }
+    }
+
+    /// What one message read from the wire is: a plain single call, or any other value.
+    enum Message {
+        case call(Call)
+        case other(JSONValue)
+    }
+
+    /// Parses a message as `parse` does; a plain single call (see `plainCall`) is read from
+    /// jansson's tree directly, without its envelope becoming a `JSONValue` first.
+    static func message(_ bytes: [UInt8], maxDepth: Int) throws(JSONDecodingError) -> Message {
+        let result: Result<Message, JSONDecodingError> = bytes.withUnsafeBytes { buffer in
+            do throws(JSONDecodingError) {
+                return .success(
+                    try withTree(buffer, maxDepth: maxDepth) { root throws(JSONDecodingError) in
+                        if let call = plainCall(root, maxDepth: maxDepth) { return .call(call) }
+                        return .other(try value(root, maxDepth: maxDepth))
+                    })
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// `body` run on the tree of the JSON text in `bytes`, which is freed after; jansson's own
+    /// nesting limit reported as `maxDepth`.
+    private static func withTree<T>(
+        _ bytes: UnsafeRawBufferPointer, maxDepth: Int, _ body: (UnsafeMutablePointer<json_t>) throws(JSONDecodingError) -> T
+    ) throws(JSONDecodingError) -> T {
         _ = seeded
         var error = json_error_t()
         let flags = Int(JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
@@ -49,10 +80,50 @@ public enum JSONCodec {
                 line: Int(error.line), column: Int(error.column), position: Int(error.position))
         }
         defer { tofu_json_decref(root) }
+        return try body(root)
+    }
+
+    private static func value(_ root: UnsafeMutablePointer<json_t>, maxDepth: Int) throws(JSONDecodingError) -> JSONValue {
         guard let value = convert(root, depthLeft: maxDepth) else {
             throw .tooDeep(limit: maxDepth, id: recoverableID(root))
         }
         return value
+    }
+
+    /// The call in `root` when it is a plain single request or notification, the message
+    /// nearly every client sends: an object of `jsonrpc` "2.0", a string `method`, and at most
+    /// an `id` (string, number or null) and `params` (an array, an object or null, within the
+    /// depth), nothing else. Its id and params become `JSONValue`s; its envelope does not. Nil
+    /// for anything else, which `IncomingMessage` reads from the whole value (and words the
+    /// error of): the same call either way.
+    private static func plainCall(_ root: UnsafeMutablePointer<json_t>, maxDepth: Int) -> Call? {
+        guard maxDepth > 0, tofu_json_typeof(root) == Int32(JSON_OBJECT.rawValue),
+            let version = json_object_get(root, "jsonrpc"), tofu_json_typeof(version) == Int32(JSON_STRING.rawValue),
+            string(json_string_value(version), count: json_string_length(version)) == "2.0",
+            let method = json_object_get(root, "method"), tofu_json_typeof(method) == Int32(JSON_STRING.rawValue)
+        else { return nil }
+        var members = 2
+        var id: JSONValue?
+        if let given = json_object_get(root, "id") {
+            members += 1
+            switch json_type(UInt32(tofu_json_typeof(given))) {
+            case JSON_NULL, JSON_INTEGER, JSON_REAL, JSON_STRING: id = convert(given, depthLeft: 0)
+            default: return nil
+            }
+        }
+        var params: JSONValue?
+        if let given = json_object_get(root, "params") {
+            members += 1
+            switch json_type(UInt32(tofu_json_typeof(given))) {
+            case JSON_NULL: params = nil
+            case JSON_ARRAY, JSON_OBJECT:
+                guard let converted = convert(given, depthLeft: maxDepth - 1) else { return nil }
+                params = converted
+            default: return nil
+            }
+        }
+        guard json_object_size(root) == members else { return nil }
+        return Call(id: id, method: string(json_string_value(method), count: json_string_length(method)), params: Params(params))
     }
 
     /// Parses a JSON text held in an array of bytes.
@@ -143,7 +214,27 @@ public enum JSONCodec {
         _ = seeded
         let root = build(value)
         defer { tofu_json_decref(root) }
-        let flags = Int(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+        return dump(root)
+    }
+
+    /// The text of the response `{"id":…,"jsonrpc":"2.0","result":…}`, built and dumped in
+    /// jansson: byte for byte `serialize` of the same response made of `JSONValue`s. A result
+    /// whose keys were all added in order is dumped as it stands, without jansson sorting them.
+    public static func response(id: JSONValue, result: consuming JanssonObject) -> [UInt8] {
+        _ = seeded
+        var envelope = JanssonObject()
+        envelope.set("id", value: id)
+        envelope.set("jsonrpc", "2.0")
+        envelope.set("result", object: result)
+        let sorted = envelope.keysInOrder
+        let root = envelope.released()
+        defer { tofu_json_decref(root) }
+        return dump(root, keysInOrder: sorted)
+    }
+
+    /// `root` dumped compact with sorted keys (as they stand when `keysInOrder`: already sorted).
+    private static func dump(_ root: UnsafeMutablePointer<json_t>, keysInOrder: Bool = false) -> [UInt8] {
+        let flags = Int(JSON_COMPACT | JSON_ENCODE_ANY | (keysInOrder ? 0 : JSON_SORT_KEYS))
         // Dumped into scratch space of a typical answer's size (again, sized exactly, when
         // larger), then copied into an array one byte longer, so framing appends in place.
         var capacity = 4096
@@ -165,6 +256,12 @@ public enum JSONCodec {
     }
 
     // MARK: - jansson to Swift
+
+    /// A tree built here (`JanssonObject`) as a `JSONValue`.
+    static func value(of tree: UnsafeMutablePointer<json_t>) -> JSONValue {
+        guard let value = convert(tree, depthLeft: Int.max) else { preconditionFailure("jansson: a tree built here holds a value of no JSON type") }
+        return value
+    }
 
     /// nil when the value nests deeper than allowed.
     private static func convert(_ json: UnsafeMutablePointer<json_t>, depthLeft: Int) -> JSONValue? {
@@ -224,7 +321,7 @@ public enum JSONCodec {
 
     // MARK: - Swift to jansson
 
-    private static func build(_ value: JSONValue) -> UnsafeMutablePointer<json_t> {
+    static func build(_ value: JSONValue) -> UnsafeMutablePointer<json_t> {
         let made: UnsafeMutablePointer<json_t>?
         switch value {
         case .null: made = json_null()
@@ -254,7 +351,7 @@ public enum JSONCodec {
         return made
     }
 
-    private static func makeString(_ text: String) -> UnsafeMutablePointer<json_t>? {
+    static func makeString(_ text: String) -> UnsafeMutablePointer<json_t>? {
         text.withCString { chars in json_stringn_nocheck(chars, text.utf8.count) }
     }
 }

@@ -76,10 +76,21 @@ public typealias ImmediateHandler = @Sendable (Params) throws -> JSONValue?
 /// client): the calls behind it on the lane wait for it.
 public typealias BlockingHandler = @Sendable (Params, RequestContext) throws -> JSONValue
 
+/// An `ImmediateHandler` whose result is built straight in jansson, and written as text from
+/// there: for the hottest answers, which would spend more making, walking and freeing their
+/// `JSONValue` than jansson spends on the text.
+public typealias DirectHandler = @Sendable (Params) throws -> JanssonObject?
+
+/// A method's handler on the input thread, of either kind.
+enum Immediate: Sendable {
+    case value(ImmediateHandler)
+    case direct(DirectHandler)
+}
+
 /// The methods a server answers, by name.
 public struct MethodTable: Sendable {
     private var handlers: [String: MethodHandler] = [:]
-    private var immediateHandlers: [String: ImmediateHandler] = [:]
+    private var immediateHandlers: [String: Immediate] = [:]
     private var laneHandlers: [String: LaneHandler] = [:]
     private var cancelNotifications: [String: CancelNotification] = [:]
 
@@ -96,7 +107,14 @@ public struct MethodTable: Sendable {
     /// the calls it passes on (returns nil for).
     public mutating func register(_ method: String, immediate handler: @escaping ImmediateHandler, otherwise fallback: @escaping MethodHandler) {
         handlers[method] = fallback
-        immediateHandlers[method] = handler
+        immediateHandlers[method] = .value(handler)
+        laneHandlers[method] = nil
+    }
+
+    /// As `register(_:immediate:otherwise:)`, with a handler that builds its result in jansson.
+    public mutating func register(_ method: String, direct handler: @escaping DirectHandler, otherwise fallback: @escaping MethodHandler) {
+        handlers[method] = fallback
+        immediateHandlers[method] = .direct(handler)
         laneHandlers[method] = nil
     }
 
@@ -114,7 +132,16 @@ public struct MethodTable: Sendable {
     /// The lane and handler of a method registered with a `BlockingHandler`.
     func laneHandler(for method: String) -> LaneHandler? { laneHandlers[method] }
 
-    public func immediateHandler(for method: String) -> ImmediateHandler? { immediateHandlers[method] }
+    /// The method's handler on the input thread; a `DirectHandler`'s result made a `JSONValue`.
+    public func immediateHandler(for method: String) -> ImmediateHandler? {
+        switch immediateHandlers[method] {
+        case .value(let handler)?: return handler
+        case .direct(let handler)?: return { params in try handler(params)?.value() }
+        case nil: return nil
+        }
+    }
+
+    func immediate(for method: String) -> Immediate? { immediateHandlers[method] }
 
     /// Makes `method` a notification that cancels a call in flight, as LSP's `$/cancelRequest`
     /// does, for a protocol that spells cancelling otherwise: the connection handles it on its

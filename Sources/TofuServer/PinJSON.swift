@@ -6,34 +6,63 @@ import TofuTLS
 enum PinJSON {
     /// `room`: how many members the caller will add (sized once, not grown as they come).
     static func certificate(_ certificate: CertificateSummary, includePem: Bool = false, room: Int = 0) -> [String: JSONValue] {
-        var object = [String: JSONValue](minimumCapacity: 10 + room)
-        object["subject"] = .string(certificate.subject)
-        object["issuer"] = .string(certificate.issuer)
-        object["serialNumber"] = .string(certificate.serialNumber)
-        object["sha256Fingerprint"] = .string(certificate.sha256Fingerprint.description)
-        object["spkiSha256"] = .string(certificate.spkiSha256)
-        object["notBefore"] = .string(certificate.notBefore)
-        object["notAfter"] = .string(certificate.notAfter)
-        object["subjectAltNames"] = .array(certificate.subjectAltNames.map(JSONValue.string))
-        object["publicKey"] = .string(certificate.publicKey)
-        if includePem { object["pem"] = .string(X509Certificate.pem(der: certificate.der)) }
-        return object
+        Self.certificate(certificate, includePem: includePem, stagedAt: nil, room: room, as: [String: JSONValue].self)
     }
 
     static func pin(_ pin: Pin, includePem: Bool = false) -> JSONValue {
-        var object = certificate(pin.certificate, includePem: includePem, room: 7)
-        object["host"] = .string(pin.host.description)
-        object["address"] = .string(pin.host.host)
-        object["port"] = .int(Int64(pin.host.port))
-        object["pinnedAt"] = .string(pin.pinnedAt)
-        object["lastVerifiedAt"] = pin.lastVerifiedAt.map(JSONValue.string) ?? .null
-        object["policy"] = .string(pin.policy.rawValue)
-        object["next"] = pin.next.map { staged in
-            var next = certificate(staged.certificate, includePem: includePem, room: 1)
-            next["stagedAt"] = .string(staged.stagedAt)
-            return .object(next)
-        } ?? .null
-        return .object(object)
+        .object(self.pin(pin, includePem: includePem, as: [String: JSONValue].self))
+    }
+
+    // Members are set in the order JSON_SORT_KEYS writes them (their bytes compared): jansson's
+    // tree (`JanssonObject`) then needs no sort. Any other order gives the same text, sorted.
+
+    /// The certificate's object (with `stagedAt` when it is staged), made as `Object`: a
+    /// `JSONValue`'s members, or jansson's tree.
+    static func certificate<Object: JSONObjectWriter & ~Copyable>(
+        _ certificate: CertificateSummary, includePem: Bool, stagedAt: String?, room: Int = 0, as: Object.Type
+    ) -> Object {
+        var object = Object(capacity: 11 + room)
+        object.set("issuer", certificate.issuer)
+        object.set("notAfter", certificate.notAfter)
+        object.set("notBefore", certificate.notBefore)
+        if includePem { object.set("pem", X509Certificate.pem(der: certificate.der)) }
+        object.set("publicKey", certificate.publicKey)
+        object.set("serialNumber", certificate.serialNumber)
+        object.set("sha256Fingerprint", certificate.sha256Fingerprint.description)
+        object.set("spkiSha256", certificate.spkiSha256)
+        if let stagedAt { object.set("stagedAt", stagedAt) }
+        object.set("subject", certificate.subject)
+        object.set("subjectAltNames", strings: certificate.subjectAltNames)
+        return object
+    }
+
+    /// The pin's object, made as `Object`: a `JSONValue`'s members, or jansson's tree. Its
+    /// certificate's members are `certificate`'s, among the pin's own.
+    static func pin<Object: JSONObjectWriter & ~Copyable>(_ pin: Pin, includePem: Bool, as: Object.Type) -> Object {
+        let certificate = pin.certificate
+        var object = Object(capacity: 17)
+        object.set("address", pin.host.host)
+        object.set("host", pin.host.description)
+        object.set("issuer", certificate.issuer)
+        object.set("lastVerifiedAt", orNull: pin.lastVerifiedAt)
+        if let staged = pin.next {
+            object.set("next", object: Self.certificate(staged.certificate, includePem: includePem, stagedAt: staged.stagedAt, as: Object.self))
+        } else {
+            object.setNull("next")
+        }
+        object.set("notAfter", certificate.notAfter)
+        object.set("notBefore", certificate.notBefore)
+        if includePem { object.set("pem", X509Certificate.pem(der: certificate.der)) }
+        object.set("pinnedAt", pin.pinnedAt)
+        object.set("policy", pin.policy.rawValue)
+        object.set("port", Int64(pin.host.port))
+        object.set("publicKey", certificate.publicKey)
+        object.set("serialNumber", certificate.serialNumber)
+        object.set("sha256Fingerprint", certificate.sha256Fingerprint.description)
+        object.set("spkiSha256", certificate.spkiSha256)
+        object.set("subject", certificate.subject)
+        object.set("subjectAltNames", strings: certificate.subjectAltNames)
+        return object
     }
 
     static func event(_ event: HistoryEvent) -> JSONValue {

@@ -16,7 +16,7 @@ struct PinMethods: Sendable {
 
     func register(in table: inout MethodTable) {
         table.register("pinCert", on: writes) { params, context in try pinCert(params, context) }
-        table.register("listCerts", immediate: { params in try listOneHost(params) }, otherwise: { params, _ in try await listCerts(params) })
+        table.register("listCerts", direct: { params in try listOneHost(params) }, otherwise: { params, _ in try await listCerts(params) })
         table.register("deleteCert", on: writes) { params, context in try deleteCert(params, context) }
         table.register("certHistory") { params, _ in try await certHistory(params) }
         table.register("pruneHistory", on: writes) { params, context in try pruneHistory(params, context) }
@@ -59,6 +59,11 @@ struct PinMethods: Sendable {
         init(_ params: Params) throws {
             let named = try params.named(allowing: Self.names)
             host = try named.optionalHostKey("host")
+            // A point read names its host alone: the other names are not looked for one by one.
+            guard named.members.count > (host == nil ? 0 : 1) else {
+                (limit, after, includePem, stagedOnly, expiringBefore) = (1000, nil, false, false, nil)
+                return
+            }
             limit = try named.integer("limit", in: 1...10_000, default: 1000) ?? 1000
             after = try named.optional("cursor", as: String.self).map { cursor throws(ResponseError) in try PageCursor.decode(cursor) }
             includePem = try named.optional("includePem", as: Bool.self) ?? false
@@ -81,6 +86,16 @@ struct PinMethods: Sendable {
             while let pin = pins.popLast() { certs.append(PinJSON.pin(pin, includePem: includePem)) }
             return ["certs": .array(certs), "nextCursor": next]
         }
+
+        /// `answer`'s object built straight in jansson, for a page of a few pins (a point read's).
+        func answer(direct page: (pins: [Pin], more: Bool)) -> JanssonObject {
+            var object = JanssonObject()
+            var certs = JanssonArray()
+            for pin in page.pins { certs.append(PinJSON.pin(pin, includePem: includePem, as: JanssonObject.self)) }
+            object.set("certs", array: certs)
+            if page.more, let last = page.pins.last { object.set("nextCursor", PageCursor.encode(after: last.host)) } else { object.setNull("nextCursor") }
+            return object
+        }
     }
 
     func listCerts(_ params: Params) async throws -> JSONValue {
@@ -96,7 +111,7 @@ struct PinMethods: Sendable {
     /// indexed read, and a hop to a task and back would cost several times the read. Nil for a
     /// listing, and while the store is busy (the input thread never waits behind a write): those
     /// go to `listCerts`.
-    func listOneHost(_ params: Params) throws -> JSONValue? {
+    func listOneHost(_ params: Params) throws -> JanssonObject? {
         let request = try ListRequest(params)
         guard let host = request.host else { return nil }
         let page = try answering { () throws(TofuError) in
@@ -104,7 +119,8 @@ struct PinMethods: Sendable {
                 try store.list(after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
             }
         }
-        return page.map(request.answer)
+        guard let page else { return nil }
+        return request.answer(direct: page)
     }
 
     func deleteCert(_ params: Params, _ context: RequestContext) throws -> JSONValue {
