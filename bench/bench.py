@@ -614,8 +614,13 @@ backends serving them.
   rules out) would meet it. At 100,000 pins `ssh-keygen -F` scans linearly and tofu's indexed
   read does not grow.
 - **Warm round trip**: the request is answered on the server's input thread with one context
-  switch. An isolated request costs the server several times the CPU of one in a steady stream:
-  its code path (Swift runtime, GRDB, SQLite, jansson) is cold again after every sleep.
+  switch, as the ceiling answers it; what is left is CPU. An isolated request costs the server
+  several times the CPU of one in a steady stream: its code path (Swift runtime, GRDB, SQLite,
+  jansson) is cold again after every sleep, and tofu's path is 1.5 times the ceiling's in
+  instructions (above), more of it in code and data the caches lost. The cuts above took the
+  ratio from 1.38 to about 1.24; 1.15 needs the instructions within about 1.2 times the
+  ceiling's, which the strict row check alone (the hash, the texts, the times) does not leave room
+  for while the answer is built with jansson.
 - **Pipelined rate**: the floor echoes an 80-byte request; tofu answers with a whole pin (about
   600 bytes). A C program doing nothing but that JSON work with jansson (the ceiling row) already
   reaches only 29-42% of the floor, so 40% cannot be met by any server that also reads the store
@@ -639,10 +644,27 @@ backends serving them.
   - the request's params and host key: 35k -> 14k (the key parsed byte by byte: 27k -> 10k);
   - the answer: the pin's dictionary sized once, the dump copied with `memcpy` rather than byte
     by byte: 35k -> about 14k above the jansson tree and dump, which cost what they cost C.
-  What remains above the ceiling is the strict row check (the hash, eight texts and three
-  times checked), the Swift values the design keeps at the boundaries (`JSONValue`, `Pin`,
-  their strings and reference counts), the store's actor and GRDB's queue, and JSON-RPC's own
-  rules; the jansson parse (17k) and dump (63k) and SQLite's step (20k) cost the same in both.
+  A second pass (2026-11-30, same method): 254k -> 237k with each read's values bound with
+  SQLite's own calls (GRDB's argument arrays and checks: 7.5k -> 1.7k), SHA-256 fetched from
+  OpenSSL's providers once rather than at every digest (23.4k -> 21.2k), stored times checked in
+  place (three times 1.1k -> 0.4k) and a host key already in normal form, the usual request,
+  read in one pass (9.9k -> 2.4k; any other goes through the full parser, held to it on 40,000
+  names). A third (2026-11-30): 235k -> 194k (181.7k marginal: 3,000 requests less 1,000,
+  without the first request's one-time costs, against `pin_server`'s 127.9k) with the point
+  read's answer built straight into jansson's tree, envelope included, and dumped once (no
+  `JSONValue` made, walked and freed: about 30k), a plain single request (jsonrpc, method, id,
+  params, nothing else) read from jansson's tree with only its id and params becoming Swift
+  values (5k), a point read's other params not looked up one by one (2k), and the answer's keys
+  added in the order `JSON_SORT_KEYS` writes them, so jansson dumps the tree without sorting it
+  (6k; a tree built in any other order is still sorted). The text is the same byte for byte:
+  `DirectAnswerParityTests` compares 143 answers of the direct path with the `JSONValue` path's
+  (odd texts, staged certificates, damaged rows, every kind of id), `JanssonObjectTests` 4,000
+  random objects. What remains above the ceiling: the store path, about 75k against 25k in C (the
+  DER hashed again, about 19k, by design and overstated by valgrind, which hides the CPU's SHA
+  instructions; eight texts, three times and the host key checked, 13k; GRDB's queue and
+  statement cache, 7k; the lease on the store, 3k), `Locked`'s generic metadata lookups (2k) and
+  the Swift values of params and pin (4k); jansson's parse (17k) and dump (54k, 63k in C, which
+  sorts) and SQLite's step (20k) cost the same in both.
 - **Largest page** (10,000 pins): the answer once existed at the same time as the page's pins,
   their `JSONValue` objects, one jansson tree of all of them, jansson's dump, its copy and a
   framed copy of that, in a heap that glibc let grow page after page (each freed megabyte block
