@@ -9,10 +9,12 @@ import Synchronization
 /// tells TSan of each acquire and release, so `make sanitize-thread` reports only real
 /// races. Without TSan the annotations are no-ops.
 public struct Locked<Value>: ~Copyable, Sendable {
-    private let mutex: Mutex<Value>
+    // Reachable from the inlinable `withLock`, so that callers specialise it for their `Value`
+    // instead of looking up `Mutex<Value>`'s metadata on every call.
+    @usableFromInline let mutex: Mutex<Value>
     /// The address TSan knows this lock by: a byte of our own, so that naming the lock does
     /// not touch the guarded value before the lock is taken.
-    private let key: Int
+    @usableFromInline let key: Int
 
     public init(_ initialValue: consuming sending Value) {
         mutex = Mutex(initialValue)
@@ -24,6 +26,7 @@ public struct Locked<Value>: ~Copyable, Sendable {
     }
 
     /// Runs `body` with the value, holding the lock.
+    @inlinable
     public borrowing func withLock<Result, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result {

@@ -14,6 +14,9 @@ final class SQLiteBackend: StoreBackend {
     private let busyTimeout: TimeInterval
     private var reader: DatabaseQueue
     private var writer: Writer
+    /// The reader's page queries, prepared once for its life: GRDB's statement cache would hash
+    /// the whole SQL text to find them on every read. Used, and emptied, only on the reader's queue.
+    private let readerStatements = HeldStatements()
 
     private enum Writer {
         /// Only the reader is open: nothing has been written yet.
@@ -70,7 +73,7 @@ final class SQLiteBackend: StoreBackend {
         do {
             // No BEGIN … COMMIT: each SELECT runs on one consistent WAL snapshot of its own, and
             // GRDB's wrapping read transaction cost ~100 µs a call.
-            return try reader.inDatabase { db in try body(SQLiteTransaction(db: db)) }
+            return try reader.inDatabase { db in try body(SQLiteTransaction(db: db, held: readerStatements)) }
         } catch {
             throw StoreFile.unavailable(error, path: path)
         }
@@ -82,7 +85,7 @@ final class SQLiteBackend: StoreBackend {
             return try reader.inDatabase { db in
                 var result: T?
                 try db.inTransaction(.deferred) {
-                    result = try body(SQLiteTransaction(db: db))
+                    result = try body(SQLiteTransaction(db: db, held: readerStatements))
                     return .commit
                 }
                 guard let result else { throw TofuError.storeUnavailable(reason: "a store snapshot returned nothing") }
@@ -98,6 +101,7 @@ final class SQLiteBackend: StoreBackend {
         if case .notOpened = writer {
             let handle = try StoreFile.open(path: path, busyTimeout: busyTimeout, reader: reader)
             if handle.reader !== reader {
+                releaseReaderStatements()
                 try? reader.close()
                 reader = handle.reader
             }
@@ -108,6 +112,12 @@ final class SQLiteBackend: StoreBackend {
         case .readOnly(let reason): throw TofuError.storeUnavailable(reason: reason)
         case .notOpened: throw TofuError.storeUnavailable(reason: "the store \(path) could not be opened for writing")
         }
+    }
+
+    /// Finalizes the reader's held statements on its queue: a connection with a statement still
+    /// prepared does not close.
+    private func releaseReaderStatements() {
+        reader.inDatabase { _ in readerStatements.release() }
     }
 
     func backup(to destination: String) throws(TofuError) -> BackupSummary {
@@ -127,6 +137,7 @@ final class SQLiteBackend: StoreBackend {
     /// create SQLite's side files still sees everything.
     func close() {
         let writerPool: DatabasePool? = if case .open(let pool) = writer { pool } else { nil }
+        releaseReaderStatements()
         StoreFile.Handle(writer: writerPool, readOnlyReason: nil, reader: reader).close()
         writer = .notOpened
     }
@@ -136,6 +147,8 @@ final class SQLiteBackend: StoreBackend {
 /// Every statement is cached by the connection: each is prepared once per process.
 private struct SQLiteTransaction: StoreTransaction {
     let db: Database
+    /// The statements this connection holds prepared, when it is the reader.
+    var held: HeldStatements? = nil
 
     func pin(_ host: HostKey) throws -> Pin? {
         let key = host.description
@@ -212,7 +225,7 @@ private struct SQLiteTransaction: StoreTransaction {
         if stagedOnly { set |= 8 }
         values.append(.integer(Int64(limit) + 1))
         // Each row is decoded from the statement's columns as it is stepped.
-        let rows = try SteppedRows(db.cachedStatement(sql: Self.pageQueries[set]), binding: values)
+        let rows = try SteppedRows(pageStatement(set), binding: values)
         var pins: [Pin] = []
         var more = false
         try withExtendedLifetime(rows) {
@@ -225,6 +238,15 @@ private struct SQLiteTransaction: StoreTransaction {
             }
         }
         return (pins, more)
+    }
+
+    /// The page query of the conditions `set`: the reader's held one, or the connection's cached one.
+    private func pageStatement(_ set: Int) throws -> Statement {
+        guard let held else { return try db.cachedStatement(sql: Self.pageQueries[set]) }
+        if let statement = held.pages[set] { return statement }
+        let statement = try db.cachedStatement(sql: Self.pageQueries[set])
+        held.pages[set] = statement
+        return statement
     }
 
     func hostKeys() throws -> [HostKey] {
@@ -322,5 +344,15 @@ private struct SQLiteTransaction: StoreTransaction {
         arguments += [limit]
         return try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Rows.serverColumns) FROM dnac_server \(filter) ORDER BY host LIMIT ?"), arguments: arguments)
             .map { row throws(RowDamage) in try Rows.server(row) }
+    }
+}
+
+/// Statements one connection keeps prepared for its life, touched only on that connection's queue.
+private final class HeldStatements {
+    /// By `SQLiteTransaction.pageQueries`' index.
+    var pages = [Statement?](repeating: nil, count: 16)
+
+    func release() {
+        pages = [Statement?](repeating: nil, count: 16)
     }
 }
