@@ -618,9 +618,10 @@ backends serving them.
   several times the CPU of one in a steady stream: its code path (Swift runtime, GRDB, SQLite,
   jansson) is cold again after every sleep, and tofu's path is 1.5 times the ceiling's in
   instructions (above), more of it in code and data the caches lost. The cuts above took the
-  ratio from 1.38 to about 1.24; 1.15 needs the instructions within about 1.2 times the
-  ceiling's, which the strict row check alone (the hash, the texts, the times) does not leave room
-  for while the answer is built with jansson.
+  ratio from 1.38 to 1.05-1.24 in three runs of 2026-11-30 (11:37, 11:55, 12:00 UTC): it moves
+  with where the kernel places the two processes, as the echo's round trip does, so a single
+  run can land on either side of 1.15; the instruction count (the row above) is the steadier
+  measure of the work left.
 - **Pipelined rate**: the floor echoes an 80-byte request; tofu answers with a whole pin (about
   600 bytes). A C program doing nothing but that JSON work with jansson (the ceiling row) already
   reaches only 29-42% of the floor, so 40% cannot be met by any server that also reads the store
@@ -664,7 +665,7 @@ backends serving them.
   (odd texts, staged certificates, damaged rows, every kind of id), `JanssonObjectTests` 4,000
   random objects. What remains above the ceiling: the store path, about 75k against 25k in C (the
   DER hashed again, about 19k, by design and overstated by valgrind, which hides the CPU's SHA
-  instructions; eight texts, three times and the host key checked, 13k; GRDB's queue and
+  instructions; eight texts, three times and the host key checked, 13k; GRDB's
   queue, 3.5k; the lease on the store, 3k) and
   the Swift values of params and pin (4k); jansson's parse (17k) and dump (54k, 63k in C, which
   sorts) and SQLite's step (20k) cost the same in both.
