@@ -618,7 +618,7 @@ backends serving them.
   several times the CPU of one in a steady stream: its code path (Swift runtime, GRDB, SQLite,
   jansson) is cold again after every sleep, and tofu's path is 1.5 times the ceiling's in
   instructions (above), more of it in code and data the caches lost. The cuts above took the
-  ratio from 1.38 to 1.05-1.24 in three runs of 2026-11-30 (11:37, 11:55, 12:00 UTC): it moves
+  ratio from 1.38 to 1.05-1.24 in three runs of 2026-11-30 (11:37, 11:55, 11:57 UTC): it moves
   with where the kernel places the two processes, as the echo's round trip does, so a single
   run can land on either side of 1.15; the instruction count (the row above) is the steadier
   measure of the work left.
