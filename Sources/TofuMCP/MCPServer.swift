@@ -35,7 +35,7 @@ public enum MCPServer {
         let initialize: ImmediateHandler = { params in
             let request = try InitializeMethods.Request(params)
             guard let requested = request.protocolVersion else { return try editorInitialize?(params) ?? ["capabilities": [:]] }
-            return session.initialize(requested)
+            return try session.initialize(requested)
         }
         table.register("initialize", immediate: initialize, otherwise: { params, _ in try initialize(params) ?? .null })
         register(&table, "notifications/initialized") { _ in .null }
@@ -123,10 +123,19 @@ public enum MCPServer {
     final class Session: Sendable {
         private let revision = Locked<String?>(nil)
 
-        /// The answer to an MCP client's `initialize`.
-        func initialize(_ requested: String) -> JSONValue {
+        /// The answer to an MCP client's `initialize`. Once per connection: a second one would
+        /// switch the revision under a session in progress (and with it how argument errors
+        /// are reported), so it is refused and changes nothing.
+        func initialize(_ requested: String) throws(ResponseError) -> JSONValue {
             let negotiated = negotiate(requested)
-            revision.withLock { $0 = negotiated }
+            let earlier = revision.withLock { revision -> String? in
+                if let revision { return revision }
+                revision = negotiated
+                return nil
+            }
+            if let earlier {
+                throw .invalidRequest("this MCP session is already initialized (revision \(earlier)); a new session needs a new tofu-rpc")
+            }
             var serverInfo = InitializeMethods.serverInfo.objectValue ?? [:]
             serverInfo["title"] = "tofu certificate pin store"
             return [

@@ -62,6 +62,19 @@ import Testing
         #expect(try await agent.stop() == 0)
     }
 
+    /// An MCP session is initialized once: a second `initialize` is refused and the revision
+    /// negotiated first stays (it decides how argument errors are reported).
+    @Test func aSecondInitializeIsRefusedAndChangesNothing() async throws {
+        let agent = try await Agent(revision: "2025-06-18")
+        let again = try await agent.request("initialize", InitializeTests.mcpInitialize("2025-11-25"))
+        #expect(again.errorCode == -32600, "\(again)")
+        #expect(again.text.contains("already initialized (revision 2025-06-18)"), "\(again)")
+        // Still 2025-06-18: malformed arguments are a -32602 error, not an isError result.
+        let answer = try await agent.call("deleteCert", ["hostname": "127.0.0.1_9"])
+        #expect(answer.errorCode == -32602 && answer.errorData?["field"] as? String == "hostname", "\(answer)")
+        #expect(try await agent.stop() == 0)
+    }
+
     /// `structuredContent` is the method's own result, and the text is PI's line.
     @Test func aToolsResultIsItsMethodsResult() async throws {
         let agent = try await Agent()
