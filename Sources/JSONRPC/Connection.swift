@@ -127,7 +127,9 @@ public final class Connection: Sendable {
     private func readLoop() -> Ending {
         var decoder = FrameDecoder(maxMessageBytes: limits.maxMessageBytes, maxHeaderBytes: limits.maxHeaderBytes)
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        defer { pauseInput() }
         while true {
+            pauseInput()
             let count: Int
             do {
                 count = try FileIO.read(input, into: &chunk)
@@ -137,7 +139,7 @@ public final class Connection: Sendable {
             }
             if count == 0 {
                 for event in decoder.finish() {
-                    writer.waitForRoom()
+                    writer.waitForRoom(beforeSleeping: pauseInput)
                     if let ending = handle(event) { return ending }
                 }
                 return .endOfInput
@@ -145,7 +147,7 @@ public final class Connection: Sendable {
             let events = chunk.withUnsafeBytes { decoder.feed(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             for event in events {
                 // A peer that does not read its answers is not read from either.
-                writer.waitForRoom()
+                writer.waitForRoom(beforeSleeping: pauseInput)
                 if let ending = handle(event) { return ending }
             }
             writer.writeHeld()
@@ -248,7 +250,15 @@ public final class Connection: Sendable {
     /// some finish (what this thread holds is written first). Input thread.
     func admit(_ pending: RequestTracker.Pending) {
         tracker.admit(pending)
-        tracker.waitForRoomInQueue(beforeSleeping: writer.writeHeld)
+        tracker.waitForRoomInQueue {
+            writer.writeHeld()
+            pauseInput()
+        }
+    }
+
+    /// What the input thread lets go before it waits (see `MethodTable.inputPause`). Input thread.
+    private func pauseInput() {
+        methods.inputPause?()
     }
 
     // MARK: - Writing

@@ -94,6 +94,13 @@ public struct MethodTable: Sendable {
     private var laneHandlers: [String: LaneHandler] = [:]
     private var cancelNotifications: [String: CancelNotification] = [:]
 
+    /// Runs on the input thread each time it has answered what one read of input held and is
+    /// about to wait (for more input, for the peer to read its answers, for room in the queue),
+    /// and when the input ends: what the immediate and direct handlers share across the calls
+    /// of one read (one database snapshot for a pipelined client's lookups) is let go here, so
+    /// it is never held while the connection waits, nor seen by a call read after it.
+    public var inputPause: (@Sendable () -> Void)?
+
     public init() {}
 
     /// Adds `handler` for `method`, replacing any earlier one.

@@ -17,6 +17,7 @@ struct PinMethods: Sendable {
     func register(in table: inout MethodTable) {
         table.register("pinCert", on: writes) { params, context in try pinCert(params, context) }
         table.register("listCerts", direct: { params in try listOneHost(params) }, otherwise: { params, _ in try await listCerts(params) })
+        table.inputPause = { [store] in store.endReadRun() }
         table.register("deleteCert", on: writes) { params, context in try deleteCert(params, context) }
         table.register("certHistory") { params, _ in try await certHistory(params) }
         table.register("pruneHistory", on: writes) { params, context in try pruneHistory(params, context) }
@@ -110,13 +111,16 @@ struct PinMethods: Sendable {
     /// the question an operator or a script asks most ("what is pinned for this host?") is one
     /// indexed read, and a hop to a task and back would cost several times the read. Nil for a
     /// listing, and while the store is busy (the input thread never waits behind a write): those
-    /// go to `listCerts`.
+    /// go to `listCerts`. The lookups of one read of input share one database snapshot, ended
+    /// before the input thread waits again (`MethodTable.inputPause`).
     func listOneHost(_ params: Params) throws -> JanssonObject? {
         let request = try ListRequest(params)
         guard let host = request.host else { return nil }
         let page = try answering { () throws(TofuError) in
             try store.ifIdle { store throws(TofuError) in
-                try store.list(after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
+                try store.list(
+                    after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly,
+                    sharingSnapshot: true)
             }
         }
         guard let page else { return nil }

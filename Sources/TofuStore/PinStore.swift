@@ -1,5 +1,6 @@
 import Foundation
 import Posix
+import Synchronization
 import TofuCore
 import TofuTLS
 
@@ -28,6 +29,11 @@ public actor PinStore {
     /// each notice cost more than the last, and a process stopped with a stack overflow after
     /// about 32,000 writes.
     private nonisolated let observer = Locked<Observer?>(nil)
+    /// Which run of point reads `list(…, sharingSnapshot: true)` reads in: one more at each
+    /// `endReadRun`.
+    private nonisolated let readRun = Atomic<UInt64>(0)
+    /// Whether a shared snapshot may be open: set by each read in one, cleared once it is ended.
+    private nonisolated let mayShareSnapshot = Atomic<Bool>(false)
     /// Why `backup` cannot copy this store, when it cannot (a PostgreSQL store).
     public nonisolated let backupRefusal: String?
 
@@ -471,8 +477,36 @@ public actor PinStore {
     /// keeps pins whose certificate ends before that RFC 3339 time. `more` says whether
     /// another page follows.
     /// `stagedOnly` keeps pins with a staged next certificate.
-    public func list(after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil, stagedOnly: Bool = false) throws(TofuError) -> (pins: [Pin], more: Bool) {
-        try read { tx in try tx.pins(after: after, limit: limit, host: host, expiringBefore: expiringBefore, stagedOnly: stagedOnly) }
+    ///
+    /// `sharingSnapshot`: the read is one of a run that arrived together (a pipelined client's
+    /// lookups, answered on the input thread), which share one database snapshot until
+    /// `endReadRun` instead of each taking its own. For the one thread that calls `endReadRun`.
+    public func list(
+        after: String?, limit: Int, host: HostKey? = nil, expiringBefore: String? = nil, stagedOnly: Bool = false, sharingSnapshot: Bool = false
+    ) throws(TofuError) -> (pins: [Pin], more: Bool) {
+        let read = { (tx: any StoreTransaction) in try tx.pins(after: after, limit: limit, host: host, expiringBefore: expiringBefore, stagedOnly: stagedOnly) }
+        guard sharingSnapshot else { return try self.read(read) }
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        mayShareSnapshot.store(true, ordering: .relaxed)
+        return try backend.read(sharingSnapshotOf: readRun.load(ordering: .relaxed), read)
+    }
+
+    /// Ends the run of reads that share a snapshot (`list(…, sharingSnapshot: true)`): the next
+    /// such read takes a new one. Called by the thread making those reads before it waits (for
+    /// more requests), so a snapshot is neither kept while nobody reads nor seen by a request
+    /// that arrived after it was taken. Never waits: while the store is busy, whoever holds it
+    /// has ended the snapshot already (any other use of the store does), or a job does just after.
+    public nonisolated func endReadRun() {
+        readRun.wrappingAdd(1, ordering: .relaxed)
+        guard mayShareSnapshot.load(ordering: .relaxed) else { return }
+        let ended: Void? = try? executor.runIfIdle { () throws(TofuError) in try isolated { $0.endSharedSnapshot() } }
+        if ended == nil { Task { await self.endSharedSnapshot() } }
+    }
+
+    private func endSharedSnapshot() {
+        mayShareSnapshot.store(false, ordering: .relaxed)
+        backend?.endSharedSnapshot()
     }
 
     /// Every pinned host key, in order: what verifying all pins needs. Every row is read in

@@ -30,6 +30,15 @@ protocol StoreBackend: AnyObject {
     /// primitives it calls (a page of an export). Writes nothing, opens no more than reading needs.
     func snapshot<T>(_ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
 
+    /// `read`, for one of a run of point reads that arrived together (one read of a client's
+    /// pipelined requests): it may share the snapshot of the run's first read, kept open between
+    /// them, when `run` is the same number. Any other call ends that snapshot first, and so does
+    /// `endSharedSnapshot`: it never outlives the run, nor hides a commit of this process.
+    func read<T>(sharingSnapshotOf run: UInt64, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
+
+    /// Ends the snapshot `read(sharingSnapshotOf:_:)` kept open, if any.
+    func endSharedSnapshot()
+
     /// True once a failure has left the backend unusable (e.g. a lost connection): the store
     /// then closes it and opens a new one on its next call.
     var needsReopening: Bool { get }
@@ -41,6 +50,16 @@ protocol StoreBackend: AnyObject {
     /// (which must not exist), while other connections and processes go on writing; what the
     /// copy holds. Only a store that is one file can do this.
     func backup(to path: String) throws(TofuError) -> BackupSummary
+}
+
+extension StoreBackend {
+    /// A backend whose snapshots cost nothing to begin (or a round trip each, as PostgreSQL's)
+    /// gains nothing by sharing one: every read takes its own.
+    func read<T>(sharingSnapshotOf run: UInt64, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
+        try read(body)
+    }
+
+    func endSharedSnapshot() {}
 }
 
 /// What a backup holds: counted in the copy itself, once written and checked.

@@ -74,6 +74,8 @@ enum StoreFile {
         var configuration = Configuration()
         configuration.busyMode = busyMode(busyTimeout)
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA query_only = 1") }
+        // A run of point reads shares one snapshot, left open between calls (`SQLiteBackend`).
+        configuration.allowsUnsafeTransactions = true
         return try DatabaseQueue(path: path, configuration: configuration)
     }
 
@@ -100,6 +102,8 @@ enum StoreFile {
     private static func openReadOnly(_ path: String, reason: String, configuration: Configuration) throws -> Handle {
         var configuration = configuration
         configuration.readonly = true
+        // As the query-only reader: a run of point reads shares one snapshot.
+        configuration.allowsUnsafeTransactions = true
         let because = "the store \(path) is read-only (\(reason)); reads work, changes need write access to it"
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
