@@ -74,6 +74,12 @@ test: build
 	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
 	fi; \
+	if ! command -v strace >/dev/null 2>&1; then \
+	  echo "installing: strace (the tests that count tofu-rpc's system calls)" >&2; \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install: strace" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends strace; \
+	fi; \
 	if ! command -v nvim >/dev/null 2>&1; then \
 	  echo "installing: neovim (for the editor plugin's tests)" >&2; \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install: neovim" >&2; exit 1; fi; \

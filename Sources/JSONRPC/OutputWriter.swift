@@ -59,6 +59,8 @@ final class OutputWriter: Sendable {
     private let signal = DispatchSemaphore(value: 0)
     private let room = DispatchSemaphore(value: 0)
     private let broken = Atomic<Bool>(false)
+    /// The descriptor cannot be written with `FileIO.writeWithoutWaiting`: polled instead.
+    private let cannotWriteWithoutWaiting = Atomic<Bool>(false)
     /// `hold` queued bytes that `writeHeld` has not yet passed on.
     private let holding = Atomic<Bool>(false)
     private let onBroken: @Sendable (Errno) -> Void
@@ -129,6 +131,16 @@ final class OutputWriter: Sendable {
             }
             written(batch.count)
             if more { signal.signal() }
+        case .wrote(let count):
+            let more = state.withLock { state in
+                state.writing = false
+                return !state.items.isEmpty
+            }
+            written(count)
+            if more { signal.signal() }
+        case .wrotePart(let count):
+            written(count)
+            signal.signal()
         case .busy:
             break
         case .outputThread:
@@ -197,6 +209,11 @@ final class OutputWriter: Sendable {
     private enum Claim {
         /// The calling thread: these bytes, everything queued.
         case claimed([UInt8])
+        /// The calling thread has written everything queued: these many bytes.
+        case wrote(Int)
+        /// The calling thread has written the first bytes of what was queued, these many; the
+        /// rest is the output thread's.
+        case wrotePart(Int)
         /// Whoever is writing now, who looks for more when done.
         case busy
         /// The output thread: it is too much to write at once, not only bytes, or the descriptor
@@ -205,8 +222,9 @@ final class OutputWriter: Sendable {
     }
 
     /// Takes every queued item for the calling thread to write, if they are only bytes, fit
-    /// `directLimit`, nobody is writing, and the descriptor polls writable. The descriptor is
-    /// claimed before it is polled: between the two, no other thread of ours can fill it.
+    /// `directLimit`, and nobody is writing; writes them at once if the descriptor takes them
+    /// without blocking, else claims them if it polls writable. The descriptor is claimed before
+    /// it is tried: meanwhile, no other thread of ours can fill it.
     private func claimSmallBatch() -> Claim {
         let claim = state.withLock { state -> (batch: [UInt8], items: Int)? in
             guard !state.writing else { return nil }
@@ -223,6 +241,29 @@ final class OutputWriter: Sendable {
         }
         guard let claim else { return .busy }
         guard claim.items >= 0 else { return .outputThread }
+        // Nothing queued: released by the caller, who looks for what came meanwhile.
+        guard !claim.batch.isEmpty else { return .wrote(0) }
+        // Tried first: a write that fails rather than block costs one call, a poll first two.
+        if !cannotWriteWithoutWaiting.load(ordering: .relaxed), !broken.load(ordering: .relaxed) {
+            switch FileIO.writeWithoutWaiting(fd, claim.batch) {
+            case .wrote(let count) where count == claim.batch.count:
+                state.withLock { state in for _ in 0..<claim.items { _ = state.items.popFirst() } }
+                return .wrote(count)
+            case .wrote(let count) where count > 0:
+                // Part went out (a socket can take part): the rest goes first, from the output thread.
+                state.withLock { state in
+                    for _ in 0..<claim.items { _ = state.items.popFirst() }
+                    state.items.prepend(.bytes(Array(claim.batch[count...])))
+                    state.writing = false
+                }
+                return .wrotePart(count)
+            case .unsupported:
+                cannotWriteWithoutWaiting.store(true, ordering: .relaxed)
+            case .wrote, .wouldBlock, .failed:
+                // The poll decides; a failure is reported by the write that follows.
+                break
+            }
+        }
         var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         let writable = poll(&ready, 1, 0) == 1 && ready.revents & Int16(POLLOUT) != 0
         return state.withLock { state -> Claim in

@@ -1,3 +1,5 @@
+import CProcessControl
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -37,6 +39,33 @@ public enum FileIO {
     /// Writes all of `text` in UTF-8; see `writeAll(_:_:)`.
     public static func writeAll(_ fd: Int32, _ text: String) throws(Errno) {
         try writeAll(fd, Array(text.utf8))
+    }
+
+    /// What `writeWithoutWaiting` did.
+    public enum WriteWithoutWaiting: Equatable, Sendable {
+        /// This many bytes were written: all of them, or fewer (the rest is the caller's).
+        case wrote(Int)
+        /// Nothing: the descriptor would have blocked.
+        case wouldBlock
+        /// This kernel, or this kind of descriptor, cannot write without blocking this way.
+        case unsupported
+        case failed(Errno)
+    }
+
+    /// One write(2) of `bytes` that fails rather than block, on a descriptor left blocking: a
+    /// process's stdout is shared with others (its parent, a terminal), and O_NONBLOCK would
+    /// change it under them. Linux's RWF_NOWAIT (pipes since 5.x); `unsupported` elsewhere.
+    public static func writeWithoutWaiting(_ fd: Int32, _ bytes: [UInt8]) -> WriteWithoutWaiting {
+        while true {
+            let written = bytes.withUnsafeBytes { tofu_write_nowait(fd, $0.baseAddress, $0.count) }
+            if written >= 0 { return .wrote(written) }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN: return .wouldBlock
+            case EOPNOTSUPP, EINVAL, ESPIPE, ENOSYS: return .unsupported
+            default: return .failed(Errno.current)
+            }
+        }
     }
 
     /// One read(2) into `buffer`: the number of bytes read, 0 at the end of the input.

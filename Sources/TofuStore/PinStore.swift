@@ -488,8 +488,9 @@ public actor PinStore {
         guard sharingSnapshot else { return try self.read(read) }
         let backend = try openBackend()
         defer { dropIfUnusable(backend) }
-        mayShareSnapshot.store(true, ordering: .relaxed)
-        return try backend.read(sharingSnapshotOf: readRun.load(ordering: .relaxed), read)
+        let pins = try backend.read(sharingSnapshotOf: readRun.load(ordering: .relaxed), read)
+        if backend.holdsSharedSnapshot { mayShareSnapshot.store(true, ordering: .relaxed) }
+        return pins
     }
 
     /// Ends the run of reads that share a snapshot (`list(…, sharingSnapshot: true)`): the next

@@ -36,6 +36,9 @@ protocol StoreBackend: AnyObject {
     /// `endSharedSnapshot`: it never outlives the run, nor hides a commit of this process.
     func read<T>(sharingSnapshotOf run: UInt64, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T
 
+    /// Whether `read(sharingSnapshotOf:_:)` keeps a snapshot open now.
+    var holdsSharedSnapshot: Bool { get }
+
     /// Ends the snapshot `read(sharingSnapshotOf:_:)` kept open, if any.
     func endSharedSnapshot()
 
@@ -58,6 +61,8 @@ extension StoreBackend {
     func read<T>(sharingSnapshotOf run: UInt64, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
         try read(body)
     }
+
+    var holdsSharedSnapshot: Bool { false }
 
     func endSharedSnapshot() {}
 }

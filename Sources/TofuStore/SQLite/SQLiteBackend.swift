@@ -17,8 +17,8 @@ final class SQLiteBackend: StoreBackend {
     /// The reader's page queries, prepared once for its life: GRDB's statement cache would hash
     /// the whole SQL text to find them on every read. Used, and emptied, only on the reader's queue.
     private let readerStatements = HeldStatements()
-    /// The run whose snapshot the reader holds open (`read(sharingSnapshotOf:_:)`), if any.
-    private var sharedRun: UInt64?
+    /// The run of the last `read(sharingSnapshotOf:_:)`, and whether its snapshot is held open.
+    private var sharedRun: (run: UInt64, open: Bool)?
 
     private enum Writer {
         /// Only the reader is open: nothing has been written yet.
@@ -103,16 +103,20 @@ final class SQLiteBackend: StoreBackend {
 
     /// A pipelined client's point reads, one read of its input: each SELECT on its own would
     /// take and drop the file's read lock (two `fcntl` and a `stat` each: a fifth of a point
-    /// read's time); the run's reads share the deferred transaction the first one begins.
-    /// Every request of the run had arrived before that snapshot was taken, so each answer still
-    /// shows the store as it was at some moment between its request and its answer.
+    /// read's time); from the run's second read on, they share the deferred transaction that
+    /// one begins (a run of one, a client waiting for each answer, pays nothing for it). Every
+    /// request of the run had arrived before that snapshot was taken, so each answer still shows
+    /// the store as it was at some moment between its request and its answer.
     func read<T>(sharingSnapshotOf run: UInt64, _ body: (any StoreTransaction) throws -> T) throws(TofuError) -> T {
-        if let open = sharedRun, open != run { endSharedSnapshot() }
+        if let shared = sharedRun, shared.run != run { endSharedSnapshot() }
         do {
             return try reader.inDatabase { db in
-                if sharedRun == nil {
-                    try db.beginTransaction(.deferred)
-                    sharedRun = run
+                switch sharedRun {
+                case nil: sharedRun = (run, false)
+                case (_, false)?:
+                    try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
+                    sharedRun = (run, true)
+                case (_, true)?: break
                 }
                 do {
                     return try body(SQLiteTransaction(db: db, held: readerStatements))
@@ -127,8 +131,14 @@ final class SQLiteBackend: StoreBackend {
         }
     }
 
+    var holdsSharedSnapshot: Bool { sharedRun?.open == true }
+
     func endSharedSnapshot() {
-        guard sharedRun != nil else { return }
+        guard let shared = sharedRun else { return }
+        guard shared.open else {
+            sharedRun = nil
+            return
+        }
         reader.inDatabase { db in endSharedSnapshot(db) }
     }
 
@@ -137,7 +147,7 @@ final class SQLiteBackend: StoreBackend {
         sharedRun = nil
         guard db.isInsideTransaction else { return }
         do {
-            try db.commit()
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
         } catch {
             try? db.rollback()
         }
