@@ -185,8 +185,10 @@ static inline json_t *error_response(json_t *id, int code, const char *message) 
 }
 
 /* NDJSON service on stdin/stdout: each complete line read is answered by `handle`, and the
- * answers of one read go out in one write (as tofu-rpc coalesces them). */
+ * answers of one read go out in one write (as tofu-rpc coalesces them). `around_read`, when
+ * set, is called with 1 before the lines of one read are answered and with 0 after. */
 typedef json_t *(*request_handler)(const char *line, size_t length, void *context);
+static void (*around_read)(int begin);
 
 static inline void write_all(int fd, const char *data, size_t length) {
     while (length) {
@@ -205,6 +207,7 @@ static inline void serve_lines(request_handler handle, void *context) {
     while ((got = read(0, input + have, sizeof input - have)) > 0) {
         have += (size_t)got;
         size_t start = 0;
+        if (around_read) around_read(1);
         for (size_t i = 0; i < have; i++) {
             if (input[i] != '\n') continue;
             size_t length = i - start;
@@ -220,6 +223,7 @@ static inline void serve_lines(request_handler handle, void *context) {
             }
             json_decref(answer);
         }
+        if (around_read) around_read(0);
         memmove(input, input + start, have - start); have -= start;
         if (have == sizeof input) fail("request", "a line longer than 1 MiB");
         if (out) { write_all(1, output, out); out = 0; }

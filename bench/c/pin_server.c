@@ -12,7 +12,8 @@
  *
  * The answers of one read() go out in one write(). Anything else gets a -32601/-32602 error.
  *
- *   pin_server STORE.sqlite               (built from this file alone: jansson + SQLite)
+ *   pin_server [--snapshot-per-read] STORE.sqlite   (jansson + SQLite; the option: the lookups
+ *                         of one read share one read transaction, as tofu-rpc's do)
  *   pin_server_pg postgresql://…          (built with -DWITH_PG: + libpq and OpenSSL)
  *
  * Loopback only: the PostgreSQL URI is the bench's own throwaway cluster. */
@@ -83,8 +84,18 @@ done:
     return answer;
 }
 
+#ifndef WITH_PG
+/* --snapshot-per-read: the lookups of one read share one read transaction, as tofu-rpc's do. */
+static void snapshot_per_read(int begin) {
+    if (sqlite3_exec(reader.db, begin ? "BEGIN DEFERRED" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK) fail("snapshot", sqlite3_errmsg(reader.db));
+}
+#endif
+
 int main(int argc, char **argv) {
-    if (argc != 2) { fprintf(stderr, "usage: %s STORE\n", argv[0]); return 2; }
+#ifndef WITH_PG
+    if (argc == 3 && strcmp(argv[1], "--snapshot-per-read") == 0) { around_read = snapshot_per_read; argv++; argc--; }
+#endif
+    if (argc != 2) { fprintf(stderr, "usage: %s [--snapshot-per-read] STORE\n", argv[0]); return 2; }
     json_object_seed(0);
 #ifdef WITH_PG
     pg_open(&store, argv[1]);
