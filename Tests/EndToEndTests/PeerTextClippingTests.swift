@@ -17,12 +17,13 @@ import Testing
         #expect(text.count == 1)
 
         // An unknown method (request, then notification: only logged), an unknown param's name,
-        // and a host that is not one.
+        // a host that is not one, and a fingerprint that is not one.
         server.process.send(line: Wire.request(text, id: 1))
         server.process.send(line: Wire.request(text))
         server.process.send(line: Wire.request("listCerts", id: 2, params: ["host": "kong.example", text: 1]))
         server.process.send(line: Wire.request("listCerts", id: 3, params: ["host": text]))
-        let answers = try await server.process.reader.next(3)
+        server.process.send(line: Wire.request("deleteCert", id: 4, params: ["host": "kong.example", "expectedFingerprint": text]))
+        let answers = try await server.process.reader.next(4)
         for answer in answers {
             #expect(answer.object["error"] != nil, "\(answer.text.prefix(300))")
             // The largest answer here, with its text clipped, is well under 4 KB; unclipped, each
