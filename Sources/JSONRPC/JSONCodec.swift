@@ -58,7 +58,7 @@ public enum JSONCodec {
     }
 
     /// `body` run on the tree of the JSON text in `bytes`, which is freed after; jansson's own
-    /// nesting limit reported as `maxDepth`.
+    /// nesting limit reported as `maxDepth`, or as jansson's when that is the lower.
     private static func withTree<T>(
         _ bytes: UnsafeRawBufferPointer, maxDepth: Int, _ body: (UnsafeMutablePointer<json_t>) throws(JSONDecodingError) -> T
     ) throws(JSONDecodingError) -> T {
@@ -73,7 +73,7 @@ public enum JSONCodec {
         }
         guard let root = loaded else {
             if json_error_code(&error) == json_error_stack_overflow {
-                throw .tooDeep(limit: maxDepth, id: nil)
+                throw .tooDeep(limit: min(maxDepth, Int(JSON_PARSER_MAX_DEPTH)), id: nil)
             }
             throw .syntax(
                 reason: ParseErrorWording.reason(for: error),
