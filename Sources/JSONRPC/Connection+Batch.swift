@@ -39,11 +39,15 @@ extension Connection {
                 Task { [self] in
                     let answers = await runBatch(collected, entries, framing)
                     if let answers { writer.write(framing.frame(answers)) }
+                    admitted.remove(cost)
                     tracker.finish(token)
                 }
                 tracker.track(token, id: nil, cancel: {})
             },
-            dropped: { [self] in if let cancelled { write(cancelled, framing) } })
+            dropped: { [self] in
+                admitted.remove(cost)
+                if let cancelled { write(cancelled, framing) }
+            })
         admit(pending)
         return ending
     }

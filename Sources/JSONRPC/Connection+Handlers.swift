@@ -39,10 +39,14 @@ extension Connection {
                 tracker.track(token, id: call.id, cancel: { start.cancel() })
                 handler.lane.submit { [self] in
                     if let response = runOnLane(call, handler.run, start, framing) { write(response, framing) }
+                    admitted.remove(cost)
                     tracker.finish(token)
                 }
             },
-            dropped: { [self] in if let cancelled { write(cancelled, framing) } })
+            dropped: { [self] in
+                admitted.remove(cost)
+                if let cancelled { write(cancelled, framing) }
+            })
     }
 
     /// Runs one call's `BlockingHandler` unless it was cancelled first; returns its response, or
