@@ -39,15 +39,19 @@ extension Connection {
                 tracker.track(token, id: call.id, cancel: { start.cancel() })
                 handler.lane.submit { [self] in
                     if let response = runOnLane(call, handler.run, start, framing) { write(response, framing) }
+                    admitted.remove(cost)
                     tracker.finish(token)
                 }
             },
-            dropped: { [self] in if let cancelled { write(cancelled, framing) } })
+            dropped: { [self] in
+                admitted.remove(cost)
+                if let cancelled { write(cancelled, framing) }
+            })
     }
 
     /// Runs one call's `BlockingHandler` unless it was cancelled first; returns its response, or
     /// nil for a notification. The lane's thread.
-    private func runOnLane(_ call: Call, _ handler: BlockingHandler, _ start: LaneStart, _ framing: Framing) -> JSONValue? {
+    func runOnLane(_ call: Call, _ handler: BlockingHandler, _ start: LaneStart, _ framing: Framing) -> JSONValue? {
         guard start.begin() else { return call.id.map { OutgoingMessage.response(id: $0, error: .cancelled) } }
         let context = RequestContext(id: call.id, method: call.method, framing: framing) { [self] message, framing in
             write(message, framing)

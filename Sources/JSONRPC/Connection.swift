@@ -58,12 +58,21 @@ public final class Connection: Sendable {
     /// What one parsed call waiting in the queue costs beyond its bytes (about 900 bytes were
     /// measured for a small request): the queue's bound is on memory, not on bytes read.
     static let parsedCallCost = 1024
+    /// What one parsed JSON value costs beyond its text, at most: a `JSONValue` and its share of
+    /// the array or dictionary holding it (24 to 80 bytes were measured).
+    static let parsedValueCost = 64
+    /// The messages admitted and not yet answered may cost this many `maxMessageBytes`, and
+    /// `admittedCallCost` for each call that may run, before reading stops (see `AdmittedCost`):
+    /// small calls never meet the bound, whatever the limits; a few big ones do.
+    static let admittedCostFactor = 4
+    static let admittedCallCost = 4096
 
     let methods: MethodTable
     let limits: Limits
     let logger: Logger
     let writer: OutputWriter
     let tracker: RequestTracker
+    let admitted: AdmittedCost
     let inputThread: ThreadRole
     /// `shutdown` was received: LSP then accepts only `exit`.
     let shutdownRequested = Atomic<Bool>(false)
@@ -90,6 +99,10 @@ public final class Connection: Sendable {
         }
         self.writer = writer
         self.tracker = RequestTracker(maxInFlight: limits.maxInFlight, maxQueuedCost: limits.maxMessageBytes) { writer.hasRoom }
+        let messages = limits.maxMessageBytes.multipliedReportingOverflow(by: Self.admittedCostFactor)
+        let calls = limits.maxInFlight.multipliedReportingOverflow(by: Self.admittedCallCost)
+        let bound = messages.partialValue.addingReportingOverflow(calls.partialValue)
+        self.admitted = AdmittedCost(bound: messages.overflow || calls.overflow || bound.overflow ? .max : bound.partialValue)
     }
 
     /// Serves until the input ends or `exit` arrives; then finishes (or, on `exit`,
@@ -140,14 +153,17 @@ public final class Connection: Sendable {
             if count == 0 {
                 for event in decoder.finish() {
                     writer.waitForRoom(beforeSleeping: pauseInput)
+                    admitted.waitForRoom(beforeSleeping: writeHeldAndPause)
                     if let ending = handle(event) { return ending }
                 }
                 return .endOfInput
             }
             let events = chunk.withUnsafeBytes { decoder.feed(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             for event in events {
-                // A peer that does not read its answers is not read from either.
+                // A peer that does not read its answers is not read from either, nor one whose
+                // calls hold too much memory.
                 writer.waitForRoom(beforeSleeping: pauseInput)
+                admitted.waitForRoom(beforeSleeping: writeHeldAndPause)
                 if let ending = handle(event) { return ending }
             }
             writer.writeHeld()
@@ -177,9 +193,10 @@ public final class Connection: Sendable {
 
     private func handleMessage(_ bytes: [UInt8], _ framing: Framing) -> Ending? {
         let value: JSONValue
+        var values = 0
         do {
-            switch try JSONCodec.message(bytes, maxDepth: limits.maxDepth) {
-            case .call(let call): return handleSingle(.call(call), framing, cost: bytes.count + Self.parsedCallCost)
+            switch try JSONCodec.message(bytes, maxDepth: limits.maxDepth, values: &values) {
+            case .call(let call): return handleSingle(.call(call), framing, cost: Self.cost(bytes.count, values: values, calls: 1))
             case .other(let other): value = other
             }
         } catch {
@@ -196,7 +213,7 @@ public final class Connection: Sendable {
             return nil
         }
         guard case .array(let entries) = value else {
-            return handleSingle(IncomingMessage(value), framing, cost: bytes.count + Self.parsedCallCost)
+            return handleSingle(IncomingMessage(value), framing, cost: Self.cost(bytes.count, values: values, calls: 1))
         }
         if entries.isEmpty {
             answerOnInputThread(OutgoingMessage.response(id: .null, error: .invalidRequest("empty batch")), framing)
@@ -208,7 +225,13 @@ public final class Connection: Sendable {
                 OutgoingMessage.response(id: .null, error: .limitExceeded("batchEntries", max: limits.maxBatchEntries, reason: reason)), framing)
             return nil
         }
-        return handleBatch(entries.map(IncomingMessage.init), framing, cost: bytes.count + entries.count * Self.parsedCallCost)
+        return handleBatch(entries.map(IncomingMessage.init), framing, cost: Self.cost(bytes.count, values: values, calls: entries.count))
+    }
+
+    /// What a message of `bytes` bytes, parsed into `values` JSON values and `calls` calls, holds
+    /// in memory while it waits or runs. Its counts are bounded by the bytes read: no overflow.
+    static func cost(_ bytes: Int, values: Int, calls: Int) -> Int {
+        bytes + values * parsedValueCost + calls * parsedCallCost
     }
 
     private func handleSingle(_ message: IncomingMessage, _ framing: Framing, cost: Int) -> Ending? {
@@ -236,11 +259,15 @@ public final class Connection: Sendable {
                 start: { [self] token in
                     let task = Task { [self] in
                         if let response = await perform(call, framing) { write(response, framing) }
+                        admitted.remove(cost)
                         tracker.finish(token)
                     }
                     tracker.track(token, id: call.id, cancel: { task.cancel() })
                 },
-                dropped: { [self] in if let cancelled { write(cancelled, framing) } })
+                dropped: { [self] in
+                    admitted.remove(cost)
+                    if let cancelled { write(cancelled, framing) }
+                })
             admit(pending)
         }
         return nil
@@ -249,11 +276,16 @@ public final class Connection: Sendable {
     /// Starts `pending` or queues it; while the queue is over its bound, reading stops until
     /// some finish (what this thread holds is written first). Input thread.
     func admit(_ pending: RequestTracker.Pending) {
+        admitted.add(pending.cost)
         tracker.admit(pending)
-        tracker.waitForRoomInQueue {
-            writer.writeHeld()
-            pauseInput()
-        }
+        tracker.waitForRoomInQueue(beforeSleeping: writeHeldAndPause)
+    }
+
+    /// What the input thread does before it sleeps for room: its held answers written, and
+    /// what it holds across one read let go. Input thread.
+    private func writeHeldAndPause() {
+        writer.writeHeld()
+        pauseInput()
     }
 
     /// What the input thread lets go before it waits (see `MethodTable.inputPause`). Input thread.

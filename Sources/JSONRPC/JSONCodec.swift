@@ -31,7 +31,8 @@ public enum JSONCodec {
     /// Parses one JSON text of any type (`JSON_DECODE_ANY`), rejecting duplicate keys and
     /// nesting deeper than `maxDepth` containers.
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) throws(JSONDecodingError) -> JSONValue {
-        try withTree(bytes, maxDepth: maxDepth) { root throws(JSONDecodingError) in try value(root, maxDepth: maxDepth) }
+        var values = 0
+        return try withTree(bytes, maxDepth: maxDepth) { root throws(JSONDecodingError) in try value(root, maxDepth: maxDepth, values: &values) }
     }
 
     /// What one message read from the wire is: a plain single call, or any other value.
@@ -43,12 +44,20 @@ public enum JSONCodec {
     /// Parses a message as `parse` does; a plain single call (see `plainCall`) is read from
     /// jansson's tree directly, without its envelope becoming a `JSONValue` first.
     static func message(_ bytes: [UInt8], maxDepth: Int) throws(JSONDecodingError) -> Message {
+        var values = 0
+        return try message(bytes, maxDepth: maxDepth, values: &values)
+    }
+
+    /// `message`, counting in `values` the JSON values it made (what the message holds in memory
+    /// beyond its text: `[0,0,…]` is two bytes a value, each a `JSONValue` of 24 or more).
+    static func message(_ bytes: [UInt8], maxDepth: Int, values: inout Int) throws(JSONDecodingError) -> Message {
         let result: Result<Message, JSONDecodingError> = bytes.withUnsafeBytes { buffer in
             do throws(JSONDecodingError) {
                 return .success(
                     try withTree(buffer, maxDepth: maxDepth) { root throws(JSONDecodingError) in
-                        if let call = plainCall(root, maxDepth: maxDepth) { return .call(call) }
-                        return .other(try value(root, maxDepth: maxDepth))
+                        if let call = plainCall(root, maxDepth: maxDepth, values: &values) { return .call(call) }
+                        values = 0
+                        return .other(try value(root, maxDepth: maxDepth, values: &values))
                     })
             } catch {
                 return .failure(error)
@@ -58,7 +67,7 @@ public enum JSONCodec {
     }
 
     /// `body` run on the tree of the JSON text in `bytes`, which is freed after; jansson's own
-    /// nesting limit reported as `maxDepth`.
+    /// nesting limit reported as `maxDepth`, or as jansson's when that is the lower.
     private static func withTree<T>(
         _ bytes: UnsafeRawBufferPointer, maxDepth: Int, _ body: (UnsafeMutablePointer<json_t>) throws(JSONDecodingError) -> T
     ) throws(JSONDecodingError) -> T {
@@ -73,7 +82,7 @@ public enum JSONCodec {
         }
         guard let root = loaded else {
             if json_error_code(&error) == json_error_stack_overflow {
-                throw .tooDeep(limit: maxDepth, id: nil)
+                throw .tooDeep(limit: min(maxDepth, Int(JSON_PARSER_MAX_DEPTH)), id: nil)
             }
             throw .syntax(
                 reason: ParseErrorWording.reason(for: error),
@@ -83,8 +92,8 @@ public enum JSONCodec {
         return try body(root)
     }
 
-    private static func value(_ root: UnsafeMutablePointer<json_t>, maxDepth: Int) throws(JSONDecodingError) -> JSONValue {
-        guard let value = convert(root, depthLeft: maxDepth) else {
+    private static func value(_ root: UnsafeMutablePointer<json_t>, maxDepth: Int, values: inout Int) throws(JSONDecodingError) -> JSONValue {
+        guard let value = convert(root, depthLeft: maxDepth, values: &values) else {
             throw .tooDeep(limit: maxDepth, id: recoverableID(root))
         }
         return value
@@ -96,7 +105,7 @@ public enum JSONCodec {
     /// depth), nothing else. Its id and params become `JSONValue`s; its envelope does not. Nil
     /// for anything else, which `IncomingMessage` reads from the whole value (and words the
     /// error of): the same call either way.
-    private static func plainCall(_ root: UnsafeMutablePointer<json_t>, maxDepth: Int) -> Call? {
+    private static func plainCall(_ root: UnsafeMutablePointer<json_t>, maxDepth: Int, values: inout Int) -> Call? {
         guard maxDepth > 0, tofu_json_typeof(root) == Int32(JSON_OBJECT.rawValue),
             let version = json_object_get(root, "jsonrpc"), tofu_json_typeof(version) == Int32(JSON_STRING.rawValue),
             string(json_string_value(version), count: json_string_length(version)) == "2.0",
@@ -107,7 +116,7 @@ public enum JSONCodec {
         if let given = json_object_get(root, "id") {
             members += 1
             switch json_type(UInt32(tofu_json_typeof(given))) {
-            case JSON_NULL, JSON_INTEGER, JSON_REAL, JSON_STRING: id = convert(given, depthLeft: 0)
+            case JSON_NULL, JSON_INTEGER, JSON_REAL, JSON_STRING: id = convert(given, depthLeft: 0, values: &values)
             default: return nil
             }
         }
@@ -117,7 +126,7 @@ public enum JSONCodec {
             switch json_type(UInt32(tofu_json_typeof(given))) {
             case JSON_NULL: params = nil
             case JSON_ARRAY, JSON_OBJECT:
-                guard let converted = convert(given, depthLeft: maxDepth - 1) else { return nil }
+                guard let converted = convert(given, depthLeft: maxDepth - 1, values: &values) else { return nil }
                 params = converted
             default: return nil
             }
@@ -259,12 +268,14 @@ public enum JSONCodec {
 
     /// A tree built here (`JanssonObject`) as a `JSONValue`.
     static func value(of tree: UnsafeMutablePointer<json_t>) -> JSONValue {
-        guard let value = convert(tree, depthLeft: Int.max) else { preconditionFailure("jansson: a tree built here holds a value of no JSON type") }
+        var values = 0
+        guard let value = convert(tree, depthLeft: Int.max, values: &values) else { preconditionFailure("jansson: a tree built here holds a value of no JSON type") }
         return value
     }
 
-    /// nil when the value nests deeper than allowed.
-    private static func convert(_ json: UnsafeMutablePointer<json_t>, depthLeft: Int) -> JSONValue? {
+    /// nil when the value nests deeper than allowed. Counts each value made in `values`.
+    private static func convert(_ json: UnsafeMutablePointer<json_t>, depthLeft: Int, values: inout Int) -> JSONValue? {
+        values &+= 1
         switch json_type(UInt32(tofu_json_typeof(json))) {
         case JSON_NULL: return .null
         case JSON_TRUE: return .bool(true)
@@ -280,7 +291,7 @@ public enum JSONCodec {
             elements.reserveCapacity(count)
             for index in 0..<count {
                 guard let element = json_array_get(json, index),
-                    let value = convert(element, depthLeft: depthLeft - 1)
+                    let value = convert(element, depthLeft: depthLeft - 1, values: &values)
                 else { return nil }
                 elements.append(value)
             }
@@ -292,7 +303,7 @@ public enum JSONCodec {
             var iterator = json_object_iter(json)
             while let current = iterator {
                 guard let member = json_object_iter_value(current),
-                    let value = convert(member, depthLeft: depthLeft - 1)
+                    let value = convert(member, depthLeft: depthLeft - 1, values: &values)
                 else { return nil }
                 members[string(json_object_iter_key(current), count: json_object_iter_key_len(current))] = value
                 iterator = json_object_iter_next(json, current)
@@ -314,7 +325,9 @@ public enum JSONCodec {
             return nil
         }
         switch json_type(UInt32(tofu_json_typeof(id))) {
-        case JSON_NULL, JSON_INTEGER, JSON_REAL, JSON_STRING: return convert(id, depthLeft: 0)
+        case JSON_NULL, JSON_INTEGER, JSON_REAL, JSON_STRING:
+            var values = 0
+            return convert(id, depthLeft: 0, values: &values)
         default: return nil
         }
     }

@@ -59,10 +59,13 @@ extension ResponseError {
             details: ["method": .string(shown)])
     }
 
-    /// A peer's text as it is echoed in an error: at most 200 characters, never the megabytes
-    /// a peer may send.
+    /// A peer's text as it is echoed in an error: at most 200 code points, never the megabytes
+    /// a peer may send. Code points, not characters: one character may hold any number of them
+    /// (a letter and its combining marks), and counting characters reads the whole text.
     public static func clipped(_ text: String) -> String {
-        text.count > 200 ? String(text.prefix(200)) + "…" : text
+        let scalars = text.unicodeScalars
+        guard let end = scalars.index(scalars.startIndex, offsetBy: 200, limitedBy: scalars.endIndex), end != scalars.endIndex else { return text }
+        return String(scalars[..<end]) + "…"
     }
 
     /// Invalid params, naming the offending field (`field` is nil when params as a whole are wrong).

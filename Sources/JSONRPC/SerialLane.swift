@@ -119,6 +119,15 @@ final class LaneStart: Sendable {
         }
     }
 
+    /// Cancels the call if it has not begun: true if it never will, false if it runs or ran.
+    func cancelIfWaiting() -> Bool {
+        phase.withLock { phase in
+            guard case .waiting = phase else { return false }
+            phase = .cancelledEarly
+            return true
+        }
+    }
+
     func cancel() {
         phase.withLock { phase in
             switch phase {

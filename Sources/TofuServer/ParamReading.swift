@@ -41,7 +41,7 @@ extension NamedParams {
     func fingerprint(_ name: String) throws(ResponseError) -> Fingerprint? {
         guard let text: String = try optional(name) else { return nil }
         guard let fingerprint = Fingerprint(parsing: text) else {
-            throw .invalidParams(field: name, "must be a SHA-256 fingerprint: 64 hex digits, with or without colons (got '\(text.prefix(100))')")
+            throw .invalidParams(field: name, "must be a SHA-256 fingerprint: 64 hex digits, with or without colons (got '\(ResponseError.clipped(text))')")
         }
         return fingerprint
     }
