@@ -110,12 +110,13 @@ struct PinMethods: Sendable {
     /// listCerts of one host, answered on the connection's input thread when the store is idle:
     /// the question an operator or a script asks most ("what is pinned for this host?") is one
     /// indexed read, and a hop to a task and back would cost several times the read. Nil for a
-    /// listing, and while the store is busy (the input thread never waits behind a write): those
-    /// go to `listCerts`. The lookups of one read of input share one database snapshot, ended
+    /// listing, while the store is busy (the input thread never waits behind a write) and for a
+    /// store read over the network (never waited for on the input thread): those go to `listCerts`. The lookups of one read of input share one database snapshot, ended
     /// before the input thread waits again (`MethodTable.inputPause`).
     func listOneHost(_ params: Params) throws -> JanssonObject? {
         let request = try ListRequest(params)
-        guard let host = request.host else { return nil }
+        // A PostgreSQL server that stops answering would stop the input thread with it.
+        guard let host = request.host, !store.readsOverNetwork else { return nil }
         let page = try answering { () throws(TofuError) in
             try store.ifIdle { store throws(TofuError) in
                 try store.list(

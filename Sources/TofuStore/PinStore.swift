@@ -36,6 +36,9 @@ public actor PinStore {
     private nonisolated let mayShareSnapshot = Atomic<Bool>(false)
     /// Why `backup` cannot copy this store, when it cannot (a PostgreSQL store).
     public nonisolated let backupRefusal: String?
+    /// Whether a read may wait on the network (a PostgreSQL store): then no thread that must
+    /// never wait for a peer (the input thread) may read it, even when the store is idle.
+    public nonisolated let readsOverNetwork: Bool
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -51,7 +54,7 @@ public actor PinStore {
     public init(location: String, timeoutMilliseconds: Int) {
         if StoreLocation.isPostgreSQL(location) {
             let redacted = StoreLocation.redacted(location)
-            self.init(path: redacted, backupRefusal: PGSchema.backupAdvice(location: redacted)) { () throws(TofuError) in
+            self.init(path: redacted, backupRefusal: PGSchema.backupAdvice(location: redacted), readsOverNetwork: true) { () throws(TofuError) in
                 try PostgreSQLBackend(uri: location, timeoutMilliseconds: timeoutMilliseconds)
             }
         } else {
@@ -65,9 +68,13 @@ public actor PinStore {
     }
 
     /// A store over the backend `open` opens, on the store's thread, at the first call.
-    init(path: String, backupRefusal: String? = nil, opening open: @escaping @Sendable () throws(TofuError) -> any StoreBackend) {
+    init(
+        path: String, backupRefusal: String? = nil, readsOverNetwork: Bool = false,
+        opening open: @escaping @Sendable () throws(TofuError) -> any StoreBackend
+    ) {
         self.path = path
         self.backupRefusal = backupRefusal
+        self.readsOverNetwork = readsOverNetwork
         self.opener = open
     }
 

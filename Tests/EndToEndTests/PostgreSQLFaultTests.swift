@@ -206,6 +206,39 @@ struct PostgreSQLFaultTests {
         #expect(try await machine.stop() == 0)
     }
 
+    /// A point read (`listCerts {host}`) of a PostgreSQL store is never answered on the input
+    /// thread, as one of an SQLite store is: while the server does not answer it, the calls
+    /// sent after it are still read and answered (the hostile review found them held 5 s).
+    @Test func aPointReadWaitingForAServerThatStoppedAnsweringHoldsUpNothingElse() async throws {
+        let cluster = try PGTestCluster.shared()
+        let database = try await cluster.createDatabase()
+        let certificate = try await CertificateFactory.make()
+        let machine = try FleetMachine(cluster, database: database, arguments: ["--store-timeout-ms", "3000"])
+        _ = try await machine.call("pinCert", ["host": "frozen.example", "pem": certificate.pem])
+        let backends = try await cluster.query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tofu'", database: database)
+        let pid = try #require(backends.count == 1 ? backends.first.flatMap { Int32($0) } : nil, "\(backends)")
+
+        let process = machine.server.process
+        Glibc.kill(pid, SIGSTOP)
+        let answers: [Received]
+        do {
+            process.send(line: Wire.request("listCerts", id: 9001, params: ["host": "frozen.example"]))
+            process.send(line: Wire.request("nope", id: 9002, params: [:]))
+            answers = [try await process.reader.next(timeout: TestTime.bound(.seconds(60))), try await process.reader.next(timeout: TestTime.bound(.seconds(60)))]
+        } catch {
+            Glibc.kill(pid, SIGCONT)
+            throw error
+        }
+        Glibc.kill(pid, SIGCONT)
+        #expect(answers.map { $0.object["id"] as? Int } == [9002, 9001], "the call after the point read waited for it: \(answers)")
+        #expect(answers[0].errorCode == -32601, "\(answers[0])")
+        #expect(answers[1].errorCode == -32005 && answers[1].errorKind == "storeUnavailable", "\(answers[1])")
+        let listed = try await machine.call("listCerts", ["host": "frozen.example"])
+        #expect(((listed.object["result"] as? [String: Any])?["certs"] as? [Any])?.count == 1, "\(listed)")
+        #expect(try await machine.stop() == 0)
+    }
+
     /// Nothing listening where the URI points, or a URI libpq cannot read: -32005, naming host
     /// and port, and no word of the password, in the answer or on stderr.
     @Test func anUnreachableOrMalformedStoreIsAnsweredWithoutThePassword() async throws {
