@@ -30,6 +30,10 @@ enum TrustLog {
     /// bidirectional formatting, line separator and invisible character as `\u{…}`, so a
     /// line is one line and `CN = ko\u{200B}ng` cannot pass for `CN = kong`.
     static func printable(_ text: String) -> String {
+        // Printable ASCII, what a detail nearly always is, has nothing to escape: one pass over
+        // its bytes instead of building the line again a scalar at a time (50k instructions of
+        // every write's 460k).
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
         var result = ""
         for scalar in text.unicodeScalars {
             switch scalar.value {
