@@ -30,6 +30,8 @@ FLEET_PROCS = 8
 CALLGRIND = 300 if QUICK else 2_000           # requests per run under callgrind
 
 work = tempfile.mkdtemp(prefix="tofu-bench-")
+# A store in memory (tmpfs), where a synced commit costs no disk flush: deleteCert's CPU and hops alone.
+memory = tempfile.mkdtemp(prefix="tofu-bench-", dir="/dev/shm") if os.path.isdir("/dev/shm") else None
 rows, fleet_rows, notes = [], [], []
 load_before = os.getloadavg()
 started = time.monotonic()
@@ -355,9 +357,13 @@ def main():
     each = DELETES + 200  # each side deletes 200 to warm up (and grow the WAL file), then DELETES timed
     span = 3 * each
     order = random.Random(19).sample(sorted(set(range(1, BIG)) - spared), 3 * span)
-    tofu_batches = iter([order[r * span:r * span + each] for r in range(3)])
-    c_batches = iter([order[r * span + each:r * span + 2 * each] for r in range(3)])
-    pipe_batches = iter([order[r * span + 2 * each:(r + 1) * span] for r in range(3)])
+    def batches():
+        return (iter([order[r * span:r * span + each] for r in range(3)]), iter([order[r * span + each:r * span + 2 * each] for r in range(3)]),
+                iter([order[r * span + 2 * each:(r + 1) * span] for r in range(3)]))
+    tofu_batches, c_batches, pipe_batches = batches()
+    in_memory = os.path.join(memory, "store.sqlite") if memory else None
+    if in_memory:
+        shutil.copy(big, in_memory)  # before any delete: the same hosts, deleted again there
     def deletes(batches, command):
         path = os.path.join(work, "delete.ndjson")
         with open(path, "w") as file:
@@ -375,6 +381,11 @@ def main():
         return float(run([delete_txn, big, path, "200"]).stdout.split()[0])
     compare_delete(big, pem)
     figures = alternating({"tofu": tofu_deletes, "ceiling": c_deletes, "pipes": pipe_deletes}, 3)
+    if in_memory:
+        tofu_batches, c_batches, pipe_batches = batches()
+        big_on_disk, big = big, in_memory
+        memory_figures = alternating({"tofu": tofu_deletes, "ceiling": c_deletes, "pipes": pipe_deletes}, 3)
+        big = big_on_disk
     ours = figures["tofu"]
     left = sqlite3.connect(big).execute("SELECT count(*) FROM pin").fetchone()[0]
     assert left == BIG - 3 * span, f"the delete runs left {left} pins, not {BIG - 3 * span}: some deletes failed"
@@ -390,6 +401,11 @@ def main():
     row(rows, "`deleteCert`, against the same transaction from a C server over the same pipes", f"{ours / 1000:.2f} ms",
         "C: `pin_server`'s deleteCert, driven by `loadgen` as tofu-rpc is", f"{figures['pipes'] / 1000:.2f} ms",
         f"{ours / figures['pipes']:.2f}", "-", None)
+    if in_memory:
+        mine = memory_figures["tofu"]
+        for side, label in (("ceiling", "C: the same transaction in-process (`delete_txn`)"), ("pipes", "C: `pin_server` over the same pipes")):
+            row(rows, "`deleteCert`, the store on tmpfs (no disk flush: CPU and hops alone)", f"{mine / 1000:.3f} ms", label,
+                f"{memory_figures[side] / 1000:.3f} ms", f"{mine / memory_figures[side]:.2f}", "-", None)
 
     # 5: verifyCert {all: true} over loopback TLS hosts, against an openssl s_client loop and
     # against the same handshakes from one C process.
@@ -519,6 +535,8 @@ except BaseException as error:  # the cluster and the work directory go whatever
 finally:
     stop_cluster()
     shutil.rmtree(work, ignore_errors=True)
+    if memory:
+        shutil.rmtree(memory, ignore_errors=True)
 if failure is not None:
     if isinstance(failure, subprocess.CalledProcessError):
         log(f"bench: {failure.cmd[0]} failed (exit {failure.returncode}): {(failure.stderr or b'').decode(errors='replace')[-800:]}")
@@ -641,12 +659,21 @@ backends serving them.
 - **Warm round trip**: the request is answered on the server's input thread with one context
   switch, as the ceiling answers it; what is left is CPU. An isolated request costs the server
   several times the CPU of one in a steady stream: its code path (Swift runtime, GRDB, SQLite,
-  jansson) is cold again after every sleep, and tofu's path is 1.5 times the ceiling's in
-  instructions (above), more of it in code and data the caches lost. The cuts above took the
-  ratio from 1.38 to 1.05-1.24 in three runs of 2026-11-30 (11:37, 11:55, 11:57 UTC): it moves
-  with where the kernel places the two processes, as the echo's round trip does, so a single
-  run can land on either side of 1.15; the instruction count (the row above) is the steadier
-  measure of the work left.
+  jansson) is cold again after every sleep, and tofu's path is 1.4 times the ceiling's in
+  instructions (above), more of it in code and data the caches lost. Sampled (`perf record -F
+  9999`, 20,000 round trips each, 2026-11-30 afternoon): tofu-rpc spends about 26 us of user CPU
+  per isolated request where `pin_server` spends 13 (in a steady stream, 1.2 times), spread
+  thinly over the Swift runtime (retain/release, generic metadata lookups), GRDB's dispatch
+  queue, malloc, the strict row check and the JSON-RPC layer; the kernel's share (the wake-ups)
+  is the same on both sides. Earlier runs printed 1.05-1.24 and once 0.47: the kernel had put
+  one side's two processes on one core and the other's on two, and a round trip on one core is
+  three times shorter. Each side is now timed in both placements, pinned: 1.3-1.4 in both, not
+  met. Since then one system call less per answer (the answer written with `pwritev2(RWF_NOWAIT)`
+  on the descriptor left blocking, no `poll` first: 2,200 polls for 2,000 round trips -> under
+  30, strace). What would meet 1.15: a request path of a fifth fewer instructions on a cold
+  cache, i.e. the point read without GRDB's queue and the Swift runtime's generic dispatch
+  between the bytes read and the bytes written; the strict row check itself (the DER hashed
+  again, every column checked) is a choice this project keeps.
 - **Pipelined rate**: the floor echoes an 80-byte request; tofu answers with a whole pin (about
   600 bytes). A C program doing nothing but that JSON work with jansson (the ceiling row) already
   reaches only 29-42% of the floor, so 40% cannot be met by any server that also reads the store
@@ -693,7 +720,16 @@ backends serving them.
   instructions; eight texts, three times and the host key checked, 13k; GRDB's
   queue, 3.5k; the lease on the store, 3k) and
   the Swift values of params and pin (4k); jansson's parse (17k) and dump (54k, 63k in C, which
-  sorts) and SQLite's step (20k) cost the same in both.
+  sorts) and SQLite's step (20k) cost the same in both. A fifth (2026-11-30 afternoon): the
+  lookups of one read of input share one SQLite snapshot (`SQLiteBackend.read(sharingSnapshotOf:)`;
+  each SELECT alone took and dropped the file's read lock, two `fcntl` and a `stat`, about a fifth
+  of a lookup's time in the kernel): 60,030 `fcntl` per 30,000 pipelined lookups -> 114 (strace),
+  43-47k -> 54-60k lookups/s against `pin_server`'s 56-73k in alternating runs. The snapshot is
+  taken after every request of that read had arrived and let go before tofu-rpc waits again (for
+  input, for a client that does not read, for room), so no answer is older than its request
+  (`SharedSnapshotTests`: a checkpoint then finds no reader holding the WAL). Callgrind barely
+  sees it (185k -> 183k): the saving is in system calls. `pin_server --snapshot-per-read` does
+  the same in C, and its row shows the distance to C doing exactly that.
 - **Largest page** (10,000 pins): the answer once existed at the same time as the page's pins,
   their `JSONValue` objects, one jansson tree of all of them, jansson's dump, its copy and a
   framed copy of that, in a heap that glibc let grow page after page (each freed megabyte block
@@ -718,6 +754,11 @@ backends serving them.
   the CPU of JSON-RPC and the row check. On this VM's disk a synced commit issued right after
   the previous one waits for the disk's next flush (0.3 against 3.6 ms in runs minutes apart),
   which moves both sides more than the hops do: the ratio is only meaningful on a quiet disk.
+  So the same runs are now also made with the store on tmpfs (rows above: no disk flush, only
+  CPU and hops). Later cuts (2026-11-30 afternoon, callgrind, 2,000 deletes on tmpfs less one):
+  458k -> 385k instructions per delete: the trust log's line was rebuilt a Unicode scalar at a
+  time to escape it (50k; printable ASCII, nearly every line, now passes as it is), and GRDB
+  prepared BEGIN IMMEDIATE and COMMIT again for every write (13k; now prepared once).
   PinStore's observer no longer grows by two reabstraction thunks per notice: each write cost
   more than the last, and a tofu-rpc crashed after about 32,700 writes (`LongRunningWriterTests`).
 - **verifyCert {{all}}**: each probe made its own OpenSSL context (providers' algorithms
