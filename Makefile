@@ -68,24 +68,15 @@ test: build
 	  python3 -m venv $(TEST_PYTHON) && $(TEST_PYTHON)/bin/python -m pip install -q $(TEST_PYTHON_PACKAGES); \
 	fi; \
 	export TOFU_TEST_PYTHON="$(CURDIR)/$(TEST_PYTHON)/bin/python" TOFU_REQUIRE_CLIENTS=1; \
-	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-	  echo "installing: postgresql (for the fleet tests)" >&2; \
-	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install: postgresql" >&2; exit 1; fi; \
+	apt_install() { \
+	  echo "installing: $$1 ($$2)" >&2; \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install: $$1" >&2; exit 1; fi; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
-	fi; \
-	if ! command -v strace >/dev/null 2>&1; then \
-	  echo "installing: strace (the tests that count tofu-rpc's system calls)" >&2; \
-	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install: strace" >&2; exit 1; fi; \
-	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends strace; \
-	fi; \
-	if ! command -v nvim >/dev/null 2>&1; then \
-	  echo "installing: neovim (for the editor plugin's tests)" >&2; \
-	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or install: neovim" >&2; exit 1; fi; \
-	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends neovim; \
-	fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$$1"; \
+	}; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql "for the fleet tests"; \
+	command -v strace >/dev/null 2>&1 || apt_install strace "the tests that count tofu-rpc's system calls"; \
+	command -v nvim >/dev/null 2>&1 || apt_install neovim "for the editor plugin's tests"; \
 	if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("python-lsp-jsonrpc") != "1.1.2")' 2>/dev/null; then \
 	  echo "installing: python-lsp-jsonrpc 1.1.2 (pip; for the editor-client tests)" >&2; \
 	  python3 -m pip --version >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-pip; \

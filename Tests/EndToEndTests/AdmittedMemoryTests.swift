@@ -19,20 +19,7 @@ import Testing
     /// more: blocked, or done); false if it never stopped. (Its CPU time never stops: SQLite's busy
     /// handler retries the lock.)
     static func settles(_ pid: Int32, quiet: Duration = .seconds(2), timeout: Duration) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        var last = status(pid, "VmRSS")
-        var since = ContinuousClock.now
-        while ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            let now = status(pid, "VmRSS")
-            if now != last {
-                last = now
-                since = ContinuousClock.now
-            } else if ContinuousClock.now - since >= quiet {
-                return true
-            }
-        }
-        return false
+        try await TestSupport.settles(quiet: quiet, timeout: timeout) { status(pid, "VmRSS") }
     }
 
     @Test func bigCallsWaitingBehindALockedWriteDoNotHoldTheirParsedFormsAllAtOnce() async throws {

@@ -37,20 +37,7 @@ final class UnreadServerProcess: Sendable {
     /// Waits until the process has used no CPU for `quiet` (it is blocked, or done); returns
     /// false if that never happened before `timeout`.
     func settles(quiet: Duration = .milliseconds(600), timeout: Duration) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        var last = cpuTicks
-        var since = ContinuousClock.now
-        while ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            let now = cpuTicks
-            if now != last {
-                last = now
-                since = ContinuousClock.now
-            } else if ContinuousClock.now - since >= quiet {
-                return true
-            }
-        }
-        return false
+        try await TestSupport.settles(quiet: quiet, timeout: timeout) { cpuTicks }
     }
 
     deinit {
