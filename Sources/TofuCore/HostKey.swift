@@ -374,7 +374,14 @@ public struct HostKeyError: Error, Sendable, Equatable, CustomStringConvertible 
     public let reason: String
 
     public var description: String {
-        let shown = input.count > 80 ? input.prefix(80) + "…" : Substring(input)
+        // Cut by code points: one character can hold any number of them (combining marks).
+        let scalars = input.unicodeScalars
+        let shown =
+            if let end = scalars.index(scalars.startIndex, offsetBy: 80, limitedBy: scalars.endIndex), end != scalars.endIndex {
+                String(scalars[..<end]) + "…"
+            } else {
+                input
+            }
         return "'\(shown)' is not a host key: \(reason)"
     }
 }

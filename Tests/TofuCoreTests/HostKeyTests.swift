@@ -75,6 +75,18 @@ import TofuCore
         }
     }
 
+    /// A refused value is shown cut to 80 code points: one character with 100,000 combining
+    /// accents was shown whole (the error goes back to the peer and into the log).
+    @Test func aRefusedValueIsShownCutByCodePoints() {
+        let input = "a" + String(repeating: "\u{301}", count: 100_000)
+        do {
+            _ = try HostKey(parsing: input)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description.unicodeScalars.count < 200, "\(error.description.unicodeScalars.count) code points")
+        }
+    }
+
     /// Every spelling the system resolver (inet_aton, getaddrinfo) reads as an IPv4 address,
     /// other than the canonical dotted quad, is refused, and the refusal names the address it
     /// would have reached: a second spelling must never become a second pin for one host.
