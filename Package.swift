@@ -36,6 +36,8 @@ let package = Package(
 
         // ThreadSanitizer's annotations, for the lock in Posix (see Locked.swift).
         .target(name: "CThreadSanitizer"),
+        // stdin, stdout and stderr opened on /dev/null if closed at start, before anything runs.
+        .target(name: "CStandardDescriptors"),
         // The one system layer, as small as it can be: the thread starter and the bounded
         // thread pool, the lock, EINTR-safe I/O with errno text, and the process hardening both
         // executables start with.
@@ -103,6 +105,7 @@ let package = Package(
         .executableTarget(
             name: "tofu-rpc",
             dependencies: [
+                "CStandardDescriptors",
                 "Posix",
                 "TofuMCP",
                 "TofuServer",
@@ -119,6 +122,7 @@ let package = Package(
             name: "tofu",
             dependencies: [
                 "CProcessControl",
+                "CStandardDescriptors",
                 "JSONRPC",
                 "Posix",
                 "TofuCore",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CStandardDescriptors
 import Foundation
 import JSONRPC
 import Logging
@@ -111,6 +112,10 @@ enum Main {
     static func main() async {
         // Before anything else: addDnacServer's passwords must never reach a core file.
         ProcessHardening.disableCoreDumps(reportingAs: "tofu-rpc")
+        // A closed stdout was opened on /dev/null before anything ran (CStandardDescriptors).
+        if tofu_standard_descriptors_reopened() & 0b010 != 0 {
+            _ = try? FileIO.writeAll(STDERR_FILENO, "tofu-rpc: warning: started with stdout closed: its answers go to /dev/null\n")
+        }
         Allocator.mapLargeBlocks()
         guard CommandLine.arguments.count <= 1, let level = Logger.Level(rawValue: TofuRPC.defaultLogLevel) else {
             widenHelp()
