@@ -166,6 +166,9 @@ public final class Connection: Sendable {
                 admitted.waitForRoom(beforeSleeping: writeHeldAndPause)
                 if let ending = handle(event) { return ending }
             }
+            // Let go first: a write that blocks after all (a shared pipe, a terminal) must not
+            // keep what the handlers shared, e.g. a database snapshot.
+            pauseInput()
             writer.writeHeld()
         }
     }
@@ -281,11 +284,11 @@ public final class Connection: Sendable {
         tracker.waitForRoomInQueue(beforeSleeping: writeHeldAndPause)
     }
 
-    /// What the input thread does before it sleeps for room: its held answers written, and
-    /// what it holds across one read let go. Input thread.
+    /// What the input thread does before it sleeps for room: what it holds across one read let
+    /// go, and its held answers written. Input thread.
     private func writeHeldAndPause() {
-        writer.writeHeld()
         pauseInput()
+        writer.writeHeld()
     }
 
     /// What the input thread lets go before it waits (see `MethodTable.inputPause`). Input thread.

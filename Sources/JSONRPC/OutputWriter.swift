@@ -148,14 +148,14 @@ final class OutputWriter: Sendable {
         }
     }
 
-    /// Blocks the calling thread while the unwritten output is past the bound; `writeHeld`
-    /// first, so what it held gets written, then `beforeSleeping`. It sleeps on a semaphore the
+    /// Blocks the calling thread while the unwritten output is past the bound; `beforeSleeping`
+    /// first, then `writeHeld`, so what it held gets written. It sleeps on a semaphore the
     /// output thread signals: a peer that never reads costs no CPU. Input thread (checked), never a task.
     func waitForRoom(beforeSleeping: () -> Void) {
         inputThread.check()
         guard !hasRoom else { return }
-        writeHeld()
         beforeSleeping()
+        writeHeld()
         while state.withLock({ state -> Bool in
             guard state.unwritten > bound else { return false }
             state.inputWaiting = true
