@@ -37,7 +37,9 @@ let package = Package(
         // ThreadSanitizer's annotations, for the lock in Posix (see Locked.swift).
         .target(name: "CThreadSanitizer"),
         // stdin, stdout and stderr opened on /dev/null if closed at start, before anything runs.
-        .target(name: "CStandardDescriptors"),
+        // Its debug information in DWARF 4: valgrind (make bench's instruction counts) cannot
+        // read clang's default DWARF 5 and refuses the whole binary.
+        .target(name: "CStandardDescriptors", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         // The one system layer, as small as it can be: the thread starter and the bounded
         // thread pool, the lock, EINTR-safe I/O with errno text, and the process hardening both
         // executables start with.

@@ -539,7 +539,9 @@ finally:
         shutil.rmtree(memory, ignore_errors=True)
 if failure is not None:
     if isinstance(failure, subprocess.CalledProcessError):
-        log(f"bench: {failure.cmd[0]} failed (exit {failure.returncode}): {(failure.stderr or b'').decode(errors='replace')[-800:]}")
+        said = failure.stderr or b""
+        said = said.decode(errors="replace") if isinstance(said, bytes) else said
+        log(f"bench: {failure.cmd[0]} failed (exit {failure.returncode}): {said[-800:]}")
     raise failure
 
 load_after = os.getloadavg()
