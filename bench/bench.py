@@ -774,7 +774,16 @@ backends serving them.
   `listCerts {{host}}` on a 10,000-pin store (loopback cluster, 2026-11-30, three alternating
   runs): 5,548-5,728/s -> 8,227-10,676/s, against the C ceiling's 11,711-20,306/s. Results stay
   text (a binary result would need every column's binary form, and a column whose type someone
-  changed could no longer be reported as the text it holds).
+  changed could no longer be reported as the text it holds). Since 2026-11-30 afternoon a point
+  read of a PostgreSQL store is no longer answered on the input thread: a server that stopped
+  answering held every later call (a `$/cancelRequest`, any other method) for up to twice
+  `--store-timeout-ms` (a hostile review's finding). It runs on a lane of its own (`tofu
+  reads`), one thread hop per read; as tasks instead (a task, the store's thread, the task again)
+  8 processes on 2 cores reached 41% of the ceiling. With the lane the 8-process read row came out
+  at 49% in the run above (55% before the change, on the input thread; target 50%): CPU-bound,
+  each read also builds its answer as `JSONValue` where the input thread built it in jansson.
+  Next: the lane's reads built straight in jansson as the input thread's are, or libpq's pipeline
+  mode (many reads in flight on the one connection).
 """
 os.makedirs(os.path.join(root, "docs"), exist_ok=True)
 open(os.path.join(root, "docs", "PERFORMANCE.md"), "w").write(document)
