@@ -107,11 +107,13 @@ public final class TLSPeers: Sendable {
         try await command(["op": "connections", "id": peer.id])["connections"] as? Int ?? -1
     }
 
-    /// A port on `host` where nothing listens (bound, then released).
+    /// A port on `host` where nothing listens, and nothing else will: it stays bound, never
+    /// listening, for the rest of the test process (a connection is refused at once). Released
+    /// at once, it was soon another test's TLS peer, and a probe of it met a certificate.
     public static func closedPort(host: String = "127.0.0.1") -> Int {
         let family = host.contains(":") ? AF_INET6 : AF_INET
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        // Close-on-exec: the processes a test starts must not hold it too.
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         if family == AF_INET6 {
             var address = sockaddr_in6()
             address.sin6_family = sa_family_t(AF_INET6)
