@@ -125,19 +125,9 @@ final class OutputWriter: Sendable {
         switch claimSmallBatch() {
         case .claimed(let batch):
             writeToDescriptor(batch)
-            let more = state.withLock { state in
-                state.writing = false
-                return !state.items.isEmpty
-            }
-            written(batch.count)
-            if more { signal.signal() }
+            doneWriting(batch.count)
         case .wrote(let count):
-            let more = state.withLock { state in
-                state.writing = false
-                return !state.items.isEmpty
-            }
-            written(count)
-            if more { signal.signal() }
+            doneWriting(count)
         case .wrotePart(let count):
             written(count)
             signal.signal()
@@ -146,6 +136,17 @@ final class OutputWriter: Sendable {
         case .outputThread:
             signal.signal()
         }
+    }
+
+    /// The calling thread has written `count` bytes it claimed: the descriptor is free again, and
+    /// the output thread takes what was queued meanwhile.
+    private func doneWriting(_ count: Int) {
+        let more = state.withLock { state in
+            state.writing = false
+            return !state.items.isEmpty
+        }
+        written(count)
+        if more { signal.signal() }
     }
 
     /// Blocks the calling thread while the unwritten output is past the bound; `beforeSleeping`

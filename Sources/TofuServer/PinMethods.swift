@@ -97,6 +97,11 @@ struct PinMethods: Sendable {
             return ["certs": .array(certs), "nextCursor": next]
         }
 
+        /// The page asked for; `sharingSnapshot` as `PinStore.list`'s.
+        func page(of store: isolated PinStore, sharingSnapshot: Bool = false) throws(TofuError) -> (pins: [Pin], more: Bool) {
+            try store.list(after: after, limit: limit, host: host, expiringBefore: expiringBefore, stagedOnly: stagedOnly, sharingSnapshot: sharingSnapshot)
+        }
+
         /// `answer`'s object built straight in jansson, for a page of a few pins (a point read's).
         func answer(direct page: (pins: [Pin], more: Bool)) -> JanssonObject {
             var object = JanssonObject()
@@ -110,21 +115,13 @@ struct PinMethods: Sendable {
 
     func listCerts(_ params: Params) async throws -> JSONValue {
         let request = try ListRequest(params)
-        return request.answer(try await answering {
-            try await store.list(
-                after: request.after, limit: request.limit, host: request.host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
-        })
+        return request.answer(try await answering { try await request.page(of: store) })
     }
 
     /// `listCerts` on a lane's thread (a store read over the network).
     func listCertsBlocking(_ params: Params) throws -> JSONValue {
         let request = try ListRequest(params)
-        return request.answer(try answering { () throws(TofuError) in
-            try store.blocking { store throws(TofuError) in
-                try store.list(
-                    after: request.after, limit: request.limit, host: request.host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly)
-            }
-        })
+        return request.answer(try answering { () throws(TofuError) in try store.blocking { store throws(TofuError) in try request.page(of: store) } })
     }
 
     /// listCerts of one host, answered on the connection's input thread when the store is idle:
@@ -135,13 +132,9 @@ struct PinMethods: Sendable {
     /// before the input thread waits again (`MethodTable.inputPause`).
     func listOneHost(_ params: Params) throws -> JanssonObject? {
         let request = try ListRequest(params)
-        guard let host = request.host else { return nil }
+        guard request.host != nil else { return nil }
         let page = try answering { () throws(TofuError) in
-            try store.ifIdle { store throws(TofuError) in
-                try store.list(
-                    after: request.after, limit: request.limit, host: host, expiringBefore: request.expiringBefore, stagedOnly: request.stagedOnly,
-                    sharingSnapshot: true)
-            }
+            try store.ifIdle { store throws(TofuError) in try request.page(of: store, sharingSnapshot: true) }
         }
         guard let page else { return nil }
         return request.answer(direct: page)
