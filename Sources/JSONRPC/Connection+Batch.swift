@@ -136,7 +136,7 @@ extension Connection {
         let token = tracker.newToken()
         tracker.track(token, id: call.id, cancel: { laneCall.start.cancel() })
         handler.lane.submit { [self] in
-            laneCall.finish(runOnLane(call, handler.run, laneCall.start, framing))
+            laneCall.finish(runOnLane(call, handler.run, laneCall.start, framing).message())
             tracker.untrack(token)
         }
         return laneCall

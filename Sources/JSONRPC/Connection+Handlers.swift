@@ -38,7 +38,10 @@ extension Connection {
                 let start = LaneStart()
                 tracker.track(token, id: call.id, cancel: { start.cancel() })
                 handler.lane.submit { [self] in
-                    if let response = runOnLane(call, handler.run, start, framing) { write(response, framing) }
+                    switch runOnLane(call, handler.run, start, framing) {
+                    case .message(let response): if let response { write(response, framing) }
+                    case .direct(let id, let result): writer.write(framing.frame(JSONCodec.response(id: id, result: result)))
+                    }
                     admitted.remove(cost)
                     tracker.finish(token)
                 }
@@ -49,21 +52,27 @@ extension Connection {
             })
     }
 
-    /// Runs one call's `BlockingHandler` unless it was cancelled first; returns its response, or
-    /// nil for a notification. The lane's thread.
-    func runOnLane(_ call: Call, _ handler: BlockingHandler, _ start: LaneStart, _ framing: Framing) -> JSONValue? {
-        guard start.begin() else { return call.id.map { OutgoingMessage.response(id: $0, error: .cancelled) } }
+    /// Runs one call's lane handler unless it was cancelled first; returns its response (nil
+    /// for a notification). The lane's thread.
+    func runOnLane(_ call: Call, _ handler: LaneResultHandler, _ start: LaneStart, _ framing: Framing) -> LaneResponse {
+        guard start.begin() else { return .message(call.id.map { OutgoingMessage.response(id: $0, error: .cancelled) }) }
         let context = RequestContext(id: call.id, method: call.method, framing: framing) { [self] message, framing in
             write(message, framing)
         }
-        let outcome: Result<JSONValue, ResponseError>
+        let failure: ResponseError
         do {
-            outcome = .success(try handler(call.params, context))
+            let result = try handler(call.params, context)
+            if start.isCancelled, !context.committed.isSet, let id = call.id { return .message(OutgoingMessage.response(id: id, error: .cancelled)) }
+            guard let id = call.id else { return .message(nil) }
+            switch consume result {
+            case .value(let value): return .message(OutgoingMessage.response(id: id, result: value))
+            case .direct(let object): return .direct(id: id, result: object)
+            }
         } catch {
-            outcome = .failure(responseError(from: error, in: call))
+            failure = responseError(from: error, in: call)
         }
-        if start.isCancelled, !context.committed.isSet, let id = call.id { return OutgoingMessage.response(id: id, error: .cancelled) }
-        return response(to: call, outcome)
+        if start.isCancelled, !context.committed.isSet, let id = call.id { return .message(OutgoingMessage.response(id: id, error: .cancelled)) }
+        return .message(response(to: call, .failure(failure)))
     }
 
     /// Runs one call's `MethodHandler`; returns its response, or nil for a notification. A task.
@@ -127,5 +136,20 @@ extension Connection {
             }
         }
         return shown
+    }
+}
+
+/// A lane call's response: a message, or a result built in jansson with the call's id (written
+/// as text from there); nil for a notification.
+enum LaneResponse: ~Copyable {
+    case message(JSONValue?)
+    case direct(id: JSONValue, result: JanssonObject)
+
+    /// The response as a message (a batch's entry).
+    consuming func message() -> JSONValue? {
+        switch consume self {
+        case .message(let message): message
+        case .direct(let id, let result): OutgoingMessage.response(id: id, result: result.value())
+        }
     }
 }

@@ -81,6 +81,24 @@ public typealias BlockingHandler = @Sendable (Params, RequestContext) throws -> 
 /// `JSONValue` than jansson spends on the text.
 public typealias DirectHandler = @Sendable (Params) throws -> JanssonObject?
 
+/// What a `LaneHandler` returns: its result as a `JSONValue`, or built straight in jansson (for
+/// the hottest answers, as a `DirectHandler`'s: a store write's, a point read over the network).
+public enum LaneResult: ~Copyable {
+    case value(JSONValue)
+    case direct(JanssonObject)
+
+    /// The result as a `JSONValue`, for the callers that want one (a batch's entry, a task).
+    consuming func json() -> JSONValue {
+        switch consume self {
+        case .value(let value): value
+        case .direct(let object): object.value()
+        }
+    }
+}
+
+/// A `BlockingHandler` whose result may be built in jansson (`LaneResult.direct`).
+public typealias LaneResultHandler = @Sendable (Params, RequestContext) throws -> LaneResult
+
 /// A method's handler on the input thread, of either kind.
 enum Immediate: Sendable {
     case value(ImmediateHandler)
@@ -129,9 +147,14 @@ public struct MethodTable: Sendable {
     /// `handler(for:)` is a `MethodHandler` that runs it there too, for the calls that come as
     /// tasks (a batch's entries, a call another protocol delegates).
     public mutating func register(_ method: String, on lane: SerialLane, blocking handler: @escaping BlockingHandler) {
+        register(method, on: lane, result: { params, context in .value(try handler(params, context)) })
+    }
+
+    /// As `register(_:on:blocking:)`, with a handler whose result may be built in jansson.
+    public mutating func register(_ method: String, on lane: SerialLane, result handler: @escaping LaneResultHandler) {
         laneHandlers[method] = LaneHandler(lane: lane, run: handler)
         immediateHandlers[method] = nil
-        handlers[method] = { params, context in try await lane.perform { try handler(params, context) } }
+        handlers[method] = { params, context in try await lane.perform { try handler(params, context).json() } }
     }
 
     public func handler(for method: String) -> MethodHandler? { handlers[method] }
@@ -167,10 +190,10 @@ public struct MethodTable: Sendable {
     }
 }
 
-/// A `BlockingHandler` and the lane it runs on.
+/// A lane's handler and the lane it runs on.
 struct LaneHandler: Sendable {
     let lane: SerialLane
-    let run: BlockingHandler
+    let run: LaneResultHandler
 }
 
 /// How a cancel notification names the call it cancels: the param holding the call's id, and

@@ -22,12 +22,12 @@ struct PinMethods: Sendable {
             // (8 processes on 2 cores reached 41% of the C ceiling as tasks); the reads wait for
             // the store's one connection anyway.
             let reads = SerialLane(name: "tofu reads")
-            table.register("listCerts", on: reads) { params, _ in try listCertsBlocking(params) }
+            table.register("listCerts", on: reads, result: { params, _ in try listCertsBlocking(params) })
         } else {
             table.register("listCerts", direct: { params in try listOneHost(params) }, otherwise: { params, _ in try await listCerts(params) })
             table.inputPause = { [store] in store.endReadRun() }
         }
-        table.register("deleteCert", on: writes) { params, context in try deleteCert(params, context) }
+        table.register("deleteCert", on: writes, result: { params, context in try deleteCert(params, context) })
         table.register("certHistory") { params, _ in try await certHistory(params) }
         table.register("pruneHistory", on: writes) { params, context in try pruneHistory(params, context) }
         table.register("setPinPolicy", on: writes) { params, context in try setPinPolicy(params, context) }
@@ -118,10 +118,12 @@ struct PinMethods: Sendable {
         return request.answer(try await answering { try await request.page(of: store) })
     }
 
-    /// `listCerts` on a lane's thread (a store read over the network).
-    func listCertsBlocking(_ params: Params) throws -> JSONValue {
+    /// `listCerts` on a lane's thread (a store read over the network); a point read's answer
+    /// built in jansson, as on the input thread.
+    func listCertsBlocking(_ params: Params) throws -> LaneResult {
         let request = try ListRequest(params)
-        return request.answer(try answering { () throws(TofuError) in try store.blocking { store throws(TofuError) in try request.page(of: store) } })
+        let page = try answering { () throws(TofuError) in try store.blocking { store throws(TofuError) in try request.page(of: store) } }
+        return request.host == nil ? .value(request.answer(page)) : .direct(request.answer(direct: page))
     }
 
     /// listCerts of one host, answered on the connection's input thread when the store is idle:
@@ -140,7 +142,8 @@ struct PinMethods: Sendable {
         return request.answer(direct: page)
     }
 
-    func deleteCert(_ params: Params, _ context: RequestContext) throws -> JSONValue {
+    /// The deleted pin's answer is built in jansson (the hot path); the rarer ones as values.
+    func deleteCert(_ params: Params, _ context: RequestContext) throws -> LaneResult {
         let named = try params.named(allowing: ["host", "expectedFingerprint", "next"])
         let host = try named.hostKey("host")
         let expected = try named.fingerprint("expectedFingerprint")
@@ -148,11 +151,14 @@ struct PinMethods: Sendable {
             let pin = try committing(context, in: store) { store throws(TofuError) in try store.unstage(host, expected: expected) }
             var unstaged = pin
             unstaged.next = nil
-            return ["deleted": .null, "deletedNext": pin.next.map { .object(PinJSON.certificate($0.certificate)) } ?? .null, "pin": PinJSON.pin(unstaged)]
+            return .value(["deleted": .null, "deletedNext": pin.next.map { .object(PinJSON.certificate($0.certificate)) } ?? .null, "pin": PinJSON.pin(unstaged)])
         }
         switch try committing(context, in: store, { store throws(TofuError) in try store.delete(host, expected: expected) }) {
-        case .pin(let deleted): return ["deleted": PinJSON.pin(deleted)]
-        case .damaged(let row): return ["deleted": .null, "damagedRow": ResponseError.damagedRowJSON(row)]
+        case .pin(let deleted):
+            var answer = JanssonObject()
+            answer.set("deleted", object: PinJSON.pin(deleted, includePem: false, as: JanssonObject.self))
+            return .direct(answer)
+        case .damaged(let row): return .value(["deleted": .null, "damagedRow": ResponseError.damagedRowJSON(row)])
         }
     }
 

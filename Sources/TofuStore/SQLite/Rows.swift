@@ -53,7 +53,9 @@ enum Rows {
     }
 
     static func record(_ event: HistoryEvent, into db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO event (at, host, event, sha256Fingerprint, detail) VALUES (?, ?, ?, ?, ?)").execute(arguments: [event.at, event.host.description, event.kind.rawValue, event.sha256Fingerprint.description, event.detail])
+        try SteppedRows.execute(
+            db.cachedStatement(sql: "INSERT INTO event (at, host, event, sha256Fingerprint, detail) VALUES (?, ?, ?, ?, ?)"),
+            binding: [event.at, event.host.description, event.kind.rawValue, event.sha256Fingerprint.description, event.detail])
     }
 
     static let eventColumns = "id, host, at, event, sha256Fingerprint, detail"
@@ -153,6 +155,15 @@ final class SteppedRows: DatabaseCursor {
 
     deinit {
         sqlite3_reset(_statement.sqliteStatement)
+    }
+
+    /// Runs a statement that changes rows (every step, as GRDB's `execute` does), `values`
+    /// bound straight with SQLite: on a write's path, GRDB's arguments cost more than the change.
+    static func execute(_ statement: Statement, binding values: some Collection<some StatementBinding>) throws {
+        let rows = try SteppedRows(statement, binding: values)
+        try withExtendedLifetime(rows) {
+            while try rows.next() != nil {}
+        }
     }
 
     func _element(sqliteStatement: SQLiteStatement) -> SQLiteStatement {

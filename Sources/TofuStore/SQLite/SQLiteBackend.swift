@@ -260,7 +260,7 @@ private struct SQLiteTransaction: StoreTransaction {
     }
 
     func deletePin(_ host: HostKey) throws {
-        try db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?").execute(arguments: [host.description])
+        try SteppedRows.execute(db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?"), binding: CollectionOfOne(host.description))
     }
 
     func touch(_ host: HostKey, verifiedAt: String) throws {
