@@ -36,7 +36,10 @@ public struct Params: Sendable, Equatable {
 public struct NamedParams: Sendable {
     public let members: [String: JSONValue]
 
+    // Inlinable: specialised where it is called, not a generic call (and its metadata) per read.
+
     /// A required parameter.
+    @inlinable
     public func required<T: ParamValue>(_ name: String, as type: T.Type = T.self) throws(ResponseError) -> T {
         guard let value = members[name], !value.isNull else {
             throw .invalidParams(field: name, "is required (\(T.expected))")
@@ -45,12 +48,14 @@ public struct NamedParams: Sendable {
     }
 
     /// An optional parameter: absent and `null` both mean "not given".
+    @inlinable
     public func optional<T: ParamValue>(_ name: String, as type: T.Type = T.self) throws(ResponseError) -> T? {
         guard let value = members[name], !value.isNull else { return nil }
         return try convert(value, name)
     }
 
-    private func convert<T: ParamValue>(_ value: JSONValue, _ name: String) throws(ResponseError) -> T {
+    @usableFromInline
+    func convert<T: ParamValue>(_ value: JSONValue, _ name: String) throws(ResponseError) -> T {
         guard let converted = T(param: value) else {
             throw .invalidParams(field: name, "must be \(T.expected), got \(value.typeName)")
         }
