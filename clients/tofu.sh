@@ -262,9 +262,12 @@ TEXT
 # Text from tofu-rpc (certificate subjects above all) made safe to print on a terminal, as the
 # Swift tofu does: every control character (U+0000-U+001F, U+007F-U+009F), bidirectional
 # formatting character (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and line or
-# paragraph separator (U+2028, U+2029) is shown as \xNN below U+0100, else \uNNNN (\x1B, \x9B,
-# \u202E). `esc` for text, `safe_json` for --json (the same JSON value, those code points as
-# JSON escapes). Prepended to every jq program that prints what tofu-rpc sent.
+# paragraph separator (U+2028, U+2029), and invisible character (U+00AD, U+200B-U+200D, U+FEFF,
+# ...) is shown as \xNN below U+0100, else \uNNNN (\x1B, \x9B, \u202E), and a backslash as \\,
+# so that every backslash printed begins an escape (the text \u200B prints as \\u200B, never
+# as a zero-width space). `esc` for text, `safe_json` for --json (the same JSON value, those code
+# points as JSON escapes; its backslashes begin JSON escapes already, a backslash of the value
+# is \\). Prepended to every jq program that prints what tofu-rpc sent.
 readonly JQ_ESCAPE='
 def must_escape: . < 32 or (. >= 127 and . < 160) or . == 173 or . == 847 or . == 1564
   or . == 4447 or . == 4448 or . == 6068 or . == 6069 or (. >= 6155 and . <= 6159)
@@ -272,10 +275,11 @@ def must_escape: . < 32 or (. >= 127 and . < 160) or . == 173 or . == 847 or . =
   or . == 12644 or (. >= 65024 and . <= 65039) or . == 65279 or . == 65440 or (. >= 65520 and . <= 65528);
 def hex4: [(. / 4096 | floor) % 16, (. / 256 | floor) % 16, (. / 16 | floor) % 16, . % 16]
   | map("0123456789ABCDEF"[.:. + 1]) | add;
-def escaped_with(f): explode as $codes
-  | if any($codes[]; must_escape) then [$codes[] | if must_escape then f else [.] | implode end] | add else . end;
-def esc: tostring | escaped_with(if . < 256 then "\\x" + (hex4 | .[2:]) else "\\u" + hex4 end);
-def safe_json: tojson | escaped_with("\\u" + (hex4 | ascii_downcase));
+def escaped_with(p; f): explode as $codes
+  | if any($codes[]; p) then [$codes[] | if p then f else [.] | implode end] | add else . end;
+def esc: tostring | escaped_with(. == 92 or must_escape;
+  if . == 92 then "\\\\" elif . < 256 then "\\x" + (hex4 | .[2:]) else "\\u" + hex4 end);
+def safe_json: tojson | escaped_with(must_escape; "\\u" + (hex4 | ascii_downcase));
 '
 
 # tofu-rpc's failures in the CLI's words, as the Swift tofu prints them (FailureText.swift):

@@ -10,10 +10,15 @@
 /// U+034F, U+115F, U+1160, U+17B4, U+17B5, U+180B–U+180F, U+200B–U+200D, U+2060–U+206F, U+3164,
 /// U+FE00–U+FE0F, U+FEFF, U+FFA0, U+FFF0–U+FFF8: a zero-width space would make `CN = ko\u200Bng`
 /// look like `CN = kong`) are shown as an escape: `\xNN` below U+0100, `\uNNNN` above
-/// (`\x1B`, `\x9B`, `\u202E`). Everything else,
-/// other scripts included, is printed as it is. A backslash is not escaped: subjects keep
-/// OpenSSL's one-line form (`\,`, `\1B`), and the fingerprint, not the text, is what identifies
-/// a certificate.
+/// (`\x1B`, `\x9B`, `\u202E`), and a backslash as `\\`, so that every backslash printed
+/// begins an escape and none can be forged: a user name or an imported history line holding the
+/// six characters `\u200B` prints as `\\u200B`, never as the zero-width space it spells. Text
+/// that is escaped already shows both layers: OpenSSL's one-line form of a subject writes ESC as
+/// `\1B` and a backslash as `\\` (printed `\\1B`, `\\\\`), a SAN's backslash is `\x5C` (printed
+/// `\\x5C`). Everything else, other scripts included, is printed as it is.
+///
+/// `--json` needs no more: JSON writes a backslash of the value as `\\` already, and each of
+/// these code points becomes a JSON escape, `\u202e`, that means the same value.
 public enum TerminalText {
     public static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
@@ -24,12 +29,16 @@ public enum TerminalText {
         }
     }
 
-    /// `text` with each code point `mustEscape` names written as `\xNN` or `\uNNNN`.
+    /// `text` with each code point `mustEscape` names written as `\xNN` or `\uNNNN`, and each
+    /// backslash as `\\`: read from the left, every backslash begins one of those three escapes,
+    /// so the text can be told apart from any other (and read back exactly).
     public static func escaped(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: mustEscape) else { return text }
+        guard text.unicodeScalars.contains(where: { $0 == "\\" || mustEscape($0) }) else { return text }
         var result = ""
         for scalar in text.unicodeScalars {
-            if !mustEscape(scalar) {
+            if scalar == "\\" {
+                result += #"\\"#
+            } else if !mustEscape(scalar) {
                 result.unicodeScalars.append(scalar)
             } else if scalar.value < 0x100 {
                 result += "\\x" + hex(scalar.value, digits: 2, uppercase: true)
@@ -45,7 +54,8 @@ public enum TerminalText {
     /// terminal. Compact JSON has no white space outside its strings, and C0 inside them is
     /// escaped already, so every such code point left is inside a string, where an escape
     /// means the same. (tofu-rpc never sends C0 or DEL in results anyway: OpenSSL escapes them
-    /// in names, SANs are escaped, user names refuse them.)
+    /// in names, SANs are escaped, user names refuse them.) A backslash stays as it is: in
+    /// JSON text each one begins a JSON escape already (a backslash of the value is `\\`).
     public static func escapedJSON(_ json: String) -> String {
         guard json.unicodeScalars.contains(where: mustEscape) else { return json }
         var result = ""
