@@ -267,7 +267,11 @@ TEXT
 # so that every backslash printed begins an escape (the text \u200B prints as \\u200B, never
 # as a zero-width space). `esc` for text, `safe_json` for --json (the same JSON value, those code
 # points as JSON escapes; its backslashes begin JSON escapes already, a backslash of the value
-# is \\). Prepended to every jq program that prints what tofu-rpc sent.
+# is \\). `shell_word` is a value as one word of a command to paste, as FailureText.swift writes
+# it (TerminalText.shellWord): plain, or in single quotes, or, when it holds such a code point,
+# in $'...' quotes, whose \\, \', \xNN (below U+0080) and \uNNNN paste as the value itself.
+# `shell_command` is a command tofu-rpc wrote: its backslashes and quotes are the shell's and stay.
+# Prepended to every jq program that prints what tofu-rpc sent.
 readonly JQ_ESCAPE='
 def must_escape: . < 32 or (. >= 127 and . < 160) or . == 173 or . == 847 or . == 1564
   or . == 4447 or . == 4448 or . == 6068 or . == 6069 or (. >= 6155 and . <= 6159)
@@ -280,6 +284,11 @@ def escaped_with(p; f): explode as $codes
 def esc: tostring | escaped_with(. == 92 or must_escape;
   if . == 92 then "\\\\" elif . < 256 then "\\x" + (hex4 | .[2:]) else "\\u" + hex4 end);
 def safe_json: tojson | escaped_with(must_escape; "\\u" + (hex4 | ascii_downcase));
+def shell_word: tostring | if test("^[A-Za-z0-9_@%+=:,./-]+$") then .
+  elif any(explode[]; must_escape) then "$\u0027" + escaped_with(. == 92 or . == 39 or must_escape;
+    if . == 92 then "\\\\" elif . == 39 then "\\\u0027" elif . < 128 then "\\x" + (hex4 | .[2:]) else "\\u" + hex4 end) + "\u0027"
+  else "\u0027" + gsub("\u0027"; "\u0027\\\u0027\u0027") + "\u0027" end;
+def shell_command: tostring | escaped_with(must_escape; if . < 256 then "\\x" + (hex4 | .[2:]) else "\\u" + hex4 end);
 '
 
 # tofu-rpc's failures in the CLI's words, as the Swift tofu prints them (FailureText.swift):
@@ -288,10 +297,9 @@ def safe_json: tojson | escaped_with(must_escape; "\\u" + (hex4 | ascii_downcase
 # is -32602 with the option names.
 # (\u0027 is a single quote.)
 readonly JQ_RENDER='
-def word: if test("^[A-Za-z0-9_@%+=:,./-]+$") then . else "\u0027" + gsub("\u0027"; "\u0027\\\u0027\u0027") + "\u0027" end;
 def sentence: if length > 0 and (.[-1:] | test("[.?!]") | not) then . + "." else . end;
 def command($pem): (.params // {}) as $p
-  | def val($n): if ($p[$n] // null) == null then null else ($p[$n] | tostring | esc | word) end;
+  | def val($n): if ($p[$n] // null) == null then null else ($p[$n] | shell_word) end;
     def flag($n): $p[$n] == true;
     def when(c; w): if c then w else [] end;
     (.method // "") as $m
@@ -299,17 +307,17 @@ def command($pem): (.params // {}) as $p
     elif $m == "listDnacServers" then [$self, "list-dnac-servers"]
     elif $m == "deleteCert" then [$self, "deletecert", "host", (val("host") // "KEY")] + when(flag("next"); ["--next"])
       + when(val("expectedFingerprint"); ["--expected-fingerprint", val("expectedFingerprint")])
-    elif $m == "pinCert" then [$self, "pin-cert", (val("host") // "KEY"), "--pem", (if $pem != "" then ($pem | esc | word) else "FILE" end)]
+    elif $m == "pinCert" then [$self, "pin-cert", (val("host") // "KEY"), "--pem", (if $pem != "" then ($pem | shell_word) else "FILE" end)]
       + when(flag("next"); ["--next"])
     elif $m == "verifyCert" then [$self, "verifycert", (val("host") // "KEY")]
     elif $m == "removeDnacServer" then [$self, "remove-dnac-server", (val("server") // "KEY")]
     elif $m == "addDnacServer" then [$self, "add-dnac-server", "--server", (val("server") // "SERVER"), "--username", (val("username") // "USER")]
       + when(val("acceptFingerprint"); ["--accept-fingerprint", val("acceptFingerprint")])
-      + when(($p.policy | type) == "string"; ["--policy", (if $p.policy == "publicKey" then "public-key" else ($p.policy | esc | word) end)])
+      + when(($p.policy | type) == "string"; ["--policy", (if $p.policy == "publicKey" then "public-key" else ($p.policy | shell_word) end)])
       + when($p.checkCredentials == false; ["--no-check-credentials"])
     else [($m | esc), ($p | safe_json)] end
   | join(" ");
-def explanation($pem): [(.summary | esc)] + [.nextSteps[]? | (.text | esc), (.calls[]? | "  " + command($pem)), (.commands[]? | "  " + esc)]
+def explanation($pem): [(.summary | esc)] + [.nextSteps[]? | (.text | esc), (.calls[]? | "  " + command($pem)), (.commands[]? | "  " + shell_command)]
   | join("\n");
 def option_names: [["host", "the host key"], ["server", "--server"], ["port", "--port"], ["username", "--username"],
   ["password", "the password"], ["confirmPassword", "the confirmation"], ["acceptFingerprint", "--accept-fingerprint"],

@@ -32,22 +32,41 @@ public enum TerminalText {
     /// `text` with each code point `mustEscape` names written as `\xNN` or `\uNNNN`, and each
     /// backslash as `\\`: read from the left, every backslash begins one of those three escapes,
     /// so the text can be told apart from any other (and read back exactly).
-    public static func escaped(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0 == "\\" || mustEscape($0) }) else { return text }
-        var result = ""
-        for scalar in text.unicodeScalars {
-            if scalar == "\\" {
-                result += #"\\"#
-            } else if !mustEscape(scalar) {
-                result.unicodeScalars.append(scalar)
-            } else if scalar.value < 0x100 {
-                result += "\\x" + hex(scalar.value, digits: 2, uppercase: true)
-            } else {
-                result += "\\u" + hex(scalar.value, digits: 4, uppercase: true)
+    public static func escaped(_ text: String) -> String { escaping(text, backslash: true) }
+
+    /// `text` as one word of a shell command the operator may paste (a next step's value: a
+    /// host key, a user name, a path): as it is when plain; in single quotes when it holds
+    /// nothing `mustEscape` names, so each character, a backslash too, is itself; else in
+    /// `$'…'` quotes (bash, zsh, ksh), whose escapes `\\`, `\'`, `\xNN` (below U+0080) and
+    /// `\uNNNN` read as `escaped` shows them and paste as the value itself.
+    public static func shellWord(_ text: String) -> String {
+        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "_", "@", "%", "+", "=", ":", ",", ".", "/", "-": true
+            default: false
             }
         }
-        return result
+        if plain { return text }
+        guard text.unicodeScalars.contains(where: mustEscape) else { return "'" + text.replacing("'", with: #"'\''"#) + "'" }
+        var result = "$'"
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": result += #"\\"#
+            case "'": result += #"\'"#
+            case _ where !mustEscape(scalar): result.unicodeScalars.append(scalar)
+            // In `$'…'` \xNN is a byte: U+0080 and above are written as code points.
+            case _ where scalar.value < 0x80: result += "\\x" + hex(scalar.value, digits: 2, uppercase: true)
+            default: result += "\\u" + hex(scalar.value, digits: 4, uppercase: true)
+            }
+        }
+        return result + "'"
     }
+
+    /// A shell command tofu-rpc wrote for the operator to paste (its words quoted for a POSIX
+    /// shell: `'it'\''s.sqlite'`): the code points `mustEscape` names escaped as `escaped` does,
+    /// its backslashes and quotes left as they are, for they are the shell's and the command
+    /// must paste as written.
+    public static func escapedShellCommand(_ command: String) -> String { escaping(command, backslash: false) }
 
     /// Compact JSON text (as jansson writes it) with the same code points written as JSON
     /// escapes (`\u202e`, lowercase as jq writes them): the same JSON value, safe on a
@@ -64,6 +83,23 @@ public enum TerminalText {
                 result += "\\u" + hex(scalar.value, digits: 4, uppercase: false)
             } else {
                 result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    private static func escaping(_ text: String, backslash: Bool) -> String {
+        guard text.unicodeScalars.contains(where: { (backslash && $0 == "\\") || mustEscape($0) }) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if backslash && scalar == "\\" {
+                result += #"\\"#
+            } else if !mustEscape(scalar) {
+                result.unicodeScalars.append(scalar)
+            } else if scalar.value < 0x100 {
+                result += "\\x" + hex(scalar.value, digits: 2, uppercase: true)
+            } else {
+                result += "\\u" + hex(scalar.value, digits: 4, uppercase: true)
             }
         }
         return result
