@@ -262,9 +262,16 @@ TEXT
 # Text from tofu-rpc (certificate subjects above all) made safe to print on a terminal, as the
 # Swift tofu does: every control character (U+0000-U+001F, U+007F-U+009F), bidirectional
 # formatting character (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and line or
-# paragraph separator (U+2028, U+2029) is shown as \xNN below U+0100, else \uNNNN (\x1B, \x9B,
-# \u202E). `esc` for text, `safe_json` for --json (the same JSON value, those code points as
-# JSON escapes). Prepended to every jq program that prints what tofu-rpc sent.
+# paragraph separator (U+2028, U+2029), and invisible character (U+00AD, U+200B-U+200D, U+FEFF,
+# ...) is shown as \xNN below U+0100, else \uNNNN (\x1B, \x9B, \u202E), and a backslash as \\,
+# so that every backslash printed begins an escape (the text \u200B prints as \\u200B, never
+# as a zero-width space). `esc` for text, `safe_json` for --json (the same JSON value, those code
+# points as JSON escapes; its backslashes begin JSON escapes already, a backslash of the value
+# is \\). `shell_word` is a value as one word of a command to paste, as FailureText.swift writes
+# it (TerminalText.shellWord): plain, or in single quotes, or, when it holds such a code point,
+# in $'...' quotes, whose \\, \', \xNN (below U+0080) and \uNNNN paste as the value itself.
+# `shell_command` is a command tofu-rpc wrote: its backslashes and quotes are the shell's and stay.
+# Prepended to every jq program that prints what tofu-rpc sent.
 readonly JQ_ESCAPE='
 def must_escape: . < 32 or (. >= 127 and . < 160) or . == 173 or . == 847 or . == 1564
   or . == 4447 or . == 4448 or . == 6068 or . == 6069 or (. >= 6155 and . <= 6159)
@@ -272,10 +279,16 @@ def must_escape: . < 32 or (. >= 127 and . < 160) or . == 173 or . == 847 or . =
   or . == 12644 or (. >= 65024 and . <= 65039) or . == 65279 or . == 65440 or (. >= 65520 and . <= 65528);
 def hex4: [(. / 4096 | floor) % 16, (. / 256 | floor) % 16, (. / 16 | floor) % 16, . % 16]
   | map("0123456789ABCDEF"[.:. + 1]) | add;
-def escaped_with(f): explode as $codes
-  | if any($codes[]; must_escape) then [$codes[] | if must_escape then f else [.] | implode end] | add else . end;
-def esc: tostring | escaped_with(if . < 256 then "\\x" + (hex4 | .[2:]) else "\\u" + hex4 end);
-def safe_json: tojson | escaped_with("\\u" + (hex4 | ascii_downcase));
+def escaped_with(p; f): explode as $codes
+  | if any($codes[]; p) then [$codes[] | if p then f else [.] | implode end] | add else . end;
+def esc: tostring | escaped_with(. == 92 or must_escape;
+  if . == 92 then "\\\\" elif . < 256 then "\\x" + (hex4 | .[2:]) else "\\u" + hex4 end);
+def safe_json: tojson | escaped_with(must_escape; "\\u" + (hex4 | ascii_downcase));
+def shell_word: tostring | if test("^[A-Za-z0-9_@%+=:,./-]+$") then .
+  elif any(explode[]; must_escape) then "$\u0027" + escaped_with(. == 92 or . == 39 or must_escape;
+    if . == 92 then "\\\\" elif . == 39 then "\\\u0027" elif . < 128 then "\\x" + (hex4 | .[2:]) else "\\u" + hex4 end) + "\u0027"
+  else "\u0027" + gsub("\u0027"; "\u0027\\\u0027\u0027") + "\u0027" end;
+def shell_command: tostring | escaped_with(must_escape; if . < 256 then "\\x" + (hex4 | .[2:]) else "\\u" + hex4 end);
 '
 
 # tofu-rpc's failures in the CLI's words, as the Swift tofu prints them (FailureText.swift):
@@ -284,10 +297,9 @@ def safe_json: tojson | escaped_with("\\u" + (hex4 | ascii_downcase));
 # is -32602 with the option names.
 # (\u0027 is a single quote.)
 readonly JQ_RENDER='
-def word: if test("^[A-Za-z0-9_@%+=:,./-]+$") then . else "\u0027" + gsub("\u0027"; "\u0027\\\u0027\u0027") + "\u0027" end;
 def sentence: if length > 0 and (.[-1:] | test("[.?!]") | not) then . + "." else . end;
 def command($pem): (.params // {}) as $p
-  | def val($n): if ($p[$n] // null) == null then null else ($p[$n] | tostring | esc | word) end;
+  | def val($n): if ($p[$n] // null) == null then null else ($p[$n] | shell_word) end;
     def flag($n): $p[$n] == true;
     def when(c; w): if c then w else [] end;
     (.method // "") as $m
@@ -295,17 +307,17 @@ def command($pem): (.params // {}) as $p
     elif $m == "listDnacServers" then [$self, "list-dnac-servers"]
     elif $m == "deleteCert" then [$self, "deletecert", "host", (val("host") // "KEY")] + when(flag("next"); ["--next"])
       + when(val("expectedFingerprint"); ["--expected-fingerprint", val("expectedFingerprint")])
-    elif $m == "pinCert" then [$self, "pin-cert", (val("host") // "KEY"), "--pem", (if $pem != "" then ($pem | esc | word) else "FILE" end)]
+    elif $m == "pinCert" then [$self, "pin-cert", (val("host") // "KEY"), "--pem", (if $pem != "" then ($pem | shell_word) else "FILE" end)]
       + when(flag("next"); ["--next"])
     elif $m == "verifyCert" then [$self, "verifycert", (val("host") // "KEY")]
     elif $m == "removeDnacServer" then [$self, "remove-dnac-server", (val("server") // "KEY")]
     elif $m == "addDnacServer" then [$self, "add-dnac-server", "--server", (val("server") // "SERVER"), "--username", (val("username") // "USER")]
       + when(val("acceptFingerprint"); ["--accept-fingerprint", val("acceptFingerprint")])
-      + when(($p.policy | type) == "string"; ["--policy", (if $p.policy == "publicKey" then "public-key" else ($p.policy | esc | word) end)])
+      + when(($p.policy | type) == "string"; ["--policy", (if $p.policy == "publicKey" then "public-key" else ($p.policy | shell_word) end)])
       + when($p.checkCredentials == false; ["--no-check-credentials"])
     else [($m | esc), ($p | safe_json)] end
   | join(" ");
-def explanation($pem): [(.summary | esc)] + [.nextSteps[]? | (.text | esc), (.calls[]? | "  " + command($pem)), (.commands[]? | "  " + esc)]
+def explanation($pem): [(.summary | esc)] + [.nextSteps[]? | (.text | esc), (.calls[]? | "  " + command($pem)), (.commands[]? | "  " + shell_command)]
   | join("\n");
 def option_names: [["host", "the host key"], ["server", "--server"], ["port", "--port"], ["username", "--username"],
   ["password", "the password"], ["confirmPassword", "the confirmation"], ["acceptFingerprint", "--accept-fingerprint"],

@@ -5,8 +5,10 @@ import TofuText
 /// The one text block of a tool result: what a person (or a model) reads, in the CLI's words
 /// (PI's lines, from TofuText), while `structuredContent` carries every field.
 enum ToolText {
-    /// A method's result as text. A method this layer has no words for (one the protocol
-    /// document gained) is shown as its JSON.
+    /// A method's result as text. A method this layer has no words for (exportPins, importPins,
+    /// backupStore, one the protocol document gained) is shown as its JSON, escaped as JSON
+    /// (`escapedJSON`), so that the text is still that JSON: its backslashes begin JSON escapes,
+    /// and the terminal escapes `\xNN` and `\\` are not JSON.
     static func result(of method: String, _ result: JSONValue) -> String {
         switch method {
         case "listCerts": listing(result)
@@ -23,7 +25,7 @@ enum ToolText {
         case "addDnacServer": addition(result)
         case "listDnacServers": lines(result["servers"], none: "No DNA Center server has been added.", Output.server)
         case "removeDnacServer": removal(result)
-        default: TerminalText.escaped(result.description)
+        default: TerminalText.escapedJSON(result.description)
         }
     }
 

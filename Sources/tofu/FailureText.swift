@@ -38,7 +38,7 @@ enum FailureText {
         for step in object?["nextSteps"]?.arrayValue ?? [] {
             lines.append(Output.text(step["text"]))
             for call in step["calls"]?.arrayValue ?? [] { lines.append("  " + command(call, context: context)) }
-            for command in step["commands"]?.arrayValue ?? [] { lines.append("  " + Output.text(command)) }
+            for command in step["commands"]?.arrayValue ?? [] { lines.append("  " + TerminalText.escapedShellCommand(command.stringValue ?? "")) }
         }
         return lines.joined(separator: "\n")
     }
@@ -46,7 +46,7 @@ enum FailureText {
     /// The `tofu` command that makes `call` (`{method, params}`).
     static func command(_ call: JSONValue, context: Context = Context()) -> String {
         let params = call["params"] ?? .null
-        func value(_ name: String) -> String? { params[name].flatMap { $0 == .null ? nil : word(Output.text($0)) } }
+        func value(_ name: String) -> String? { params[name].flatMap { $0 == .null ? nil : TerminalText.shellWord($0.stringValue ?? $0.description) } }
         func flag(_ name: String) -> Bool { params[name] == .bool(true) }
         var words: [String]
         switch call["method"]?.stringValue ?? "" {
@@ -59,7 +59,7 @@ enum FailureText {
             if flag("next") { words.append("--next") }
             if let expected = value("expectedFingerprint") { words += ["--expected-fingerprint", expected] }
         case "pinCert":
-            words = ["tofu", "pin-cert", value("host") ?? "KEY", "--pem", context.pemPath.map { word(TerminalText.escaped($0)) } ?? "FILE"]
+            words = ["tofu", "pin-cert", value("host") ?? "KEY", "--pem", context.pemPath.map(TerminalText.shellWord) ?? "FILE"]
             if flag("next") { words.append("--next") }
         case "verifyCert":
             words = ["tofu", "verifycert", value("host") ?? "KEY"]
@@ -68,23 +68,12 @@ enum FailureText {
         case "addDnacServer":
             words = ["tofu", "add-dnac-server", "--server", value("server") ?? "SERVER", "--username", value("username") ?? "USER"]
             if let accept = value("acceptFingerprint") { words += ["--accept-fingerprint", accept] }
-            if let policy = params["policy"]?.stringValue { words += ["--policy", policy == "publicKey" ? "public-key" : word(TerminalText.escaped(policy))] }
+            if let policy = params["policy"]?.stringValue { words += ["--policy", policy == "publicKey" ? "public-key" : TerminalText.shellWord(policy)] }
             if params["checkCredentials"] == .bool(false) { words.append("--no-check-credentials") }
         default:
             words = [Output.text(call["method"]), TerminalText.escapedJSON(params.description)]
         }
         return words.joined(separator: " ")
-    }
-
-    /// `text` as one word of a POSIX shell command: as it is when it is plain, else in single quotes.
-    static func word(_ text: String) -> String {
-        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
-            switch scalar {
-            case "a"..."z", "A"..."Z", "0"..."9", "_", "@", "%", "+", "=", ":", ",", ".", "/", "-": true
-            default: false
-            }
-        }
-        return plain ? text : "'" + text.replacing("'", with: #"'\''"#) + "'"
     }
 
     /// The params tofu-rpc names, as the CLI's options and arguments.

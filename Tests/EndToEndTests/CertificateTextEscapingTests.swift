@@ -5,8 +5,8 @@ import Testing
 /// A certificate's subject and SANs are chosen by whoever made it. Both clients print them,
 /// and any other text from tofu-rpc, with every control character (C0, DEL, C1 such as CSI
 /// U+009B), bidirectional formatting character (U+202E…) and line separator escaped as
-/// `\xNN` or `\uNNNN`, the same in both; `--json` carries the same value with those code points
-/// as JSON escapes. SAN bytes that are not ASCII are shown as `\xNN`.
+/// `\xNN` or `\uNNNN`, and a backslash as `\\`, the same in both; `--json` carries the same
+/// value with those code points as JSON escapes. SAN bytes that are not ASCII are shown as `\xNN`.
 @Suite struct CertificateTextEscapingTests {
     /// What a terminal must never be sent: the code points the clients escape (newline, which
     /// ends each line, aside).
@@ -32,11 +32,12 @@ import Testing
     static let subject = "/O=Kong\u{9B}2J/OU=\u{2066}ops\u{2069}\u{200F}/OU=\u{80}\u{85}\u{9F}\u{A0}\u{61C}\u{200D}\u{200E}\u{2029}"
         + "\u{202A}\u{202B}\u{202C}\u{202D}\u{202F}\u{2065}\u{2067}\u{2068}\u{206A}\u{200A}\u{200B}\u{FEFF}\u{2070}\u{AD}\u{AE}"
         + "/CN=evil\u{202E}txt.exe\u{1B}[2J\u{2028}x"
-    /// The subject as printed: OpenSSL's one-line form (which writes ESC as \1B), then escaped;
-    /// the neighbours of escaped ranges (U+00A0, U+00AE, U+200A, U+202F, U+2070) as they are.
+    /// The subject as printed: OpenSSL's one-line form (which writes ESC as \1B), then escaped
+    /// (that backslash too); the neighbours of escaped ranges (U+00A0, U+00AE, U+200A, U+202F,
+    /// U+2070) as they are.
     static let printedSubject = #"O = Kong\x9B2J, OU = \u2066ops\u2069\u200F, OU = \x80\x85\x9F"# + "\u{A0}" + #"\u061C\u200D"#
         + #"\u200E\u2029\u202A\u202B\u202C\u202D"# + "\u{202F}" + #"\u2065\u2067\u2068\u206A"# + "\u{200A}" + #"\u200B\uFEFF"#
-        + "\u{2070}" + #"\xAD"# + "\u{AE}" + #", CN = evil\u202Etxt.exe\1B[2J\u2028x"#
+        + "\u{2070}" + #"\xAD"# + "\u{AE}" + #", CN = evil\u202Etxt.exe\\1B[2J\u2028x"#
 
     static func certificate() async throws -> TestCertificate {
         let names = CertificateFactory.rawSubjectAltNames([
@@ -96,6 +97,54 @@ import Testing
         peers.stop()
     }
 
+    /// Text that spells an escape never reads as the character it names: a backslash is printed
+    /// `\\`, so every backslash printed begins an escape. A user name typed with `\u202E` in it
+    /// and one with a real U+202E, a subject holding `\u200B` (OpenSSL's one-line form doubles
+    /// its backslash, and the clients double both) and a real U+200B, all read differently, the
+    /// same in both clients; `--json` carries the values exactly (JSON writes a backslash `\\`).
+    @Test func textThatSpellsAnEscapeIsNotPrintedAsOne() async throws {
+        let peers = try TLSPeers()
+        let certificate = try await CertificateFactory.make(subject: #"/CN=spelled \\u200B real "# + "\u{200B}" + #"/O=C:\\tofu"#)
+        let user = #"CORP\spelled \u202E real "# + "\u{202E}"
+        let dnac = try await peers.listen("tls", certificate: certificate, dnac: ["username": user, "password": "pw"])
+        let stores = Dictionary(uniqueKeysWithValues: CLITests.Client.allCases.map { ($0, temporaryDirectory("tofu-escape") + "/store.sqlite") })
+        let key = dnac.key
+        let realSubject = try await certificate.openssl(["-subject", "-nameopt", "oneline,-esc_msb"]).replacingOccurrences(of: "subject=", with: "")
+        #expect(realSubject == #"CN = spelled \\u200B real "# + "\u{200B}" + #", O = C:\\tofu"#)
+        let subject = #"CN = spelled \\\\u200B real \u200B, O = C:\\\\tofu"#
+        let username = #"CORP\\spelled \\u202E real \u202E"#
+
+        var results = try await CLITests.both(
+            ["add-dnac-server", "--server", dnac.address, "--username", user, "--password-stdin"], stores: stores, status: 0, stdin: "pw\n")
+        for (client, result) in results {
+            #expect(result.stdout == "pinned host=\(key);  subject=\(subject);  sha256=\(certificate.fingerprint);  authenticated=true\n", "\(client)")
+        }
+        results = try await CLITests.both(["listcerts"], stores: stores, status: 0)
+        for (client, result) in results { #expect(result.stdout == "host=\(key);  subject=\(subject)\n", "\(client)") }
+        results = try await CLITests.both(["list-dnac-servers"], stores: stores, status: 0)
+        for (client, result) in results { #expect(result.stdout.hasPrefix("server=\(key);  username=\(username);  "), "\(client): \(result.stdout)") }
+        results = try await CLITests.both(["history"], stores: stores, status: 0)
+        for (client, result) in results {
+            #expect(result.stdout.contains("detail=subject: \(subject) | "), "\(client): \(result.stdout)")
+            #expect(result.stdout.contains("detail=username: \(username) | "), "\(client): \(result.stdout)")
+        }
+        Self.expectSafe(results, "history")
+
+        results = try await CLITests.both(["listcerts", "--json"], stores: stores, status: 0)
+        for (client, result) in results {
+            let page = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            #expect((page?["certs"] as? [[String: Any]])?.first?["subject"] as? String == realSubject, "\(client): \(result.stdout)")
+            #expect(result.stdout.contains(#""subject":"CN = spelled \\\\u200B real \u200b, O = C:\\\\tofu""#), "\(client): \(result.stdout)")
+        }
+        results = try await CLITests.both(["list-dnac-servers", "--json"], stores: stores, status: 0)
+        for (client, result) in results {
+            let page = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            #expect((page?["servers"] as? [[String: Any]])?.first?["username"] as? String == user, "\(client): \(result.stdout)")
+            #expect(result.stdout.contains(#""username":"CORP\\spelled \\u202E real \u202e""#), "\(client): \(result.stdout)")
+        }
+        peers.stop()
+    }
+
     /// pin-cert, on stores that only ever list: the documentation address is never dialled.
     @Test func pinnedOutOfBandTheSame() async throws {
         let certificate = try await Self.certificate()
@@ -119,5 +168,11 @@ import Testing
             #expect(result.stderr.contains(#"kong\x1B[2J\x9B31m\u202E.example"#), "\(client): \(result.stderr)")
         }
         #expect(results[.swift]?.stderr == results[.shell]?.stderr)
+        // The same words typed as text: the backslash printed \\, never a U+202E.
+        let spelled = try await CLITests.both(["listcerts", "--host", #"kong\x1B[2J\u202E.example"#], stores: stores, status: 2)
+        for (client, result) in spelled {
+            #expect(result.stderr.contains(#"kong\\x1B[2J\\u202E.example"#), "\(client): \(result.stderr)")
+        }
+        #expect(spelled[.swift]?.stderr == spelled[.shell]?.stderr)
     }
 }

@@ -71,6 +71,42 @@ import Testing
         #expect(Self.notices(log, "mismatch \(key)").allSatisfy { $0.contains("imported mismatch") }, "\(log)")
     }
 
+    /// Text that spells an escape never reads as the character it names: a user name typed
+    /// with `\u{202E}` in it, a subject holding `\u{200B}` (which OpenSSL writes `\\u{200B}`), an
+    /// imported event's detail. The log writes their backslashes `\\`; the real characters
+    /// are escaped as ever, so the two never share a line.
+    @Test func textThatSpellsAnEscapeIsNotLoggedAsOne() async throws {
+        let peers = try TLSPeers()
+        let certificate = try await CertificateFactory.make(subject: #"/CN=spelled \\u{200B} real "# + "\u{200B}" + "!")
+        let user = #"spelled \u{202E} real "# + "\u{202E}"
+        let dnac = try await peers.listen("tls", certificate: certificate, dnac: ["username": user, "password": DnacTests.password])
+        let server = try StoreServer(storePath: newStorePath("tofu-trust-log-spelled"), environment: ["TOFU_LOG_LEVEL": "notice"])
+        _ = try await server.result("addDnacServer", DnacTests.add(dnac, extra: ["username": user]))
+        let elsewhere = "kong.example_443"
+        func event(_ at: String, _ detail: String) -> [String: Any] {
+            ["type": "event", "host": elsewhere, "at": at, "event": "mismatch", "sha256Fingerprint": certificate.fingerprint, "detail": detail]
+        }
+        let records: [[String: Any]] = [
+            ["type": "header", "format": "tofu-export", "version": 1],
+            event("2001-02-03T04:05:06Z", #"presented subject: CN = spelled \u{200B}"#),
+            event("2002-02-03T04:05:06Z", "presented subject: CN = real \u{200B}"),
+            ["type": "end"],
+        ]
+        _ = try await server.result("importPins", ["records": records])
+        #expect(try await server.stop() == 0)
+        let log = server.process.stderr
+        let key = dnac.key
+
+        let subject = try await certificate.openssl(["-subject", "-nameopt", "oneline,-esc_msb"]).replacingOccurrences(of: "subject=", with: "")
+        #expect(subject == #"CN = spelled \\u{200B} real "# + "\u{200B}!", "OpenSSL's one-line form doubles the backslash")
+        #expect(Self.notices(log, "pinned \(key)", #"| subject: CN = spelled \\\\u{200B} real \u{200B}! |"#).count == 1, "\(log)")
+        #expect(Self.notices(log, "serverAdded \(key)", #"| username: spelled \\u{202E} real \u{202E} |"#).count == 1, "\(log)")
+        #expect(Self.notices(log, "imported mismatch \(elsewhere)").map { $0.components(separatedBy: " | ").last } == [
+            #"presented subject: CN = spelled \\u{200B}"#, #"presented subject: CN = real \u{200B}"#,
+        ], "\(log)")
+        peers.stop()
+    }
+
     /// The CLI reports its own result: the tofu-rpc it starts logs only what goes wrong, unless
     /// TOFU_LOG_LEVEL asks for more.
     @Test func theCLIsServerIsQuietUnlessAsked() async throws {

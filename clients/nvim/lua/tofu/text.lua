@@ -6,7 +6,8 @@
 -- U+202A-U+202E, U+2066-U+2069), the line and paragraph separators and the invisible
 -- (default-ignorable) characters of the Basic Multilingual Plane are shown as `\xNN` below
 -- U+0100 and `\uNNNN` above, so `CN = ko\u200Bng` never passes for `CN = kong` and no line of
--- a buffer can be forged. Bytes that are not UTF-8 are shown as `\xNN`.
+-- a buffer can be forged; a backslash is shown as `\\`, so every backslash shown begins an
+-- escape (the text `\u200B` shows as `\\u200B`). Bytes that are not UTF-8 are shown as `\xNN`.
 local M = {}
 
 local function must_escape(cp)
@@ -74,7 +75,9 @@ function M.escape(value)
       out[#out + 1] = string.format('\\x%02X', s:byte(i))
       i = i + 1
     else
-      if must_escape(cp) then
+      if cp == 0x5C then
+        out[#out + 1] = '\\\\'
+      elseif must_escape(cp) then
         out[#out + 1] = cp < 0x100 and string.format('\\x%02X', cp) or string.format('\\u%04X', cp)
       else
         out[#out + 1] = s:sub(i, i + length - 1)
