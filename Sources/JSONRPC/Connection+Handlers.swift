@@ -122,20 +122,11 @@ extension Connection {
         }
     }
 
-    /// A peer's text as it goes to the log: at most 200 characters, with every control and
-    /// bidirectional-override character written as `\u{…}`, so a method name cannot move the
-    /// operator's cursor, retitle the terminal or reorder what is shown. Any thread.
+    /// A peer's text as it goes to the log: at most 200 characters (code points), escaped as
+    /// `LogText` escapes, so a method name cannot move the operator's cursor, retitle the
+    /// terminal, reorder what is shown or spell an escape. Any thread.
     static func printable(_ text: String) -> String {
-        var shown = ""
-        for scalar in ResponseError.clipped(text).unicodeScalars {
-            switch scalar.value {
-            case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
-                shown += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
-            default:
-                shown.unicodeScalars.append(scalar)
-            }
-        }
-        return shown
+        LogText.escaped(ResponseError.clipped(text))
     }
 }
 

@@ -240,8 +240,10 @@ struct RowReader {
         }
     }
 
-    /// `text` with control, format and bidi code points escaped as `\u{…}`, clipped to `limit`
-    /// characters: stored text may hold anything, and an answer must not carry it raw.
+    /// `text` with control, format and bidi code points escaped as `\u{…}` and a backslash as
+    /// `\\` (so stored text that spells `\u{202E}` is never shown as the character it names),
+    /// clipped to `limit` characters: stored text may hold anything, and an answer must not carry
+    /// it raw.
     static func shown(_ text: String, limit: Int) -> String {
         var result = ""
         var count = 0
@@ -250,13 +252,15 @@ struct RowReader {
                 result += "…"
                 break
             }
+            count += 1
             switch scalar.properties.generalCategory {
+            case _ where scalar == "\\":
+                result += #"\\"#
             case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned:
                 result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
             default:
                 result.unicodeScalars.append(scalar)
             }
-            count += 1
         }
         return result
     }

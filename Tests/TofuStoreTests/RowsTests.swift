@@ -171,4 +171,12 @@ import TofuTLS
         #expect(RowReader.shown("a\u{202E}b\u{9B}c\n", limit: 100) == "a\\u{202E}b\\u{9B}c\\u{A}")
         #expect(RowReader.shown(String(repeating: "x", count: 50), limit: 40) == String(repeating: "x", count: 40) + "…")
     }
+
+    /// Stored text that spells an escape is not shown as the character it names: its
+    /// backslash is doubled, a real one escaped.
+    @Test func storedTextThatSpellsAnEscapeIsNotShownAsOne() {
+        #expect(RowReader.shown(#"a\u{202E}b"#, limit: 100) == #"a\\u{202E}b"#)
+        #expect(RowReader.shown("a\u{202E}b", limit: 100) == #"a\u{202E}b"#)
+        #expect(RowReader.shown(#"\"#, limit: 1) == #"\\"#)
+    }
 }
