@@ -76,9 +76,7 @@ extension Connection {
         func start(_ index: Int) {
             // On its lane already: refused as the others are if it has not begun there.
             if let laneCall = laneCalls[index], case .run(let call) = outcomes[index] {
-                if answers.count > limits.maxMessageBytes, laneCall.start.cancelIfWaiting() {
-                    laneCall.finish(call.id.map { refusal(of: $0) })
-                }
+                if answers.count > limits.maxMessageBytes { laneCall.refuse(call.id.map { refusal(of: $0) }) }
                 return
             }
             guard case .run(let call) = outcomes[index], let entry = entries[index] else { return }

@@ -21,6 +21,21 @@ final class LaneBatchCall: Sendable {
         waiter?.resume(returning: answer)
     }
 
+    /// Refuses the call with `answer` (nil: a notification's) if its lane has not begun it:
+    /// true if it never will. Atomic with `finish`: the lane, finding the call refused when
+    /// its turn comes, answers nothing over the refusal (its -32800 would otherwise race it).
+    @discardableResult
+    func refuse(_ answer: JSONValue?) -> Bool {
+        let refused = state.withLock { state -> (CheckedContinuation<JSONValue?, Never>?)? in
+            guard case .waiting(let waiter) = state, start.cancelIfWaiting() else { return nil }
+            state = .answered(answer)
+            return .some(waiter)
+        }
+        guard let refused else { return false }
+        refused?.resume(returning: answer)
+        return true
+    }
+
     /// The answer, once there is one. One caller: the batch's task.
     func answer() async -> JSONValue? {
         await withCheckedContinuation { continuation in
