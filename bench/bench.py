@@ -634,7 +634,7 @@ any run since they were measured as they are now, and profiles say why; each par
 the design that would meet it. (The fleet's 8-process reads, 49-55% against a target of 50%, move
 across the line from run to run: below.)
 
-- **Warm round trip <= 1.15x `pin_server`** (1.3-1.6x here). Both servers make the same system
+- **Warm round trip <= 1.15x `pin_server`** (1.3-1.6x in the runs of 2026-11-30). Both servers make the same system
   calls per request (strace, 300 round trips: one `read`, SQLite's read lock as two `fcntl` and
   one `newfstatat`, one write) and one context switch each, so the gap is the server's CPU, and
   all of it: `perf stat -e task-clock` on the server, 3,000 round trips more (200 against 3,200,
@@ -655,17 +655,17 @@ across the line from run to run: below.)
   a benchmark's microseconds.
 - **`deleteCert` <= 1.3x the in-process C transaction** (1.36-1.67x in the runs of 2026-11-30).
   The ceiling `delete_txn` runs the transaction in its own process; the same C transaction served
-  over the same pipes by `pin_server` is already 1.07-1.14x it on disk and 1.9-2.0x on tmpfs,
-  before any work of tofu's. Against that C server tofu-rpc is 1.3x on disk and 1.6x on tmpfs:
+  over the same pipes by `pin_server` is already 1.07-1.14x it on disk and 1.8-2.0x on tmpfs,
+  before any work of tofu's. Against that C server tofu-rpc is 1.3x on disk and 1.6-1.7x on tmpfs:
   callgrind counts 348k instructions per delete against 211k for `delete_txn` (store on tmpfs,
   2,000 deletes less one), of which tofu's own choices are the row read back strictly (30k, the
   DER hashed again), the trust log's line on stderr (20k) and JSON-RPC's envelope and params,
   and the rest SQLite's and jansson's work, the same in both; the lane's thread hop
   (one wake-up) is in the time, not the count. What would meet it: the store written by the
-  client's own process (one process, no pipes: what DESIGN rules out, for one writer of the
-  store per machine that every client shares), or a disk whose flush dwarfs the CPU (on this VM's disk a
-  flush takes 0.15-0.25 ms when quiet, and tofu-rpc's CPU and hops, 0.18-0.2 ms, are half its figure).
-- **Cold `tofu listcerts --host K` <= 2.5x `ssh-keygen -F`** (4.5-5x): two Swift processes
+  client's own process (one process, no pipes: what DESIGN rules out, where every client
+  goes through tofu-rpc), or a disk whose flush dwarfs the CPU (on this VM's disk a
+  flush takes 0.15-0.25 ms when quiet, and tofu-rpc's CPU and hops, 0.18-0.21 ms, are half its figure).
+- **Cold `tofu listcerts --host K` <= 2.5x `ssh-keygen -F`** (4.4-5.2x in the runs of 2026-11-30): two Swift processes
   start, one of them with Foundation (below, under Cold lookup, with what a server without
   Foundation would start in). What would meet it: a tofu-rpc that stays running (socket-activated
   per user: about 1.7 times `ssh-keygen -F`), or one process reading the store itself.
@@ -828,8 +828,8 @@ across the line from run to run: below.)
   at 49% (55% before the change, on the input thread; target 50%): CPU-bound, each read also
   built its answer as `JSONValue` where the input thread built it in jansson. Since 2026-11-30
   evening the lane's point read builds its answer straight in jansson too (`LaneResult.direct`:
-  the same bytes, `LaneDirectAnswerParityTests`): 51% in the first run after it, on a machine at
-  load 3.4-4.7. It stays near the line: eight clients and eight servers and their eight backends
+  the same bytes, `LaneDirectAnswerParityTests`): 51% and 53% in the two runs after it (load 3.4-4.7, then
+  0.8-3.4). It stays near the line: eight clients and eight servers and their eight backends
   share two cores. libpq's pipeline mode (several reads in flight on the one connection) is what
   is left to try.
 """
