@@ -4,15 +4,20 @@
  *
  *   loadgen roundtrip N REQUESTS -- CMD [ARGS...]   one request at a time, after 200 to warm up
  *                                                   (lines 0-199; the N measured are the next
- *                                                   ones); median and p99 in us
+ *                                                   ones); median and p99 in us, and the
+ *                                                   child's CPU per measured request in us
  *   loadgen pipelined N REQUESTS [--procs K] -- CMD [ARGS...]
  *                                                   all N written at once to each of K children
  *                                                   (default 1) started together; answers per
- *                                                   second over all of them, and seconds
+ *                                                   second over all of them, seconds, and
+ *                                                   the children's CPU per request in us
  *
  * REQUESTS is a file of request lines, used in turn. With --procs, a `%d` in REQUESTS is the
  * child's index (0 … K-1), so each child can work on hosts of its own. Exits 3 when any
- * answer was an error: a figure is only given for work that was done. */
+ * answer was an error: a figure is only given for work that was done. A child's CPU is the
+ * time its threads ran while the requests were measured (each thread's /proc schedstat,
+ * kernel and user, in nanoseconds): its start and end are not in it. */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -32,6 +37,28 @@ typedef struct {
 } child;
 
 static long total;
+
+/* Nanoseconds the threads of `pid` have run (each thread's /proc/PID/task/TID/schedstat). */
+static double cpu_ns(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    if (!tasks) return 0;
+    double total = 0;
+    struct dirent *entry;
+    while ((entry = readdir(tasks))) {
+        if (entry->d_name[0] == '.') continue;
+        char file[320];
+        snprintf(file, sizeof file, "/proc/%d/task/%s/schedstat", (int)pid, entry->d_name);
+        FILE *stat = fopen(file, "r");
+        if (!stat) continue;
+        unsigned long long ran = 0;
+        if (fscanf(stat, "%llu", &ran) == 1) total += (double)ran;
+        fclose(stat);
+    }
+    closedir(tasks);
+    return total;
+}
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
 
@@ -127,17 +154,21 @@ int main(int argc, char **argv) {
         double *samples = malloc(sizeof(double) * (size_t)total);
         long warm = total < 200 ? total : 200;
         for (long i = 0; i < warm; i++) { send_request(c, i); read_lines(c, 1); }
+        double cpu = cpu_ns(c->pid);
         for (long i = 0; i < total; i++) {
             double start = now();
             send_request(c, warm + i);
             read_lines(c, 1);
             samples[i] = (now() - start) * 1e6;
         }
+        cpu = (cpu_ns(c->pid) - cpu) / 1e3 / (double)total;
         qsort(samples, (size_t)total, sizeof *samples, compare);
-        printf("%.1f %.1f\n", samples[total / 2], samples[total * 99 / 100]);
+        printf("%.1f %.1f %.1f\n", samples[total / 2], samples[total * 99 / 100], cpu);
     } else if (!strcmp(argv[1], "pipelined")) {
         pthread_t *threads = calloc((size_t)procs, sizeof *threads);
         struct pollfd *polls = calloc((size_t)procs, sizeof *polls);
+        /* A child's CPU is counted from its first answers on (its start is not in it). */
+        double cpu = 0, counted = 0;
         double start = now();
         for (int k = 0; k < procs; k++) pthread_create(&threads[k], NULL, writer, &children[k]);
         for (int done = 0; done < procs;) {
@@ -148,13 +179,19 @@ int main(int argc, char **argv) {
             if (poll(polls, (nfds_t)procs, -1) < 0 && errno != EINTR) { perror("poll"); exit(1); }
             for (int k = 0; k < procs; k++) {
                 if (!polls[k].revents || children[k].answered >= total) continue;
+                long before = children[k].answered;
                 children[k].answered += read_some(&children[k]);
+                if (!before && children[k].answered) {
+                    cpu -= cpu_ns(children[k].pid);
+                    counted += (double)(total - children[k].answered);
+                }
                 if (children[k].answered >= total) done++;
             }
         }
         double elapsed = now() - start;
+        for (int k = 0; k < procs; k++) cpu += cpu_ns(children[k].pid);
         for (int k = 0; k < procs; k++) pthread_join(threads[k], NULL);
-        printf("%.0f %.3f\n", (double)total * procs / elapsed, elapsed);
+        printf("%.0f %.3f %.1f\n", (double)total * procs / elapsed, elapsed, counted > 0 ? cpu / 1e3 / counted : 0);
     } else {
         usage();
     }
