@@ -126,9 +126,9 @@ bench: release
 	$(BENCH_CC) -o .build/bench/echo bench/c/echo.c
 	$(BENCH_CC) -o .build/bench/jansson_echo bench/c/jansson_echo.c $$(pkg-config --cflags --libs jansson)
 	$(BENCH_CC) -o .build/bench/jansson_answer bench/c/jansson_answer.c $$(pkg-config --cflags --libs jansson)
-	$(BENCH_CC) -o .build/bench/pin_server bench/c/pin_server.c $$(pkg-config --cflags --libs jansson sqlite3)
+	$(BENCH_CC) -o .build/bench/pin_server bench/c/pin_server.c $$(pkg-config --cflags --libs jansson sqlite3 openssl)
 	$(BENCH_CC) -DWITH_PG -o .build/bench/pin_server_pg bench/c/pin_server.c $$(pkg-config --cflags --libs jansson libpq openssl)
-	$(BENCH_CC) -o .build/bench/delete_txn bench/c/delete_txn.c $$(pkg-config --cflags --libs jansson sqlite3)
+	$(BENCH_CC) -o .build/bench/delete_txn bench/c/delete_txn.c $$(pkg-config --cflags --libs jansson sqlite3 openssl)
 	$(BENCH_CC) -o .build/bench/verify_ceiling bench/c/verify_ceiling.c $$(pkg-config --cflags --libs openssl)
 	$(BENCH_CC) -o .build/bench/tls_peers bench/c/tls_peers.c $$(pkg-config --cflags --libs openssl)
 	$(BENCH_CC) -o .build/bench/cold_lookup bench/c/cold_lookup.c $$(pkg-config --cflags --libs jansson)

@@ -3,7 +3,9 @@
  * row INSERTed; COMMIT, synced (WAL, synchronous=FULL, as tofu's writer); then the answer's
  * Pin built and dumped with jansson. Each operation is timed alone.
  *
- *   delete_txn STORE HOSTS [WARM [PAUSE]]    HOSTS: one canonical host key a line (each pinned)
+ *   delete_txn [--check-rows] STORE HOSTS [WARM [PAUSE]]    HOSTS: one canonical host key a line
+ *                                                           (each pinned); --check-rows: the row
+ *                                                           read is checked as tofu's (pin_check.h)
  *
  * The first WARM deletes (default 0) are not timed: as loadgen warms tofu-rpc up, they let the
  * WAL file grow to its working size (a commit that grows the file also syncs its size).
@@ -18,7 +20,8 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
 static int compare(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 
 int main(int argc, char **argv) {
-    if (argc < 3 || argc > 5) { fprintf(stderr, "usage: delete_txn STORE HOSTS [WARM [PAUSE]]\n"); return 2; }
+    if (argc > 1 && strcmp(argv[1], "--check-rows") == 0) { check_rows = 1; argv++; argc--; }
+    if (argc < 3 || argc > 5) { fprintf(stderr, "usage: delete_txn [--check-rows] STORE HOSTS [WARM [PAUSE]]\n"); return 2; }
     long warm = argc >= 4 ? atol(argv[3]) : 0;
     useconds_t pause = argc == 5 ? (useconds_t)atol(argv[4]) : 300;
     json_object_seed(0);

@@ -5,7 +5,8 @@
  *
  * Nothing here checks a row as strictly as tofu's RowDecoding does (it re-hashes the DER and
  * re-parses the host key and every time of every row read): a ceiling reads what the
- * statement returns and shows it. That checking is work tofu does and these programs do not. */
+ * statement returns and shows it. That checking is work tofu does and these programs do not,
+ * unless run with --check-rows (pin_check.h: the SQLite ceilings), which adds most of it. */
 #ifndef PIN_COMMON_H
 #define PIN_COMMON_H
 

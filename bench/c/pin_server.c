@@ -12,8 +12,10 @@
  *
  * The answers of one read() go out in one write(). Anything else gets a -32601/-32602 error.
  *
- *   pin_server [--snapshot-per-read] STORE.sqlite   (jansson + SQLite; the option: the lookups
- *                         of one read share one read transaction, as tofu-rpc's do)
+ *   pin_server [--snapshot-per-read] [--check-rows] STORE.sqlite   (jansson + SQLite;
+ *                         --snapshot-per-read: the lookups of one read share one read
+ *                         transaction, as tofu-rpc's do; --check-rows: each row read is checked
+ *                         as tofu's RowDecoding checks it, pin_check.h)
  *   pin_server_pg postgresql://…          (built with -DWITH_PG: + libpq and OpenSSL)
  *
  * Loopback only: the PostgreSQL URI is the bench's own throwaway cluster. */
@@ -93,9 +95,13 @@ static void snapshot_per_read(int begin) {
 
 int main(int argc, char **argv) {
 #ifndef WITH_PG
-    if (argc == 3 && strcmp(argv[1], "--snapshot-per-read") == 0) { around_read = snapshot_per_read; argv++; argc--; }
+    for (; argc > 2 && argv[1][0] == '-'; argv++, argc--) {
+        if (strcmp(argv[1], "--snapshot-per-read") == 0) around_read = snapshot_per_read;
+        else if (strcmp(argv[1], "--check-rows") == 0) check_rows = 1;
+        else break;
+    }
 #endif
-    if (argc != 2) { fprintf(stderr, "usage: %s [--snapshot-per-read] STORE\n", argv[0]); return 2; }
+    if (argc != 2) { fprintf(stderr, "usage: %s [--snapshot-per-read] [--check-rows] STORE\n", argv[0]); return 2; }
     json_object_seed(0);
 #ifdef WITH_PG
     pg_open(&store, argv[1]);

@@ -11,6 +11,7 @@
 #define PIN_SQLITE_H
 
 #include "pin_common.h"
+#include "pin_check.h"
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -98,6 +99,7 @@ static inline json_t *sqlite_list_host(sqlite_store *store, const char *key, siz
     int code;
     while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
         pin_row row; sqlite_row(statement, &row);
+        if (check_rows && !check_row(&row, key, length)) fail(key, "a row tofu would refuse");
         json_array_append_new(certs, pin_json(&row));
     }
     sqlite_check(store, code, "listCerts");
@@ -122,6 +124,7 @@ static inline json_t *sqlite_delete(sqlite_store *store, const char *key, size_t
         return NULL;
     }
     pin_row row; sqlite_row(store->row, &row);
+    if (check_rows && !check_row(&row, key, length)) fail(key, "a row tofu would refuse");
     json_t *deleted = pin_json(&row);
     char detail[2048], at[21];
     describe_certificate(&row, detail, sizeof detail);
