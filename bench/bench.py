@@ -701,7 +701,7 @@ of the issue that set the same-work ceilings are not met by this implementation 
 disk in most runs, and never on tmpfs, where the work alone is timed), and one more only against
 the issue's ceiling, not like for like. In each case but the cold lookup `pin_server`, which is this
 design written in C (a server over the same pipes, answering on its input thread), meets the
-target: what is missing is not a design but a leaner tofu-rpc. (The fleet's 8-process reads, 49-55%
+target: what is missing is not a design but a leaner tofu-rpc. (The fleet's 8-process reads, 47-55%
 of their ceiling against a target of 50% in today's runs, are below.)
 
 - **Warm round trip <= 1.15x `pin_server`**: {facts['rt_ours'] / facts['rt_theirs']:.2f}x in this run
@@ -734,7 +734,7 @@ of their ceiling against a target of 50% in today's runs, are below.)
   {facts['pipe_checked']:,.0f}/s against {facts['pipe_shared']:,.0f}/s without it. Not done.
 - **`deleteCert` <= 1.3x the in-process C transaction**: {facts['delete_ours'] / facts['delete_txn']:.2f}x
   in this run. `pin_server`'s delete over the same pipes is {facts['delete_pipes'] / facts['delete_txn']:.2f}x
-  (1.07-1.14x in today's runs): the design meets it. The on-disk ratio moves with the disk's flush
+  (1.07-1.15x in today's runs): the design meets it. The on-disk ratio moves with the disk's flush
   (one run of the day gave 0.50, "met", when the ceiling's commits queued behind a busy disk);
   with the store on tmpfs, the work alone: tofu-rpc {facts.get('delete_tmpfs', 0):.0f} us,
   `pin_server` {facts.get('delete_tmpfs_pipes', 0):.0f} us. Per delete (callgrind, the row
@@ -757,7 +757,7 @@ of their ceiling against a target of 50% in today's runs, are below.)
   (socket-activated per user: about 1.7 times `ssh-keygen -F`), or one process reading the store
   itself (which DESIGN rules out).
 - **Pipelined `listCerts {{host}}` >= 70%**: met against the issue's ceiling (each lookup its own
-  read transaction), {facts['pipe_share'] * 100:.0f}% (65-68% in today's runs) against C that shares a
+  read transaction), {facts['pipe_share'] * 100:.0f}% (64-68% in today's runs) against C that shares a
   snapshot per read of input as tofu-rpc does: not met like for like, for the same reason as the
   round trip (server CPU {facts['pipe_cpu_ours']:.1f} against {facts['pipe_cpu_shared']:.1f} us a request).
 - **The floors** (an earlier issue's rows: against a line echo, and against jansson parsing and
@@ -904,7 +904,7 @@ moved); the tables above are this run's.
   458k -> 385k instructions per delete: the trust log's line was rebuilt a Unicode scalar at a
   time to escape it (50k; printable ASCII, nearly every line, now passes as it is), and GRDB
   prepared BEGIN IMMEDIATE and COMMIT again for every write (13k; now prepared once). Then
-  (2026-11-30 evening) 381k -> 348k: the answer of a deleted pin built straight in jansson, keys
+  (later on 2026-11-30) 381k -> 348k: the answer of a deleted pin built straight in jansson, keys
   in order, as the point read's is (`LaneResult.direct`; the same bytes as the `JSONValue` path,
   `LaneDirectAnswerParityTests`), and the DELETE and the history INSERT bound with SQLite's own
   calls rather than GRDB's argument arrays. Why the target is still not met: above.
@@ -928,10 +928,10 @@ moved); the tables above are this run's.
   reads`), one thread hop per read; as tasks instead (a task, the store's thread, the task again)
   8 processes on 2 cores reached 41% of the ceiling. With the lane the 8-process read row came out
   at 49% (55% before the change, on the input thread; target 50%): CPU-bound, each read also
-  built its answer as `JSONValue` where the input thread built it in jansson. Since 2026-11-30
-  evening the lane's point read builds its answer straight in jansson too (`LaneResult.direct`:
-  the same bytes, `LaneDirectAnswerParityTests`): 51% and 53% in the two runs after it (load 3.4-4.7, then
-  0.8-3.4). It stays near the line: eight clients and eight servers and their eight backends
+  built its answer as `JSONValue` where the input thread built it in jansson. Since later on 2026-11-30
+  the lane's point read builds its answer straight in jansson too (`LaneResult.direct`:
+  the same bytes, `LaneDirectAnswerParityTests`): 51%, 53%, 49.7% and 47% in the four runs after it,
+  at loads between 0.8 and 4.7. It stays near the line: eight clients and eight servers and their eight backends
   share two cores. libpq's pipeline mode (several reads in flight on the one connection) is what
   is left to try.
 """
