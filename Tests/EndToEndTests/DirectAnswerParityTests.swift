@@ -20,28 +20,46 @@ import Testing
         "'\"q\" \\ / <x>' || char(1) || char(9) || char(10) || char(13) || char(27) || char(31) || char(127)"
         + " || char(160) || char(8232) || char(8233) || char(65279) || 'é Ω 東京 ' || char(128512) || char(1114111) || char(0) || 'after NUL'"
 
-    @Test func aPointReadsDirectAnswerIsTheTaskPathsByteForByte() async throws {
-        let store = newStorePath("tofu-direct")
-        let server = try StoreServer(storePath: store)
-        let plain = try await CertificateFactory.make()
-        let unicode = try await CertificateFactory.make(
-            subject: "/CN=Zürich Ω 東京/O=Ünïcode Ltd/OU=a+OU=b", subjectAltNames: ["DNS:kong", "IP:192.0.2.7", "email:a@example.com"])
-        let edwards = try await CertificateFactory.make(subject: "/CN=ed", key: .ed25519, subjectAltNames: [])
-        let next = try await CertificateFactory.make(subject: "/CN=next")
+    /// The certificates the parity tests pin: plain, one with non-ASCII names and SANs, an
+    /// Ed25519 one, and one to stage as the next certificate.
+    struct Certificates {
+        let plain, unicode, edwards, next: TestCertificate
 
-        let pins: [(host: String, certificate: TestCertificate, policy: String?)] = [
-            ("plain.example", plain, nil), ("unicode.example", unicode, "publicKey"), ("192.0.2.30", plain, nil),
-            ("[2001:db8::1]:8443", edwards, "certificate"), ("odd.example:9443", plain, nil), ("odd-next.example", unicode, nil),
-            ("damaged.example", plain, nil), ("damaged-der.example", plain, nil),
-        ]
+        static func make() async throws -> Certificates {
+            try await Certificates(
+                plain: CertificateFactory.make(),
+                unicode: CertificateFactory.make(
+                    subject: "/CN=Zürich Ω 東京/O=Ünïcode Ltd/OU=a+OU=b", subjectAltNames: ["DNS:kong", "IP:192.0.2.7", "email:a@example.com"]),
+                edwards: CertificateFactory.make(subject: "/CN=ed", key: .ed25519, subjectAltNames: []),
+                next: CertificateFactory.make(subject: "/CN=next"))
+        }
+    }
+
+    /// Pins each of `pins` through `server`, then stages `next` for the hosts in `staged`.
+    static func seed(
+        _ server: StoreServer, _ pins: [(host: String, certificate: TestCertificate, policy: String?)], staging next: TestCertificate, for staged: [String]
+    ) async throws {
         for pin in pins {
             var params: [String: Any] = ["host": pin.host, "pem": pin.certificate.pem]
             if let policy = pin.policy { params["policy"] = policy }
             _ = try await server.result("pinCert", params)
         }
-        for host in ["192.0.2.30", "odd-next.example", "damaged.example"] {
+        for host in staged {
             _ = try await server.result("pinCert", ["host": host, "pem": next.pem, "next": true])
         }
+    }
+
+    @Test func aPointReadsDirectAnswerIsTheTaskPathsByteForByte() async throws {
+        let store = newStorePath("tofu-direct")
+        let server = try StoreServer(storePath: store)
+        let made = try await Certificates.make()
+        let (plain, unicode) = (made.plain, made.unicode)
+        let pins: [(host: String, certificate: TestCertificate, policy: String?)] = [
+            ("plain.example", plain, nil), ("unicode.example", unicode, "publicKey"), ("192.0.2.30", plain, nil),
+            ("[2001:db8::1]:8443", made.edwards, "certificate"), ("odd.example:9443", plain, nil), ("odd-next.example", unicode, nil),
+            ("damaged.example", plain, nil), ("damaged-der.example", plain, nil),
+        ]
+        try await Self.seed(server, pins, staging: made.next, for: ["192.0.2.30", "odd-next.example", "damaged.example"])
         try await Self.edit(
             store,
             "UPDATE pin SET subject = \(Self.oddText), issuer = 'x' || \(Self.oddText), serialNumber = '00', "

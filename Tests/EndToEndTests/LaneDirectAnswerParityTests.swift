@@ -32,24 +32,14 @@ import Testing
     @Test func aDeletedPinsDirectAnswerIsTheBatchPathsByteForByte() async throws {
         let first = newStorePath("tofu-lane-direct")
         let seeding = try StoreServer(storePath: first)
-        let plain = try await CertificateFactory.make()
-        let unicode = try await CertificateFactory.make(
-            subject: "/CN=Zürich Ω 東京/O=Ünïcode Ltd/OU=a+OU=b", subjectAltNames: ["DNS:kong", "IP:192.0.2.7", "email:a@example.com"])
-        let edwards = try await CertificateFactory.make(subject: "/CN=ed", key: .ed25519, subjectAltNames: [])
-        let next = try await CertificateFactory.make(subject: "/CN=next")
+        let made = try await DirectAnswerParityTests.Certificates.make()
+        let (plain, unicode, next) = (made.plain, made.unicode, made.next)
         let pins: [(host: String, certificate: TestCertificate, policy: String?)] = [
             ("plain.example", plain, nil), ("unicode.example", unicode, "publicKey"), ("192.0.2.30", plain, nil),
-            ("[2001:db8::1]:8443", edwards, "certificate"), ("odd.example:9443", plain, nil), ("staged.example", unicode, nil),
+            ("[2001:db8::1]:8443", made.edwards, "certificate"), ("odd.example:9443", plain, nil), ("staged.example", unicode, nil),
             ("unstaged.example", plain, nil), ("damaged.example", plain, nil), ("guarded.example", plain, nil),
         ]
-        for pin in pins {
-            var params: [String: Any] = ["host": pin.host, "pem": pin.certificate.pem]
-            if let policy = pin.policy { params["policy"] = policy }
-            _ = try await seeding.result("pinCert", params)
-        }
-        for host in ["192.0.2.30", "staged.example", "unstaged.example"] {
-            _ = try await seeding.result("pinCert", ["host": host, "pem": next.pem, "next": true])
-        }
+        try await DirectAnswerParityTests.seed(seeding, pins, staging: next, for: ["192.0.2.30", "staged.example", "unstaged.example"])
         #expect(try await seeding.stop() == 0)
         try await DirectAnswerParityTests.edit(
             first,
