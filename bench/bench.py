@@ -76,7 +76,7 @@ def alternating(sides, rounds):
     for _ in range(rounds):
         for name, measure in sides.items():
             figures[name].append(measure())
-    return {name: sorted(values)[len(values) // 2] for name, values in figures.items()}
+    return {name: median(values) for name, values in figures.items()}
 
 
 def verdict(met):

@@ -5,6 +5,17 @@
 /// and text that spells `\u{200B}` reads `\\u{200B}`, never as the character it names: read
 /// from the left, every backslash begins an escape.
 public enum LogText {
+    /// The code points no log line and no terminal gets raw (TerminalText escapes the same):
+    /// controls, bidirectional formatting, line separators and invisible characters.
+    public static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B...0x180F,
+            0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0x3164, 0xFE00...0xFE0F, 0xFEFF, 0xFFA0, 0xFFF0...0xFFF8:
+            true
+        default: false
+        }
+    }
+
     public static func escaped(_ text: String) -> String {
         // Printable ASCII but the backslash, what a line nearly always is, has nothing to
         // escape: one pass over its bytes instead of building the line again a scalar at a time
@@ -12,13 +23,11 @@ public enum LogText {
         if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) { return text }
         var result = ""
         for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x5C:
+            if scalar == "\\" {
                 result += #"\\"#
-            case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B...0x180F,
-                0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0x3164, 0xFE00...0xFE0F, 0xFEFF, 0xFFA0, 0xFFF0...0xFFF8:
+            } else if mustEscape(scalar) {
                 result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
-            default:
+            } else {
                 result.unicodeScalars.append(scalar)
             }
         }

@@ -1,3 +1,5 @@
+import JSONRPC
+
 /// Text from tofu-rpc made safe to print on a terminal. Certificate subjects, SANs and issuers
 /// are chosen by whoever made the certificate: printed as they are, an ESC or CSI (U+009B)
 /// could move the cursor or rewrite the screen, a right-to-left override (U+202E) could show a
@@ -20,14 +22,8 @@
 /// `--json` needs no more: JSON writes a backslash of the value as `\\` already, and each of
 /// these code points becomes a JSON escape, `\u202e`, that means the same value.
 public enum TerminalText {
-    public static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B...0x180F,
-            0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0x3164, 0xFE00...0xFE0F, 0xFEFF, 0xFFA0, 0xFFF0...0xFFF8:
-            true
-        default: false
-        }
-    }
+    /// The same set tofu-rpc's log escapes (`LogText.mustEscape`).
+    public static func mustEscape(_ scalar: Unicode.Scalar) -> Bool { LogText.mustEscape(scalar) }
 
     /// `text` with each code point `mustEscape` names written as `\xNN` or `\uNNNN`, and each
     /// backslash as `\\`: read from the left, every backslash begins one of those three escapes,
