@@ -69,6 +69,53 @@ public struct JanssonObject: ~Copyable, JSONObjectWriter {
         add(key, array)
     }
 
+    /// `bytes` as a string if they are UTF-8 (jansson checks them as it makes one): text read
+    /// in place from where it is kept (a database's buffer). False, and nothing set, if not.
+    public mutating func set(_ key: String, utf8 bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let string = Self.string(utf8: bytes) else { return false }
+        add(key, string)
+        return true
+    }
+
+    /// An array of the strings `forEach` gives (as `set(_:utf8:)` makes each) until it is told
+    /// to stop; false, and nothing set, if one of them is not UTF-8.
+    public mutating func set(_ key: String, utf8Strings forEach: ((UnsafeRawBufferPointer) -> Bool) -> Bool) -> Bool {
+        guard let array = json_array() else { preconditionFailure("jansson: out of memory") }
+        let complete = forEach { bytes in
+            guard let string = Self.string(utf8: bytes) else { return false }
+            precondition(json_array_append_new(array, string) == 0, "jansson: out of memory")
+            return true
+        }
+        guard complete else {
+            tofu_json_decref(array)
+            return false
+        }
+        add(key, array)
+        return true
+    }
+
+    /// A string of `bytes` if they are UTF-8 (a NUL among them included, as JSON allows). Text
+    /// that is all ASCII, as most stored text is, is UTF-8 without jansson's check of each byte.
+    private static func string(utf8 bytes: UnsafeRawBufferPointer) -> UnsafeMutablePointer<json_t>? {
+        guard let start = bytes.baseAddress, !bytes.isEmpty else { return json_stringn_nocheck("", 0) }
+        let chars = start.assumingMemoryBound(to: CChar.self)
+        return isASCII(bytes) ? json_stringn_nocheck(chars, bytes.count) : json_stringn(chars, bytes.count)
+    }
+
+    /// Whether no byte has its high bit set, eight bytes at a time.
+    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index + 8 <= bytes.count {
+            guard bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 else { return false }
+            index += 8
+        }
+        while index < bytes.count {
+            guard bytes[index] < 0x80 else { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// Any value, built from its `JSONValue` as `JSONCodec.serialize` builds it.
     public mutating func set(_ key: String, value: JSONValue) {
         switch value {

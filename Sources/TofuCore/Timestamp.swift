@@ -42,33 +42,36 @@ public enum Timestamp {
     /// one (month, day of that month, hour, minute and second in range).
     public static func isCanonical(_ text: String) -> Bool {
         var text = text
-        return text.withUTF8 { bytes in
-            guard bytes.count == 20 else { return false }
-            for index in 0..<20 {
-                let byte = bytes[index]
-                switch index {
-                case 4, 7: guard byte == UInt8(ascii: "-") else { return false }
-                case 10: guard byte == UInt8(ascii: "T") else { return false }
-                case 13, 16: guard byte == UInt8(ascii: ":") else { return false }
-                case 19: guard byte == UInt8(ascii: "Z") else { return false }
-                default: guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
-                }
+        return text.withUTF8 { isCanonical(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `isCanonical` of text as bytes (a database's buffer), read in place.
+    public static func isCanonical(utf8 bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == 20 else { return false }
+        for index in 0..<20 {
+            let byte = bytes[index]
+            switch index {
+            case 4, 7: guard byte == UInt8(ascii: "-") else { return false }
+            case 10: guard byte == UInt8(ascii: "T") else { return false }
+            case 13, 16: guard byte == UInt8(ascii: ":") else { return false }
+            case 19: guard byte == UInt8(ascii: "Z") else { return false }
+            default: guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
             }
-            func number(_ start: Int, _ count: Int) -> Int {
-                var value = 0
-                for index in start..<(start + count) { value = value * 10 + Int(bytes[index] &- UInt8(ascii: "0")) }
-                return value
-            }
-            let year = number(0, 4), month = number(5, 2), day = number(8, 2)
-            guard (1...12).contains(month), number(11, 2) < 24, number(14, 2) < 60, number(17, 2) < 60 else { return false }
-            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-            let days = switch month {
-            case 2: leap ? 29 : 28
-            case 4, 6, 9, 11: 30
-            default: 31
-            }
-            return (1...days).contains(day)
         }
+        func number(_ start: Int, _ count: Int) -> Int {
+            var value = 0
+            for index in start..<(start + count) { value = value * 10 + Int(bytes[index] &- UInt8(ascii: "0")) }
+            return value
+        }
+        let year = number(0, 4), month = number(5, 2), day = number(8, 2)
+        guard (1...12).contains(month), number(11, 2) < 24, number(14, 2) < 60, number(17, 2) < 60 else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = switch month {
+        case 2: leap ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+        return (1...days).contains(day)
     }
 
     /// A date (`2026-11-29`, meaning its first second, UTC) or a time as tofu writes it

@@ -1,5 +1,6 @@
 import JSONRPC
 import TofuCore
+import TofuStore
 import TofuTLS
 
 /// Pins, certificates and events as they appear in answers (see protocol/openrpc.json).
@@ -62,6 +63,35 @@ enum PinJSON {
         object.set("spkiSha256", certificate.spkiSha256)
         object.set("subject", certificate.subject)
         object.set("subjectAltNames", strings: certificate.subjectAltNames)
+        return object
+    }
+
+    /// A plain pin's object, built in jansson from its stored texts (`PlainPin`): the members
+    /// and text `pin(_:includePem:as:)` gives for the `Pin` read from the same row (without
+    /// PEM). Nil when one of its texts is not UTF-8: the row is then read as a `Pin`, whose
+    /// texts are repaired.
+    static func pin(plain: PlainPin) -> JanssonObject? {
+        var object = JanssonObject()
+        let complete = plain.withTexts { texts in
+            object.set("address", plain.host.host)
+            object.set("host", plain.host.description)
+            guard object.set("issuer", utf8: texts.issuer) else { return false }
+            if let verifiedAt = texts.lastVerifiedAt {
+                guard object.set("lastVerifiedAt", utf8: verifiedAt) else { return false }
+            } else {
+                object.setNull("lastVerifiedAt")
+            }
+            object.setNull("next")
+            guard object.set("notAfter", utf8: texts.notAfter), object.set("notBefore", utf8: texts.notBefore),
+                object.set("pinnedAt", utf8: texts.pinnedAt)
+            else { return false }
+            object.set("policy", plain.policy.rawValue)
+            object.set("port", Int64(plain.host.port))
+            return object.set("publicKey", utf8: texts.publicKey) && object.set("serialNumber", utf8: texts.serialNumber)
+                && object.set("sha256Fingerprint", utf8: texts.sha256Fingerprint) && object.set("spkiSha256", utf8: texts.spkiSha256)
+                && object.set("subject", utf8: texts.subject) && object.set("subjectAltNames", utf8Strings: texts.forEachSubjectAltName)
+        }
+        guard complete else { return nil }
         return object
     }
 

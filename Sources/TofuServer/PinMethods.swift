@@ -63,6 +63,8 @@ struct PinMethods: Sendable {
         let includePem: Bool
         let expiringBefore: String?
         let stagedOnly: Bool
+        /// The request names its host alone: a point read with every default.
+        let bare: Bool
 
         private static let names: Set<String> = ["host", "limit", "cursor", "includePem", "expiringWithinDays", "staged"]
 
@@ -71,9 +73,10 @@ struct PinMethods: Sendable {
             host = try named.optionalHostKey("host")
             // A point read names its host alone: the other names are not looked for one by one.
             guard named.members.count > (host == nil ? 0 : 1) else {
-                (limit, after, includePem, stagedOnly, expiringBefore) = (1000, nil, false, false, nil)
+                (limit, after, includePem, stagedOnly, expiringBefore, bare) = (1000, nil, false, false, nil, true)
                 return
             }
+            bare = false
             limit = try named.integer("limit", in: 1...10_000, default: 1000) ?? 1000
             after = try named.optional("cursor", as: String.self).map { cursor throws(ResponseError) in try PageCursor.decode(cursor) }
             includePem = try named.optional("includePem", as: Bool.self) ?? false
@@ -104,11 +107,15 @@ struct PinMethods: Sendable {
 
         /// `answer`'s object built straight in jansson, for a page of a few pins (a point read's).
         func answer(direct page: (pins: [Pin], more: Bool)) -> JanssonObject {
-            var object = JanssonObject()
             var certs = JanssonArray()
             for pin in page.pins { certs.append(PinJSON.pin(pin, includePem: includePem, as: JanssonObject.self)) }
+            return Self.answer(certs: certs, nextCursor: page.more ? page.pins.last.map { PageCursor.encode(after: $0.host) } : nil)
+        }
+
+        static func answer(certs: consuming JanssonArray, nextCursor: String?) -> JanssonObject {
+            var object = JanssonObject()
             object.set("certs", array: certs)
-            if page.more, let last = page.pins.last { object.set("nextCursor", PageCursor.encode(after: last.host)) } else { object.setNull("nextCursor") }
+            object.set("nextCursor", orNull: nextCursor)
             return object
         }
     }
@@ -134,7 +141,22 @@ struct PinMethods: Sendable {
     /// before the input thread waits again (`MethodTable.inputPause`).
     func listOneHost(_ params: Params) throws -> JanssonObject? {
         let request = try ListRequest(params)
-        guard request.host != nil else { return nil }
+        guard let host = request.host else { return nil }
+        // The common case, a plain pin asked for alone, is checked and answered from the row as
+        // stored; anything else is read as a `Pin` below.
+        if request.bare {
+            switch try answering({ () throws(TofuError) in try store.ifIdle { store throws(TofuError) in try store.plainPin(host) } }) {
+            case nil: return nil
+            case .noPin?: return ListRequest.answer(certs: JanssonArray(), nextCursor: nil)
+            case .plain(let plain)?:
+                if let pin = PinJSON.pin(plain: plain) {
+                    var certs = JanssonArray()
+                    certs.append(pin)
+                    return ListRequest.answer(certs: certs, nextCursor: nil)
+                }
+            case .notPlain?: break
+            }
+        }
         let page = try answering { () throws(TofuError) in
             try store.ifIdle { store throws(TofuError) in try request.page(of: store, sharingSnapshot: true) }
         }

@@ -500,6 +500,17 @@ public actor PinStore {
         return pins
     }
 
+    /// The pin of `host` when its row is plain and sound (`PlainPin`), read as
+    /// `list(…, host:, sharingSnapshot: true)` reads it; `.notPlain` for any other row, which
+    /// `list` then reads and judges. For the one thread that calls `endReadRun`.
+    public func plainPin(_ host: HostKey) throws(TofuError) -> PlainPinLookup {
+        let backend = try openBackend()
+        defer { dropIfUnusable(backend) }
+        let found = try backend.read(sharingSnapshotOf: readRun.load(ordering: .relaxed)) { tx in try tx.plainPin(host) }
+        if backend.holdsSharedSnapshot { mayShareSnapshot.store(true, ordering: .relaxed) }
+        return found
+    }
+
     /// Ends the run of reads that share a snapshot (`list(…, sharingSnapshot: true)`): the next
     /// such read takes a new one. Called by the thread making those reads before it waits (for
     /// more requests), so a snapshot is neither kept while nobody reads nor seen by a request

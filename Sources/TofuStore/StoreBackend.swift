@@ -102,6 +102,9 @@ protocol StoreTransaction {
     func pins(after: String?, limit: Int, host: HostKey?, expiringBefore: String?, stagedOnly: Bool) throws -> (pins: [Pin], more: Bool)
     /// Every pinned host key, in order, each row read in full (a damaged one throws).
     func hostKeys() throws -> [HostKey]
+    /// The pin of `host` when its row is plain and sound, checked in place (`PlainPin`); else
+    /// `.notPlain`, and `pins` reads it. A backend that checks no row in place says `.notPlain`.
+    func plainPin(_ host: HostKey) throws -> PlainPinLookup
 
     // MARK: History
 
@@ -145,4 +148,7 @@ struct RowDamage: Error, Sendable {
 extension StoreTransaction {
     /// A backend keeps an imported event as any other.
     func recordImported(_ event: HistoryEvent) throws { try record(event) }
+
+    /// Checks no row in place: each is read as a `Pin`.
+    func plainPin(_ host: HostKey) throws -> PlainPinLookup { .notPlain }
 }

@@ -34,11 +34,32 @@ extension Fingerprint {
 
     /// The same, of bytes held anywhere (a database's buffer): no copy, no array.
     public init(sha256Of der: UnsafeRawBufferPointer) {
-        self = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(SHA256_DIGEST_LENGTH)) { digest in
+        self = Self.withSHA256(of: der) { Fingerprint(digest: $0) }
+    }
+
+    /// Whether `text` is exactly the fingerprint of `der` as `description` spells it (uppercase
+    /// hex pairs joined by colons, nothing around them): a stored row's fingerprint checked
+    /// against its certificate in place, with no text made.
+    public static func text(_ text: UnsafeRawBufferPointer, isSHA256Of der: UnsafeRawBufferPointer) -> Bool {
+        guard text.count == 3 * Int(SHA256_DIGEST_LENGTH) - 1 else { return false }
+        let hex: StaticString = "0123456789ABCDEF"
+        return withSHA256(of: der) { digest in
+            hex.withUTF8Buffer { digits in
+                for (index, byte) in digest.enumerated() {
+                    guard text[3 * index] == digits[Int(byte >> 4)], text[3 * index + 1] == digits[Int(byte & 0x0F)] else { return false }
+                    if index > 0, text[3 * index - 1] != UInt8(ascii: ":") { return false }
+                }
+                return true
+            }
+        }
+    }
+
+    private static func withSHA256<T>(of bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(SHA256_DIGEST_LENGTH)) { digest in
             var length: UInt32 = 0
-            let ok = EVP_Digest(der.baseAddress, der.count, digest.baseAddress, &length, fetchedSHA256.flatMap(OpaquePointer.init(bitPattern:)) ?? EVP_sha256(), nil)
+            let ok = EVP_Digest(bytes.baseAddress, bytes.count, digest.baseAddress, &length, fetchedSHA256.flatMap(OpaquePointer.init(bitPattern:)) ?? EVP_sha256(), nil)
             precondition(ok == 1 && length == digest.count, "OpenSSL SHA-256 failed")
-            return Fingerprint(digest: UnsafeRawBufferPointer(digest))
+            return body(UnsafeRawBufferPointer(digest))
         }
     }
 }

@@ -58,6 +58,9 @@ import Testing
             ("plain.example", plain, nil), ("unicode.example", unicode, "publicKey"), ("192.0.2.30", plain, nil),
             ("[2001:db8::1]:8443", made.edwards, "certificate"), ("odd.example:9443", plain, nil), ("odd-next.example", unicode, nil),
             ("damaged.example", plain, nil), ("damaged-der.example", plain, nil),
+            // Rows a point read checks in place, and must leave to the strict reading of a `Pin`.
+            ("utf8.example", plain, nil), ("surrogate.example", unicode, nil), ("crlf.example", plain, nil),
+            ("nul-time.example", plain, nil), ("upper-address.example", plain, nil), ("verified.example", unicode, "publicKey"),
         ]
         try await Self.seed(server, pins, staging: made.next, for: ["192.0.2.30", "odd-next.example", "damaged.example"])
         try await Self.edit(
@@ -69,6 +72,14 @@ import Testing
             store, "UPDATE pin SET nextSubject = \(Self.oddText), nextSubjectAltNames = '' WHERE host = 'odd-next.example_443'")
         try await Self.edit(store, "UPDATE pin SET notAfter = '2026-02-30T00:00:00Z' WHERE host = 'damaged.example_443'")
         try await Self.edit(store, "UPDATE pin SET der = X'' WHERE host = 'damaged-der.example_443'")
+        for (host, set) in [
+            ("utf8", "subject = CAST(X'41C328' AS TEXT)"), ("surrogate", "issuer = CAST(X'EDA080' AS TEXT)"),
+            ("crlf", "subjectAltNames = 'DNS:a' || char(13) || char(10) || 'DNS:b' || char(10) || 'é'"),
+            ("nul-time", "pinnedAt = pinnedAt || char(0) || 'x'"), ("upper-address", "address = upper(address)"),
+            ("verified", "lastVerifiedAt = '2026-11-30T10:00:00Z'"),
+        ] {
+            try await Self.edit(store, "UPDATE pin SET \(set) WHERE host = '\(host).example_443'")
+        }
 
         let hosts = pins.map(\.host) + ["unpinned.example", "ODD.example.:9443", "not a host", "192.0.2.30:0"]
         let badHosts: Set<String> = ["not a host", "192.0.2.30:0"]

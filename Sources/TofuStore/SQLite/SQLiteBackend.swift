@@ -303,6 +303,17 @@ private struct SQLiteTransaction: StoreTransaction {
         return (pins, more)
     }
 
+    func plainPin(_ host: HostKey) throws -> PlainPinLookup {
+        let key = host.description
+        // The page query of a host (bit 1), held by the reader: one row at most, as the key is unique.
+        let rows = try SteppedRows(pageStatement(2), binding: [PageValue.text(key), .integer(2)])
+        return try withExtendedLifetime(rows) {
+            guard let row = try rows.next() else { return .noPin }
+            guard let plain = Rows.plainPin(row, host: host, key: key) else { return .notPlain }
+            return try rows.next() == nil ? .plain(plain) : .notPlain
+        }
+    }
+
     /// The page query of the conditions `set`: the reader's held one, or the connection's cached one.
     private func pageStatement(_ set: Int) throws -> Statement {
         guard let held else { return try db.cachedStatement(sql: Self.pageQueries[set]) }
