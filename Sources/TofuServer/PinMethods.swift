@@ -145,7 +145,8 @@ struct PinMethods: Sendable {
         // The common case, a plain pin asked for alone, is checked and answered from the row as
         // stored; anything else is read as a `Pin` below.
         if request.bare {
-            switch try answering({ () throws(TofuError) in try store.ifIdle { store throws(TofuError) in try store.plainPin(host) } }) {
+            let found = try store.pointRead(host) ?? answering { () throws(TofuError) in try store.ifIdle { store throws(TofuError) in try store.plainPin(host) } }
+            switch found {
             case nil: return nil
             case .noPin?: return ListRequest.answer(certs: JanssonArray(), nextCursor: nil)
             case .plain(let plain)?:

@@ -34,6 +34,8 @@ public actor PinStore {
     private nonisolated let readRun = Atomic<UInt64>(0)
     /// Whether a shared snapshot may be open: set by each read in one, cleared once it is ended.
     private nonisolated let mayShareSnapshot = Atomic<Bool>(false)
+    /// An SQLite store's point reads on the calling thread's own connection (`pointRead`).
+    private nonisolated let pointReader: PointReader?
     /// Why `backup` cannot copy this store, when it cannot (a PostgreSQL store).
     public nonisolated let backupRefusal: String?
     /// Whether a read may wait on the network (a PostgreSQL store): then no thread that must
@@ -44,7 +46,7 @@ public actor PinStore {
 
     /// The SQLite store at `path`; `busyTimeout` bounds the wait for another process's lock.
     public init(path: String, busyTimeout: TimeInterval = 5) {
-        self.init(path: path) { () throws(TofuError) in try SQLiteBackend(path: path, busyTimeout: busyTimeout) }
+        self.init(path: path, pointReader: PointReader(path: path)) { () throws(TofuError) in try SQLiteBackend(path: path, busyTimeout: busyTimeout) }
     }
 
     /// The store at `location`: a PostgreSQL URI (`postgresql://…`, `postgres://…`) or else an
@@ -69,10 +71,11 @@ public actor PinStore {
 
     /// A store over the backend `open` opens, on the store's thread, at the first call.
     init(
-        path: String, backupRefusal: String? = nil, readsOverNetwork: Bool = false,
+        path: String, backupRefusal: String? = nil, readsOverNetwork: Bool = false, pointReader: PointReader? = nil,
         opening open: @escaping @Sendable () throws(TofuError) -> any StoreBackend
     ) {
         self.path = path
+        self.pointReader = pointReader
         self.backupRefusal = backupRefusal
         self.readsOverNetwork = readsOverNetwork
         self.opener = open
@@ -500,6 +503,15 @@ public actor PinStore {
         return pins
     }
 
+    /// The pin of `host` read at once on the calling thread's own connection to an SQLite store,
+    /// beside whatever the store is doing: nil when it cannot be (not SQLite, not opened yet, busy,
+    /// failing: see `PointReader`), and the caller reads through the store. A run of them shares a
+    /// snapshot as `list(…, sharingSnapshot: true)` reads do, until `endReadRun`. For the one
+    /// thread that calls `endReadRun`.
+    public nonisolated func pointRead(_ host: HostKey) -> PlainPinLookup? {
+        pointReader?.plainPin(host)
+    }
+
     /// The pin of `host` when its row is plain and sound (`PlainPin`), read as
     /// `list(…, host:, sharingSnapshot: true)` reads it; `.notPlain` for any other row, which
     /// `list` then reads and judges. For the one thread that calls `endReadRun`.
@@ -517,6 +529,7 @@ public actor PinStore {
     /// that arrived after it was taken. Never waits: while the store is busy, whoever holds it
     /// has ended the snapshot already (any other use of the store does), or a job does just after.
     public nonisolated func endReadRun() {
+        pointReader?.endRun()
         readRun.wrappingAdd(1, ordering: .relaxed)
         guard mayShareSnapshot.load(ordering: .relaxed) else { return }
         let ended: Void? = try? executor.runIfIdle { () throws(TofuError) in try isolated { $0.endSharedSnapshot() } }
@@ -627,6 +640,7 @@ public actor PinStore {
 
     /// Closes the store. A later call opens it again.
     public func close() {
+        pointReader?.close()
         backend?.close()
         backend = nil
     }
@@ -637,6 +651,7 @@ public actor PinStore {
         if let backend { return backend }
         let opened = try opener()
         backend = opened
+        pointReader?.enable()
         return opened
     }
 
