@@ -234,7 +234,8 @@ final class OutputWriter: Sendable {
             for item in state.items.elements {
                 // Too much, or not only bytes: left to the output thread (items -1).
                 guard case .bytes(let bytes) = item, bytes.count <= Self.directLimit - batch.count else { return ([], -1) }
-                batch.append(contentsOf: bytes)
+                // The first message is shared, not copied: most often it is the only one.
+                if items == 0 { batch = bytes } else { batch.append(contentsOf: bytes) }
                 items += 1
             }
             state.writing = true
