@@ -2,7 +2,7 @@
 /// HTTP's chunk sizes): one definition.
 public enum ASCII {
     /// The value of a hexadecimal digit, either case; nil for any other byte.
-    public static func hexValue(_ byte: UInt8) -> UInt8? {
+    @inlinable public static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10

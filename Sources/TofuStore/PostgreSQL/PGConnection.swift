@@ -304,11 +304,12 @@ final class PGResult {
                 for index in 0..<size {
                     guard let high = ASCII.hexValue(text[2 + 2 * index]), let low = ASCII.hexValue(text[3 + 2 * index]) else {
                         complete = false
-                        break
+                        count = index
+                        return
                     }
                     buffer[index] = high << 4 | low
-                    count = index + 1
                 }
+                count = size
             }
             if complete { return decoded }
         }
