@@ -29,12 +29,20 @@ enum ToolText {
         }
     }
 
-    /// A typed error as text: its message (with the remedy tofu writes into it) and the next
-    /// step for an agent where a person must decide.
+    /// A typed error as text: its message (with the remedy tofu writes into it), each shell
+    /// command of its next steps as tofu-rpc wrote it, and the next step for an agent where a
+    /// person must decide.
     static func failure(_ error: ResponseError) -> String {
         var text = TerminalText.escaped(error.message)
         if let remedy = error.data?["remedy"]?.stringValue, !error.message.contains(remedy) {
             text += "\nRemedy: " + TerminalText.escaped(remedy)
+        }
+        // The prose doubles every backslash (so peer text cannot spell an escape); a command
+        // tofu-rpc quoted for the shell is shown as the CLI shows it, to run as written.
+        for step in error.data?["nextSteps"]?.arrayValue ?? [] {
+            for command in step["commands"]?.arrayValue ?? [] {
+                if let command = command.stringValue { text += "\nCommand: " + TerminalText.escapedShellCommand(command) }
+            }
         }
         if TofuErrorCode(rawValue: error.code.rawValue) == .certificateMismatch, let presented = error.data?["presented"]?["sha256Fingerprint"] {
             text += "\nBefore any re-pin, a person must confirm with the controller's administrator that its certificate really is \(Output.text(presented)): a changed certificate can also be someone else answering at this address."

@@ -12,8 +12,8 @@ import Testing
         private let seen = Locked<[Received]>([])
         private let counter = Counter()
 
-        init(revision: String? = "2025-11-25", arguments: [String] = []) async throws {
-            server = try ServerProcess(arguments: ["--store", newStorePath()] + arguments)
+        init(revision: String? = "2025-11-25", store: String? = nil, arguments: [String] = []) async throws {
+            server = try ServerProcess(arguments: ["--store", store ?? newStorePath()] + arguments)
             if let revision {
                 let answer = try await request("initialize", InitializeTests.mcpInitialize(revision))
                 #expect((answer.object["result"] as? [String: Any])?["protocolVersion"] as? String == revision, "\(answer)")

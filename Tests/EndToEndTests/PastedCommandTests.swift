@@ -59,4 +59,30 @@ import Testing
             #expect(after.status == 0 && after.stdout.isEmpty, "\(client): the pasted command did not remove the row: \(command)\n\(after)")
         }
     }
+
+    /// The same repair command in an MCP tool's error text: the prose escapes its backslashes,
+    /// and the command follows on a line of its own, as tofu-rpc wrote it, and runs.
+    @Test func aRepairCommandInAnMCPToolErrorPastesAsWritten() async throws {
+        let base = temporaryDirectory("tofu-paste-mcp")
+        let directory = base + #"/it's \x1B"#
+        #expect(mkdir(directory, 0o700) == 0)
+        let store = directory + "/store.sqlite"
+        let certificate = try await CertificateFactory.make()
+        _ = try await CLITests.run(.swift, ["pin-cert", "kong.example", "--pem", certificate.certificatePath], store: store)
+        let event = try await DamagedStoreTests.rowid(store, "event", host: "kong.example_443")
+        try await DamagedStoreTests.edit(store, "UPDATE event SET at = 'yesterday' WHERE id = \(event)")
+        let agent = try await MCPWireTests.Agent(store: store)
+        let answer = try await agent.call("certHistory", ["host": "kong.example"])
+        let result = try #require(answer.object["result"] as? [String: Any], "\(answer)")
+        #expect(result["isError"] as? Bool == true, "\(answer)")
+        let text = try #require((result["content"] as? [[String: Any]])?.first?["text"] as? String, "\(answer)")
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("Command: sqlite3 ") }, "\(text)")
+        let command = String(line.dropFirst("Command: ".count))
+        #expect(command == #"sqlite3 '\#(directory.replacingOccurrences(of: "'", with: #"'\''"#))/store.sqlite' 'DELETE FROM event WHERE id = \#(event)'"#, "\(command)")
+        #expect(try await agent.stop() == 0)
+        let ran = try await runProgram("/bin/bash", ["-c", #"cd "$0" && "# + command, base])
+        #expect(ran.status == 0, "\(command): \(ran.stderr)")
+        let left = try await runProgram("/usr/bin/sqlite3", [store, "SELECT count(*) FROM event WHERE id = \(event)"])
+        #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the pasted command did not remove the row: \(command)")
+    }
 }
