@@ -129,6 +129,11 @@ struct PinMethods: Sendable {
     /// built in jansson, as on the input thread.
     func listCertsBlocking(_ params: Params) throws -> LaneResult {
         let request = try ListRequest(params)
+        if request.bare, let host = request.host,
+            let answer = plainAnswer(try answering { () throws(TofuError) in try store.blocking { store throws(TofuError) in try store.plainPin(host) } })
+        {
+            return .direct(answer)
+        }
         let page = try answering { () throws(TofuError) in try store.blocking { store throws(TofuError) in try request.page(of: store) } }
         return request.host == nil ? .value(request.answer(page)) : .direct(request.answer(direct: page))
     }
@@ -146,23 +151,28 @@ struct PinMethods: Sendable {
         // stored; anything else is read as a `Pin` below.
         if request.bare {
             let found = try store.pointRead(host) ?? answering { () throws(TofuError) in try store.ifIdle { store throws(TofuError) in try store.plainPin(host) } }
-            switch found {
-            case nil: return nil
-            case .noPin?: return ListRequest.answer(certs: JanssonArray(), nextCursor: nil)
-            case .plain(let plain)?:
-                if let pin = PinJSON.pin(plain: plain) {
-                    var certs = JanssonArray()
-                    certs.append(pin)
-                    return ListRequest.answer(certs: certs, nextCursor: nil)
-                }
-            case .notPlain?: break
-            }
+            guard let found else { return nil }
+            if let answer = plainAnswer(found) { return answer }
         }
         let page = try answering { () throws(TofuError) in
             try store.ifIdle { store throws(TofuError) in try request.page(of: store, sharingSnapshot: true) }
         }
         guard let page else { return nil }
         return request.answer(direct: page)
+    }
+
+    /// A point read's answer from a plain pin (or from its absence); nil when the row must be
+    /// read as a `Pin` (`PlainPinLookup.notPlain`, or a text that is not UTF-8).
+    private func plainAnswer(_ found: PlainPinLookup) -> JanssonObject? {
+        var certs = JanssonArray()
+        switch found {
+        case .noPin: break
+        case .plain(let plain):
+            guard let pin = PinJSON.pin(plain: plain) else { return nil }
+            certs.append(pin)
+        case .notPlain: return nil
+        }
+        return ListRequest.answer(certs: certs, nextCursor: nil)
     }
 
     /// The deleted pin's answer is built in jansson (the hot path); the rarer ones as values.

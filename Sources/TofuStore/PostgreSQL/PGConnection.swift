@@ -291,6 +291,12 @@ final class PGResult {
         return String(cString: value)
     }
 
+    /// The value's text as libpq holds it (valid while the result lives), nil when NULL.
+    func rawText(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer? {
+        guard !isNull(row, column), let value = libpq.getvalue(result, Int32(row), Int32(column)) else { return nil }
+        return UnsafeRawBufferPointer(start: value, count: max(0, Int(libpq.getlength(result, Int32(row), Int32(column)))))
+    }
+
     /// A bytea value (text result format: `\x…` hex), nil when NULL or not bytea text.
     func bytes(_ row: Int, _ column: Int) -> [UInt8]? {
         guard !isNull(row, column), let value = libpq.getvalue(result, Int32(row), Int32(column)) else { return nil }

@@ -215,6 +215,7 @@ private struct PGTransaction: StoreTransaction {
     let connection: PGConnection
 
     private static let pinOfHost = "SELECT \(PGRows.pinColumns) FROM pin WHERE host = $1"
+    private static let pageOfHost = "SELECT \(PGRows.pinColumns) FROM pin WHERE host = $1 ORDER BY host LIMIT $2"
 
     private func pinRow(_ host: HostKey) throws -> PGResult {
         try connection.run(Self.pinOfHost, [.text(host.description)])
@@ -237,6 +238,14 @@ private struct PGTransaction: StoreTransaction {
 
     func pin(_ host: HostKey) throws -> Pin? {
         try pins(pinRow(host)).first
+    }
+
+    func plainPin(_ host: HostKey) throws -> PlainPinLookup {
+        // The statement of `pins(… host:)`, prepared once for both: one row at most, as the key is unique.
+        let result = try connection.run(Self.pageOfHost, [.text(host.description), .text("2")])
+        guard result.rowCount > 0 else { return .noPin }
+        guard result.rowCount == 1, let plain = PGRows.plainPin(result, row: 0, host: host, key: host.description) else { return .notPlain }
+        return .plain(plain)
     }
 
     func storedFingerprint(_ host: HostKey) throws -> Fingerprint? {
