@@ -12,10 +12,11 @@
  *
  * The answers of one read() go out in one write(). Anything else gets a -32601/-32602 error.
  *
- *   pin_server [--snapshot-per-read] [--check-rows] STORE.sqlite   (jansson + SQLite;
- *                         --snapshot-per-read: the lookups of one read share one read
- *                         transaction, as tofu-rpc's do; --check-rows: each row read is checked
- *                         as tofu's RowDecoding checks it, pin_check.h)
+ *   pin_server [--snapshot-per-read] [--check-rows] [--write-thread] STORE.sqlite
+ *                         (jansson + SQLite; --snapshot-per-read: the lookups of one read share
+ *                         one read transaction, as tofu-rpc's do; --check-rows: each row read is
+ *                         checked as tofu's RowDecoding checks it, pin_check.h; --write-thread:
+ *                         deletes run and are answered on a thread of their own, below)
  *   pin_server_pg postgresql://…          (built with -DWITH_PG: + libpq and OpenSSL)
  *
  * Loopback only: the PostgreSQL URI is the bench's own throwaway cluster. */
@@ -29,8 +30,108 @@ static sqlite_store reader, writer;
 static const char *store_path;
 #endif
 
+#ifndef WITH_PG
+/* --write-thread: tofu-rpc's write lane in C. The input thread parses and checks a deleteCert
+ * as it does every line (as tofu-rpc's input thread decodes a call before it dispatches it),
+ * queues its id and host key for ONE write thread (a mutex + condvar FIFO) and goes back to
+ * read() at once: it never waits for a commit's flush or another process's write lock, so it
+ * stays free to answer reads. The write thread runs the transaction on its own connection and
+ * writes the answer line itself, under the output lock the input thread's writes hold too
+ * (tofu-rpc's lane writes its answer itself when the output is idle). The cost this measures:
+ * one more thread hop (a wake-up, a context switch) per write than answering on the input thread. */
+#include <pthread.h>
+
+typedef struct queued_delete {
+    struct queued_delete *next;
+    json_t *id;            /* the request's id, copied: the write thread owns it */
+    size_t key_length;
+    char key[600];
+} queued_delete;
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    queued_delete *head, *tail;
+    int closing;           /* the input is at its end: drain, then stop */
+    pthread_t thread;
+} lane = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
+static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
+static int write_thread;
+
+static void pthread_check(int code, const char *what) {
+    if (code) fail(what, strerror(code));
+}
+
+static void lock_output(int begin) {
+    pthread_check(begin ? pthread_mutex_lock(&output_lock) : pthread_mutex_unlock(&output_lock), "output lock");
+}
+#endif
+
 static const char *const list_names[] = {"host", NULL};
 static const char *const delete_names[] = {"host", NULL};
+
+/* deleteCert's answer: the pin deleted, or -32001 when none was. */
+static json_t *delete_answer(json_t *id, const char *key, size_t key_length) {
+#ifdef WITH_PG
+    (void)key_length;
+    json_t *result = pg_delete(&store, key);
+#else
+    if (!writer.db) sqlite_open(&writer, store_path, 1);
+    json_t *result = sqlite_delete(&writer, key, key_length);
+#endif
+    return result ? response(id, result) : error_response(id, -32001, "No certificate is pinned for this host");
+}
+
+#ifndef WITH_PG
+static void queue_delete(json_t *id, const char *key, size_t key_length) {
+    queued_delete *call = malloc(sizeof *call);
+    if (!call) fail("deleteCert", "out of memory");
+    if (key_length >= sizeof call->key) fail("deleteCert", "a host key longer than the queue holds");
+    call->next = NULL;
+    call->id = id ? json_deep_copy(id) : NULL;
+    if (id && !call->id) fail("deleteCert", "out of memory");
+    memcpy(call->key, key, key_length + 1);
+    call->key_length = key_length;
+    pthread_check(pthread_mutex_lock(&lane.lock), "write lane lock");
+    if (lane.tail) lane.tail->next = call; else lane.head = call;
+    lane.tail = call;
+    pthread_check(pthread_cond_signal(&lane.ready), "write lane signal");
+    pthread_check(pthread_mutex_unlock(&lane.lock), "write lane unlock");
+}
+
+/* The write thread: each queued delete in turn, its answer written by this thread. */
+static void *write_lane(void *unused) {
+    (void)unused;
+    size_t room = 1 << 16;
+    char *output = malloc(room);
+    if (!output) fail("write thread", "out of memory");
+    for (;;) {
+        pthread_check(pthread_mutex_lock(&lane.lock), "write lane lock");
+        while (!lane.head && !lane.closing) pthread_check(pthread_cond_wait(&lane.ready, &lane.lock), "write lane wait");
+        queued_delete *call = lane.head;
+        if (call) {
+            lane.head = call->next;
+            if (!lane.head) lane.tail = NULL;
+        }
+        pthread_check(pthread_mutex_unlock(&lane.lock), "write lane unlock");
+        if (!call) break;
+        json_t *answer = delete_answer(call->id, call->key, call->key_length);
+        size_t size;  /* dumped once, as serve_lines dumps, into a buffer grown when it was short */
+        while ((size = json_dumpb(answer, output, room - 1, JSON_COMPACT | JSON_SORT_KEYS)) > room - 1) {
+            room = 2 * size;
+            if (!(output = realloc(output, room))) fail("deleteCert", "out of memory");
+        }
+        if (!size) fail("deleteCert", "the answer could not be dumped");
+        output[size] = '\n';
+        write_answers(output, size + 1);
+        json_decref(answer);
+        json_decref(call->id);
+        free(call);
+    }
+    free(output);
+    return NULL;
+}
+#endif
 
 static json_t *handle(const char *line, size_t length, void *unused) {
     (void)unused;
@@ -58,13 +159,10 @@ static json_t *handle(const char *line, size_t length, void *unused) {
 #endif
     } else if (!strcmp(method, "deleteCert")) {
         if (!only_names(params, delete_names)) { answer = error_response(id, -32602, "Invalid params"); goto done; }
-#ifdef WITH_PG
-        json_t *result = pg_delete(&store, key);
-#else
-        if (!writer.db) sqlite_open(&writer, store_path, 1);
-        json_t *result = sqlite_delete(&writer, key, key_length);
+#ifndef WITH_PG
+        if (write_thread) { queue_delete(id, key, key_length); goto done; }
 #endif
-        answer = result ? response(id, result) : error_response(id, -32001, "No certificate is pinned for this host");
+        answer = delete_answer(id, key, key_length);
 #ifdef WITH_PG
     } else if (!strcmp(method, "pinCert")) {
         static const char *const pin_names[] = {"host", "pem", NULL};
@@ -98,17 +196,32 @@ int main(int argc, char **argv) {
     for (; argc > 2 && argv[1][0] == '-'; argv++, argc--) {
         if (strcmp(argv[1], "--snapshot-per-read") == 0) around_read = snapshot_per_read;
         else if (strcmp(argv[1], "--check-rows") == 0) check_rows = 1;
+        else if (strcmp(argv[1], "--write-thread") == 0) write_thread = 1;
         else break;
     }
 #endif
-    if (argc != 2) { fprintf(stderr, "usage: %s [--snapshot-per-read] [--check-rows] STORE\n", argv[0]); return 2; }
+    if (argc != 2) { fprintf(stderr, "usage: %s [--snapshot-per-read] [--check-rows] [--write-thread] STORE\n", argv[0]); return 2; }
     json_object_seed(0);
 #ifdef WITH_PG
     pg_open(&store, argv[1]);
 #else
     store_path = argv[1];
     sqlite_open(&reader, store_path, 0);
+    if (write_thread) {
+        if (!sqlite3_threadsafe()) fail("--write-thread", "this SQLite was built without threads");
+        around_write = lock_output;
+        pthread_check(pthread_create(&lane.thread, NULL, write_lane, NULL), "write thread");
+    }
 #endif
     serve_lines(handle, NULL);
+#ifndef WITH_PG
+    if (write_thread) {  /* the input's end: the queued deletes are answered before the exit */
+        pthread_check(pthread_mutex_lock(&lane.lock), "write lane lock");
+        lane.closing = 1;
+        pthread_check(pthread_cond_signal(&lane.ready), "write lane signal");
+        pthread_check(pthread_mutex_unlock(&lane.lock), "write lane unlock");
+        pthread_check(pthread_join(lane.thread, NULL), "write thread join");
+    }
+#endif
     return 0;
 }
