@@ -6,8 +6,9 @@ the servers run over pipes from `loadgen`.
     python3 bench/c/delete_lane.py RELEASE_BIN_DIR C_BIN_DIR [RUNS]
 
 Each run: the four sides of bench.py's deleteCert rows (tofu-rpc, `delete_txn`, `pin_server`,
-`pin_server --write-thread`), 1,000 timed deletes each after 200 untimed, taken in turn for 3
-rounds, medians, on disk and on tmpfs; then context switches and server CPU per delete
+`pin_server --write-thread`) and `pin_server --hand-off-input` (the thread that reads a delete
+runs it, after handing the input to another: the hop off the round trip's path), 1,000 timed
+deletes each after 200 untimed, taken in turn for 3 rounds, medians, on disk and on tmpfs; then context switches and server CPU per delete
 (`perf stat`, 800 deletes less 200, tmpfs); then, once, the tmpfs round trip with client and
 server pinned by `taskset` to one CPU ("same") and to two ("apart"), and the write thread let
 run on either ("spread"). Every side deletes hosts of its own from a copy of one store of 100,000
@@ -94,7 +95,8 @@ def transaction(directory, store, cpu=None):
 
 def sides(directory, store):
     return {"tofu": lambda: roundtrip(directory, [server, "--store", store]), "txn": lambda: transaction(directory, store),
-            "pipes": lambda: roundtrip(directory, [pin_server, store]), "lane": lambda: roundtrip(directory, [pin_server, "--write-thread", store])}
+            "pipes": lambda: roundtrip(directory, [pin_server, store]), "lane": lambda: roundtrip(directory, [pin_server, "--write-thread", store]),
+            "handoff": lambda: roundtrip(directory, [pin_server, "--hand-off-input", store])}
 
 
 def alternated(place, directory):
@@ -107,7 +109,8 @@ def alternated(place, directory):
     m = {name: statistics.median(values) for name, values in figures.items()}
     print(f"{place:5s} us: " + ", ".join(f"{name} {value:.0f}" for name, value in m.items())
           + f" | lane/txn {m['lane'] / m['txn']:.2f}, pipes/txn {m['pipes'] / m['txn']:.2f}, tofu/txn {m['tofu'] / m['txn']:.2f},"
-          f" tofu/lane {m['tofu'] / m['lane']:.2f}, lane/pipes {m['lane'] / m['pipes']:.2f} (load {os.getloadavg()[0]:.1f})", flush=True)
+          f" tofu/lane {m['tofu'] / m['lane']:.2f}, lane/pipes {m['lane'] / m['pipes']:.2f}, handoff/txn {m['handoff'] / m['txn']:.2f}"
+          f" (load {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def switches():
@@ -120,7 +123,8 @@ def switches():
             + command + [store])
         return {line.split(",")[2]: float(line.split(",")[0]) for line in open(counted) if line[:1].isdigit()}
     figures = []
-    for name, command in (("tofu", [server, "--store"]), ("pipes", [pin_server]), ("lane", [pin_server, "--write-thread"])):
+    for name, command in (("tofu", [server, "--store"]), ("pipes", [pin_server]), ("lane", [pin_server, "--write-thread"]),
+                          ("handoff", [pin_server, "--hand-off-input"])):
         few, more = counts(command, 100), counts(command, 600)
         figures.append(f"{name} {(more['context-switches'] - few['context-switches']) / 600:.2f}"
                        f" ({(more['task-clock'] - few['task-clock']) / 600 * 1000:.0f} us)")
@@ -131,10 +135,12 @@ def placements():
     store = os.path.join(memory, "placed.sqlite")
     fresh(origin, store)
     cases = {"txn": lambda: transaction(memory, store, "1")}
-    for name, command in (("pipes", [pin_server, store]), ("lane", [pin_server, "--write-thread", store]), ("tofu", [server, "--store", store])):
+    for name, command in (("pipes", [pin_server, store]), ("lane", [pin_server, "--write-thread", store]),
+                          ("handoff", [pin_server, "--hand-off-input", store]), ("tofu", [server, "--store", store])):
         cases[f"{name} same"] = lambda command=command: roundtrip(memory, command, "0", "0")
         cases[f"{name} apart"] = lambda command=command: roundtrip(memory, command, "0", "1")
     cases["lane spread"] = lambda: roundtrip(memory, [pin_server, "--write-thread", store], "0", "0,1")
+    cases["handoff spread"] = lambda: roundtrip(memory, [pin_server, "--hand-off-input", store], "0", "0,1")
     figures = {name: [] for name in cases}
     for _ in range(ROUNDS):
         for name, measure in cases.items():
