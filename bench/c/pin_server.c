@@ -60,8 +60,8 @@ static struct {
 static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
 static int write_thread, hand_off;
 
-/* --hand-off-input (leader/follower): the input thread never waits on a write either, but the
- * hop is taken off the round trip's path. The thread holding the input reads and answers what
+/* --hand-off-input (leader/follower): the input is never left unread while a write waits
+ * either, but the hop is taken off the round trip's path. The thread holding the input reads and answers what
  * it read; when that holds deletes, it hands the input to a thread waiting for it (or starts
  * one), then runs its deletes in their turn (the order they were read in) and answers them.
  * The thread woken to take the input wakes while the delete runs, not before it. */
