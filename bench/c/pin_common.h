@@ -190,6 +190,10 @@ static inline json_t *error_response(json_t *id, int code, const char *message) 
  * set, is called with 1 before the lines of one read are answered and with 0 after. */
 typedef json_t *(*request_handler)(const char *line, size_t length, void *context);
 static void (*around_read)(int begin);
+/* When set, called with 1 before each write of answers to stdout and with 0 after it: a
+ * server whose other threads write answers too (pin_server --write-thread) holds its output
+ * lock there. A handler that answers elsewhere returns NULL. */
+static void (*around_write)(int begin);
 
 static inline void write_all(int fd, const char *data, size_t length) {
     while (length) {
@@ -198,6 +202,12 @@ static inline void write_all(int fd, const char *data, size_t length) {
         if (n <= 0) exit(1);
         data += n; length -= (size_t)n;
     }
+}
+
+static inline void write_answers(const char *data, size_t length) {
+    if (around_write) around_write(1);
+    write_all(1, data, length);
+    if (around_write) around_write(0);
 }
 
 static inline void serve_lines(request_handler handle, void *context) {
@@ -219,7 +229,7 @@ static inline void serve_lines(request_handler handle, void *context) {
             for (;;) {
                 size_t size = json_dumpb(answer, output + out, out_room - out - 1, JSON_COMPACT | JSON_SORT_KEYS);
                 if (size && size < out_room - out - 1) { out += size; output[out++] = '\n'; break; }
-                if (out) { write_all(1, output, out); out = 0; continue; }
+                if (out) { write_answers(output, out); out = 0; continue; }
                 out_room *= 2; output = realloc(output, out_room);
             }
             json_decref(answer);
@@ -227,7 +237,7 @@ static inline void serve_lines(request_handler handle, void *context) {
         if (around_read) around_read(0);
         memmove(input, input + start, have - start); have -= start;
         if (have == sizeof input) fail("request", "a line longer than 1 MiB");
-        if (out) { write_all(1, output, out); out = 0; }
+        if (out) { write_answers(output, out); out = 0; }
     }
 }
 
