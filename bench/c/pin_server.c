@@ -18,7 +18,9 @@
  *                         checked as tofu's RowDecoding checks it, pin_check.h; --write-thread:
  *                         deletes run and are answered on a thread of their own, below;
  *                         --hand-off-input: a thread that reads a delete runs it and answers it,
- *                         and hands the input to another first, below)
+ *                         and hands the input to another first, below; --spin-us N: each
+ *                         request also spins for N us of CPU, a server as much slower per request
+ *                         as N, to see what a round trip does with the server's CPU alone)
  *   pin_server_pg postgresql://…          (built with -DWITH_PG: + libpq and OpenSSL)
  *
  * Loopback only: the PostgreSQL URI is the bench's own throwaway cluster. */
@@ -247,6 +249,9 @@ static void *relay_thread(void *unused) {
 }
 #endif
 
+/* --spin-us: CPU each request also spends, in ns. */
+static long spin_ns;
+
 static json_t *handle(const char *line, size_t length, void *unused) {
     (void)unused;
     const char *method; json_t *params, *id;
@@ -295,6 +300,12 @@ static json_t *handle(const char *line, size_t length, void *unused) {
     }
 done:
     json_decref(request);
+    if (spin_ns) {
+        struct timespec from, now;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &from);
+        do clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+        while ((now.tv_sec - from.tv_sec) * 1000000000L + (now.tv_nsec - from.tv_nsec) < spin_ns);
+    }
     return answer;
 }
 
@@ -312,10 +323,11 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[1], "--check-rows") == 0) check_rows = 1;
         else if (strcmp(argv[1], "--write-thread") == 0) write_thread = 1;
         else if (strcmp(argv[1], "--hand-off-input") == 0) hand_off = 1;
+        else if (strcmp(argv[1], "--spin-us") == 0 && argc > 3) { spin_ns = (long)(atof(argv[2]) * 1000); argv++; argc--; }
         else break;
     }
 #endif
-    if (argc != 2) { fprintf(stderr, "usage: %s [--snapshot-per-read] [--check-rows] [--write-thread | --hand-off-input] STORE\n", argv[0]); return 2; }
+    if (argc != 2) { fprintf(stderr, "usage: %s [--snapshot-per-read] [--check-rows] [--write-thread | --hand-off-input] [--spin-us N] STORE\n", argv[0]); return 2; }
     json_object_seed(0);
 #ifdef WITH_PG
     pg_open(&store, argv[1]);
