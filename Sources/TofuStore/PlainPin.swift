@@ -51,15 +51,16 @@ public struct PlainPin: Sendable {
             sha256Fingerprint, spkiSha256, subject, issuer, serialNumber, notBefore, notAfter, subjectAltNames, publicKey, pinnedAt,
             lastVerifiedAt ?? UnsafeRawBufferPointer(start: nil, count: 0),
         ]
-        var storage: [UInt8] = []
-        storage.reserveCapacity(texts.reduce(0) { $0 + $1.count })
         var ends: [Int] = []
         ends.reserveCapacity(texts.count)
-        for text in texts {
-            storage.append(contentsOf: text)
-            ends.append(storage.count)
+        let total = texts.reduce(0) { $0 + $1.count }
+        storage = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+            for text in texts {
+                UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[count..<(count + text.count)])).copyMemory(from: text)
+                count += text.count
+                ends.append(count)
+            }
         }
-        self.storage = storage
         self.ends = ends
         verified = lastVerifiedAt != nil
     }
