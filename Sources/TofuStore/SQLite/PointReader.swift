@@ -2,6 +2,10 @@ import GRDBSQLite
 import Synchronization
 import TofuCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The input thread's own connection to an SQLite store, for the lookup asked most ("what is
 /// pinned for this host?"): one prepared SELECT stepped straight with SQLite, no GRDB queue, no
 /// store isolation, so the answer costs little more than the read itself, and it is given even
@@ -28,6 +32,9 @@ final class PointReader: Sendable {
         var connection: Connection?
         /// The store has opened the file, and not closed it since.
         var enabled = false
+        /// The store found the file read-only when it opened it: it may then read a snapshot
+        /// taken at that moment (`immutable`), which a connection of ours would not see.
+        var readOnly = false
         /// Point reads still to decline after a failure.
         var declining = 0
         /// Point reads since the last `endRun`; from the second on they share one snapshot.
@@ -38,10 +45,14 @@ final class PointReader: Sendable {
         self.path = path
     }
 
-    /// Lets the reader open: the store has just opened the file and found it current.
+    /// Lets the reader open: the store has just opened the file and found it current. Not a
+    /// file this process may not write: the store may read that as a snapshot of the moment it
+    /// opened it, and a point read must answer what the store's own read would.
     func enable() {
+        let readOnly = access(path, W_OK) != 0
         state.withLock { state in
             state.enabled = true
+            state.readOnly = readOnly
             state.declining = 0
         }
     }
@@ -58,7 +69,7 @@ final class PointReader: Sendable {
     /// The pin of `host`, when it can be read at once: nil when not (see the type).
     func plainPin(_ host: HostKey) -> PlainPinLookup? {
         state.withLock { state -> PlainPinLookup? in
-            guard state.enabled else { return nil }
+            guard state.enabled, !state.readOnly else { return nil }
             guard state.declining == 0 else {
                 state.declining -= 1
                 return nil
