@@ -2,6 +2,10 @@ import GRDBSQLite
 import Synchronization
 import TofuCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The input thread's own connection to an SQLite store, for the lookup asked most ("what is
 /// pinned for this host?"): one prepared SELECT stepped straight with SQLite, no GRDB queue, no
 /// store isolation, so the answer costs little more than the read itself, and it is given even
@@ -11,8 +15,9 @@ import TofuCore
 /// declines (nil) whenever it cannot open, the store is busy, a step fails, or the row is not a
 /// plain, sound pin (`PlainPin`); the caller then reads as before, through `PinStore`, which
 /// waits, reports and judges. It opens only once the store has opened the file and found it
-/// current (`enable`). A failure closes the connection, and the next `retryAfter` reads are
-/// declined before it opens again: a store in trouble costs a point read one attempt in many.
+/// current (`enable`), only on that file, and only if this process may write it. A failure
+/// closes the connection, and the next `retryAfter` reads are declined before it opens again:
+/// a store in trouble costs a point read one attempt in many.
 ///
 /// Like the store's reader, it is opened read-write but query-only (a read-only connection cannot
 /// recover a WAL another process left), and it never creates a file. Used by one thread at a
@@ -28,6 +33,12 @@ final class PointReader: Sendable {
         var connection: Connection?
         /// The store has opened the file, and not closed it since.
         var enabled = false
+        /// The store found the file read-only when it opened it: it may then read a snapshot
+        /// taken at that moment (`immutable`), which a connection of ours would not see.
+        var readOnly = false
+        /// The file the store opened (the path may name another later: a link re-pointed, a
+        /// file moved in); nil when it could not be told. A connection opens only on it.
+        var file: FileIdentity?
         /// Point reads still to decline after a failure.
         var declining = 0
         /// Point reads since the last `endRun`; from the second on they share one snapshot.
@@ -38,10 +49,16 @@ final class PointReader: Sendable {
         self.path = path
     }
 
-    /// Lets the reader open: the store has just opened the file and found it current.
+    /// Lets the reader open: the store has just opened the file and found it current. Not a
+    /// file this process may not write: the store may read that as a snapshot of the moment it
+    /// opened it, and a point read must answer what the store's own read would.
     func enable() {
+        let readOnly = access(path, W_OK) != 0
+        let file = FileIdentity(path)
         state.withLock { state in
             state.enabled = true
+            state.readOnly = readOnly
+            state.file = file
             state.declining = 0
         }
     }
@@ -58,14 +75,20 @@ final class PointReader: Sendable {
     /// The pin of `host`, when it can be read at once: nil when not (see the type).
     func plainPin(_ host: HostKey) -> PlainPinLookup? {
         state.withLock { state -> PlainPinLookup? in
-            guard state.enabled else { return nil }
+            guard state.enabled, !state.readOnly else { return nil }
             guard state.declining == 0 else {
                 state.declining -= 1
                 return nil
             }
             if state.connection == nil {
+                // Only on the file the store reads: the path is looked at before and after it
+                // is opened, as the store keeps what it opened, whatever the path names now.
+                guard let file = state.file, FileIdentity(path) == file else {
+                    failed(&state)
+                    return nil
+                }
                 state.connection = Connection(path: path)
-                guard state.connection != nil else {
+                guard state.connection != nil, FileIdentity(path) == file else {
                     failed(&state)
                     return nil
                 }
@@ -90,6 +113,18 @@ final class PointReader: Sendable {
         state.connection = nil
         state.declining = Self.retryAfter
         state.readsInRun = 0
+    }
+
+    /// Which file a path names (following links, as SQLite does).
+    private struct FileIdentity: Equatable {
+        let device: UInt64
+        let inode: UInt64
+
+        init?(_ path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            (device, inode) = (UInt64(info.st_dev), UInt64(info.st_ino))
+        }
     }
 
     /// One SQLite connection and the statements it holds prepared; closed when it goes.
