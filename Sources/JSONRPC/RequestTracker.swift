@@ -83,6 +83,11 @@ final class RequestTracker: Sendable {
     let maxQueuedCost: Int
     private let outputHasRoom: @Sendable () -> Bool
     private let state = Locked(State())
+    /// Held from taking a message off the queue (or deciding it starts) until it has started:
+    /// messages start in arrival order whichever threads start them (a finishing call's, the
+    /// output thread's), so a lane receives one connection's calls in the order they came.
+    /// Starting never blocks and never comes back here; the state's lock is taken inside it.
+    private let starting = Locked(())
     private let roomInQueue = DispatchSemaphore(value: 0)
 
     /// `outputHasRoom` tells whether the answers not yet written are within their bound:
@@ -100,16 +105,18 @@ final class RequestTracker: Sendable {
     /// queues it. Does not look at the output: the admitting thread only reads (and admits)
     /// while the output has room. Never blocks. The admitting thread.
     func admit(_ pending: Pending) {
-        let token = state.withLock { state -> Token? in
-            if state.queue.isEmpty && state.inFlight < maxInFlight && state.mayStart(pending) {
-                state.inFlight += 1
-                return state.startToken(for: pending)
+        starting.withLock { _ in
+            let token = state.withLock { state -> Token? in
+                if state.queue.isEmpty && state.inFlight < maxInFlight && state.mayStart(pending) {
+                    state.inFlight += 1
+                    return state.startToken(for: pending)
+                }
+                state.queue.append(pending)
+                state.queuedCost += pending.cost
+                return nil
             }
-            state.queue.append(pending)
-            state.queuedCost += pending.cost
-            return nil
+            if let token { pending.start(token) }
         }
-        if let token { pending.start(token) }
     }
 
     /// Whether the waiting messages cost more than `maxQueuedCost`. Any thread.
@@ -135,17 +142,19 @@ final class RequestTracker: Sendable {
     /// Starts waiting messages while slots are free and the output has room: called when the
     /// output, having gone past its bound, is back within it. Any thread.
     func startQueued() {
-        let started = state.withLock { state -> [(Pending, Token)] in
-            var started: [(Pending, Token)] = []
-            while state.inFlight < maxInFlight, outputHasRoom(), let next = state.popStartable() {
-                state.inFlight += 1
-                started.append(next)
+        starting.withLock { _ in
+            let started = state.withLock { state -> [(Pending, Token)] in
+                var started: [(Pending, Token)] = []
+                while state.inFlight < maxInFlight, outputHasRoom(), let next = state.popStartable() {
+                    state.inFlight += 1
+                    started.append(next)
+                }
+                return started
             }
-            return started
-        }
-        for (pending, token) in started {
-            pending.start(token)
-            roomInQueue.signal()
+            for (pending, token) in started {
+                pending.start(token)
+                roomInQueue.signal()
+            }
         }
     }
 
@@ -181,15 +190,18 @@ final class RequestTracker: Sendable {
     /// returns once the last one is done. A batch frees the batch slot. Any thread (the
     /// message's own task, as it ends).
     func finish(_ token: Token) {
-        let (next, idle) = state.withLock { state -> ((Pending, Token)?, CheckedContinuation<Void, Never>?) in
-            if state.batchToken == token { state.batchToken = nil }
-            if outputHasRoom(), let next = state.popStartable() { return (next, nil) }
-            state.inFlight -= 1
-            return (nil, state.takeIdleWaiter())
-        }
-        if let (pending, token) = next {
-            pending.start(token)
-            roomInQueue.signal()
+        let idle = starting.withLock { _ -> CheckedContinuation<Void, Never>? in
+            let (next, idle) = state.withLock { state -> ((Pending, Token)?, CheckedContinuation<Void, Never>?) in
+                if state.batchToken == token { state.batchToken = nil }
+                if outputHasRoom(), let next = state.popStartable() { return (next, nil) }
+                state.inFlight -= 1
+                return (nil, state.takeIdleWaiter())
+            }
+            if let (pending, token) = next {
+                pending.start(token)
+                roomInQueue.signal()
+            }
+            return idle
         }
         untrack(token)
         idle?.resume()

@@ -158,8 +158,14 @@ final class PointReader: Sendable {
                 sqlite3_close_v2(db)
                 return nil
             }
-            guard let begin = prepare("BEGIN DEFERRED TRANSACTION"), let commit = prepare("COMMIT TRANSACTION") else {
+            guard let begin = prepare("BEGIN DEFERRED TRANSACTION") else {
                 sqlite3_finalize(select)
+                sqlite3_close_v2(db)
+                return nil
+            }
+            guard let commit = prepare("COMMIT TRANSACTION") else {
+                sqlite3_finalize(select)
+                sqlite3_finalize(begin)
                 sqlite3_close_v2(db)
                 return nil
             }
