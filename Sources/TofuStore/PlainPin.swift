@@ -1,5 +1,9 @@
 import TofuCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A pin with nothing staged, checked where the database holds its row and copied out as its
 /// stored texts, with no `Pin` made: the answer to the lookup asked most ("what is pinned for
 /// this host?") built from one buffer. Every check `RowDecoding.pin` makes of such a row held
@@ -77,6 +81,53 @@ public struct PlainPin: Sendable {
                     notBefore: text(5), notAfter: text(6), publicKey: text(8), pinnedAt: text(9), subjectAltNames: text(7),
                     lastVerifiedAt: verified ? text(10) : nil))
         }
+    }
+}
+
+extension PlainPin {
+    /// The checks of `RowDecoding.pin` for a row with nothing staged, made on the row as a
+    /// backend holds it, the same for every backend: columns by position as `RowDecoding.pinNames`
+    /// lists them. `text(i)` is column i's text as stored, nil when the column holds anything but
+    /// text or holds a NUL; `isNull(i)` whether it is NULL; `portIsTheKeys` whether the port column
+    /// holds the key's port, as that backend stores a number; `certificateHashes(f)` whether the
+    /// der column holds a certificate (DER bytes, not empty) whose SHA-256 the text `f` spells
+    /// exactly. Nil for any other row.
+    @inline(__always)
+    static func checked(
+        host: HostKey, key: String, text: (Int) -> UnsafeRawBufferPointer?, isNull: (Int) -> Bool, portIsTheKeys: () -> Bool,
+        certificateHashes: (UnsafeRawBufferPointer) -> Bool
+    ) -> PlainPin? {
+        func time(_ column: Int) -> UnsafeRawBufferPointer? {
+            text(column).flatMap { Timestamp.isCanonical(utf8: $0) ? $0 : nil }
+        }
+        func same(_ bytes: UnsafeRawBufferPointer, _ text: String) -> Bool {
+            var text = text
+            return text.withUTF8 { utf8 in
+                guard utf8.count == bytes.count else { return false }
+                guard let first = utf8.baseAddress, let second = bytes.baseAddress else { return true }
+                return memcmp(first, second, bytes.count) == 0
+            }
+        }
+        // Nothing staged, nor any staged column set: else it is judged as a `Pin`.
+        for column in 17..<RowDecoding.pinNames.count where !isNull(column) { return nil }
+        guard let hostText = text(1), same(hostText, key), let address = text(2), same(address, host.host), portIsTheKeys(),
+            let fingerprint = text(5), certificateHashes(fingerprint),
+            let spki = text(6), let subject = text(7), let issuer = text(8), let serial = text(9),
+            let notBefore = time(10), let notAfter = time(11), let names = text(12), !names.contains(UInt8(ascii: "\r")),
+            let publicKey = text(13), let pinnedAt = time(14), let policyText = text(16),
+            let policy = PinPolicy.allCases.first(where: { same(policyText, $0.rawValue) })
+        else { return nil }
+        let verifiedAt: UnsafeRawBufferPointer?
+        if isNull(15) {
+            verifiedAt = nil
+        } else {
+            guard let time = time(15) else { return nil }
+            verifiedAt = time
+        }
+        return PlainPin(
+            host: host, policy: policy, sha256Fingerprint: fingerprint, spkiSha256: spki, subject: subject, issuer: issuer,
+            serialNumber: serial, notBefore: notBefore, notAfter: notAfter, subjectAltNames: names, publicKey: publicKey,
+            pinnedAt: pinnedAt, lastVerifiedAt: verifiedAt)
     }
 }
 

@@ -26,6 +26,16 @@ import TofuCore
         return false
     }
 
+    /// A store of its own with kong.example pinned by it, its run of reads ended.
+    static func pinned() async throws -> (underTest: SQLiteStoreUnderTest, store: PinStore, host: HostKey) {
+        let certificates = try await Certificates.get()
+        let underTest = SQLiteStoreUnderTest()
+        let host = try hostKey("kong.example")
+        _ = try await underTest.store.pin(certificates.a, for: host)
+        underTest.store.endReadRun()
+        return (underTest, underTest.store, host)
+    }
+
     @Test func itReadsOnlyOnceTheStoreHasOpenedTheFile() async throws {
         let certificates = try await Certificates.get()
         let underTest = SQLiteStoreUnderTest()
@@ -47,12 +57,7 @@ import TofuCore
     }
 
     @Test func aRunSharesOneSnapshotUntilItEnds() async throws {
-        let certificates = try await Certificates.get()
-        let underTest = SQLiteStoreUnderTest()
-        let store = underTest.store
-        let host = try hostKey("kong.example")
-        _ = try await store.pin(certificates.a, for: host)
-        store.endReadRun()
+        let (underTest, store, host) = try await Self.pinned()
         #expect(Self.isPlain(store.pointRead(host), host))
         #expect(Self.isPlain(store.pointRead(host), host))
         // Deleted by another process in the middle of the run: the run still sees the pin...
@@ -67,12 +72,7 @@ import TofuCore
     }
 
     @Test func itReadsWhatIsCommittedBesideAWriterWithoutWaiting() async throws {
-        let certificates = try await Certificates.get()
-        let underTest = SQLiteStoreUnderTest()
-        let store = underTest.store
-        let host = try hostKey("kong.example")
-        _ = try await store.pin(certificates.a, for: host)
-        store.endReadRun()
+        let (underTest, store, host) = try await Self.pinned()
         let other = try Self.connection(underTest.path)
         try await other.writeWithoutTransaction { db in
             try db.execute(sql: "BEGIN IMMEDIATE")
@@ -88,12 +88,7 @@ import TofuCore
     }
 
     @Test func whatItCannotReadItDeclinesAndTheStoreReports() async throws {
-        let certificates = try await Certificates.get()
-        let underTest = SQLiteStoreUnderTest()
-        let store = underTest.store
-        let host = try hostKey("kong.example")
-        _ = try await store.pin(certificates.a, for: host)
-        store.endReadRun()
+        let (underTest, store, host) = try await Self.pinned()
         #expect(Self.isPlain(store.pointRead(host), host))
         store.endReadRun()
         // The table goes (an operator's mistake): the prepared read cannot run again.

@@ -34,50 +34,31 @@ enum PGRows {
     /// certificate sent in bytea's hex form. Nil for any other row, which `reader` then judges.
     static func plainPin(_ result: PGResult, row: Int, host: HostKey, key: String) -> PlainPin? {
         guard result.columnCount == RowDecoding.pinNames.count, row < result.rowCount else { return nil }
-        /// The types `reader` reads as something other than text.
-        func isText(_ column: Int) -> Bool { ![16, 17, 20, 21, 23, 700, 701].contains(result.typeOID(column)) }
-        /// Text with no NUL in it (where a text read as a `String` would end).
-        func text(_ column: Int) -> UnsafeRawBufferPointer? {
-            guard isText(column), let bytes = result.rawText(row, column), !bytes.contains(0) else { return nil }
-            return bytes
-        }
-        func time(_ column: Int) -> UnsafeRawBufferPointer? {
-            text(column).flatMap { Timestamp.isCanonical(utf8: $0) ? $0 : nil }
-        }
-        func same(_ bytes: UnsafeRawBufferPointer, _ text: String) -> Bool {
-            bytes.elementsEqual(text.utf8)
-        }
-        // Nothing staged, nor any staged column set: else it is judged as a `Pin`.
-        for column in 17..<RowDecoding.pinNames.count where !result.isNull(row, column) { return nil }
-        guard let hostText = text(1), same(hostText, key), let address = text(2), same(address, host.host),
-            [20, 21, 23].contains(result.typeOID(3)), let port = result.rawText(row, 3), same(port, String(host.port)),
-            result.typeOID(4) == 17, let derHex = result.rawText(row, 4),
-            derHex.count >= 4, derHex.count % 2 == 0, derHex[0] == UInt8(ascii: "\\"), derHex[1] == UInt8(ascii: "x"),
-            let fingerprint = text(5)
-        else { return nil }
-        let matches = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: derHex.count / 2 - 1) { der -> Bool in
-            for index in der.indices {
-                guard let high = ASCII.hexValue(derHex[2 + 2 * index]), let low = ASCII.hexValue(derHex[3 + 2 * index]) else { return false }
-                der.initializeElement(at: index, to: high << 4 | low)
-            }
-            return Fingerprint.text(fingerprint, isSHA256Of: UnsafeRawBufferPointer(der))
-        }
-        guard matches, let spki = text(6), let subject = text(7), let issuer = text(8), let serial = text(9),
-            let notBefore = time(10), let notAfter = time(11), let names = text(12), !names.contains(UInt8(ascii: "\r")),
-            let publicKey = text(13), let pinnedAt = time(14), let policyText = text(16),
-            let policy = PinPolicy.allCases.first(where: { same(policyText, $0.rawValue) })
-        else { return nil }
-        let verifiedAt: UnsafeRawBufferPointer?
-        if result.isNull(row, 15) {
-            verifiedAt = nil
-        } else {
-            guard let time = time(15) else { return nil }
-            verifiedAt = time
-        }
-        return PlainPin(
-            host: host, policy: policy, sha256Fingerprint: fingerprint, spkiSha256: spki, subject: subject, issuer: issuer,
-            serialNumber: serial, notBefore: notBefore, notAfter: notAfter, subjectAltNames: names, publicKey: publicKey,
-            pinnedAt: pinnedAt, lastVerifiedAt: verifiedAt)
+        return PlainPin.checked(
+            host: host, key: key,
+            text: { column in
+                // The types `reader` reads as something other than text.
+                guard ![16, 17, 20, 21, 23, 700, 701].contains(result.typeOID(column)), let bytes = result.rawText(row, column), !bytes.contains(0) else { return nil }
+                return bytes
+            },
+            isNull: { result.isNull(row, $0) },
+            portIsTheKeys: {
+                guard [20, 21, 23].contains(result.typeOID(3)), let port = result.rawText(row, 3) else { return false }
+                return port.elementsEqual(String(host.port).utf8)
+            },
+            certificateHashes: { fingerprint in
+                // bytea in its hex form, `\x…`, decoded into a buffer of its own; any other form is read by `reader`.
+                guard result.typeOID(4) == 17, let hex = result.rawText(row, 4), hex.count >= 4, hex.count % 2 == 0,
+                    hex[0] == UInt8(ascii: "\\"), hex[1] == UInt8(ascii: "x")
+                else { return false }
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: hex.count / 2 - 1) { der -> Bool in
+                    for index in der.indices {
+                        guard let high = ASCII.hexValue(hex[2 + 2 * index]), let low = ASCII.hexValue(hex[3 + 2 * index]) else { return false }
+                        der.initializeElement(at: index, to: high << 4 | low)
+                    }
+                    return Fingerprint.text(fingerprint, isSHA256Of: UnsafeRawBufferPointer(der))
+                }
+            })
     }
 
     /// Row `row` of `result` for the shared checks: each value by its column's type, as sent.

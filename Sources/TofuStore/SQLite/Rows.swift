@@ -88,48 +88,22 @@ enum Rows {
     /// nil for any other row, which `pin(_:host:)` then reads and judges.
     static func plainPin(_ statement: SQLiteStatement, host: HostKey, key: String) -> PlainPin? {
         guard sqlite3_column_count(statement) == CInt(pinNames.count) else { return nil }
-        /// Text with no NUL in it (where a text read as a `String` would end).
-        func text(_ column: CInt) -> UnsafeRawBufferPointer? {
-            guard sqlite3_column_type(statement, column) == SQLITE_TEXT, let start = sqlite3_column_text(statement, column) else { return nil }
-            let count = Int(sqlite3_column_bytes(statement, column))
-            guard count >= 0, memchr(start, 0, count) == nil else { return nil }
-            return UnsafeRawBufferPointer(start: start, count: count)
-        }
-        func time(_ column: CInt) -> UnsafeRawBufferPointer? {
-            text(column).flatMap { Timestamp.isCanonical(utf8: $0) ? $0 : nil }
-        }
-        func same(_ bytes: UnsafeRawBufferPointer, _ text: String) -> Bool {
-            var text = text
-            return text.withUTF8 { utf8 in
-                guard utf8.count == bytes.count else { return false }
-                guard let first = utf8.baseAddress, let second = bytes.baseAddress else { return true }
-                return memcmp(first, second, bytes.count) == 0
-            }
-        }
-        // Nothing staged, nor any staged column set: else it is judged as a `Pin`.
-        for column in CInt(17)..<CInt(pinNames.count) where sqlite3_column_type(statement, column) != SQLITE_NULL { return nil }
-        guard let hostText = text(1), same(hostText, key), let address = text(2), same(address, host.host),
-            sqlite3_column_type(statement, 3) == SQLITE_INTEGER, sqlite3_column_int64(statement, 3) == Int64(host.port),
-            sqlite3_column_type(statement, 4) == SQLITE_BLOB, let der = sqlite3_column_blob(statement, 4)
-        else { return nil }
-        let derCount = Int(sqlite3_column_bytes(statement, 4))
-        guard derCount > 0, let fingerprint = text(5), Fingerprint.text(fingerprint, isSHA256Of: UnsafeRawBufferPointer(start: der, count: derCount)),
-            let spki = text(6), let subject = text(7), let issuer = text(8), let serial = text(9),
-            let notBefore = time(10), let notAfter = time(11), let names = text(12), !names.contains(UInt8(ascii: "\r")),
-            let publicKey = text(13), let pinnedAt = time(14), let policyText = text(16),
-            let policy = PinPolicy.allCases.first(where: { same(policyText, $0.rawValue) })
-        else { return nil }
-        let verifiedAt: UnsafeRawBufferPointer?
-        if sqlite3_column_type(statement, 15) == SQLITE_NULL {
-            verifiedAt = nil
-        } else {
-            guard let time = time(15) else { return nil }
-            verifiedAt = time
-        }
-        return PlainPin(
-            host: host, policy: policy, sha256Fingerprint: fingerprint, spkiSha256: spki, subject: subject, issuer: issuer,
-            serialNumber: serial, notBefore: notBefore, notAfter: notAfter, subjectAltNames: names, publicKey: publicKey,
-            pinnedAt: pinnedAt, lastVerifiedAt: verifiedAt)
+        return PlainPin.checked(
+            host: host, key: key,
+            text: { column in
+                let column = CInt(column)
+                guard sqlite3_column_type(statement, column) == SQLITE_TEXT, let start = sqlite3_column_text(statement, column) else { return nil }
+                let count = Int(sqlite3_column_bytes(statement, column))
+                guard count >= 0, memchr(start, 0, count) == nil else { return nil }
+                return UnsafeRawBufferPointer(start: start, count: count)
+            },
+            isNull: { sqlite3_column_type(statement, CInt($0)) == SQLITE_NULL },
+            portIsTheKeys: { sqlite3_column_type(statement, 3) == SQLITE_INTEGER && sqlite3_column_int64(statement, 3) == Int64(host.port) },
+            certificateHashes: { fingerprint in
+                guard sqlite3_column_type(statement, 4) == SQLITE_BLOB, let der = sqlite3_column_blob(statement, 4) else { return false }
+                let count = Int(sqlite3_column_bytes(statement, 4))
+                return count > 0 && Fingerprint.text(fingerprint, isSHA256Of: UnsafeRawBufferPointer(start: der, count: count))
+            })
     }
 
     /// The shared checks over the row `statement` stands on: each column as SQLite stored it,
