@@ -138,12 +138,14 @@ struct PinMethods: Sendable {
         return request.host == nil ? .value(request.answer(page)) : .direct(request.answer(direct: page))
     }
 
-    /// listCerts of one host, answered on the connection's input thread when the store is idle:
-    /// the question an operator or a script asks most ("what is pinned for this host?") is one
-    /// indexed read, and a hop to a task and back would cost several times the read. Nil for a
-    /// listing, and while the store is busy (the input thread never waits behind a write): those
-    /// go to `listCerts`. Only for a store on this machine (see `register`). The lookups of one read of input share one database snapshot, ended
-    /// before the input thread waits again (`MethodTable.inputPause`).
+    /// listCerts of one host, answered on the connection's input thread: the question an
+    /// operator or a script asks most ("what is pinned for this host?") is one indexed read, and
+    /// a hop to a task and back would cost several times the read. Read on the input thread's own
+    /// connection (`PinStore.pointRead`) even while the store writes, else through the store when
+    /// it is idle. Nil for a listing, and when neither can read at once (the input thread never
+    /// waits behind a write): those go to `listCerts`. Only for a store on this machine (see
+    /// `register`). The lookups of one read of input share a database snapshot, ended before the
+    /// input thread waits again (`MethodTable.inputPause`).
     func listOneHost(_ params: Params) throws -> JanssonObject? {
         let request = try ListRequest(params)
         guard let host = request.host else { return nil }
