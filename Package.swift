@@ -112,6 +112,7 @@ let package = Package(
                 "TofuMCP",
                 "TofuServer",
                 "TofuStore",
+                "TofuTLS",
                 "JSONRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -8,6 +8,7 @@ import TofuMCP
 import TofuCore
 import TofuServer
 import TofuStore
+import TofuTLS
 
 /// `tofu-rpc`: the tofu pin store served as JSON-RPC 2.0 on stdin/stdout.
 struct TofuRPC: AsyncParsableCommand {
@@ -112,6 +113,8 @@ enum Main {
     static func main() async {
         // Before anything else: addDnacServer's passwords must never reach a core file.
         ProcessHardening.disableCoreDumps(reportingAs: "tofu-rpc")
+        // Before any other OpenSSL call: threads that used OpenSSL may still be ending at exit.
+        OpenSSLProcess.keepStateUntilExit()
         // A closed stdout was opened on /dev/null before anything ran (CStandardDescriptors).
         if tofu_standard_descriptors_reopened() & 0b010 != 0 {
             _ = try? FileIO.writeAll(STDERR_FILENO, "tofu-rpc: warning: started with stdout closed: its answers go to /dev/null\n")
