@@ -76,6 +76,7 @@ test: build
 	}; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql "for the fleet tests"; \
 	command -v strace >/dev/null 2>&1 || apt_install strace "the tests that count tofu-rpc's system calls"; \
+	command -v cc >/dev/null 2>&1 || apt_install gcc "the test that preloads a stand-in for OpenSSL's exit cleanup"; \
 	command -v nvim >/dev/null 2>&1 || apt_install neovim "for the editor plugin's tests"; \
 	if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("python-lsp-jsonrpc") != "1.1.2")' 2>/dev/null; then \
 	  echo "installing: python-lsp-jsonrpc 1.1.2 (pip; for the editor-client tests)" >&2; \
