@@ -513,8 +513,9 @@ public actor PinStore {
     }
 
     /// The pin of `host` when its row is plain and sound (`PlainPin`), read as
-    /// `list(…, host:, sharingSnapshot: true)` reads it; `.notPlain` for any other row, which
-    /// `list` then reads and judges. For the one thread that calls `endReadRun`.
+    /// `list(…, host:, sharingSnapshot: true)` reads it (in the run's shared snapshot, on a
+    /// backend that shares one: then for the one thread that calls `endReadRun`); `.notPlain`
+    /// for any other row, which `list` then reads and judges.
     public func plainPin(_ host: HostKey) throws(TofuError) -> PlainPinLookup {
         let backend = try openBackend()
         defer { dropIfUnusable(backend) }
