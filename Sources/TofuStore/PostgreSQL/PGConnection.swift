@@ -303,19 +303,11 @@ final class PGResult {
         // The hex form the server sends (bytea_output = hex, its default), decoded in one pass
         // into the array; anything else (the escape form, or bytes libpq would skip) by libpq.
         let text = UnsafeRawBufferPointer(start: value, count: max(0, Int(libpq.getlength(result, Int32(row), Int32(column)))))
-        if text.count >= 2, text.count % 2 == 0, text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x") {
+        if let size = Self.byteaHexCount(text) {
             var complete = true
-            let size = text.count / 2 - 1
             let decoded = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                for index in 0..<size {
-                    guard let high = ASCII.hexValue(text[2 + 2 * index]), let low = ASCII.hexValue(text[3 + 2 * index]) else {
-                        complete = false
-                        count = index
-                        return
-                    }
-                    buffer[index] = high << 4 | low
-                }
-                count = size
+                complete = Self.decodeByteaHex(text, into: buffer)
+                count = complete ? size : 0
             }
             if complete { return decoded }
         }
@@ -323,6 +315,23 @@ final class PGResult {
         guard let unescaped = value.withMemoryRebound(to: UInt8.self, capacity: 1, { libpq.unescapeBytea($0, &length) }) else { return nil }
         defer { libpq.freemem(unescaped) }
         return Array(UnsafeBufferPointer(start: unescaped, count: length))
+    }
+
+    /// How many bytes bytea's hex form (`\\x`, then two hex digits a byte) holds; nil for any
+    /// other text.
+    static func byteaHexCount(_ text: UnsafeRawBufferPointer) -> Int? {
+        guard text.count >= 2, text.count % 2 == 0, text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x") else { return nil }
+        return text.count / 2 - 1
+    }
+
+    /// Decodes bytea's hex form `text` into `buffer`, of `byteaHexCount(text)` bytes; false at
+    /// the first byte that is not a hex digit.
+    static func decodeByteaHex(_ text: UnsafeRawBufferPointer, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        for index in buffer.indices {
+            guard let high = ASCII.hexValue(text[2 + 2 * index]), let low = ASCII.hexValue(text[3 + 2 * index]) else { return false }
+            buffer.initializeElement(at: index, to: high << 4 | low)
+        }
+        return true
     }
 
     func error(fallback: String) -> PGError {

@@ -48,15 +48,9 @@ enum PGRows {
             },
             certificateHashes: { fingerprint in
                 // bytea in its hex form, `\x…`, decoded into a buffer of its own; any other form is read by `reader`.
-                guard result.typeOID(4) == 17, let hex = result.rawText(row, 4), hex.count >= 4, hex.count % 2 == 0,
-                    hex[0] == UInt8(ascii: "\\"), hex[1] == UInt8(ascii: "x")
-                else { return false }
-                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: hex.count / 2 - 1) { der -> Bool in
-                    for index in der.indices {
-                        guard let high = ASCII.hexValue(hex[2 + 2 * index]), let low = ASCII.hexValue(hex[3 + 2 * index]) else { return false }
-                        der.initializeElement(at: index, to: high << 4 | low)
-                    }
-                    return Fingerprint.text(fingerprint, isSHA256Of: UnsafeRawBufferPointer(der))
+                guard result.typeOID(4) == 17, let hex = result.rawText(row, 4), let size = PGResult.byteaHexCount(hex), size > 0 else { return false }
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { der -> Bool in
+                    PGResult.decodeByteaHex(hex, into: der) && Fingerprint.text(fingerprint, isSHA256Of: UnsafeRawBufferPointer(der))
                 }
             })
     }
