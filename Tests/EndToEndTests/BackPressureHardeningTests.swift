@@ -6,7 +6,7 @@ import Testing
 /// test says so.
 final class UnreadServerProcess: Sendable {
     private let server: ServerProcess
-    var process: Process { server.process }
+    var process: ChildProcess { server.process }
 
     init(arguments: [String]) throws {
         server = try ServerProcess(arguments: arguments, readingAtOnce: false)
@@ -125,7 +125,7 @@ final class UnreadServerProcess: Sendable {
         server.closeInput()
         #expect(try await reader.drain().isEmpty)
         while server.process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
-        #expect(server.process.terminationStatus == 0, "\(server.stderr)")
+        #expect(server.process.exit == ChildExit(status: 0, signaled: false), "\(server.stderr)")
     }
 
     /// 1,500 requests whose answers (27 KiB each, 40 MB in all) are not read: the server holds

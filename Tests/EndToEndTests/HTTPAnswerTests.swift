@@ -163,8 +163,7 @@ import Testing
             } catch {
                 let process = server.process.process
                 _ = try? await server.process.waitForExit(timeout: .seconds(5))
-                let death = process.isRunning ? "is still running" : process.terminationReason == .uncaughtSignal
-                    ? "was killed by signal \(process.terminationStatus)" : "exited with \(process.terminationStatus)"
+                let death = process.exit.map { $0.signaled ? "was killed by signal \($0.status)" : "exited with \($0.status)" } ?? "is still running"
                 Issue.record("\(behaviour): no answer (\(error)); tofu-rpc \(death)")
                 break
             }

@@ -11,13 +11,9 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: script))
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("tofu-hint-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: log) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: script)
-        process.arguments = ["-qec", "timeout 10 '\(productPath("tofu-rpc"))' 2>'\(log)'", "/dev/null"]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            script, arguments: ["-qec", "timeout 10 '\(productPath("tofu-rpc"))' 2>'\(log)'", "/dev/null"],
+            environment: ProcessInfo.processInfo.environment)
         let deadline = ContinuousClock.now + .seconds(20)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -57,31 +53,28 @@ import Testing
     }
 
     @Test func aReaderThatGoesAwayDoesNotKillTheServer() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: productPath("tofu-rpc"))
-        let input = Pipe().closingOnExec()
-        let output = Pipe().closingOnExec()
-        let errors = Pipe().closingOnExec()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        let collector = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
-        try process.run()
-        try output.fileHandleForReading.close()
+        let input = closingOnExecPipe()
+        let output = closingOnExecPipe()
+        let errors = closingOnExecPipe()
+        let collector = TextCollector(fd: errors.read)
+        let process = try ChildProcess(
+            productPath("tofu-rpc"), arguments: [], environment: ProcessInfo.processInfo.environment,
+            stdin: input.read, stdout: output.write, stderr: errors.write)
+        [input.read, output.write, errors.write].forEach { close($0) }
+        // The reader goes away: the server's answers meet a pipe nobody reads.
+        close(output.read)
         var bytes: [UInt8] = []
         for id in 1...50 { bytes += Wire.ndjson(Wire.request("rpc.discover", id: id)) }
-        writeAll(input.fileHandleForWriting.fileDescriptor, bytes)
-        try input.fileHandleForWriting.close()
+        writeAll(input.write, bytes)
+        close(input.write)
         let deadline = ContinuousClock.now + .seconds(60)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        // Foundation traps on the termination status of a running process: fail instead.
-        guard !process.isRunning else {
+        guard let ended = process.exit else {
             process.terminate()
             Issue.record("tofu-rpc still running 60 s after its input ended")
             return
         }
-        #expect(process.terminationReason == .exit, "killed by a signal: \(process.terminationStatus)")
-        #expect(process.terminationStatus == 0)
+        #expect(ended == ChildExit(status: 0, signaled: false), "\(ended)")
         while !collector.ended && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(collector.text.contains("stopped reading"))
     }

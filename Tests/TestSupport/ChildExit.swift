@@ -4,10 +4,8 @@ import Foundation
     import Glibc
 #endif
 
-/// How a child process ended, read with waitid(WNOWAIT): the child is left for Foundation to
-/// reap. Foundation's `Process` on Linux sometimes never notices an exit when many children end
-/// at once under load (the child stays a zombie and `isRunning` stays true), which made tests
-/// time out waiting for servers that had long exited; the harness asks the kernel instead.
+/// How a child process ended. `of` reads it with waitid(WNOWAIT), leaving the child to whoever
+/// reaps it; `ChildProcess` reaps its own (`reap`).
 public struct ChildExit: Sendable, Equatable {
     /// The exit status, or the signal's number when `signaled`.
     public let status: Int32
@@ -19,8 +17,8 @@ public struct ChildExit: Sendable, Equatable {
         self.signaled = signaled
     }
 
-    /// The child's end, if it has ended and is not reaped yet; nil while it runs (or once
-    /// Foundation has reaped it: then `Process` knows).
+    /// The child's end, if it has ended and is not reaped yet; nil while it runs (or once it is
+    /// reaped: then its `ChildProcess` knows).
     public static func of(_ pid: pid_t) -> ChildExit? {
         var info = siginfo_t()
         guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 else { return nil }
@@ -28,15 +26,10 @@ public struct ChildExit: Sendable, Equatable {
         return ChildExit(status: info._sifields._sigchld.si_status, signaled: info.si_code != Int32(CLD_EXITED))
     }
 
-    /// Waits until `process` has ended, by Foundation's account or the kernel's, or `deadline`
-    /// passes; its end, or nil at the deadline.
-    public static func wait(for process: Process, until deadline: ContinuousClock.Instant) async throws -> ChildExit? {
-        let pid = process.processIdentifier
+    /// Waits until `process` has ended or `deadline` passes; its end, or nil at the deadline.
+    public static func wait(for process: ChildProcess, until deadline: ContinuousClock.Instant) async throws -> ChildExit? {
         while true {
-            if !process.isRunning {
-                return ChildExit(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal)
-            }
-            if let ended = of(pid) { return ended }
+            if let ended = process.exit { return ended }
             if ContinuousClock.now >= deadline { return nil }
             try await Task.sleep(for: .milliseconds(5))
         }

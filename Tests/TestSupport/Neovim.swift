@@ -10,7 +10,7 @@ public final class NeovimSession: Sendable {
     public let directory: String
     /// The copy of clients/nvim on Neovim's 'runtimepath'.
     public let pluginDirectory: String
-    private let process: Process
+    private let process: ChildProcess
     private let output: TextCollector
     private let errors: TextCollector
     private let steps = Locked(0)
@@ -52,12 +52,6 @@ public final class NeovimSession: Sendable {
             try FileManager.default.createDirectory(atPath: "\(directory)/xdg-\(name)", withIntermediateDirectories: true)
         }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: nvim)
-        process.arguments = [
-            "--headless", "--clean", "-i", directory + "/shada", "--cmd", "set rtp^=" + pluginDirectory,
-            "-c", "luafile " + Self.fixtures + "/" + script,
-        ]
         var env = ProcessInfo.processInfo.environment
         env["TOFU_NVIM_TEST_DIR"] = directory
         env["XDG_CONFIG_HOME"] = directory + "/xdg-config"
@@ -67,15 +61,16 @@ public final class NeovimSession: Sendable {
         env["TOFU_RPC"] = nil
         env["TOFU_STORE"] = nil
         env.merge(environment) { _, new in new }
-        process.environment = env
-        let output = Pipe().closingOnExec()
-        let errors = Pipe().closingOnExec()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = errors
-        self.output = TextCollector(fd: output.fileHandleForReading.fileDescriptor)
-        self.errors = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
-        try process.run()
+        let arguments = [
+            "--headless", "--clean", "-i", directory + "/shada", "--cmd", "set rtp^=" + pluginDirectory,
+            "-c", "luafile " + Self.fixtures + "/" + script,
+        ]
+        let output = closingOnExecPipe()
+        let errors = closingOnExecPipe()
+        defer { [output.write, errors.write].forEach { close($0) } }
+        self.output = TextCollector(fd: output.read)
+        self.errors = TextCollector(fd: errors.read)
+        let process = try ChildProcess(nvim, arguments: arguments, environment: env, stdout: output.write, stderr: errors.write)
         self.process = process
     }
 
@@ -93,7 +88,7 @@ public final class NeovimSession: Sendable {
         let path = stepPath(number) + ".json"
         let deadline = ContinuousClock.now + timeout
         while !FileManager.default.fileExists(atPath: path) {
-            if !process.isRunning || ChildExit.of(process.processIdentifier) != nil {
+            if !process.isRunning {
                 try await Task.sleep(for: .milliseconds(100))
                 if FileManager.default.fileExists(atPath: path) { break }
                 throw FactoryError(message: "nvim ended before step \(expected)\n\(transcript)")
@@ -134,7 +129,7 @@ public final class NeovimSession: Sendable {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        process.terminate()
     }
 }
 

@@ -50,12 +50,12 @@ public func closeOnExec(_ descriptors: Int32...) {
     for fd in descriptors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
 }
 
-extension Pipe {
-    /// This pipe, with both ends close-on-exec (see `closeOnExec`).
-    public func closingOnExec() -> Pipe {
-        closeOnExec(fileHandleForReading.fileDescriptor, fileHandleForWriting.fileDescriptor)
-        return self
-    }
+/// A pipe, both ends close-on-exec: (read, write).
+public func closingOnExecPipe() -> (read: Int32, write: Int32) {
+    var ends: [Int32] = [-1, -1]
+    precondition(pipe(&ends) == 0, "pipe: \(Errno.current)")
+    closeOnExec(ends[0], ends[1])
+    return (ends[0], ends[1])
 }
 
 /// A copy of `fd` that is close-on-exec.

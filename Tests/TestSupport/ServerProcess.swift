@@ -18,7 +18,7 @@ public func productPath(_ name: String) -> String {
 
 /// A real `tofu-rpc` (or other) process with its stdin, stdout and stderr on pipes.
 public final class ServerProcess: Sendable {
-    public let process: Process
+    public let process: ChildProcess
     private let exit = Locked<ChildExit?>(nil)
     private let input: PipeWriter
     private let output: Int32
@@ -30,25 +30,21 @@ public final class ServerProcess: Sendable {
     public init(
         _ executable: String = "tofu-rpc", arguments: [String] = [], environment: [String: String] = [:], readingAtOnce: Bool = true
     ) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: productPath(executable))
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
-        process.environment = env
-        let input = Pipe().closingOnExec()
-        let output = Pipe().closingOnExec()
-        let errors = Pipe().closingOnExec()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        self.process = process
-        self.input = PipeWriter(fd: duplicateClosingOnExec(input.fileHandleForWriting.fileDescriptor))
-        try? input.fileHandleForWriting.close()
-        self.output = duplicateClosingOnExec(output.fileHandleForReading.fileDescriptor)
-        try? output.fileHandleForReading.close()
-        self.errors = TextCollector(fd: errors.fileHandleForReading.fileDescriptor)
+        let input = closingOnExecPipe()
+        let output = closingOnExecPipe()
+        let errors = closingOnExecPipe()
+        defer { [input.read, output.write, errors.write].forEach { close($0) } }
+        do {
+            process = try ChildProcess(productPath(executable), arguments: arguments, environment: env, stdin: input.read, stdout: output.write, stderr: errors.write)
+        } catch {
+            [input.write, output.read, errors.read].forEach { close($0) }
+            throw error
+        }
+        self.input = PipeWriter(fd: input.write)
+        self.output = output.read
+        self.errors = TextCollector(fd: errors.read)
         if readingAtOnce { _ = reader }
     }
 
@@ -102,7 +98,7 @@ public final class ServerProcess: Sendable {
     public var ended: ChildExit? { exit.withLock { $0 } }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        process.terminate()
     }
 }
 

@@ -9,7 +9,7 @@ public struct CommandResult: Sendable {
 
 /// A started program: its process and what it writes.
 private struct Launched {
-    let process: Process
+    let process: ChildProcess
     let output: TextCollector
     let errors: TextCollector
 
@@ -20,25 +20,22 @@ private struct Launched {
 /// Starts `executable` (a path, or a name looked up in /usr/bin, /bin, /usr/sbin) with its
 /// output collected and `stdin` written from a thread of its own.
 private func launch(_ executable: String, _ arguments: [String], stdin: String?, environment: [String: String]) throws -> Launched {
-    let process = Process()
     let path = executable.hasPrefix("/") ? executable : ["/usr/bin/", "/bin/", "/usr/sbin/"].map { $0 + executable }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? executable
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { _, new in new }
-    process.environment = env
-    let output = Pipe().closingOnExec()
-    let errors = Pipe().closingOnExec()
-    let input = Pipe().closingOnExec()
-    process.standardOutput = output
-    process.standardError = errors
-    process.standardInput = input
-    let launched = Launched(
-        process: process, output: TextCollector(fd: output.fileHandleForReading.fileDescriptor),
-        errors: TextCollector(fd: errors.fileHandleForReading.fileDescriptor))
-    try process.run()
-    let writer = PipeWriter(fd: duplicateClosingOnExec(input.fileHandleForWriting.fileDescriptor))
-    try input.fileHandleForWriting.close()
+    let output = closingOnExecPipe()
+    let errors = closingOnExecPipe()
+    let input = closingOnExecPipe()
+    defer { [input.read, output.write, errors.write].forEach { close($0) } }
+    let process: ChildProcess
+    do {
+        process = try ChildProcess(path, arguments: arguments, environment: env, stdin: input.read, stdout: output.write, stderr: errors.write)
+    } catch {
+        [input.write, output.read, errors.read].forEach { close($0) }
+        throw error
+    }
+    let launched = Launched(process: process, output: TextCollector(fd: output.read), errors: TextCollector(fd: errors.read))
+    let writer = PipeWriter(fd: input.write)
     if let stdin { writer.send(Array(stdin.utf8)) }
     writer.close()
     return launched

@@ -1,0 +1,106 @@
+import CProcessControl
+import Posix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A program the tests start, with posix_spawn: what Foundation's `Process` did for them,
+/// without its crash. `Process.run` on Linux reads 256 bytes of each /proc/self/fd entry
+/// whatever the entry's length (swift-corelibs-foundation #5472, not in Swift 6.3.1's
+/// Foundation); when an entry ends a page, the whole test runner stops with SIGSEGV. Seen here
+/// under load, with about 800 threads in the runner.
+///
+/// As `Process` started it: its own process group, every descriptor but 0, 1 and 2 closed,
+/// /dev/null for a stream not given. The child is reaped when its end is first seen (`exit`),
+/// or by a thread of its own once nothing refers to it any more.
+public final class ChildProcess: Sendable {
+    public let processIdentifier: Int32
+    private let ending = Locked<ChildExit?>(nil)
+
+    /// Starts `path` with `arguments` and exactly `environment`; `stdin`, `stdout` and `stderr`
+    /// are descriptors the child gets as 0, 1 and 2 (the caller closes its copies), nil for
+    /// /dev/null.
+    public init(
+        _ path: String, arguments: [String], environment: [String: String], stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil
+    ) throws {
+        var actions = posix_spawn_file_actions_t()
+        try Self.check(posix_spawn_file_actions_init(&actions), "posix_spawn_file_actions_init", path)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for (target, given) in [(Int32(0), stdin), (1, stdout), (2, stderr)] {
+            if let given {
+                try Self.check(posix_spawn_file_actions_adddup2(&actions, given, target), "adddup2", path)
+            } else {
+                try Self.check(posix_spawn_file_actions_addopen(&actions, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0), "addopen", path)
+            }
+        }
+        try Self.check(posix_spawn_file_actions_addclosefrom_np(&actions, 3), "addclosefrom_np", path)
+        var attributes = posix_spawnattr_t()
+        try Self.check(posix_spawnattr_init(&attributes), "posix_spawnattr_init", path)
+        defer { posix_spawnattr_destroy(&attributes) }
+        try Self.check(posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP)), "posix_spawnattr_setflags", path)
+        try Self.check(posix_spawnattr_setpgroup(&attributes, 0), "posix_spawnattr_setpgroup", path)
+
+        let argv = ([path] + arguments).map { strdup($0) }
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") }
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        var argumentList = argv + [nil]
+        var environmentList = envp + [nil]
+        let status = posix_spawn(&pid, path, &actions, &attributes, &argumentList, &environmentList)
+        try Self.check(status, "posix_spawn", path)
+        processIdentifier = pid
+    }
+
+    /// How the child ended, once it has (it is reaped then); nil while it runs.
+    public var exit: ChildExit? {
+        ending.withLock { ending in
+            if ending == nil, let ended = ChildExit.reap(processIdentifier, waiting: false) { ending = ended }
+            return ending
+        }
+    }
+
+    public var isRunning: Bool { exit == nil }
+
+    /// Sends SIGTERM, as `Process.terminate` did.
+    public func terminate() { signal(SIGTERM) }
+
+    public func signal(_ number: Int32) {
+        if isRunning { kill(processIdentifier, number) }
+    }
+
+    deinit {
+        guard ending.withLock({ $0 }) == nil else { return }
+        let pid = processIdentifier
+        // Not seen to end: reaped when it does, without holding up whoever let it go.
+        if ChildExit.reap(pid, waiting: false) == nil {
+            _ = DetachedThread.tryStart(name: "test reaper") { _ = ChildExit.reap(pid, waiting: true) }
+        }
+    }
+
+    private static func check(_ status: Int32, _ call: String, _ path: String) throws {
+        guard status == 0 else { throw SpawnError(message: "cannot start \(path): \(call): \(Errno(status))") }
+    }
+}
+
+public struct SpawnError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+extension ChildExit {
+    /// Reaps `pid` if it has ended (or, `waiting`, once it does): how it ended, or nil while it
+    /// runs. A child already reaped elsewhere ends with status -1.
+    static func reap(_ pid: pid_t, waiting: Bool) -> ChildExit? {
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(pid, &status, waiting ? 0 : WNOHANG)
+            if reaped == pid { break }
+            if reaped == 0 { return nil }
+            if errno == EINTR { continue }
+            return ChildExit(status: -1, signaled: false)
+        }
+        let signal = status & 0x7f
+        return signal == 0 ? ChildExit(status: (status >> 8) & 0xff, signaled: false) : ChildExit(status: signal, signaled: true)
+    }
+}
