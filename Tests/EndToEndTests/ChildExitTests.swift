@@ -6,8 +6,7 @@ import TestSupport
     import Glibc
 #endif
 
-/// The harness's own view of a child's end (waitid without reaping), which the tests rely on
-/// where Foundation's `Process` can miss an exit.
+/// The harness's own view of a child's end (waitid without reaping).
 @Suite struct ChildExitTests {
     static func spawn(_ script: String) throws -> pid_t {
         var pid: pid_t = 0
@@ -35,5 +34,85 @@ import TestSupport
         #expect(waitpid(exited, &status, 0) == exited)
         #expect(waitpid(killed, &status, 0) == killed)
         #expect(ChildExit.of(exited) == nil, "a reaped child is Foundation's (or the reaper's) to report")
+    }
+}
+
+/// How the tests start programs (`ChildProcess`): as Foundation's `Process` started them, which
+/// it replaces (its `run` can crash the test runner), and reaped.
+@Suite struct ChildProcessTests {
+    static func shell(_ script: String, stdout: Int32? = nil) throws -> ChildProcess {
+        try ChildProcess("/bin/sh", arguments: ["-c", script], environment: ["PATH": "/usr/bin:/bin"], stdout: stdout)
+    }
+
+    static func ended(_ process: ChildProcess) async throws -> ChildExit {
+        try #require(try await ChildExit.wait(for: process, until: ContinuousClock.now + TestTime.bound(.seconds(20))))
+    }
+
+    @Test func anExitStatusAndASignalAreReported() async throws {
+        #expect(try await Self.ended(Self.shell("exit 7")) == ChildExit(status: 7, signaled: false))
+        #expect(try await Self.ended(Self.shell("kill -9 $$")) == ChildExit(status: SIGKILL, signaled: true))
+        let sleeper = try Self.shell("exec sleep 30")
+        #expect(sleeper.isRunning)
+        sleeper.terminate()
+        #expect(try await Self.ended(sleeper) == ChildExit(status: SIGTERM, signaled: true))
+    }
+
+    /// Only 0, 1 and 2 reach the child, whatever the runner has open without close-on-exec
+    /// (a pipe end another test holds would otherwise stay open in it); the child leads a process
+    /// group of its own; what is not given is /dev/null; no signal is blocked in it, whatever the
+    /// thread that started it blocks.
+    @Test func theChildGetsItsThreeStreamsAndAGroupOfItsOwn() async throws {
+        var leaked: [Int32] = [-1, -1]
+        #expect(pipe(&leaked) == 0)
+        defer { leaked.forEach { close($0) } }
+        let output = closingOnExecPipe()
+        let collector = TextCollector(fd: output.read)
+        let masks = closingOnExecPipe()
+        let mask = TextCollector(fd: masks.read)
+        // Started from a thread that blocks SIGTERM, as Dispatch's threads do. sed reports its own
+        // mask (a shell would clear its own at start and hide it).
+        var blocked = sigset_t()
+        var before = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &blocked, &before)
+        let started = Result {
+            (
+                try Self.shell(#"for f in /proc/$$/fd/*; do printf '%s ' "$(readlink $f)"; done; echo; cut -d' ' -f5 /proc/$$/stat; echo $$; readlink /proc/$$/fd/0"#, stdout: output.write),
+                try ChildProcess("/usr/bin/sed", arguments: ["-n", #"s/^SigBlk:\t//p"#, "/proc/self/status"], environment: [:], stdout: masks.write)
+            )
+        }
+        pthread_sigmask(SIG_SETMASK, &before, nil)
+        let (child, sed) = try started.get()
+        close(masks.write)
+        #expect(try await Self.ended(sed) == ChildExit(status: 0, signaled: false))
+        while !mask.ended { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(mask.text == "0000000000000000\n", "signals blocked in the child: \(mask.text)")
+        close(output.write)
+        #expect(try await Self.ended(child) == ChildExit(status: 0, signaled: false))
+        while !collector.ended { try await Task.sleep(for: .milliseconds(5)) }
+        let lines = collector.text.split(separator: "\n").map(String.init)
+        try #require(lines.count == 4, "\(collector.text)")
+        var pipeInfo = stat()
+        #expect(fstat(leaked[0], &pipeInfo) == 0)
+        #expect(!lines[0].contains("pipe:[\(pipeInfo.st_ino)]"), "the child holds the runner's pipe: \(lines[0])")
+        #expect(lines[1] == lines[2], "process group \(lines[1]) of child \(lines[2])")
+        #expect(lines[3] == "/dev/null")
+    }
+
+    @Test func aProgramThatCannotStartIsAnError() {
+        #expect(throws: SpawnError.self) { try ChildProcess("/nonexistent/tofu-rpc", arguments: [], environment: [:]) }
+    }
+
+    /// A child let go before it ended is still reaped: no zombie is left behind.
+    @Test func aChildLetGoIsReapedWhenItEnds() async throws {
+        var pid: pid_t = 0
+        do {
+            let child = try Self.shell("exec sleep 0.2")
+            pid = child.processIdentifier
+        }
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(20))
+        while kill(pid, 0) == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "child \(pid) is still there (a zombie?)")
     }
 }

@@ -12,7 +12,7 @@ import Posix
 /// under load, with about 800 threads in the runner.
 ///
 /// As `Process` started it: its own process group, every descriptor but 0, 1 and 2 closed,
-/// /dev/null for a stream not given. The child is reaped when its end is first seen (`exit`),
+/// /dev/null for a stream not given; and, unlike it, with no signal blocked or ignored. The child is reaped when its end is first seen (`exit`),
 /// or by a thread of its own once nothing refers to it any more.
 public final class ChildProcess: Sendable {
     public let processIdentifier: Int32
@@ -38,8 +38,18 @@ public final class ChildProcess: Sendable {
         var attributes = posix_spawnattr_t()
         try Self.check(posix_spawnattr_init(&attributes), "posix_spawnattr_init", path)
         defer { posix_spawnattr_destroy(&attributes) }
-        try Self.check(posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP)), "posix_spawnattr_setflags", path)
+        // No signal blocked and every one at its default, as a shell starts a program: a child
+        // inherits the mask of the thread that starts it, and Dispatch's threads block nearly
+        // every signal (a server started from one never saw its SIGTERM).
+        var none = sigset_t()
+        var all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        try Self.check(posix_spawnattr_setsigmask(&attributes, &none), "posix_spawnattr_setsigmask", path)
+        try Self.check(posix_spawnattr_setsigdefault(&attributes, &all), "posix_spawnattr_setsigdefault", path)
         try Self.check(posix_spawnattr_setpgroup(&attributes, 0), "posix_spawnattr_setpgroup", path)
+        let flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        try Self.check(posix_spawnattr_setflags(&attributes, Int16(flags)), "posix_spawnattr_setflags", path)
 
         let argv = ([path] + arguments).map { strdup($0) }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") }
