@@ -45,7 +45,7 @@ import TofuTLS
             try db.execute(
                 sql: "INSERT INTO dnac_server (host, address, port, username, pinnedFingerprint, addedAt, lastCheckedAt, authenticated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: ["kong.example_8443", "kong.example", 8443, "admin", fingerprint.description, time, time, true])
-            try Rows.record(HistoryEvent(at: time, host: pin.host, kind: .pinned, sha256Fingerprint: fingerprint, detail: "d"), into: db)
+            try Rows.record(HistoryEvent(at: time, host: pin.host, kind: .pinned, sha256Fingerprint: fingerprint, detail: "d"), with: db.cachedStatement(sql: Rows.insertEvent))
         }
         return queue
     }

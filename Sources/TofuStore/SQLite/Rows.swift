@@ -52,10 +52,11 @@ enum Rows {
         try RowDecoding.pin(reader(row, table: "pin", names: pinNames))
     }
 
-    static func record(_ event: HistoryEvent, into db: Database) throws {
-        try SteppedRows.execute(
-            db.cachedStatement(sql: "INSERT INTO event (at, host, event, sha256Fingerprint, detail) VALUES (?, ?, ?, ?, ?)"),
-            binding: [event.at, event.host.description, event.kind.rawValue, event.sha256Fingerprint.description, event.detail])
+    static let insertEvent = "INSERT INTO event (at, host, event, sha256Fingerprint, detail) VALUES (?, ?, ?, ?, ?)"
+
+    /// Records `event` with `statement`, a prepared `insertEvent`.
+    static func record(_ event: HistoryEvent, with statement: Statement) throws {
+        try SteppedRows.execute(statement, binding: [event.at, event.host.description, event.kind.rawValue, event.sha256Fingerprint.description, event.detail])
     }
 
     static let eventColumns = "id, host, at, event, sha256Fingerprint, detail"

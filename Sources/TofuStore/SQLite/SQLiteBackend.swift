@@ -17,6 +17,9 @@ final class SQLiteBackend: StoreBackend {
     /// The reader's page queries, prepared once for its life: GRDB's statement cache would hash
     /// the whole SQL text to find them on every read. Used, and emptied, only on the reader's queue.
     private let readerStatements = HeldStatements()
+    /// The writer's statements of the write path (BEGIN, COMMIT, a pin's read, a delete, an
+    /// event), held the same way, on the writer's queue.
+    private let writerStatements = HeldStatements()
     /// The run of the last `read(sharingSnapshotOf:_:)`, and whether its snapshot is held open.
     private var sharedRun: (run: UInt64, open: Bool)?
 
@@ -55,14 +58,17 @@ final class SQLiteBackend: StoreBackend {
             let pool = try openWriter()
             return try pool.writeWithoutTransaction { db in
                 // GRDB's `inTransaction` prepares BEGIN and COMMIT again for every write (13k
-                // instructions of a delete); these are prepared once. Anything thrown rolls back.
-                try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+                // instructions of a delete); these are prepared once. Anything thrown rolls back,
+                // and lets go of the held statements: GRDB drops a statement that failed from its
+                // cache, and one held after a failure (a busy BEGIN) would fail the next write too.
                 do {
-                    let result = try body(SQLiteTransaction(db: db))
-                    try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+                    try writerStatements.statement(.begin, in: db).execute()
+                    let result = try body(SQLiteTransaction(db: db, held: writerStatements))
+                    try writerStatements.statement(.commit, in: db).execute()
                     return result
                 } catch {
                     if db.isInsideTransaction { try? db.rollback() }
+                    writerStatements.release()
                     throw error
                 }
             }
@@ -201,6 +207,8 @@ final class SQLiteBackend: StoreBackend {
         let writerPool: DatabasePool? = if case .open(let pool) = writer { pool } else { nil }
         endSharedSnapshot()
         releaseReaderStatements()
+        // A connection with a statement still prepared does not close.
+        writerPool?.writeWithoutTransaction { _ in writerStatements.release() }
         StoreFile.Handle(writer: writerPool, readOnlyReason: nil, reader: reader).close()
         writer = .notOpened
     }
@@ -215,12 +223,16 @@ private struct SQLiteTransaction: StoreTransaction {
 
     func pin(_ host: HostKey) throws -> Pin? {
         let key = host.description
-        let rows = try SteppedRows(db.cachedStatement(sql: Self.pinOfHost), binding: CollectionOfOne(key))
+        let rows = try SteppedRows(statement(.pinOfHost), binding: CollectionOfOne(key))
         // The row is read in place: the cursor (whose end resets the statement) lives until it is read.
         return try withExtendedLifetime(rows) { try rows.next().map { row throws(RowDamage) in try Rows.pin(row, host: (host, key)) } }
     }
 
-    private static let pinOfHost = "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"
+    /// One of the statements the connection holds prepared (see `HeldStatements.Held`), or the
+    /// connection's cached one when it holds none.
+    private func statement(_ which: HeldStatements.Held) throws -> Statement {
+        try held?.statement(which, in: db) ?? db.cachedStatement(sql: which.sql)
+    }
 
     /// The page queries of `pins`, one for each set of conditions (bit 0: after, 1: host,
     /// 2: expiringBefore, 3: stagedOnly): the same text each time, not rebuilt for every call.
@@ -260,7 +272,7 @@ private struct SQLiteTransaction: StoreTransaction {
     }
 
     func deletePin(_ host: HostKey) throws {
-        try SteppedRows.execute(db.cachedStatement(sql: "DELETE FROM pin WHERE host = ?"), binding: CollectionOfOne(host.description))
+        try SteppedRows.execute(statement(.deletePin), binding: CollectionOfOne(host.description))
     }
 
     func touch(_ host: HostKey, verifiedAt: String) throws {
@@ -333,7 +345,7 @@ private struct SQLiteTransaction: StoreTransaction {
     }
 
     func record(_ event: HistoryEvent) throws {
-        try Rows.record(event, into: db)
+        try Rows.record(event, with: statement(.insertEvent))
     }
 
     func history(host: HostKey?, kinds: [HistoryEvent.Kind], since: String?, limit: Int) throws -> [HistoryEvent] {
@@ -422,11 +434,37 @@ private struct SQLiteTransaction: StoreTransaction {
 }
 
 /// Statements one connection keeps prepared for its life, touched only on that connection's queue.
+/// GRDB's statement cache would hash each statement's whole text to find it, on every call.
 private final class HeldStatements {
     /// By `SQLiteTransaction.pageQueries`' index.
     var pages = [Statement?](repeating: nil, count: 16)
+    /// By `Held`'s raw value.
+    private var others = [Statement?](repeating: nil, count: Held.allCases.count)
+
+    /// The statements of a write (and of a pin's read), held by name.
+    enum Held: Int, CaseIterable {
+        case begin, commit, pinOfHost, deletePin, insertEvent
+
+        var sql: String {
+            switch self {
+            case .begin: "BEGIN IMMEDIATE TRANSACTION"
+            case .commit: "COMMIT TRANSACTION"
+            case .pinOfHost: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"
+            case .deletePin: "DELETE FROM pin WHERE host = ?"
+            case .insertEvent: Rows.insertEvent
+            }
+        }
+    }
+
+    func statement(_ which: Held, in db: Database) throws -> Statement {
+        if let statement = others[which.rawValue] { return statement }
+        let statement = try db.cachedStatement(sql: which.sql)
+        others[which.rawValue] = statement
+        return statement
+    }
 
     func release() {
         pages = [Statement?](repeating: nil, count: 16)
+        others = [Statement?](repeating: nil, count: Held.allCases.count)
     }
 }
