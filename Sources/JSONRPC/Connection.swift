@@ -256,7 +256,6 @@ public final class Connection: Sendable {
                 admit(onLane(call, handler, framing, cost: cost))
                 return nil
             }
-            let cancelled = call.id.map { OutgoingMessage.response(id: $0, error: .cancelled) }
             let pending = RequestTracker.Pending(
                 id: call.id, cost: cost, isBatch: false,
                 start: { [self] token in
@@ -269,7 +268,8 @@ public final class Connection: Sendable {
                 },
                 dropped: { [self] in
                     admitted.remove(cost)
-                    if let cancelled { write(cancelled, framing) }
+                    // Built only here, as `onLane`'s.
+                    if let id = call.id { write(OutgoingMessage.response(id: id, error: .cancelled), framing) }
                 })
             admit(pending)
         }

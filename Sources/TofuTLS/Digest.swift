@@ -39,11 +39,13 @@ extension Fingerprint {
 
     /// Whether `text` is exactly the fingerprint of `der` as `description` spells it (uppercase
     /// hex pairs joined by colons, nothing around them): a stored row's fingerprint checked
-    /// against its certificate in place, with no text made.
+    /// against its certificate in place, with no text made. A pair found to match is remembered
+    /// (`CheckedFingerprints`): the same bytes again are not hashed again.
     public static func text(_ text: UnsafeRawBufferPointer, isSHA256Of der: UnsafeRawBufferPointer) -> Bool {
         guard text.count == 3 * Int(SHA256_DIGEST_LENGTH) - 1 else { return false }
+        if checkedFingerprints.contains(text: text, der: der) { return true }
         let hex: StaticString = "0123456789ABCDEF"
-        return withSHA256(of: der) { digest in
+        let matches = withSHA256(of: der) { digest in
             hex.withUTF8Buffer { digits in
                 for (index, byte) in digest.enumerated() {
                     guard text[3 * index] == digits[Int(byte >> 4)], text[3 * index + 1] == digits[Int(byte & 0x0F)] else { return false }
@@ -52,7 +54,12 @@ extension Fingerprint {
                 return true
             }
         }
+        if matches { checkedFingerprints.insert(text: text, der: der) }
+        return matches
     }
+
+    /// Pairs `text(_:isSHA256Of:)` has found to match, for the life of the process.
+    static let checkedFingerprints = CheckedFingerprints()
 
     private static func withSHA256<T>(of bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> T) -> T {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(SHA256_DIGEST_LENGTH)) { digest in
