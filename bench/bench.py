@@ -769,7 +769,11 @@ def delete_paragraph():
     if "delete_count_ours" in f:
         text += (f"Per delete (callgrind, the row above) {f['delete_count_ours'] / 1000:.0f}k instructions against "
                  f"{f['delete_count_pipes'] / 1000:.0f}k for `pin_server`; ")
-    text += ("a review's count by library (2026-11-30, 352k against 244k): SQLite, jansson and libc the same in both "
+    text += ("late on 2026-11-30, 347k -> 329k a delete (by hand, callgrind, 2,000 deletes less one): the writer's "
+             "statements held prepared (GRDB's cache hashed each statement's text on every call), a lane call's -32800 "
+             "answer built only if it is dropped (it was built ahead for every call: 6k), the trust log's plain-text check "
+             "over the string's bytes in place, and a time's text written in place (6k); "
+             "a review's count by library (2026-11-30, 352k against 244k): SQLite, jansson and libc the same in both "
              "(107.5k/112.9k, 64.7k/69.1k, 59.3k/58.6k), the difference tofu-rpc's own code (97k: the Swift runtime, GRDB, "
              "the JSON-RPC layer, the trust log's line, about 20k) and libcrypto (12k, the DER hashed again). What would meet "
              "it: tofu-rpc's own code per delete cut to about that C server's (the same work as the round trip's), which "
@@ -891,7 +895,11 @@ target of 50% in the day's runs before the evening's PostgreSQL point read, are 
   on the input thread's own query-only connection (`PointReader`: one prepared SELECT stepped with
   SQLite, no GRDB queue, no store isolation): instructions per isolated request 178k -> 157k
   (callgrind, 2,500 round trips less 500), against 129k for `pin_server` and 144k for
-  `pin_server --check-rows`. What is left is tofu-rpc's own code run cold after each sleep (by
+  `pin_server --check-rows`; and later that evening 157k -> 143k: a stored fingerprint found to be
+  its certificate's SHA-256 is remembered by the exact bytes of both (`CheckedFingerprints`, 32
+  slots), so a host asked for again is not hashed again (the benchmark asks for one host, as an
+  editor's status line or a polling script does; a row edited in either column is hashed and
+  judged afresh). What is left is tofu-rpc's own code run cold after each sleep (by
   perf, about 10 us a request: the JSON-RPC layer's parsing into Swift values, the params'
   dictionary, the host key's parse, the answer's tree, the output queue) at an instruction
   rate about half of C's. What would meet it: that code about halved again, i.e. the request
