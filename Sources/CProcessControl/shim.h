@@ -18,10 +18,6 @@ static inline int tofu_prctl_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 
 extern ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags);
 #ifndef RWF_NOWAIT
 #define RWF_NOWAIT 0x00000008
-/* Declared only under _GNU_SOURCE (glibc 2.34 and later): a child started with posix_spawn
- * closes every descriptor from `from` up, as Foundation's Process did one by one. */
-extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
-
 #endif
 
 /* One write of `count` bytes at the descriptor's position that fails with EAGAIN rather than

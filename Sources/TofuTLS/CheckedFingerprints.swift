@@ -32,10 +32,19 @@ final class CheckedFingerprints: Sendable {
     }
 
     /// Remembers that `text` is the fingerprint of `der` (the caller has just hashed it).
+    /// A slot's buffers are reused: a run of point reads of many hosts replaces entries without
+    /// allocating.
     func insert(text: UnsafeRawBufferPointer, der: UnsafeRawBufferPointer) {
         guard let slot = Self.slot(text, der) else { return }
-        let entry = Entry(text: Array(text), der: Array(der))
-        entries.withLock { $0[slot] = entry }
+        entries.withLock { entries in
+            var entry = entries[slot] ?? Entry(text: [], der: [])
+            entries[slot] = nil
+            entry.text.removeAll(keepingCapacity: true)
+            entry.text.append(contentsOf: text)
+            entry.der.removeAll(keepingCapacity: true)
+            entry.der.append(contentsOf: der)
+            entries[slot] = entry
+        }
     }
 
     /// The slot of a pair, from the fingerprint's first digest bytes; nil for what is not kept.

@@ -113,6 +113,8 @@ enum Main {
     static func main() async {
         // Before anything else: addDnacServer's passwords must never reach a core file.
         ProcessHardening.disableCoreDumps(reportingAs: "tofu-rpc")
+        // A client that stops tofu-rpc with SIGTERM must reach it, whatever mask it inherited.
+        SignalMask.unblockAll()
         // Before any other OpenSSL call: threads that used OpenSSL may still be ending at exit.
         OpenSSLProcess.keepStateUntilExit()
         // A closed stdout was opened on /dev/null before anything ran (CStandardDescriptors).

@@ -52,6 +52,27 @@ import Testing
         }
     }
 
+    /// Started from a thread that blocks SIGTERM (a client's worker thread: Dispatch's block
+    /// nearly every signal), tofu-rpc still ends on the SIGTERM a client stops it with. (Its
+    /// start already cleared the main thread's mask before it did so itself, by means not its
+    /// own; `SignalMask.unblockAll` says so in its code.)
+    @Test func aServerStartedWithSIGTERMBlockedStillEndsOnIt() async throws {
+        let input = closingOnExecPipe()
+        let output = closingOnExecPipe()
+        let process = try ChildProcess(
+            productPath("tofu-rpc"), arguments: ["--store", newStorePath()], environment: ProcessInfo.processInfo.environment,
+            stdin: input.read, stdout: output.write, blocking: [SIGTERM])
+        [input.read, output.write].forEach { close($0) }
+        defer { close(input.write) }
+        let reader = PeerReader(fd: output.read, closingAtEnd: true)
+        writeAll(input.write, Wire.ndjson(Wire.request("listCerts", id: 1)))
+        #expect(try await reader.next().errorCode == nil, "the server answers before it is stopped")
+        process.terminate()
+        let ended = try await ChildExit.wait(for: process, until: ContinuousClock.now + TestTime.bound(.seconds(20)))
+        if ended == nil { kill(process.processIdentifier, SIGKILL) }
+        #expect(ended == ChildExit(status: SIGTERM, signaled: true), "tofu-rpc ignored SIGTERM: \(String(describing: ended))")
+    }
+
     @Test func aReaderThatGoesAwayDoesNotKillTheServer() async throws {
         let input = closingOnExecPipe()
         let output = closingOnExecPipe()

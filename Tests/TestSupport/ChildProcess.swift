@@ -20,14 +20,28 @@ public final class ChildProcess: Sendable {
 
     /// Starts `path` with `arguments` and exactly `environment`; `stdin`, `stdout` and `stderr`
     /// are descriptors the child gets as 0, 1 and 2 (the caller closes its copies), nil for
-    /// /dev/null.
+    /// /dev/null. `blocking` signals start blocked in the child, as a program started from a
+    /// thread that blocks them starts (to test what it does about that).
     public init(
-        _ path: String, arguments: [String], environment: [String: String], stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil
+        _ path: String, arguments: [String], environment: [String: String], stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
+        blocking blockedSignals: [Int32] = []
     ) throws {
+        // A given descriptor numbered 0-2 could be overwritten by an earlier action before it is
+        // copied into place: each is given from a copy above 2.
+        var copies: [Int32] = []
+        defer { copies.forEach { close($0) } }
+        func above2(_ fd: Int32?) throws -> Int32? {
+            guard let fd, fd <= 2 else { return fd }
+            let copy = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+            guard copy >= 0 else { throw SpawnError(message: "cannot start \(path): fcntl(F_DUPFD_CLOEXEC): \(Errno.current)") }
+            copies.append(copy)
+            return copy
+        }
+        let streams = [(Int32(0), try above2(stdin)), (1, try above2(stdout)), (2, try above2(stderr))]
         var actions = posix_spawn_file_actions_t()
         try Self.check(posix_spawn_file_actions_init(&actions), "posix_spawn_file_actions_init", path)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for (target, given) in [(Int32(0), stdin), (1, stdout), (2, stderr)] {
+        for (target, given) in streams {
             if let given {
                 try Self.check(posix_spawn_file_actions_adddup2(&actions, given, target), "adddup2", path)
             } else {
@@ -41,11 +55,12 @@ public final class ChildProcess: Sendable {
         // No signal blocked and every one at its default, as a shell starts a program: a child
         // inherits the mask of the thread that starts it, and Dispatch's threads block nearly
         // every signal (a server started from one never saw its SIGTERM).
-        var none = sigset_t()
+        var mask = sigset_t()
         var all = sigset_t()
-        sigemptyset(&none)
+        sigemptyset(&mask)
+        for signal in blockedSignals { sigaddset(&mask, signal) }
         sigfillset(&all)
-        try Self.check(posix_spawnattr_setsigmask(&attributes, &none), "posix_spawnattr_setsigmask", path)
+        try Self.check(posix_spawnattr_setsigmask(&attributes, &mask), "posix_spawnattr_setsigmask", path)
         try Self.check(posix_spawnattr_setsigdefault(&attributes, &all), "posix_spawnattr_setsigdefault", path)
         try Self.check(posix_spawnattr_setpgroup(&attributes, 0), "posix_spawnattr_setpgroup", path)
         let flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
@@ -75,18 +90,29 @@ public final class ChildProcess: Sendable {
     /// Sends SIGTERM, as `Process.terminate` did.
     public func terminate() { signal(SIGTERM) }
 
+    /// Sends `number` if the child has not been reaped: under the lock that reaping takes, so it
+    /// never reaches another process that was given the same pid since.
     public func signal(_ number: Int32) {
-        if isRunning { kill(processIdentifier, number) }
+        ending.withLock { ending in
+            if ending == nil, let ended = ChildExit.reap(processIdentifier, waiting: false) { ending = ended }
+            if ending == nil { kill(processIdentifier, number) }
+        }
     }
 
     deinit {
         guard ending.withLock({ $0 }) == nil else { return }
         let pid = processIdentifier
-        // Not seen to end: reaped when it does, without holding up whoever let it go.
-        if ChildExit.reap(pid, waiting: false) == nil {
-            _ = DetachedThread.tryStart(name: "test reaper") { _ = ChildExit.reap(pid, waiting: true) }
+        // Not seen to end: reaped when it does, without holding up whoever let it go; when no
+        // thread can be started, at the next child let go.
+        guard ChildExit.reap(pid, waiting: false) == nil else { return }
+        if DetachedThread.tryStart(name: "test reaper", { _ = ChildExit.reap(pid, waiting: true) }) != 0 {
+            Self.unreaped.withLock { $0.append(pid) }
         }
+        Self.unreaped.withLock { $0.removeAll { ChildExit.reap($0, waiting: false) != nil } }
     }
+
+    /// Children let go while running whose reaper thread could not start.
+    private static let unreaped = Locked<[pid_t]>([])
 
     private static func check(_ status: Int32, _ call: String, _ path: String) throws {
         guard status == 0 else { throw SpawnError(message: "cannot start \(path): \(call): \(Errno(status))") }

@@ -32,8 +32,9 @@ public final class PeerReader: Sendable {
 
     private let state = Locked(State())
 
-    public init(fd: Int32) {
-        readOnItsOwnThread(fd) { [self] chunk in
+    /// Reads `fd` to its end; `closingAtEnd`, the reader owns it and closes it there.
+    public init(fd: Int32, closingAtEnd: Bool = false) {
+        readOnItsOwnThread(fd, closingAtEnd: closingAtEnd) { [self] chunk in
             state.withLock { state in
                 guard let chunk else {
                     state.ended = true
@@ -145,13 +146,16 @@ extension Received {
     public var errorReason: String { errorData?["reason"] as? String ?? "" }
 }
 
-/// Reads `fd` to its end on a thread of its own, handing each chunk to `body`, then nil.
-func readOnItsOwnThread(_ fd: Int32, _ body: @escaping @Sendable ([UInt8]?) -> Void) {
+/// Reads `fd` to its end on a thread of its own, handing each chunk to `body`, then nil; closes
+/// it there when `closingAtEnd` (the caller gave it away: a test runner that starts thousands of
+/// programs must not keep a descriptor of each).
+func readOnItsOwnThread(_ fd: Int32, closingAtEnd: Bool = false, _ body: @escaping @Sendable ([UInt8]?) -> Void) {
     DetachedThread.start(name: "test reader") {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while let count = try? FileIO.read(fd, into: &chunk), count > 0 {
             body(Array(chunk[..<count]))
         }
+        if closingAtEnd { close(fd) }
         body(nil)
     }
 }

@@ -52,7 +52,7 @@ public final class ServerProcess: Sendable {
     public var reader: PeerReader {
         reading.withLock { reader in
             if let reader { return reader }
-            let started = PeerReader(fd: output)
+            let started = PeerReader(fd: output, closingAtEnd: true)
             reader = started
             return started
         }
@@ -102,12 +102,13 @@ public final class ServerProcess: Sendable {
     }
 }
 
-/// Collects everything written to a file descriptor, on a thread of its own.
+/// Collects everything written to a file descriptor, on a thread of its own; the descriptor is
+/// its own, closed at its end.
 public final class TextCollector: Sendable {
     private let state = Locked<(text: String, ended: Bool)>(("", false))
 
     public init(fd: Int32) {
-        readOnItsOwnThread(fd) { [self] chunk in
+        readOnItsOwnThread(fd, closingAtEnd: true) { [self] chunk in
             state.withLock { state in
                 if let chunk { state.text += String(decoding: chunk, as: UTF8.self) } else { state.ended = true }
             }
