@@ -100,6 +100,19 @@ import TestSupport
         #expect(lines[3] == "/dev/null")
     }
 
+    /// A program run to its end leaves no descriptor open here (each left two, its output's and
+    /// its errors' read ends: a full run reached a thousand).
+    @Test func runningProgramsLeavesNoDescriptorsBehind() async throws {
+        func open() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+        _ = try await runProgram("/bin/true", [])
+        let before = open()
+        for _ in 0..<200 { _ = try await runProgram("/bin/true", []) }
+        // Readers close at their end, just after the program's; other tests open descriptors too.
+        let deadline = ContinuousClock.now + TestTime.bound(.seconds(10))
+        while open() - before >= 100 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(open() - before < 100, "\(open() - before) more descriptors open after 200 programs")
+    }
+
     @Test func aProgramThatCannotStartIsAnError() {
         #expect(throws: SpawnError.self) { try ChildProcess("/nonexistent/tofu-rpc", arguments: [], environment: [:]) }
     }
