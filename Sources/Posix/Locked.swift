@@ -8,7 +8,7 @@ import Synchronization
 /// `swift test --sanitize=thread` every access it guards is reported as a race. `Locked`
 /// tells TSan of each acquire and release, so `make sanitize-thread` reports only real
 /// races. Without TSan the annotations are no-ops.
-public struct Locked<Value>: ~Copyable, Sendable {
+public struct Locked<Value: ~Copyable>: ~Copyable, Sendable {
     // Reachable from the inlinable `withLock`, so that callers specialise it for their `Value`
     // instead of looking up `Mutex<Value>`'s metadata on every call.
     @usableFromInline let mutex: Mutex<Value>

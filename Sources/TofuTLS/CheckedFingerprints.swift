@@ -1,4 +1,4 @@
-import Synchronization
+import Posix
 
 #if canImport(Glibc)
     import Glibc
@@ -20,7 +20,7 @@ final class CheckedFingerprints: Sendable {
         var der: [UInt8]
     }
 
-    private let entries = Mutex<[Entry?]>([Entry?](repeating: nil, count: slots))
+    private let entries = Locked<[Entry?]>([Entry?](repeating: nil, count: slots))
 
     /// Whether `text` was found to be the fingerprint of exactly `der`.
     func contains(text: UnsafeRawBufferPointer, der: UnsafeRawBufferPointer) -> Bool {

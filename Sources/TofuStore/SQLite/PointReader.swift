@@ -1,5 +1,5 @@
 import GRDBSQLite
-import Synchronization
+import Posix
 import TofuCore
 
 #if canImport(Glibc)
@@ -24,7 +24,7 @@ import TofuCore
 /// time (the input thread); the lock only makes that safe to say.
 final class PointReader: Sendable {
     private let path: String
-    private let state = Mutex<State>(State())
+    private let state = Locked<State>(State())
 
     /// Point reads declined after a failure before the connection is opened again.
     static let retryAfter = 1000
