@@ -32,8 +32,7 @@ public enum Timestamp {
     }
 
     /// The text of a broken-down UTC time of years 0000–9999, as gmtime_r and OpenSSL's
-    /// ASN1_TIME_to_tm fill it in.
-    /// Written into the string's own 20 bytes: six numbers made into strings and joined cost
+    /// ASN1_TIME_to_tm fill it in. Written into the string's own 20 bytes: six numbers made into strings and joined cost
     /// 6k instructions of every write that records an event.
     public static func string(utc parts: tm) -> String {
         let fields: [(value: Int, width: Int, after: UInt8?)] = [
@@ -110,5 +109,4 @@ public enum Timestamp {
         guard clock_gettime(CLOCK_REALTIME, &now) == 0 else { return Int64(time(nil)) }
         return Int64(now.tv_sec)
     }
-
 }
