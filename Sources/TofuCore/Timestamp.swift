@@ -35,26 +35,24 @@ public enum Timestamp {
     /// ASN1_TIME_to_tm fill it in. Written into the string's own 20 bytes: six numbers made into strings and joined cost
     /// 6k instructions of every write that records an event.
     public static func string(utc parts: tm) -> String {
-        let fields: [(value: Int, width: Int, after: UInt8?)] = [
-            (Int(parts.tm_year) + 1900, 4, UInt8(ascii: "-")), (Int(parts.tm_mon) + 1, 2, UInt8(ascii: "-")),
-            (Int(parts.tm_mday), 2, UInt8(ascii: "T")), (Int(parts.tm_hour), 2, UInt8(ascii: ":")),
-            (Int(parts.tm_min), 2, UInt8(ascii: ":")), (Int(parts.tm_sec), 2, UInt8(ascii: "Z")),
-        ]
-        return String(unsafeUninitializedCapacity: 20) { bytes in
+        String(unsafeUninitializedCapacity: 20) { bytes in
             var at = 0
-            for field in fields {
-                // Each field within its width (a year of 0000–9999, the rest under 100).
-                var value = min(max(field.value, 0), field.width == 4 ? 9999 : 99)
-                for position in stride(from: at + field.width - 1, through: at, by: -1) {
+            // One field within its width (a year of 0000–9999, the rest under 100), then `after`.
+            func put(_ value: Int, _ width: Int, _ after: Unicode.Scalar) {
+                var value = min(max(value, 0), width == 4 ? 9999 : 99)
+                for position in stride(from: at + width - 1, through: at, by: -1) {
                     bytes[position] = UInt8(ascii: "0") + UInt8(value % 10)
                     value /= 10
                 }
-                at += field.width
-                if let after = field.after {
-                    bytes[at] = after
-                    at += 1
-                }
+                bytes[at + width] = UInt8(ascii: after)
+                at += width + 1
             }
+            put(Int(parts.tm_year) + 1900, 4, "-")
+            put(Int(parts.tm_mon) + 1, 2, "-")
+            put(Int(parts.tm_mday), 2, "T")
+            put(Int(parts.tm_hour), 2, ":")
+            put(Int(parts.tm_min), 2, ":")
+            put(Int(parts.tm_sec), 2, "Z")
             return at
         }
     }

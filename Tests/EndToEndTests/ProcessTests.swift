@@ -74,20 +74,14 @@ import Testing
     }
 
     @Test func aReaderThatGoesAwayDoesNotKillTheServer() async throws {
-        let input = closingOnExecPipe()
-        let output = closingOnExecPipe()
-        let errors = closingOnExecPipe()
-        let collector = TextCollector(fd: errors.read)
-        let process = try ChildProcess(
-            productPath("tofu-rpc"), arguments: [], environment: ProcessInfo.processInfo.environment,
-            stdin: input.read, stdout: output.write, stderr: errors.write)
-        [input.read, output.write, errors.write].forEach { close($0) }
+        let (process, pipes) = try ChildProcess.piped(productPath("tofu-rpc"), arguments: [], environment: [:])
+        let collector = TextCollector(fd: pipes.errors)
         // The reader goes away: the server's answers meet a pipe nobody reads.
-        close(output.read)
+        close(pipes.output)
         var bytes: [UInt8] = []
         for id in 1...50 { bytes += Wire.ndjson(Wire.request("rpc.discover", id: id)) }
-        writeAll(input.write, bytes)
-        close(input.write)
+        writeAll(pipes.input, bytes)
+        close(pipes.input)
         let deadline = ContinuousClock.now + .seconds(60)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         guard let ended = process.exit else {

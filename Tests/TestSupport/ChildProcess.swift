@@ -1,4 +1,5 @@
 import CProcessControl
+import Foundation
 import Posix
 
 #if canImport(Glibc)
@@ -77,12 +78,42 @@ public final class ChildProcess: Sendable {
         processIdentifier = pid
     }
 
+    /// The three ends a caller keeps of a child started on pipes (`piped`).
+    public struct Pipes {
+        public let input: Int32
+        public let output: Int32
+        public let errors: Int32
+    }
+
+    /// Starts `path` with the tests' environment plus `environment`, its stdin, stdout and stderr
+    /// on new pipes; the caller owns the returned ends (each is closed here if it cannot start).
+    public static func piped(_ path: String, arguments: [String], environment: [String: String]) throws -> (ChildProcess, Pipes) {
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        let input = closingOnExecPipe()
+        let output = closingOnExecPipe()
+        let errors = closingOnExecPipe()
+        defer { [input.read, output.write, errors.write].forEach { close($0) } }
+        do {
+            let process = try ChildProcess(path, arguments: arguments, environment: env, stdin: input.read, stdout: output.write, stderr: errors.write)
+            return (process, Pipes(input: input.write, output: output.read, errors: errors.read))
+        } catch {
+            [input.write, output.read, errors.read].forEach { close($0) }
+            throw error
+        }
+    }
+
     /// How the child ended, once it has (it is reaped then); nil while it runs.
     public var exit: ChildExit? {
         ending.withLock { ending in
-            if ending == nil, let ended = ChildExit.reap(processIdentifier, waiting: false) { ending = ended }
+            Self.reapIfEnded(processIdentifier, &ending)
             return ending
         }
+    }
+
+    /// Records the child's end in `ending` if it has ended since; under `ending`'s lock.
+    private static func reapIfEnded(_ pid: pid_t, _ ending: inout ChildExit?) {
+        if ending == nil, let ended = ChildExit.reap(pid, waiting: false) { ending = ended }
     }
 
     public var isRunning: Bool { exit == nil }
@@ -94,7 +125,7 @@ public final class ChildProcess: Sendable {
     /// never reaches another process that was given the same pid since.
     public func signal(_ number: Int32) {
         ending.withLock { ending in
-            if ending == nil, let ended = ChildExit.reap(processIdentifier, waiting: false) { ending = ended }
+            Self.reapIfEnded(processIdentifier, &ending)
             if ending == nil { kill(processIdentifier, number) }
         }
     }

@@ -30,21 +30,11 @@ public final class ServerProcess: Sendable {
     public init(
         _ executable: String = "tofu-rpc", arguments: [String] = [], environment: [String: String] = [:], readingAtOnce: Bool = true
     ) throws {
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { _, new in new }
-        let input = closingOnExecPipe()
-        let output = closingOnExecPipe()
-        let errors = closingOnExecPipe()
-        defer { [input.read, output.write, errors.write].forEach { close($0) } }
-        do {
-            process = try ChildProcess(productPath(executable), arguments: arguments, environment: env, stdin: input.read, stdout: output.write, stderr: errors.write)
-        } catch {
-            [input.write, output.read, errors.read].forEach { close($0) }
-            throw error
-        }
-        self.input = PipeWriter(fd: input.write)
-        self.output = output.read
-        self.errors = TextCollector(fd: errors.read)
+        let pipes: ChildProcess.Pipes
+        (process, pipes) = try ChildProcess.piped(productPath(executable), arguments: arguments, environment: environment)
+        self.input = PipeWriter(fd: pipes.input)
+        self.output = pipes.output
+        self.errors = TextCollector(fd: pipes.errors)
         if readingAtOnce { _ = reader }
     }
 

@@ -21,21 +21,9 @@ private struct Launched {
 /// output collected and `stdin` written from a thread of its own.
 private func launch(_ executable: String, _ arguments: [String], stdin: String?, environment: [String: String]) throws -> Launched {
     let path = executable.hasPrefix("/") ? executable : ["/usr/bin/", "/bin/", "/usr/sbin/"].map { $0 + executable }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? executable
-    var env = ProcessInfo.processInfo.environment
-    env.merge(environment) { _, new in new }
-    let output = closingOnExecPipe()
-    let errors = closingOnExecPipe()
-    let input = closingOnExecPipe()
-    defer { [input.read, output.write, errors.write].forEach { close($0) } }
-    let process: ChildProcess
-    do {
-        process = try ChildProcess(path, arguments: arguments, environment: env, stdin: input.read, stdout: output.write, stderr: errors.write)
-    } catch {
-        [input.write, output.read, errors.read].forEach { close($0) }
-        throw error
-    }
-    let launched = Launched(process: process, output: TextCollector(fd: output.read), errors: TextCollector(fd: errors.read))
-    let writer = PipeWriter(fd: input.write)
+    let (process, pipes) = try ChildProcess.piped(path, arguments: arguments, environment: environment)
+    let launched = Launched(process: process, output: TextCollector(fd: pipes.output), errors: TextCollector(fd: pipes.errors))
+    let writer = PipeWriter(fd: pipes.input)
     if let stdin { writer.send(Array(stdin.utf8)) }
     writer.close()
     return launched

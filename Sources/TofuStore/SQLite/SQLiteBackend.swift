@@ -257,7 +257,7 @@ private struct SQLiteTransaction: StoreTransaction {
     }
 
     func storedFingerprint(_ host: HostKey) throws -> Fingerprint? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Rows.pinColumns) FROM pin WHERE host = ?"), arguments: [host.description]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: HeldStatements.Held.pinOfHost.sql), arguments: [host.description]) else {
             return nil
         }
         return try? Rows.reader(row, table: "pin", names: Rows.pinNames).fingerprint(5)
