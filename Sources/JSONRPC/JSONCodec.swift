@@ -246,19 +246,21 @@ public enum JSONCodec {
         let flags = Int(JSON_COMPACT | JSON_ENCODE_ANY | (keysInOrder ? 0 : JSON_SORT_KEYS))
         // Dumped into scratch space of a typical answer's size (again, sized exactly, when
         // larger), then copied into an array one byte longer, so framing appends in place.
+        // `Array(_:)` of the bytes, not `init(unsafeUninitializedCapacity:)`: that one allocates
+        // through a generic call into the standard library, which looks up the storage's type.
         var capacity = 4096
         while true {
             let output: [UInt8]? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { scratch in
                 let needed = json_dumpb(root, scratch.baseAddress, capacity, flags)
                 precondition(needed > 0, "jansson could not serialise a value it built (out of memory)")
-                guard needed <= capacity else {
-                    capacity = needed
+                guard needed < capacity else {
+                    capacity = needed + 1
                     return nil
                 }
-                return [UInt8](unsafeUninitializedCapacity: needed + 1) { buffer, count in
-                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch)[..<needed]))
-                    count = needed
-                }
+                scratch[needed] = 0x0A
+                var bytes = Array(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch)[...needed]))
+                bytes.removeLast()  // its room kept
+                return bytes
             }
             if let output { return output }
         }
@@ -298,8 +300,9 @@ public enum JSONCodec {
             return .array(elements)
         case JSON_OBJECT:
             guard depthLeft > 0 else { return nil }
+            // Not sized ahead: `reserveCapacity` and `init(minimumCapacity:)` are generic calls
+            // into the standard library, dearer than the growth of the few members params have.
             var members: [String: JSONValue] = [:]
-            members.reserveCapacity(json_object_size(json))
             var iterator = json_object_iter(json)
             while let current = iterator {
                 guard let member = json_object_iter_value(current),

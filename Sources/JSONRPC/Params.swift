@@ -54,7 +54,7 @@ public struct NamedParams: Sendable {
         return try convert(value, name)
     }
 
-    @usableFromInline
+    @inlinable
     func convert<T: ParamValue>(_ value: JSONValue, _ name: String) throws(ResponseError) -> T {
         guard let converted = T(param: value) else {
             throw .invalidParams(field: name, "must be \(T.expected), got \(value.typeName)")
