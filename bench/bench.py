@@ -742,6 +742,25 @@ mode = "`BENCH_QUICK=1 make bench`" if QUICK else "`make bench`"
 quick = ("\n\n**A quick run** (`BENCH_QUICK=1`: smaller stores, fewer hosts and requests): a check that every row runs end to "
          "end, not a measurement; row names give the counts used.") if QUICK else ""
 
+def code_left():
+    """The round trip's what-is-left sentence, from this run's callgrind rows (a plainer one
+    when valgrind was not there to count)."""
+    f = facts
+    if "code_lines_ours" not in f or "instr_ours" not in f:
+        return ("What is left is how much code a request runs, at about C's count of instructions (callgrind, "
+                "not run here: valgrind is not installed).")
+    return f"""What is left is not the count of instructions ({facts['instr_ours'] / 1000:.0f}k against {facts['instr_theirs'] / 1000:.0f}k a pipelined
+  request in this run, {facts['instr_ours'] / facts['instr_theirs']:.2f}x) but
+  how much code a request runs: {facts['code_lines_ours']:,} distinct 64-byte lines of instructions in
+  {facts['code_pages_ours']} pages of 4 KiB against C's {facts['code_lines_theirs']:,} in {facts['code_pages_theirs']} (the row above; libsqlite3, jansson and
+  libc alike in both, the difference the program's own {facts['code_own_lines']:,} lines in {facts['code_own_pages']} pages against
+  `pin_server`'s {facts['code_own_lines_c']} in {facts['code_own_pages_c']}: the Swift runtime and standard library, the JSON-RPC layer,
+  the store's lease, each a few lines in many places of a 93 MB program). An isolated request
+  finds that code evicted by the client and the kernel since the last one and fetches about twice
+  C's (this VM exposes no hardware counters to count the misses; user CPU per request 31.5 against
+  18.9 us for 1.1x the instructions, `perf stat` over 3,000 round trips)."""
+
+
 def delete_paragraph():
     """The deleteCert paragraph of "Targets not met, and why". Whether tofu-rpc's design (a write
     handed to a thread of its own, the input thread never waiting on it) can reach the target is
@@ -956,16 +975,7 @@ target of 50% in the day's runs before the evening's PostgreSQL point read, are 
   its certificate's SHA-256 is remembered by the exact bytes of both (`CheckedFingerprints`, 32
   slots), so a host asked for again is not hashed again (the benchmark asks for one host, as an
   editor's status line or a polling script does; a row edited in either column is hashed and
-  judged afresh). What is left is not the count of instructions ({facts['instr_ours'] / 1000:.0f}k against {facts['instr_theirs'] / 1000:.0f}k a pipelined
-  request in this run, {facts['instr_ours'] / facts['instr_theirs']:.2f}x) but
-  how much code a request runs: {facts['code_lines_ours']:,} distinct 64-byte lines of instructions in
-  {facts['code_pages_ours']} pages of 4 KiB against C's {facts['code_lines_theirs']:,} in {facts['code_pages_theirs']} (the row above; libsqlite3, jansson and
-  libc alike in both, the difference the program's own {facts['code_own_lines']:,} lines in {facts['code_own_pages']} pages against
-  `pin_server`'s {facts['code_own_lines_c']} in {facts['code_own_pages_c']}: the Swift runtime and standard library, the JSON-RPC layer,
-  the store's lease, each a few lines in many places of a 93 MB program). An isolated request
-  finds that code evicted by the client and the kernel since the last one and fetches about twice
-  C's (this VM exposes no hardware counters to count the misses; user CPU per request 31.5 against
-  18.9 us for 1.1x the instructions, `perf stat` over 3,000 round trips). Tried on 2026-11-30
+  judged afresh). {code_left()} Tried on 2026-11-30
   (late) and not kept: the hot functions laid out together (every Swift module built with
   `-function-sections`, linked by lld with `--symbol-ordering-file` from a callgrind profile of the
   round trip and of deletes): the program's own pages per request 125 -> 77 (the standard
