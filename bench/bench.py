@@ -245,7 +245,7 @@ def instructions(command, many, none):
 
 def code_footprint(command, requests, few=300, more=1300):
     """The code an isolated request runs (`loadgen roundtrip`, callgrind with each instruction's
-    address): distinct 64-byte lines and 4 KiB pages executed at least once every two requests,
+    address): distinct 64-byte lines and 4 KiB pages executed at least once every two requests on average,
     over a run of `more` round trips less one of `few`, per object (program, libsqlite3, ...).
     Independent of the machine's load, as instruction counts are."""
     counts = []
@@ -406,13 +406,13 @@ def main():
         def code(lines, pages, own_lines, own_pages):
             return f"{lines:,} lines ({lines * 64 // 1024} KiB) in {pages} pages; the program's own: {own_lines:,} in {own_pages}"
         row(rows, "code run per isolated `listCerts {host}` (callgrind: distinct 64-byte lines and 4 KiB pages of instructions run "
-            "in most round trips, every library included)", code(*ours_code), "C: the same work (`pin_server`)", code(*theirs_code),
+            "at least once every two round trips on average, every library included)", code(*ours_code), "C: the same work (`pin_server`)", code(*theirs_code),
             f"{ours_code[0] / theirs_code[0]:.2f} (lines)", "-", None)
         facts.update(code_lines_ours=ours_code[0], code_lines_theirs=theirs_code[0], code_pages_ours=ours_code[1],
                      code_pages_theirs=theirs_code[1], code_own_lines=ours_code[2], code_own_pages=ours_code[3],
                      code_own_lines_c=theirs_code[2], code_own_pages_c=theirs_code[3])
     else:
-        notes.append("valgrind is not installed: the instruction-count row was left out")
+        notes.append("valgrind is not installed: the instruction-count and code rows were left out")
 
     # 6: every page of listCerts over the large store, at the default page (1,000) and the
     # largest (10,000): the server's peak memory.
@@ -750,15 +750,21 @@ def code_left():
         return ("What is left is how much code a request runs, at about C's count of instructions (callgrind, "
                 "not run here: valgrind is not installed).")
     return f"""What is left is not the count of instructions ({facts['instr_ours'] / 1000:.0f}k against {facts['instr_theirs'] / 1000:.0f}k a pipelined
-  request in this run, {facts['instr_ours'] / facts['instr_theirs']:.2f}x) but
-  how much code a request runs: {facts['code_lines_ours']:,} distinct 64-byte lines of instructions in
-  {facts['code_pages_ours']} pages of 4 KiB against C's {facts['code_lines_theirs']:,} in {facts['code_pages_theirs']} (the row above; libsqlite3, jansson and
-  libc alike in both, the difference the program's own {facts['code_own_lines']:,} lines in {facts['code_own_pages']} pages against
-  `pin_server`'s {facts['code_own_lines_c']} in {facts['code_own_pages_c']}: the Swift runtime and standard library, the JSON-RPC layer,
-  the store's lease, each a few lines in many places of a 93 MB program). An isolated request
-  finds that code evicted by the client and the kernel since the last one and fetches about twice
-  C's (this VM exposes no hardware counters to count the misses; user CPU per request 31.5 against
-  18.9 us for 1.1x the instructions, `perf stat` over 3,000 round trips)."""
+  request in this run, {facts['instr_ours'] / facts['instr_theirs']:.2f}x) but, most likely, how much code a request runs:
+  {facts['code_lines_ours']:,} distinct 64-byte lines of instructions in {facts['code_pages_ours']} pages of 4 KiB against C's
+  {facts['code_lines_theirs']:,} in {facts['code_pages_theirs']} (the row above; the libraries together alike in both,
+  {facts['code_lines_ours'] - facts['code_own_lines']:,} lines against {facts['code_lines_theirs'] - facts['code_own_lines_c']:,}, the difference the program's own
+  {facts['code_own_lines']:,} lines in {facts['code_own_pages']} pages against `pin_server`'s {facts['code_own_lines_c']} in {facts['code_own_pages_c']}: the Swift
+  runtime and standard library, the JSON-RPC layer, the store's lease, each a few lines in many places
+  of an 18.8 MB `.text`), which a request after a sleep finds cold. Measured on 2026-11-30 (evening,
+  `perf stat` over 3,000 round trips, two cores): user CPU 31.5 against 18.9 us a request for 1.1x the
+  instructions. Not proven: this VM exposes no hardware counters, so the misses themselves were not
+  counted, and other causes of fewer instructions a cycle (atomic reference counting, indirect calls,
+  heap data, branches) were not ruled out. Two figures argue against eviction by the client as the
+  cause: on one core, where the client runs between every two requests, the gap is smaller than on
+  two (this run: {facts['rt_together']:.3f}x against {facts['rt_ours'] / facts['rt_theirs']:.3f}x), so the cost is rather that of an idle
+  CPU coming back to cold code; and the layout experiment below moved the program's pages and not the
+  time, so pages (the TLB) are not it."""
 
 
 def delete_paragraph():
@@ -842,18 +848,24 @@ def delete_paragraph():
              "a review's count by library (2026-11-30, 352k against 244k): SQLite, jansson and libc the same in both "
              "(107.5k/112.9k, 64.7k/69.1k, 59.3k/58.6k), the difference tofu-rpc's own code (97k: the Swift runtime, GRDB, "
              "the JSON-RPC layer, the trust log's line, about 20k) and libcrypto (12k, the DER hashed again). "
-             "What is left of tofu-rpc's own code (late on 2026-11-30, 329k a delete: about 80k of its own, each function's "
+             "What is left of tofu-rpc's own code (late on 2026-11-30, 329k a delete by hand on a 6,000-pin store; the row "
+             "above, on 100,000 pins, is higher by SQLite's deeper trees: about 80k of it tofu-rpc's own, each function's "
              "own instructions) is a flat tail over some 240 functions, none above 6k: the runtime's retain and release "
              "(10k together), string building for the history row and the trust log's line, GRDB's queue and statement "
              "calls, the row decoded and checked, generic metadata lookups; the next cuts measured there are 2-3% each "
-             "(swift-log's stream handler, 11k and a `stat` of /etc/localtime per line; the event's strings). What would "
-             "meet it: that code cut to about the C server's, i.e. the delete written without Swift's runtime between "
-             "jansson's tree and SQLite's statements (in effect C), which in the day's runs would bring it to the write "
-             "thread's 0.91-1.47x on disk: at the target with little to spare, and over it in some runs even then. "
+             "(swift-log's stream handler, 11k and a `stat` of /etc/localtime per line; the event's strings). Even with "
+             "none of it, this design misses the target on this VM in some runs: in C, `pin_server --write-thread` took "
+             "0.91-1.47x `delete_txn`'s time on disk in the day's runs (over 1.3 in 4 of 15) and about 2x on tmpfs, and "
+             "`pin_server`, which answers on its input thread, 0.89-1.33x on disk. The target sets a round trip over "
+             "pipes with JSON-RPC on both ends against a transaction in one process, and on this VM's disk, whose synced "
+             "commit takes about 0.15 ms, the round trip's two cross-CPU wake-ups take most of the 30%; on a disk that "
+             "flushes in a millisecond or more the same overhead is under a tenth. What would meet it here: no round "
+             "trip (the transaction in the caller's process, which DESIGN rules out: one server owns the store), or "
+             "the write answered on the input thread with about C's CPU, at the target with little to spare. "
              "Answering the write on the input thread, as `pin_server` does (and saving the hop), is "
              "refused: every read, `$/cancelRequest` and `exit` behind a write would wait for its flush or for another "
              "process's write lock (up to `--store-timeout-ms`), the reason the lane exists")
-    return textwrap.fill(text + ". Not met in this design's Swift.", width=100, subsequent_indent="  ", break_long_words=False,
+    return textwrap.fill(text + ". Not met by this design on this machine.", width=100, subsequent_indent="  ", break_long_words=False,
                          break_on_hyphens=False)
 
 comparisons = "".join(f"- {note}\n" for note in notes)
@@ -960,7 +972,7 @@ target of 50% in the day's runs before the evening's PostgreSQL point read, are 
   run). The gap is the
   server's CPU per isolated request (the rows above: {facts['rt_cpu_ours']:.1f} against
   {facts['rt_cpu_theirs']:.1f} us, its threads' run time over the measured round trips, /proc
-  schedstat), and nothing else: the same C made to spend that much more CPU a request
+  schedstat), for the most part: the same C made to spend that much more CPU a request
   (`pin_server --spin-us {facts['rt_spin']:.1f}`, the row above) answers in {facts['rt_spun']:.0f} us against
   tofu-rpc's {facts['rt_spun_ours']:.0f} in the same rounds. Both servers make the same system calls per
   request (one `read`, SQLite's read lock as two `fcntl` and one `newfstatat`, one write: `pwritev2`

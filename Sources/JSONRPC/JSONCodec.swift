@@ -244,8 +244,9 @@ public enum JSONCodec {
     /// `root` dumped compact with sorted keys (as they stand when `keysInOrder`: already sorted).
     private static func dump(_ root: UnsafeMutablePointer<json_t>, keysInOrder: Bool = false) -> [UInt8] {
         let flags = Int(JSON_COMPACT | JSON_ENCODE_ANY | (keysInOrder ? 0 : JSON_SORT_KEYS))
-        // Dumped into scratch space of a typical answer's size (again, sized exactly, when
-        // larger), then copied into an array one byte longer, so framing appends in place.
+        // Dumped into scratch space of a typical answer's size (again, one byte longer than the
+        // text, when larger), then copied into an array with a byte of room, so framing appends
+        // in place.
         // `Array(_:)` of the bytes, not `init(unsafeUninitializedCapacity:)`: that one allocates
         // through a generic call into the standard library, which looks up the storage's type.
         var capacity = 4096

@@ -10,6 +10,20 @@ import Testing
         ]))
     }
 
+    /// An answer is dumped into 4 KiB of scratch space, and again sized to fit when longer: every
+    /// length around that edge comes out whole, byte for byte, with room kept for the newline.
+    @Test func answersAroundTheScratchSizeComeOutWhole() {
+        let frame = #"{"id":1,"jsonrpc":"2.0","result":{"s":""}}"#.utf8.count
+        for total in Array(4090...4100) + Array(8190...8196) + [3, 100_000] where total >= frame {
+            let text = String(repeating: "a", count: total - frame)
+            var result = JanssonObject()
+            result.set("s", text)
+            let bytes = JSONCodec.response(id: .int(1), result: result)
+            #expect(bytes == Array(#"{"id":1,"jsonrpc":"2.0","result":{"s":"\#(text)"}}"#.utf8), "\(total) bytes")
+            #expect(bytes.capacity > bytes.count, "\(total) bytes: no room for the newline")
+        }
+    }
+
     @Test func anyValueAtTheTopLevel() throws {
         #expect(try JSONCodec.parse("1") == .int(1))
         #expect(try JSONCodec.parse(#""x""#) == .string("x"))
