@@ -761,7 +761,7 @@ def code_left():
   instructions. Not proven: this VM exposes no hardware counters, so the misses themselves were not
   counted, and other causes of fewer instructions a cycle (atomic reference counting, indirect calls,
   heap data, branches) were not ruled out. Two figures argue against eviction by the client as the
-  cause: on one core, where the client runs between every two requests, the gap is smaller than on
+  cause: on one core, where the client runs between any two requests, the gap is smaller than on
   two (this run: {facts['rt_together']:.3f}x against {facts['rt_ours'] / facts['rt_theirs']:.3f}x), so the cost is rather that of an idle
   CPU coming back to cold code; and the layout experiment below moved the program's pages and not the
   time, so pages (the TLB) are not it."""
