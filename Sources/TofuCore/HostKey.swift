@@ -21,6 +21,7 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let description: String
 
     public static let defaultPort = 443
+    private static let defaultPortSuffix = "_" + String(defaultPort)
 
     private init(normalisedHost host: String, port: Int) {
         self.init(normalisedHost: host, port: port, description: host + "_" + String(port))
@@ -109,10 +110,10 @@ public struct HostKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
         guard let parts else { return nil }
         let utf8 = input.utf8
-        if parts.hostEnd == utf8.count { return HostKey(normalisedHost: input, port: defaultPort, description: input + "_443") }
+        if parts.hostEnd == utf8.count { return HostKey(normalisedHost: input, port: defaultPort, description: input + defaultPortSuffix) }
         let host = String(Substring(utf8[..<utf8.index(utf8.startIndex, offsetBy: parts.hostEnd)]))
         // The input is the key itself when it names its port without leading zeros.
-        if parts.hostEnd < utf8.count, utf8[utf8.index(utf8.startIndex, offsetBy: parts.hostEnd + 1)] != UInt8(ascii: "0") {
+        if utf8[utf8.index(utf8.startIndex, offsetBy: parts.hostEnd + 1)] != UInt8(ascii: "0") {
             return HostKey(normalisedHost: host, port: parts.port, description: input)
         }
         return HostKey(normalisedHost: host, port: parts.port)
