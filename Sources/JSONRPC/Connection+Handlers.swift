@@ -45,11 +45,14 @@ extension Connection {
                     tracker.finish(token)
                 }
             },
-            dropped: { [self] in
-                admitted.remove(cost)
-                // Built only here: a call's -32800 answer, made ahead, cost every write 6k instructions.
-                if let id = call.id { write(OutgoingMessage.response(id: id, error: .cancelled), framing) }
-            })
+            dropped: { [self] in dropped(call, cost: cost, framing) })
+    }
+
+    /// A single call cancelled before it ran: its cost given back, and its -32800 answer, built
+    /// only here (made ahead, it cost every call 6k instructions).
+    func dropped(_ call: Call, cost: Int, _ framing: Framing) {
+        admitted.remove(cost)
+        if let id = call.id { write(OutgoingMessage.response(id: id, error: .cancelled), framing) }
     }
 
     /// Runs one call's lane handler unless it was cancelled first; returns its response (nil

@@ -266,11 +266,7 @@ public final class Connection: Sendable {
                     }
                     tracker.track(token, id: call.id, cancel: { task.cancel() })
                 },
-                dropped: { [self] in
-                    admitted.remove(cost)
-                    // Built only here, as `onLane`'s.
-                    if let id = call.id { write(OutgoingMessage.response(id: id, error: .cancelled), framing) }
-                })
+                dropped: { [self] in dropped(call, cost: cost, framing) })
             admit(pending)
         }
         return nil
